@@ -1,0 +1,77 @@
+"""The portal's own user model, in place from the first migration."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CITIZEN = "citizen", _("Citizen")
+    ENTERPRISE = "enterprise", _("Enterprise or institution")
+    CLERK = "clerk", _("Window clerk")
+    REVIEWER = "reviewer", _("Back-office reviewer")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+STAFF_ROLES = frozenset({Role.CLERK, Role.REVIEWER, Role.SUPERVISOR, Role.ADMINISTRATOR})
+
+
+class User(AbstractUser):
+    """Applicants (citizens, enterprises) and staff. Staff belong to a unit and serve windows."""
+
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.CITIZEN)
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    unit = models.ForeignKey(
+        "catalog.Unit",
+        verbose_name=_("unit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+    )
+    is_unit_head = models.BooleanField(
+        _("unit head"), default=False, help_text=_("Approves extensions for the unit.")
+    )
+    hall = models.ForeignKey(
+        "catalog.ServiceHall",
+        verbose_name=_("service hall"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+    )
+    windows = models.ManyToManyField(
+        "catalog.Window", verbose_name=_("windows served"), blank=True, related_name="clerks"
+    )
+    district = models.ForeignKey(
+        "catalog.District",
+        verbose_name=_("district supervised"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text=_("A district supervisor sees only this district; empty means the whole city."),
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(role="reviewer") | Q(unit__isnull=False),
+                name="reviewer_belongs_to_unit",
+                violation_error_message=_("A reviewer belongs to a unit."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def is_applicant(self) -> bool:
+        return self.role in (Role.CITIZEN, Role.ENTERPRISE)
+
+    @property
+    def is_bureau_staff(self) -> bool:
+        return self.role in STAFF_ROLES

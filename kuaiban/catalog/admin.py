@@ -1,0 +1,158 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from .models import (
+    Bundle,
+    BundleItem,
+    BundleQuestion,
+    District,
+    ItemMaterial,
+    Material,
+    ServiceHall,
+    ServiceItem,
+    SpeedUpEntry,
+    Unit,
+    Window,
+)
+
+GUIDE_FIELDSET = (
+    _("Service guide"),
+    {
+        "fields": [
+            "summary_zh",
+            "summary_en",
+            "conditions",
+            ("channel_hall", "channel_online", "channel_mobile"),
+            "special_steps",
+            "fee",
+            "place_and_hours",
+            "result_delivery",
+            "progress_query",
+            "consultation_phone",
+            "complaint_channel",
+            "is_published",
+        ]
+    },
+)
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_zh", "name_en", "kind", "phone"]
+    list_filter = ["kind"]
+    search_fields = ["code", "name_zh", "name_en"]
+
+
+@admin.register(Window)
+class WindowAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_zh", "name_en", "category"]
+    search_fields = ["code", "name_zh"]
+
+
+@admin.register(District)
+class DistrictAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_zh", "name_en"]
+    search_fields = ["code", "name_zh"]
+
+
+@admin.register(ServiceHall)
+class ServiceHallAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_zh", "level", "district"]
+    list_filter = ["level", "district"]
+    list_select_related = ["district"]
+    search_fields = ["code", "name_zh", "address"]
+    filter_horizontal = ["windows"]
+
+
+class ItemMaterialInline(admin.TabularInline):
+    model = ItemMaterial
+    extra = 0
+    autocomplete_fields = ["material"]
+
+
+@admin.register(ServiceItem)
+class ServiceItemAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name_zh",
+        "window",
+        "unit",
+        "kind",
+        "statutory_limit",
+        "statutory_unit",
+        "committed_limit",
+        "statutory_mode",
+        "is_published",
+    ]
+    list_filter = ["kind", "window", "unit", "statutory_unit", "statutory_mode", "is_published"]
+    list_select_related = ["window", "unit"]
+    search_fields = ["code", "name_zh", "name_en", "legal_basis"]
+    inlines = [ItemMaterialInline]
+    fieldsets = [
+        (None, {"fields": ["code", "name_zh", "name_en", "window", "unit", "kind"]}),
+        (
+            _("Time limits"),
+            {
+                "fields": [
+                    ("statutory_limit", "statutory_unit"),
+                    ("committed_limit", "committed_unit"),
+                    "instant_minutes",
+                    ("extension_allowed", "extension_limit", "extension_unit"),
+                    "legal_basis",
+                    ("statutory_mode", "statutory_mode_reason"),
+                ]
+            },
+        ),
+        GUIDE_FIELDSET,
+    ]
+
+
+@admin.register(Material)
+class MaterialAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name_zh",
+        "shared_data",
+        "commitment_allowed",
+        "physical",
+        "cancelled",
+    ]
+    list_filter = ["shared_data", "commitment_allowed", "physical", "cancelled"]
+    search_fields = ["code", "name_zh", "name_en"]
+
+
+class BundleQuestionInline(admin.TabularInline):
+    model = BundleQuestion
+    extra = 0
+
+
+class BundleItemInline(admin.TabularInline):
+    model = BundleItem
+    extra = 0
+    autocomplete_fields = ["item"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Only the questions of the bundle being edited may condition its items.
+        if db_field.name == "condition":
+            bundle_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = BundleQuestion.objects.filter(bundle_id=bundle_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Bundle)
+class BundleAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_zh", "applicant", "lead_unit", "window", "is_published"]
+    list_select_related = ["lead_unit", "window"]
+    search_fields = ["code", "name_zh", "name_en"]
+    inlines = [BundleQuestionInline, BundleItemInline]
+    fieldsets = [
+        (None, {"fields": ["code", "name_zh", "name_en", "applicant", "lead_unit", "window"]}),
+        GUIDE_FIELDSET,
+    ]
+
+
+@admin.register(SpeedUpEntry)
+class SpeedUpEntryAdmin(admin.ModelAdmin):
+    list_display = ["number", "name_zh", "note"]
+    search_fields = ["name_zh", "name_en"]
+    filter_horizontal = ["items"]

@@ -1,0 +1,587 @@
+"""The service catalog as data: units, windows, halls, items, materials, bundles, speed-up list.
+
+Everything the bureau may change (names, limits, which items a bundle includes, which materials an
+item needs) lives in these tables and is edited in the admin or through the Excel workbook. No
+Python code names a particular bundle or item.
+"""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+code_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+    _("Use letters, digits, '-' or '_' only."),
+)
+
+
+class CodeManager(models.Manager):
+    """Lets fixtures and the Excel import refer to rows by their stable code (natural key)."""
+
+    def get_by_natural_key(self, code):
+        return self.get(code=code)
+
+
+class Bilingual(models.Model):
+    """A Chinese name (authoritative) and an English name shown when English is switched on."""
+
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def name(self) -> str:
+        return localized(self, "name")
+
+    def __str__(self) -> str:
+        code = getattr(self, "code", "")
+        return f"{code} {self.name_zh}".strip()
+
+
+def localized(obj, field: str) -> str:
+    """`field_en` when English is active and filled in, else the Chinese `field_zh`."""
+    language = (get_language() or "zh-hans").lower()
+    if language.startswith("en"):
+        english = getattr(obj, f"{field}_en", "")
+        if english:
+            return english
+    return getattr(obj, f"{field}_zh")
+
+
+class Unit(Bilingual):
+    """An internal unit of the bureau, or an external department items are pushed to."""
+
+    class Kind(models.TextChoices):
+        INTERNAL = "internal", _("Bureau unit")
+        EXTERNAL = "external", _("External department")
+
+    code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.INTERNAL)
+    phone = models.CharField(_("consultation phone"), max_length=40, blank=True)
+
+    objects = CodeManager()
+
+    class Meta:
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+        ordering = ["code"]
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class Window(Bilingual):
+    """A one-window intake category (一窗分类受理), or the 一窗通办 window for bundles."""
+
+    class Category(models.TextChoices):
+        SOCIAL_INSURANCE = "social_insurance", _("Social insurance")
+        EMPLOYMENT = "employment", _("Employment and entrepreneurship")
+        TALENT = "talent", _("Talent and personnel")
+        LABOUR = "labour", _("Labour relations")
+        BUNDLE = "bundle", _("One-window bundles")
+
+    code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
+    category = models.CharField(_("category"), max_length=32, choices=Category.choices)
+
+    objects = CodeManager()
+
+    class Meta:
+        verbose_name = _("window")
+        verbose_name_plural = _("windows")
+        ordering = ["code"]
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class District(Bilingual):
+    """A district, county or county-level city of the city (fixture data)."""
+
+    code = models.CharField(_("administrative code"), max_length=12, unique=True)
+
+    objects = CodeManager()
+
+    class Meta:
+        verbose_name = _("district or county")
+        verbose_name_plural = _("districts and counties")
+        ordering = ["code"]
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class ServiceHall(Bilingual):
+    """A service hall holding windows. Any hall may accept any application (同城通办)."""
+
+    class Level(models.TextChoices):
+        CITY = "city", _("City")
+        DISTRICT = "district", _("District or county")
+        TOWNSHIP = "township", _("Township or subdistrict")
+        COMMUNITY = "community", _("Community or village")
+
+    code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    district = models.ForeignKey(
+        District,
+        verbose_name=_("district or county"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text=_("Empty for a city-level hall."),
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    windows = models.ManyToManyField(Window, verbose_name=_("windows"), blank=True)
+
+    objects = CodeManager()
+
+    class Meta:
+        verbose_name = _("service hall")
+        verbose_name_plural = _("service halls")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(level="city") | Q(district__isnull=False),
+                name="hall_below_city_has_district",
+                violation_error_message=_("A hall below city level belongs to a district."),
+            )
+        ]
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class LimitUnit(models.TextChoices):
+    WORKING_DAYS = "working_days", _("working days")
+    CALENDAR_DAYS = "calendar_days", _("calendar days")
+    NONE = "none", _("no statutory limit")
+
+
+class GuideFields(models.Model):
+    """The service-guide fields every item and bundle publishes (domain.md §7)."""
+
+    summary_zh = models.TextField(_("summary (Chinese)"), blank=True)
+    summary_en = models.TextField(_("summary (English)"), blank=True)
+    conditions = models.TextField(_("conditions"), blank=True)
+    channel_hall = models.BooleanField(_("at a service hall"), default=True)
+    channel_online = models.BooleanField(_("online"), default=True)
+    channel_mobile = models.BooleanField(_("on the mobile app"), default=True)
+    special_steps = models.TextField(
+        _("special steps excluded from the time limit"), blank=True
+    )
+    fee = models.CharField(_("fee"), max_length=200, default="不收费")
+    place_and_hours = models.TextField(_("place and office hours"), blank=True)
+    result_delivery = models.CharField(
+        _("result delivery"), max_length=200, default="窗口领取、邮寄送达或网上下载"
+    )
+    progress_query = models.CharField(
+        _("progress query"), max_length=200, default="快办门户“我的申请”或12333热线"
+    )
+    consultation_phone = models.CharField(_("consultation phone"), max_length=40, default="12333")
+    complaint_channel = models.CharField(
+        _("supervision and complaint channel"), max_length=200, default="12333"
+    )
+    is_published = models.BooleanField(_("published"), default=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def summary(self) -> str:
+        return localized(self, "summary")
+
+    @property
+    def channels(self) -> list[str]:
+        pairs = [
+            (self.channel_hall, _("service hall")),
+            (self.channel_online, _("online")),
+            (self.channel_mobile, _("mobile app")),
+        ]
+        return [str(label) for offered, label in pairs if offered]
+
+
+class ServiceItem(Bilingual, GuideFields):
+    """A service item (事项) with its statutory and committed time limits."""
+
+    class Kind(models.TextChoices):
+        INSTANT = "instant", _("Instant (即办件)")
+        TIME_LIMITED = "time_limited", _("Time-limited (承诺件)")
+
+    code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
+    window = models.ForeignKey(Window, verbose_name=_("window"), on_delete=models.PROTECT)
+    unit = models.ForeignKey(Unit, verbose_name=_("handling unit"), on_delete=models.PROTECT)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    statutory_limit = models.PositiveIntegerField(
+        _("statutory limit"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    statutory_unit = models.CharField(
+        _("unit of the statutory limit"),
+        max_length=16,
+        choices=LimitUnit.choices,
+        default=LimitUnit.NONE,
+    )
+    committed_limit = models.PositiveIntegerField(
+        _("committed limit"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Time-limited items: in the unit of the statutory limit, at most half of it."),
+    )
+    committed_unit = models.CharField(
+        _("unit of the committed limit"),
+        max_length=16,
+        choices=LimitUnit.choices,
+        default=LimitUnit.NONE,
+        help_text=_("Normally the unit of the statutory limit."),
+    )
+    instant_minutes = models.PositiveIntegerField(
+        _("instant target in office minutes"),
+        default=30,
+        validators=[MinValueValidator(1)],
+    )
+    extension_allowed = models.BooleanField(_("extension allowed"), default=False)
+    extension_limit = models.PositiveIntegerField(_("extension"), null=True, blank=True)
+    extension_unit = models.CharField(
+        _("unit of the extension"),
+        max_length=16,
+        choices=LimitUnit.choices,
+        default=LimitUnit.NONE,
+    )
+    legal_basis = models.CharField(_("legal basis"), max_length=300, blank=True)
+    statutory_mode = models.BooleanField(
+        _("keeps the statutory limit"),
+        default=False,
+        help_text=_("Only for on-site investigation or especially complex items."),
+    )
+    statutory_mode_reason = models.CharField(
+        _("reason for keeping the statutory limit"), max_length=300, blank=True
+    )
+    materials = models.ManyToManyField(
+        "Material", through="ItemMaterial", verbose_name=_("materials"), blank=True
+    )
+
+    objects = CodeManager()
+
+    class Meta:
+        verbose_name = _("service item")
+        verbose_name_plural = _("service items")
+        ordering = ["code"]
+        constraints = [
+            # The plan: committed limit at least 50% faster than statutory (floor), unless the item
+            # keeps the statutory limit for a recorded reason.
+            models.CheckConstraint(
+                condition=Q(statutory_mode=True)
+                | Q(statutory_limit__isnull=True)
+                | Q(committed_limit__isnull=True)
+                | Q(statutory_limit__gte=F("committed_limit") * 2),
+                name="item_committed_at_most_half_statutory",
+                violation_error_message=_(
+                    "The committed limit may be at most 50% of the statutory limit."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(statutory_mode=False) | ~Q(statutory_mode_reason=""),
+                name="item_statutory_mode_has_reason",
+                violation_error_message=_("Give the reason for keeping the statutory limit."),
+            ),
+        ]
+
+    def natural_key(self):
+        return (self.code,)
+
+    @property
+    def is_instant(self) -> bool:
+        return self.kind == self.Kind.INSTANT
+
+    @property
+    def max_committed_limit(self) -> int | None:
+        """The largest committed limit the plan allows (floor of half the statutory limit)."""
+        if self.statutory_limit is None:
+            return None
+        return self.statutory_limit // 2
+
+    def clean(self):
+        errors: dict[str, list] = {}
+        has_statutory = self.statutory_unit != LimitUnit.NONE
+        if has_statutory and not self.statutory_limit:
+            errors.setdefault("statutory_limit", []).append(
+                _("Give the statutory limit, or choose 'no statutory limit'.")
+            )
+        if not has_statutory and self.statutory_limit:
+            errors.setdefault("statutory_unit", []).append(
+                _("Give the unit of the statutory limit.")
+            )
+        if self.kind == self.Kind.TIME_LIMITED:
+            if not self.committed_limit and not self.statutory_mode:
+                errors.setdefault("committed_limit", []).append(
+                    _("A time-limited item needs a committed limit.")
+                )
+            if self.committed_limit and self.committed_unit == LimitUnit.NONE:
+                errors.setdefault("committed_unit", []).append(
+                    _("Give the unit of the committed limit.")
+                )
+        if (
+            self.committed_limit
+            and self.statutory_limit
+            and not self.statutory_mode
+            and self.committed_unit == self.statutory_unit
+            and self.committed_limit > self.statutory_limit // 2
+        ):
+            errors.setdefault("committed_limit", []).append(
+                _(
+                    "The committed limit may be at most %(max)d (50%% of the statutory "
+                    "limit of %(statutory)d), unless the item keeps the statutory limit "
+                    "for a recorded reason."
+                )
+                % {"max": self.statutory_limit // 2, "statutory": self.statutory_limit}
+            )
+        if (
+            self.committed_limit
+            and has_statutory
+            and self.committed_unit not in (LimitUnit.NONE, self.statutory_unit)
+        ):
+            errors.setdefault("committed_unit", []).append(
+                _("The committed limit is counted in the unit of the statutory limit.")
+            )
+        if self.statutory_mode and not self.statutory_mode_reason.strip():
+            errors.setdefault("statutory_mode_reason", []).append(
+                _("Give the reason for keeping the statutory limit.")
+            )
+        if self.extension_allowed and (
+            not self.extension_limit or self.extension_unit == LimitUnit.NONE
+        ):
+            errors.setdefault("extension_limit", []).append(
+                _("Give the length and unit of the allowed extension.")
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class Material(Bilingual):
+    """A document or proof an item may need."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
+    description = models.TextField(_("description"), blank=True)
+    shared_data = models.BooleanField(
+        _("available from shared data"),
+        default=False,
+        help_text=_("The bureau obtains it itself; the applicant is not asked for it."),
+    )
+    shared_source = models.CharField(_("shared-data source"), max_length=200, blank=True)
+    commitment_allowed = models.BooleanField(
+        _("a signed commitment may replace it"), default=False
+    )
+    commitment_text = models.TextField(
+        _("what the commitment states"),
+        blank=True,
+        help_text=_("Shown in the notice of the notification-commitment system (告知承诺制)."),
+    )
+    physical = models.BooleanField(_("paper original needed"), default=False)
+    cancelled = models.BooleanField(
+        _("cancelled proof (已取消证明事项)"),
+        default=False,
+        help_text=_("A cancelled proof stays listed but can never be required again."),
+    )
+    cancellation_basis = models.CharField(_("basis of the cancellation"), max_length=300, blank=True)
+
+    objects = CodeManager()
+
+    class Meta:
+        verbose_name = _("material")
+        verbose_name_plural = _("materials")
+        ordering = ["code"]
+
+    def natural_key(self):
+        return (self.code,)
+
+    def clean(self):
+        if self.cancelled and self.pk and self.itemmaterial_set.exists():
+            codes = ", ".join(self.itemmaterial_set.values_list("item__code", flat=True))
+            raise ValidationError(
+                {
+                    "cancelled": _(
+                        "Remove this proof from the items that still require it first: %(codes)s"
+                    )
+                    % {"codes": codes}
+                }
+            )
+        if not self.cancelled:
+            # A cancelled proof may not come back in disguise under a new code.
+            twin = Material.objects.filter(cancelled=True, name_zh=self.name_zh.strip())
+            if self.pk:
+                twin = twin.exclude(pk=self.pk)
+            if twin.exists():
+                raise ValidationError(
+                    {
+                        "name_zh": _(
+                            "A cancelled proof has this name; it cannot be required again."
+                        )
+                    }
+                )
+
+
+class ItemMaterial(models.Model):
+    """Which materials an item needs."""
+
+    item = models.ForeignKey(ServiceItem, on_delete=models.CASCADE, verbose_name=_("item"))
+    material = models.ForeignKey(Material, on_delete=models.PROTECT, verbose_name=_("material"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("material of an item")
+        verbose_name_plural = _("materials of items")
+        ordering = ["item", "order", "material"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "material"], name="item_material_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item.code} ← {self.material.code}"
+
+    def clean(self):
+        if self.material_id and self.material.cancelled:
+            raise ValidationError(
+                {"material": _("This proof has been cancelled and can never be required again.")}
+            )
+
+
+class Bundle(Bilingual, GuideFields):
+    """A one-thing bundle (一件事): one form, one set of materials, items handled in parallel."""
+
+    class Applicant(models.TextChoices):
+        CITIZEN = "citizen", _("Citizen")
+        ENTERPRISE = "enterprise", _("Enterprise")
+        INSTITUTION = "institution", _("Public institution")
+        FAMILY = "family", _("Family member")
+        CITIZEN_OR_ENTERPRISE = "citizen_or_enterprise", _("Citizen or enterprise")
+
+    code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
+    applicant = models.CharField(_("applicant"), max_length=32, choices=Applicant.choices)
+    lead_unit = models.ForeignKey(Unit, verbose_name=_("lead unit"), on_delete=models.PROTECT)
+    window = models.ForeignKey(
+        Window, verbose_name=_("intake window"), on_delete=models.PROTECT
+    )
+    items = models.ManyToManyField(
+        ServiceItem, through="BundleItem", verbose_name=_("items"), related_name="bundles"
+    )
+
+    objects = CodeManager()
+
+    class Meta:
+        verbose_name = _("bundle (一件事)")
+        verbose_name_plural = _("bundles (一件事)")
+        ordering = ["code"]
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class BundleQuestion(models.Model):
+    """A yes/no question of the scenario questionnaire (情形引导)."""
+
+    bundle = models.ForeignKey(
+        Bundle, on_delete=models.CASCADE, related_name="questions", verbose_name=_("bundle")
+    )
+    code = models.CharField(_("code"), max_length=32, validators=[code_validator])
+    text_zh = models.CharField(_("question (Chinese)"), max_length=300)
+    text_en = models.CharField(_("question (English)"), max_length=300, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("scenario question")
+        verbose_name_plural = _("scenario questions")
+        ordering = ["bundle", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["bundle", "code"], name="question_code_per_bundle")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bundle.code}/{self.code} {self.text_zh}"
+
+    @property
+    def text(self) -> str:
+        return localized(self, "text")
+
+
+class BundleItem(models.Model):
+    """An item of a bundle: its stage, and the answer that includes it (if conditional)."""
+
+    bundle = models.ForeignKey(
+        Bundle, on_delete=models.CASCADE, related_name="bundle_items", verbose_name=_("bundle")
+    )
+    item = models.ForeignKey(ServiceItem, on_delete=models.PROTECT, verbose_name=_("item"))
+    stage = models.PositiveSmallIntegerField(
+        _("stage"),
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=_("Items of one stage run in parallel; the next stage opens when they are done."),
+    )
+    condition = models.ForeignKey(
+        BundleQuestion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("included when this question"),
+    )
+    condition_answer = models.BooleanField(
+        _("is answered"),
+        default=True,
+        help_text=_("Ticked: included on 'yes'; not ticked: included on 'no'."),
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("item of a bundle")
+        verbose_name_plural = _("items of bundles")
+        ordering = ["bundle", "stage", "order", "item"]
+        constraints = [
+            models.UniqueConstraint(fields=["bundle", "item"], name="bundle_item_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bundle.code} · {self.stage} · {self.item.code}"
+
+    def clean(self):
+        if self.condition_id and self.bundle_id and self.condition.bundle_id != self.bundle_id:
+            raise ValidationError(
+                {"condition": _("The question must belong to the same bundle.")}
+            )
+
+    def applies(self, answers: dict[str, bool]) -> bool:
+        """Whether the item is included for these questionnaire answers (code → yes/no)."""
+        if self.condition_id is None:
+            return True
+        return answers.get(self.condition.code) == self.condition_answer
+
+
+class SpeedUpEntryManager(models.Manager):
+    def get_by_natural_key(self, number):
+        return self.get(number=number)
+
+
+class SpeedUpEntry(Bilingual):
+    """A line of the speed-up list (提速办, 附件2); it may cover variants of one item."""
+
+    number = models.PositiveSmallIntegerField(_("number"), unique=True)
+    items = models.ManyToManyField(
+        ServiceItem, verbose_name=_("items"), related_name="speedup_entries"
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    objects = SpeedUpEntryManager()
+
+    class Meta:
+        verbose_name = _("speed-up list entry")
+        verbose_name_plural = _("speed-up list (提速办)")
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.name_zh}"
+
+    def natural_key(self):
+        return (self.number,)

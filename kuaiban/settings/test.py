@@ -1,0 +1,7 @@
+"""Test settings: whatever DATABASE_URL / REDIS_URL say (CI sets PostgreSQL and Redis)."""
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
