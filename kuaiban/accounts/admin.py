@@ -16,7 +16,17 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,
         (
             _("Role in the portal"),
-            {"fields": ["role", "display_name", "unit", "is_unit_head", "hall", "windows", "district"]},
+            {
+                "fields": [
+                    "role",
+                    "display_name",
+                    "unit",
+                    "is_unit_head",
+                    "hall",
+                    "windows",
+                    "district",
+                ]
+            },
         ),
     ]
     add_fieldsets = [

@@ -34,13 +34,13 @@ class Bilingual(models.Model):
     class Meta:
         abstract = True
 
-    @property
-    def name(self) -> str:
-        return localized(self, "name")
-
     def __str__(self) -> str:
         code = getattr(self, "code", "")
         return f"{code} {self.name_zh}".strip()
+
+    @property
+    def name(self) -> str:
+        return localized(self, "name")
 
 
 def localized(obj, field: str) -> str:
@@ -170,9 +170,7 @@ class GuideFields(models.Model):
     channel_hall = models.BooleanField(_("at a service hall"), default=True)
     channel_online = models.BooleanField(_("online"), default=True)
     channel_mobile = models.BooleanField(_("on the mobile app"), default=True)
-    special_steps = models.TextField(
-        _("special steps excluded from the time limit"), blank=True
-    )
+    special_steps = models.TextField(_("special steps excluded from the time limit"), blank=True)
     fee = models.CharField(_("fee"), max_length=200, default="不收费")
     place_and_hours = models.TextField(_("place and office hours"), blank=True)
     result_delivery = models.CharField(
@@ -280,7 +278,7 @@ class ServiceItem(Bilingual, GuideFields):
                 | Q(statutory_limit__gte=F("committed_limit") * 2),
                 name="item_committed_at_most_half_statutory",
                 violation_error_message=_(
-                    "The committed limit may be at most 50% of the statutory limit."
+                    "The committed limit may be at most 50%% of the statutory limit."
                 ),
             ),
             models.CheckConstraint(
@@ -372,9 +370,7 @@ class Material(Bilingual):
         help_text=_("The bureau obtains it itself; the applicant is not asked for it."),
     )
     shared_source = models.CharField(_("shared-data source"), max_length=200, blank=True)
-    commitment_allowed = models.BooleanField(
-        _("a signed commitment may replace it"), default=False
-    )
+    commitment_allowed = models.BooleanField(_("a signed commitment may replace it"), default=False)
     commitment_text = models.TextField(
         _("what the commitment states"),
         blank=True,
@@ -386,7 +382,9 @@ class Material(Bilingual):
         default=False,
         help_text=_("A cancelled proof stays listed but can never be required again."),
     )
-    cancellation_basis = models.CharField(_("basis of the cancellation"), max_length=300, blank=True)
+    cancellation_basis = models.CharField(
+        _("basis of the cancellation"), max_length=300, blank=True
+    )
 
     objects = CodeManager()
 
@@ -416,11 +414,7 @@ class Material(Bilingual):
                 twin = twin.exclude(pk=self.pk)
             if twin.exists():
                 raise ValidationError(
-                    {
-                        "name_zh": _(
-                            "A cancelled proof has this name; it cannot be required again."
-                        )
-                    }
+                    {"name_zh": _("A cancelled proof has this name; it cannot be required again.")}
                 )
 
 
@@ -463,9 +457,7 @@ class Bundle(Bilingual, GuideFields):
     code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
     applicant = models.CharField(_("applicant"), max_length=32, choices=Applicant.choices)
     lead_unit = models.ForeignKey(Unit, verbose_name=_("lead unit"), on_delete=models.PROTECT)
-    window = models.ForeignKey(
-        Window, verbose_name=_("intake window"), on_delete=models.PROTECT
-    )
+    window = models.ForeignKey(Window, verbose_name=_("intake window"), on_delete=models.PROTECT)
     items = models.ManyToManyField(
         ServiceItem, through="BundleItem", verbose_name=_("items"), related_name="bundles"
     )
@@ -539,18 +531,14 @@ class BundleItem(models.Model):
         verbose_name = _("item of a bundle")
         verbose_name_plural = _("items of bundles")
         ordering = ["bundle", "stage", "order", "item"]
-        constraints = [
-            models.UniqueConstraint(fields=["bundle", "item"], name="bundle_item_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["bundle", "item"], name="bundle_item_once")]
 
     def __str__(self) -> str:
         return f"{self.bundle.code} · {self.stage} · {self.item.code}"
 
     def clean(self):
         if self.condition_id and self.bundle_id and self.condition.bundle_id != self.bundle_id:
-            raise ValidationError(
-                {"condition": _("The question must belong to the same bundle.")}
-            )
+            raise ValidationError({"condition": _("The question must belong to the same bundle.")})
 
     def applies(self, answers: dict[str, bool]) -> bool:
         """Whether the item is included for these questionnaire answers (code → yes/no)."""

@@ -230,4 +230,3 @@ def _minutes(start: time, end: time) -> float:
     return (
         datetime.combine(date.min, end) - datetime.combine(date.min, start)
     ).total_seconds() / 60
-

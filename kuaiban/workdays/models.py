@@ -34,8 +34,8 @@ class CalendarDay(models.Model):
     )
 
     class Meta:
-        verbose_name = _("calendar day")
-        verbose_name_plural = _("calendar days")
+        verbose_name = _("day of the calendar")
+        verbose_name_plural = _("days of the calendar")
         ordering = ["date"]
 
     def __str__(self) -> str:

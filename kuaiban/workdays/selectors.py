@@ -86,7 +86,9 @@ class CalendarCoverage:
         return not self.missing_years
 
 
-def calendar_coverage(today: date | None = None, horizon_days: int | None = None) -> CalendarCoverage:
+def calendar_coverage(
+    today: date | None = None, horizon_days: int | None = None
+) -> CalendarCoverage:
     today = today or timezone.localdate()
     horizon = horizon_days or settings.KUAIBAN_CALENDAR_HORIZON_DAYS
     end = today + timedelta(days=horizon)

@@ -34,9 +34,7 @@ def calendar_seed_years(*, years: Iterable[int] | None = None) -> int:
     """Load whole years from `chinesecalendar`. Days already in the table (an administrator's
     closure, say) are kept as they are. Returns the number of days added."""
     years = list(years if years is not None else package_years())
-    existing = set(
-        CalendarDay.objects.filter(date__year__in=years).values_list("date", flat=True)
-    )
+    existing = set(CalendarDay.objects.filter(date__year__in=years).values_list("date", flat=True))
     rows = []
     for year in years:
         day = date(year, 1, 1)

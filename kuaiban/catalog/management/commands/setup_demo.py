@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management import BaseCommand, call_command
 
-DEMO_PASSWORD = "kuaiban-demo-2026"
+DEMO_PASSWORD = "kuaiban-demo-2026"  # noqa: S105 - printed for the demo; hashed in the fixture
 
 
 class Command(BaseCommand):
@@ -16,9 +16,11 @@ class Command(BaseCommand):
         from kuaiban.accounts.models import User
 
         self.stdout.write(
-            self.style.SUCCESS("\nDemo accounts (demo only; password for all: %s)" % DEMO_PASSWORD)
+            self.style.SUCCESS(f"\nDemo accounts (demo only; password for all: {DEMO_PASSWORD})")
         )
         for user in User.objects.select_related("unit").order_by("role", "username"):
             unit = f" · {user.unit.name_zh}" if user.unit else ""
             self.stdout.write(f"  {user.username:<14} {user.get_role_display()}{unit}")
-        self.stdout.write("\nPortal: http://127.0.0.1:8000/   Admin: http://127.0.0.1:8000/admin/\n")
+        self.stdout.write(
+            "\nPortal: http://127.0.0.1:8000/   Admin: http://127.0.0.1:8000/admin/\n"
+        )
