@@ -5,6 +5,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .crypto import EncryptedTextField, keyed_hash
+from .identity import mask_phone, mask_resident_id
+
 
 class Role(models.TextChoices):
     CITIZEN = "citizen", _("Citizen")
@@ -23,6 +26,22 @@ class User(AbstractUser):
 
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.CITIZEN)
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    # Applicants. Personal numbers are encrypted; the keyed hash finds a person by ID number.
+    real_name = models.CharField(_("real name or organisation name"), max_length=100, blank=True)
+    resident_id = EncryptedTextField(_("resident ID number"), blank=True)
+    # NULL, not "", for "none": unique constraints ignore NULLs.
+    resident_id_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
+    phone = EncryptedTextField(_("mobile number"), blank=True)
+    credit_code = models.CharField(
+        _("unified social credit code"), max_length=18, unique=True, null=True, blank=True
+    )
+    contact_name = models.CharField(_("contact person"), max_length=100, blank=True)
+    commitment_barred_at = models.DateTimeField(
+        _("barred from commitments since"),
+        null=True,
+        blank=True,
+        help_text=_("Set when a commitment was found false; the applicant must then bring proofs."),
+    )
     unit = models.ForeignKey(
         "catalog.Unit",
         verbose_name=_("unit"),
@@ -67,6 +86,19 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    def set_resident_id(self, number: str) -> None:
+        """Store a normalised ID number encrypted, with its look-up hash."""
+        self.resident_id = number
+        self.resident_id_hash = keyed_hash(number) if number else None
+
+    @property
+    def masked_resident_id(self) -> str:
+        return mask_resident_id(self.resident_id)
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
 
     @property
     def is_applicant(self) -> bool:

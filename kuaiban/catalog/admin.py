@@ -6,6 +6,7 @@ from .models import (
     BundleItem,
     BundleQuestion,
     District,
+    FormField,
     ItemMaterial,
     Material,
     ServiceHall,
@@ -155,4 +156,12 @@ class BundleAdmin(admin.ModelAdmin):
 class SpeedUpEntryAdmin(admin.ModelAdmin):
     list_display = ["number", "name_zh", "note"]
     search_fields = ["name_zh", "name_en"]
+    filter_horizontal = ["items"]
+
+
+@admin.register(FormField)
+class FormFieldAdmin(admin.ModelAdmin):
+    list_display = ["code", "label_zh", "kind", "required", "order"]
+    list_filter = ["kind", "required"]
+    search_fields = ["code", "label_zh", "label_en"]
     filter_horizontal = ["items"]

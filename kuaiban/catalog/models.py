@@ -573,3 +573,66 @@ class SpeedUpEntry(Bilingual):
 
     def natural_key(self):
         return (self.number,)
+
+
+class FormField(models.Model):
+    """A field of the application form. Items name the fields they need; a bundle's one form
+    asks each field once however many of its items need it."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        LONG_TEXT = "long_text", _("Long text")
+        DATE = "date", _("Date")
+        NUMBER = "number", _("Number")
+        CHOICE = "choice", _("Choice")
+        YES_NO = "yes_no", _("Yes or no")
+        RESIDENT_ID = "resident_id", _("Resident ID number")
+        PHONE = "phone", _("Mobile number")
+        BANK_ACCOUNT = "bank_account", _("Bank account number")
+
+    # Kinds holding personal numbers: validated, masked on screen, never exported in full.
+    PERSONAL_KINDS = (Kind.RESIDENT_ID, Kind.PHONE, Kind.BANK_ACCOUNT)
+
+    code = models.CharField(_("code"), max_length=40, unique=True, validators=[code_validator])
+    label_zh = models.CharField(_("label (Chinese)"), max_length=200)
+    label_en = models.CharField(_("label (English)"), max_length=200, blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.TEXT)
+    choices = models.TextField(
+        _("choices"), blank=True, help_text=_("One choice per line, for the 'choice' kind.")
+    )
+    required = models.BooleanField(_("required"), default=True)
+    help_zh = models.CharField(_("help (Chinese)"), max_length=300, blank=True)
+    help_en = models.CharField(_("help (English)"), max_length=300, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    items = models.ManyToManyField(
+        ServiceItem, verbose_name=_("items that need it"), related_name="form_fields", blank=True
+    )
+
+    objects = CodeManager()
+
+    class Meta:
+        verbose_name = _("form field")
+        verbose_name_plural = _("form fields")
+        ordering = ["order", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.label_zh}"
+
+    def natural_key(self):
+        return (self.code,)
+
+    @property
+    def label(self) -> str:
+        return localized(self, "label")
+
+    @property
+    def help(self) -> str:
+        return localized(self, "help")
+
+    @property
+    def choice_list(self) -> list[str]:
+        return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+    @property
+    def is_personal(self) -> bool:
+        return self.kind in self.PERSONAL_KINDS

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "kuaiban.accounts",
     "kuaiban.workdays",
     "kuaiban.cases",
+    "kuaiban.notifications",
     # the programme's three tasks and their supervision
     "bundles",
     "speedup",
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kuaiban.requestid.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "kuaiban.middleware.LanguageSwitchMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -105,6 +107,11 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # Applicants log in with their ID number or credit code; staff with their username.
+    "kuaiban.accounts.backends.IdentityNumberBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -133,6 +140,15 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 60 * 60)))
 X_FRAME_OPTIONS = "DENY"
 
+# SMS goes through a small backend interface; the demo prints messages on the console.
+KUAIBAN_SMS_BACKEND = os.environ.get(
+    "KUAIBAN_SMS_BACKEND", "kuaiban.notifications.sms.ConsoleSMSBackend"
+)
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "noreply@kuaiban.invalid")
+
 # Celery: with REDIS_URL a real worker and beat run the timers; without it tasks run eagerly
 # in-process, so the embedded default still works with no broker.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -141,6 +157,14 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
+# Personal data at rest (see kuaiban/accounts/crypto.py). Empty: derived from SECRET_KEY (demo).
+KUAIBAN_DATA_KEYS = env_list("KUAIBAN_DATA_KEY", [])
+KUAIBAN_LOOKUP_KEY = os.environ.get("KUAIBAN_LOOKUP_KEY", "")
+
+# Uploaded materials: accepted types are sniffed from the content, never from the file name.
+KUAIBAN_UPLOAD_MAX_BYTES = int(os.environ.get("KUAIBAN_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+KUAIBAN_UPLOADS_PER_APPLICATION = int(os.environ.get("KUAIBAN_UPLOADS_PER_APPLICATION", "40"))
 
 # Warn administrators when fewer than this many days ahead are covered by a loaded calendar.
 KUAIBAN_CALENDAR_HORIZON_DAYS = 90

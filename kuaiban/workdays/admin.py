@@ -27,6 +27,7 @@ class CalendarDayAdmin(CalendarEditMixin, admin.ModelAdmin):
     list_filter = ["kind", "source"]
     search_fields = ["name"]
     date_hierarchy = "date"
+    readonly_fields = ["source"]
 
     def save_model(self, request, obj, form, change):
         obj.source = CalendarDay.Source.ADMIN

@@ -19,7 +19,9 @@ from kuaiban.accounts.identity import (
 )
 
 
-@pytest.mark.parametrize("number", ["11010519491231002X", "11010519491231002x", "321002198506123011"])
+@pytest.mark.parametrize(
+    "number", ["11010519491231002X", "11010519491231002x", "321002198506123011"]
+)
 def test_valid_resident_ids_are_accepted_and_stored_upper_case(number):
     assert normalize_resident_id(number) == number.upper()
 

@@ -15,6 +15,11 @@ class Command(BaseCommand):
         )
         from kuaiban.accounts.models import User
 
+        # The look-up hash depends on this installation's key, so it is computed here, not
+        # stored in the fixture.
+        for user in User.objects.exclude(resident_id="").filter(resident_id_hash__isnull=True):
+            user.set_resident_id(user.resident_id)
+            user.save(update_fields=["resident_id", "resident_id_hash"])
         self.stdout.write(
             self.style.SUCCESS(f"\nDemo accounts (demo only; password for all: {DEMO_PASSWORD})")
         )

@@ -1,0 +1,102 @@
+"""Forms of the applicant's journey. They parse input; the services decide."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from kuaiban.cases.models import Application
+from kuaiban.catalog.models import FormField
+
+
+class QuestionnaireForm(forms.Form):
+    """One yes/no radio per scenario question of the bundle."""
+
+    def __init__(self, *args, questions, **kwargs):
+        super().__init__(*args, **kwargs)
+        for question in questions:
+            self.fields[question.code] = forms.TypedChoiceField(
+                label=question.text,
+                choices=[("yes", _("Yes")), ("no", _("No"))],
+                coerce=lambda value: value == "yes",
+                widget=forms.RadioSelect,
+            )
+
+    def answers(self) -> dict[str, bool]:
+        return dict(self.cleaned_data)
+
+
+_WIDGETS = {
+    FormField.Kind.LONG_TEXT: lambda f: forms.Textarea(attrs={"rows": 3}),
+    FormField.Kind.DATE: lambda f: forms.DateInput(attrs={"type": "date"}),
+    FormField.Kind.NUMBER: lambda f: forms.TextInput(attrs={"inputmode": "decimal"}),
+    FormField.Kind.RESIDENT_ID: lambda f: forms.TextInput(
+        attrs={"autocomplete": "off", "maxlength": 18}
+    ),
+    FormField.Kind.PHONE: lambda f: forms.TextInput(attrs={"inputmode": "tel", "maxlength": 13}),
+    FormField.Kind.BANK_ACCOUNT: lambda f: forms.TextInput(
+        attrs={"inputmode": "numeric", "autocomplete": "off"}
+    ),
+    FormField.Kind.CHOICE: lambda f: forms.Select(
+        choices=[("", "—"), *[(c, c) for c in f.choice_list]]
+    ),
+    FormField.Kind.YES_NO: lambda f: forms.RadioSelect(
+        choices=[("yes", _("Yes")), ("no", _("No"))]
+    ),
+}
+
+
+class ApplicationForm(forms.Form):
+    """The one tailored form: the catalog's fields for the planned items, plus result delivery.
+
+    Values are validated by the service (`clean_form_value`), so the rules live in one place;
+    this form only renders and carries the raw text back on error.
+    """
+
+    delivery = forms.ChoiceField(
+        label=_("How do you want to receive the results?"),
+        choices=Application.Delivery.choices,
+        widget=forms.RadioSelect,
+    )
+    delivery_address = forms.CharField(
+        label=_("Postal address (for results by post)"), required=False, max_length=300
+    )
+
+    def __init__(self, *args, form_fields, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.catalog_fields = form_fields
+        for form_field in form_fields:
+            widget_factory = _WIDGETS.get(form_field.kind)
+            self.fields[form_field.code] = forms.CharField(
+                label=form_field.label,
+                help_text=form_field.help,
+                required=False,  # the service reports missing required values with the rest
+                widget=widget_factory(form_field) if widget_factory else None,
+            )
+            self.fields[form_field.code].kuaiban_required = form_field.required
+            self.fields[form_field.code].widget.attrs["data-kind"] = form_field.kind
+
+    def raw_answers(self) -> dict[str, str]:
+        return {f.code: self.data.get(f.code, "") for f in self.catalog_fields}
+
+
+class UploadForm(forms.Form):
+    material = forms.CharField(widget=forms.HiddenInput)
+    file = forms.FileField(label=_("File (PDF, JPEG or PNG)"))
+
+
+class CommitmentForm(forms.Form):
+    material = forms.CharField(widget=forms.HiddenInput)
+    agree = forms.BooleanField(
+        label=_(
+            "I have read the notice and make this commitment; I know the liability for a false one."
+        )
+    )
+    signed_name = forms.CharField(label=_("Sign with your real name"), max_length=100)
+
+
+class ReuseForm(forms.Form):
+    material = forms.CharField(widget=forms.HiddenInput)
+    file_id = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(label=_("Reason (optional)"), required=False, max_length=300)

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+app_name = "applications"
+urlpatterns = [
+    path("apply/bundles/<str:code>/", views.apply_bundle, name="apply_bundle"),
+    path("apply/items/<str:code>/", views.apply_item, name="apply_item"),
+    path("applications/", views.application_list, name="list"),
+    path("applications/<str:reference>/", views.status, name="status"),
+    path("applications/<str:reference>/questions/", views.questions, name="questions"),
+    path("applications/<str:reference>/form/", views.application_form, name="form"),
+    path("applications/<str:reference>/materials/", views.materials, name="materials"),
+    path("applications/<str:reference>/review/", views.review, name="review"),
+    path("applications/<str:reference>/done/", views.done, name="done"),
+    path("applications/<str:reference>/withdraw/", views.withdraw, name="withdraw"),
+    path("files/<int:file_id>/", views.download, name="download"),
+]

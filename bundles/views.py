@@ -1,0 +1,323 @@
+"""The applicant's journey: guide → apply → situation → one form → one set of materials →
+check → submit → confirmation → status. Views parse, call one service or selector, render."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kuaiban.cases import selectors, services, uploads
+from kuaiban.cases.models import ApplicationState, StoredFile
+from kuaiban.catalog.models import Material
+from kuaiban.catalog.selectors import published_bundles, published_items
+
+from .forms import (
+    ApplicationForm,
+    CommitmentForm,
+    QuestionnaireForm,
+    ReuseForm,
+    UploadForm,
+    WithdrawForm,
+)
+
+
+def applicant_required(view):
+    """Applicants only: staff use the window and back-office screens."""
+
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_applicant:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+def _own(request, reference):
+    return selectors.application_for_applicant(request.user, reference)
+
+
+def _editable_or_status(application):
+    if application.state in (ApplicationState.DRAFT, ApplicationState.RETURNED):
+        return None
+    return redirect("applications:status", reference=application.reference)
+
+
+def _steps(application, current):
+    steps = [
+        ("questions", _("Your situation")),
+        ("form", _("Application form")),
+        ("materials", _("Materials")),
+        ("review", _("Check and submit")),
+    ]
+    if not application.bundle_id:
+        steps = steps[1:]
+    return [
+        {"key": key, "label": label, "current": key == current, "number": n}
+        for n, (key, label) in enumerate(steps, start=1)
+    ]
+
+
+def _render_step(request, application, step, template, context):
+    return render(
+        request,
+        template,
+        {"application": application, "steps": _steps(application, step), **context},
+    )
+
+
+# -- start ---------------------------------------------------------------------------------
+
+
+@applicant_required
+def apply_bundle(request, code):
+    bundle = get_object_or_404(published_bundles(), code=code)
+    return _start(request, bundle=bundle)
+
+
+@applicant_required
+def apply_item(request, code):
+    item = get_object_or_404(published_items(), code=code)
+    return _start(request, item=item)
+
+
+def _start(request, *, bundle=None, item=None):
+    if request.method == "POST":
+        try:
+            start_key = uuid.UUID(request.POST.get("start_key", ""))
+        except ValueError:
+            start_key = None
+        application = services.application_start(
+            applicant=request.user, bundle=bundle, item=item, start_key=start_key
+        )
+        first = "questions" if bundle and bundle.questions.exists() else "form"
+        return redirect(f"applications:{first}", reference=application.reference)
+    return render(
+        request,
+        "bundles/start.html",
+        {"subject": bundle or item, "is_bundle": bundle is not None, "start_key": uuid.uuid4()},
+    )
+
+
+# -- steps -----------------------------------------------------------------------------------
+
+
+@applicant_required
+def questions(request, reference):
+    application = _own(request, reference)
+    if (blocked := _editable_or_status(application)) or not application.bundle_id:
+        return blocked or redirect("applications:form", reference=reference)
+    bundle_questions = list(application.bundle.questions.all())
+    initial = {code: ("yes" if v else "no") for code, v in (application.answers or {}).items()}
+    form = QuestionnaireForm(request.POST or None, questions=bundle_questions, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.application_answer_questions(
+            application=application, actor=request.user, answers=form.answers()
+        )
+        return redirect("applications:form", reference=reference)
+    planned = selectors.planned_items(application) if application.answers else []
+    return _render_step(
+        request,
+        application,
+        "questions",
+        "bundles/questions.html",
+        {"form": form, "planned": planned},
+    )
+
+
+@applicant_required
+def application_form(request, reference):
+    application = _own(request, reference)
+    if blocked := _editable_or_status(application):
+        return blocked
+    form_fields = selectors.required_form_fields(application)
+    initial = {"delivery": application.delivery, "delivery_address": application.delivery_address}
+    initial.update(application.form_data or {})
+    form = ApplicationForm(request.POST or None, form_fields=form_fields, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.application_save_form(
+                application=application, actor=request.user, data=form.raw_answers()
+            )
+            services.application_choose_delivery(
+                application=application,
+                actor=request.user,
+                delivery=form.cleaned_data["delivery"],
+                address=form.cleaned_data["delivery_address"],
+            )
+        except ValidationError as error:
+            for field, field_errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, field_errors)
+        else:
+            return redirect("applications:materials", reference=reference)
+    return _render_step(
+        request,
+        application,
+        "form",
+        "bundles/form.html",
+        {"form": form, "planned": selectors.planned_items(application)},
+    )
+
+
+@applicant_required
+def materials(request, reference):
+    application = _own(request, reference)
+    if blocked := _editable_or_status(application):
+        return blocked
+    if request.method == "POST":
+        _material_action(request, application)
+        return redirect("applications:materials", reference=reference)
+    required = selectors.required_materials(application)
+    reusable = selectors.reusable_files(request.user, [r.material.pk for r in required])
+    for entry in required:
+        entry.reusable = [
+            f
+            for f in reusable.get(entry.material.pk, [])
+            if not (entry.provided and entry.provided.file_id == f.pk)
+        ]
+        entry.notice = (
+            services.commitment_notice(entry.material) if entry.material.commitment_allowed else ""
+        )
+    return _render_step(
+        request,
+        application,
+        "materials",
+        "bundles/materials.html",
+        {"required": required, "barred": bool(request.user.commitment_barred_at)},
+    )
+
+
+def _material_action(request, application):
+    action = request.POST.get("action")
+    form_class = {"upload": UploadForm, "commit": CommitmentForm, "reuse": ReuseForm}.get(action)
+    if form_class is None:
+        raise Http404
+    form = form_class(request.POST, request.FILES)
+    if not form.is_valid():
+        for field_errors in form.errors.values():
+            for message in field_errors:
+                messages.error(request, message)
+        return
+    material = get_object_or_404(Material, code=form.cleaned_data["material"])
+    try:
+        if action == "upload":
+            services.material_upload(
+                application=application,
+                actor=request.user,
+                material=material,
+                upload=form.cleaned_data["file"],
+            )
+            messages.success(request, _("“%(m)s” uploaded.") % {"m": material.name})
+        elif action == "commit":
+            services.material_commit(
+                application=application,
+                actor=request.user,
+                material=material,
+                signed_name=form.cleaned_data["signed_name"],
+            )
+            messages.success(request, _("Commitment for “%(m)s” signed.") % {"m": material.name})
+        else:
+            stored = get_object_or_404(
+                StoredFile, pk=form.cleaned_data["file_id"], owner=request.user
+            )
+            services.material_reuse(
+                application=application, actor=request.user, material=material, stored_file=stored
+            )
+            messages.success(request, _("Earlier file used for “%(m)s”.") % {"m": material.name})
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+
+
+@applicant_required
+def review(request, reference):
+    application = _own(request, reference)
+    if blocked := _editable_or_status(application):
+        return blocked
+    if request.method == "POST":
+        try:
+            services.application_submit(application=application, actor=request.user)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return redirect("applications:review", reference=reference)
+        return redirect("applications:done", reference=reference)
+    form_fields = selectors.required_form_fields(application)
+    data = application.form_data or {}
+    answers = [(f, data.get(f.code, "")) for f in form_fields]
+    return _render_step(
+        request,
+        application,
+        "review",
+        "bundles/review.html",
+        {
+            "answers": answers,
+            "questions": list(application.bundle.questions.all()) if application.bundle_id else [],
+            "planned": selectors.planned_items(application),
+            "required": selectors.required_materials(application),
+            "problems": services.missing_for_submission(application),
+        },
+    )
+
+
+@applicant_required
+def done(request, reference):
+    application = _own(request, reference)
+    if application.state == ApplicationState.DRAFT:
+        return redirect("applications:review", reference=reference)
+    return render(request, "bundles/done.html", {"application": application})
+
+
+@applicant_required
+def status(request, reference):
+    application = selectors.application_status(_own(request, reference))
+    return render(
+        request,
+        "bundles/status.html",
+        {"application": application, "withdraw_form": WithdrawForm()},
+    )
+
+
+@applicant_required
+@require_POST
+def withdraw(request, reference):
+    application = _own(request, reference)
+    form = WithdrawForm(request.POST)
+    form.is_valid()
+    try:
+        services.application_withdraw(
+            application=application, actor=request.user, reason=form.cleaned_data.get("reason", "")
+        )
+        messages.success(request, _("The application has been withdrawn."))
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("applications:status", reference=reference)
+
+
+@applicant_required
+def application_list(request):
+    return render(
+        request,
+        "bundles/list.html",
+        {"applications": selectors.applications_of(request.user)},
+    )
+
+
+@login_required
+def download(request, file_id):
+    """Serve a stored material as an attachment, only to those allowed to see it (else 404)."""
+    stored = selectors.file_for_user(request.user, file_id)
+    return FileResponse(
+        uploads.open_stored(stored),
+        as_attachment=True,
+        filename=stored.original_name,
+        content_type=stored.content_type,
+    )

@@ -1,0 +1,118 @@
+"""Registration forms. They only parse what was typed; the services in services.py register."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .identity import normalize_credit_code, normalize_phone, normalize_resident_id
+
+
+def _text(label, *, autocomplete, max_length=100, help_text="", **attrs):
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        help_text=help_text,
+        widget=forms.TextInput(attrs={"autocomplete": autocomplete, **attrs}),
+    )
+
+
+def _password(label, *, help_text=""):
+    return forms.CharField(
+        label=label,
+        strip=False,
+        help_text=help_text,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class _RegistrationForm(forms.Form):
+    """Mobile number, optional e-mail and the password twice, common to both forms."""
+
+    phone = _text(
+        _("Mobile number"),
+        autocomplete="tel",
+        max_length=20,
+        type="tel",
+        inputmode="tel",
+        help_text=_("Used for progress notices by SMS."),
+    )
+    email = forms.EmailField(
+        label=_("E-mail (optional)"),
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password = _password(
+        _("Password"), help_text=_("At least 8 characters, not only digits, not a common password.")
+    )
+    password_confirm = _password(_("Password again"))
+
+    def clean_phone(self):
+        return normalize_phone(self.cleaned_data["phone"])
+
+    def clean(self):
+        cleaned = super().clean()
+        password = cleaned.get("password")
+        confirm = cleaned.get("password_confirm")
+        if password and confirm and password != confirm:
+            self.add_error(
+                "password_confirm",
+                forms.ValidationError(_("The two passwords differ."), code="password_mismatch"),
+            )
+        return cleaned
+
+
+class CitizenRegistrationForm(_RegistrationForm):
+    field_order = [
+        "real_name",
+        "resident_id",
+        "phone",
+        "email",
+        "password",
+        "password_confirm",
+        "agree",
+    ]
+
+    real_name = _text(_("Real name"), autocomplete="name")
+    resident_id = _text(
+        _("Resident ID number"),
+        autocomplete="off",
+        max_length=30,  # the identity check says what is wrong with a number of the wrong length
+        help_text=_("18 characters; you will log in with this number."),
+        autocapitalize="characters",
+        spellcheck="false",
+    )
+    agree = forms.BooleanField(
+        label=_("I have read and agree to the personal-information notice."),
+        widget=forms.CheckboxInput(attrs={"style": "width:auto"}),  # .form input is full width
+        error_messages={"required": _("Please read and agree to the personal-information notice.")},
+    )
+
+    def clean_resident_id(self):
+        return normalize_resident_id(self.cleaned_data["resident_id"])
+
+
+class EnterpriseRegistrationForm(_RegistrationForm):
+    field_order = [
+        "organisation_name",
+        "credit_code",
+        "contact_name",
+        "phone",
+        "email",
+        "password",
+        "password_confirm",
+    ]
+
+    organisation_name = _text(
+        _("Name of the enterprise or institution"), autocomplete="organization"
+    )
+    credit_code = _text(
+        _("Unified social credit code"),
+        autocomplete="off",
+        max_length=30,
+        help_text=_("18 characters, as on the business licence; you will log in with this code."),
+        autocapitalize="characters",
+        spellcheck="false",
+    )
+    contact_name = _text(_("Contact person"), autocomplete="name")
+
+    def clean_credit_code(self):
+        return normalize_credit_code(self.cleaned_data["credit_code"])

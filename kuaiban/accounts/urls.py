@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("register/", views.register, name="register"),
+    path("register/citizen/", views.register_citizen, name="register_citizen"),
+    path("register/enterprise/", views.register_enterprise, name="register_enterprise"),
+    path("profile/", views.profile, name="profile"),
+]

@@ -1,0 +1,35 @@
+"""Display helpers for applications: personal numbers masked, answers in words."""
+
+from django import template
+from django.utils.translation import gettext as _
+
+from kuaiban.accounts.identity import mask_account, mask_phone, mask_resident_id
+from kuaiban.catalog.models import FormField
+
+register = template.Library()
+
+_MASKS = {
+    FormField.Kind.RESIDENT_ID: mask_resident_id,
+    FormField.Kind.PHONE: mask_phone,
+    FormField.Kind.BANK_ACCOUNT: mask_account,
+}
+
+
+@register.simple_tag
+def form_value(form_field: FormField, value: str) -> str:
+    """A form answer as shown on screen; personal numbers are always masked."""
+    if not value:
+        return "—"
+    if form_field.kind in _MASKS:
+        return _MASKS[form_field.kind](value)
+    if form_field.kind == FormField.Kind.YES_NO:
+        return _("Yes") if value == "yes" else _("No")
+    return value
+
+
+@register.simple_tag
+def answer(answers: dict, code: str) -> str:
+    value = (answers or {}).get(code)
+    if value is None:
+        return "—"
+    return _("Yes") if value else _("No")

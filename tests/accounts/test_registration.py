@@ -1,0 +1,295 @@
+"""Applicants register themselves, log in with their ID number or credit code, and see only
+masked numbers afterwards (domain.md §8). Every number here is generated, none is a person's."""
+
+import re
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from kuaiban.accounts.crypto import keyed_hash
+from kuaiban.accounts.identity import (
+    CREDIT_ALPHABET,
+    credit_code_check_char,
+    resident_id_check_char,
+)
+from kuaiban.accounts.models import Role, User
+from kuaiban.accounts.services import citizen_register, enterprise_register
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "Kb-test-pass-2026"
+WRONG_CHECK_DIGIT = "321002198506123012"
+NO_30_FEBRUARY = "321002198502303015"
+
+
+def resident_id(first17: str = "32010219900307123") -> str:
+    return first17 + resident_id_check_char(first17)
+
+
+def resident_id_ending_in_x() -> str:
+    for sequence in range(1000):
+        first17 = f"32010219881109{sequence:03d}"
+        if resident_id_check_char(first17) == "X":
+            return first17 + "X"
+    raise AssertionError("no sequence gives an X")
+
+
+def credit_code(first17: str = "91320102MA1WXY700") -> str:
+    assert all(c in CREDIT_ALPHABET for c in first17)
+    return first17 + credit_code_check_char(first17)
+
+
+def wrong_credit_code() -> str:
+    code = credit_code()
+    wrong = CREDIT_ALPHABET[(CREDIT_ALPHABET.index(code[-1]) + 1) % len(CREDIT_ALPHABET)]
+    return code[:-1] + wrong
+
+
+def citizen_data(**changes):
+    data = {
+        "real_name": "测试甲",
+        "resident_id": resident_id(),
+        "phone": "13800001234",
+        "email": "jia@example.invalid",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+        "agree": "on",
+    }
+    data.update(changes)
+    return data
+
+
+def enterprise_data(**changes):
+    data = {
+        "organisation_name": "测试科技有限公司",
+        "credit_code": credit_code(),
+        "contact_name": "测试乙",
+        "phone": "13900005678",
+        "email": "",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+    }
+    data.update(changes)
+    return data
+
+
+def english(client):
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    return client
+
+
+def errors_of(page: str, field: str) -> str:
+    """The error list rendered for one field ("" when there is none)."""
+    found = re.search(rf'<ul class="errorlist" id="id_{field}_error">(.*?)</ul>', page, re.S)
+    return found.group(1) if found else ""
+
+
+def register_citizen(client, **changes):
+    return client.post("/accounts/register/citizen/", citizen_data(**changes))
+
+
+# -- citizens --------------------------------------------------------------------------------------
+
+
+def test_a_citizen_registers_and_lands_on_a_profile_showing_only_masked_numbers(client):
+    number = resident_id()
+    response = client.post("/accounts/register/citizen/", citizen_data(), follow=True)
+
+    assert response.redirect_chain == [("/accounts/profile/", 302)]
+    page = response.content.decode()
+    assert "测试甲" in page
+    assert number[:6] + "********" + number[-4:] in page
+    assert "138****1234" in page
+    assert "注册成功" in page
+    assert number not in page
+    assert "13800001234" not in page
+    user = User.objects.get()
+    assert response.context["user"] == user
+    assert user.role == Role.CITIZEN
+    assert user.username == "c" + keyed_hash(number)[:12]
+
+
+def test_the_id_number_and_phone_are_stored_encrypted_and_the_id_is_found_by_keyed_hash(client):
+    number = resident_id()
+    register_citizen(client, resident_id=number)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT resident_id, phone FROM accounts_user")
+        stored_id, stored_phone = cursor.fetchone()
+    assert number not in stored_id
+    assert "13800001234" not in stored_phone
+    user = User.objects.get(resident_id_hash=keyed_hash(number))
+    assert user.resident_id == number
+    assert user.phone == "13800001234"
+
+
+def test_a_citizen_logs_in_with_the_id_number_typed_with_a_lower_case_x(client):
+    number = resident_id_ending_in_x()
+    citizen_register(real_name="测试丙", resident_id=number, phone="13700001111", password=PASSWORD)
+    assert User.objects.get().resident_id == number  # stored upper-case
+
+    response = client.post(
+        "/accounts/login/", {"username": number.lower(), "password": PASSWORD}, follow=True
+    )
+
+    assert response.context["user"].is_authenticated
+    assert response.context["user"].resident_id == number
+    assert authenticate(username=number, password="wrong") is None
+
+
+@pytest.mark.parametrize(
+    ("number", "chinese", "english_message"),
+    [
+        (
+            WRONG_CHECK_DIGIT,
+            "身份证号码校验位错误",
+            "The check digit of this ID number is wrong; please check the number.",
+        ),
+        (
+            NO_30_FEBRUARY,
+            "身份证号码中的出生日期（1985-02-30）不存在",
+            "The birth date in this ID number (1985-02-30) does not exist.",
+        ),
+    ],
+)
+def test_a_wrong_id_number_is_refused_next_to_its_field_saying_why(
+    client, number, chinese, english_message
+):
+    page = register_citizen(client, resident_id=number).content.decode()
+    assert chinese in errors_of(page, "resident_id")
+
+    page = register_citizen(english(client), resident_id=number).content.decode()
+    assert english_message in errors_of(page, "resident_id")
+    assert not User.objects.exists()
+
+
+def test_the_other_fields_keep_their_values_on_error_but_passwords_do_not(client):
+    page = register_citizen(client, resident_id=NO_30_FEBRUARY).content.decode()
+
+    assert 'value="测试甲"' in page
+    assert f'value="{NO_30_FEBRUARY}"' in page  # the user sees what to correct
+    assert 'value="13800001234"' in page
+    assert 'value="jia@example.invalid"' in page
+    assert re.search(r'<input type="checkbox" name="agree"[^>]*checked', page)
+    assert PASSWORD not in page
+
+
+def test_a_second_registration_with_the_same_id_number_is_refused(client):
+    number = resident_id_ending_in_x()
+    register_citizen(client, resident_id=number)
+    client.logout()
+
+    response = register_citizen(client, resident_id=number.lower(), phone="13600002222")
+
+    assert response.status_code == 200
+    assert "该身份证号码已注册，请直接登录" in errors_of(response.content.decode(), "resident_id")
+    assert User.objects.count() == 1
+    with pytest.raises(ValidationError) as caught:
+        citizen_register(
+            real_name="测试丁", resident_id=number, phone="13600002222", password=PASSWORD
+        )
+    assert caught.value.error_dict["resident_id"][0].code == "duplicate"
+
+
+def test_a_password_that_is_too_short_is_refused(client):
+    page = register_citizen(client, password="Ab1-x", password_confirm="Ab1-x").content.decode()
+    assert "密码长度太短" in errors_of(page, "password")
+
+    page = register_citizen(
+        english(client), password="Ab1-x", password_confirm="Ab1-x"
+    ).content.decode()
+    assert "This password is too short" in errors_of(page, "password")
+    assert not User.objects.exists()
+
+
+def test_the_two_passwords_must_match(client):
+    page = register_citizen(client, password_confirm=PASSWORD + "!").content.decode()
+    assert "两次输入的密码不一致" in errors_of(page, "password_confirm")
+    assert not User.objects.exists()
+
+
+def test_the_personal_information_notice_must_be_accepted(client):
+    data = citizen_data()
+    del data["agree"]
+    page = client.post("/accounts/register/citizen/", data).content.decode()
+    assert "请阅读并同意《个人信息告知书》" in errors_of(page, "agree")
+    assert not User.objects.exists()
+
+
+def test_a_wrong_mobile_number_is_refused(client):
+    page = register_citizen(client, phone="1380000123").content.decode()
+    assert "请输入 11 位手机号码" in errors_of(page, "phone")
+
+
+# -- enterprises -----------------------------------------------------------------------------------
+
+
+def test_an_enterprise_registers_with_its_credit_code_and_logs_in_with_it(client):
+    code = credit_code()
+    response = client.post("/accounts/register/enterprise/", enterprise_data(), follow=True)
+
+    assert response.redirect_chain == [("/accounts/profile/", 302)]
+    page = response.content.decode()
+    assert "测试科技有限公司" in page and code in page and "测试乙" in page
+    assert "139****5678" in page
+    assert "13900005678" not in page
+    user = User.objects.get()
+    assert (user.role, user.username, user.credit_code) == (Role.ENTERPRISE, code, code)
+
+    client.logout()
+    client.post("/accounts/login/", {"username": code.lower(), "password": PASSWORD})
+    assert client.get("/accounts/profile/").status_code == 200
+
+
+def test_a_wrong_credit_code_is_refused(client):
+    page = client.post(
+        "/accounts/register/enterprise/", enterprise_data(credit_code=wrong_credit_code())
+    ).content.decode()
+    assert "统一社会信用代码校验位错误" in errors_of(page, "credit_code")
+    assert 'value="测试科技有限公司"' in page
+
+    english_page = (
+        english(client)
+        .post("/accounts/register/enterprise/", enterprise_data(credit_code=wrong_credit_code()))
+        .content.decode()
+    )
+    assert "The check character of this credit code is wrong" in errors_of(
+        english_page, "credit_code"
+    )
+    assert not User.objects.exists()
+
+
+def test_a_second_registration_with_the_same_credit_code_is_refused(client):
+    enterprise_register(
+        organisation_name="测试一公司",
+        credit_code=credit_code(),
+        contact_name="测试戊",
+        phone="13500003333",
+        password=PASSWORD,
+    )
+    page = client.post("/accounts/register/enterprise/", enterprise_data()).content.decode()
+    assert "该统一社会信用代码已注册，请直接登录" in errors_of(page, "credit_code")
+    assert User.objects.count() == 1
+
+
+# -- the pages around it ---------------------------------------------------------------------------
+
+
+def test_the_register_page_offers_both_kinds_of_applicant(client):
+    page = client.get("/accounts/register/").content.decode()
+    assert 'href="/accounts/register/citizen/"' in page
+    assert 'href="/accounts/register/enterprise/"' in page
+
+
+def test_the_profile_needs_a_login(client):
+    response = client.get("/accounts/profile/")
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+
+
+def test_staff_still_log_in_with_their_username(client):
+    User.objects.create_user(username="clerk1", password=PASSWORD, role=Role.CLERK)
+    assert authenticate(username="clerk1", password=PASSWORD).username == "clerk1"
+    assert authenticate(username="clerk1", password="wrong") is None

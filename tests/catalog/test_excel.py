@@ -1,0 +1,469 @@
+"""The catalog workbook: export, edit, import (kuaiban/catalog/excel.py and its two commands)."""
+
+import io
+
+import openpyxl
+import pytest
+import xlwt
+from django.core.management import CommandError, call_command
+from django.db import models
+
+from kuaiban.catalog.excel import (
+    EXPORT_ORDER,
+    SHEETS,
+    CatalogImportError,
+    catalog_export,
+    catalog_import,
+)
+from kuaiban.catalog.models import (
+    Bundle,
+    BundleItem,
+    BundleQuestion,
+    District,
+    ItemMaterial,
+    Material,
+    ServiceHall,
+    ServiceItem,
+    SpeedUpEntry,
+    Unit,
+    Window,
+)
+
+pytestmark = pytest.mark.django_db
+
+CATALOG_MODELS = [
+    Unit,
+    Window,
+    District,
+    ServiceHall,
+    ServiceItem,
+    Material,
+    ItemMaterial,
+    Bundle,
+    BundleQuestion,
+    BundleItem,
+    SpeedUpEntry,
+]
+
+
+def _natural(obj):
+    if isinstance(obj, BundleQuestion):
+        return (obj.bundle.code, obj.code)
+    return obj.code
+
+
+def catalog_dump() -> dict[str, list]:
+    """Every field of every catalog row, with references as codes: equal dumps, equal catalogs."""
+    dump = {}
+    for model in CATALOG_MODELS:
+        rows = []
+        for obj in model.objects.all():
+            row = {}
+            for f in model._meta.concrete_fields:
+                if f.primary_key:
+                    continue
+                value = getattr(obj, f.name)
+                row[f.name] = _natural(value) if isinstance(value, models.Model) else value
+            for f in model._meta.many_to_many:
+                if f.remote_field.through._meta.auto_created:  # through-models are dumped
+                    row[f.name] = sorted(o.code for o in getattr(obj, f.name).all())
+            rows.append(row)
+        dump[model.__name__] = sorted(rows, key=repr)
+    return dump
+
+
+def header_index(sheet) -> dict[str, int]:
+    return {cell.value: cell.column for cell in sheet[1]}
+
+
+def find_row(sheet, column: str, value) -> int:
+    col = header_index(sheet)[column]
+    for row in range(2, sheet.max_row + 1):
+        if sheet.cell(row, col).value == value:
+            return row
+    raise LookupError(value)
+
+
+def set_cell(sheet, row: int, column: str, value) -> None:
+    sheet.cell(row, header_index(sheet)[column]).value = value
+
+
+@pytest.fixture
+def exported(tmp_path):
+    path = tmp_path / "catalog.xlsx"
+    catalog_export(path)
+    return path
+
+
+def edit(path, change) -> None:
+    """Open the exported workbook as the bureau would, change it, save it in place."""
+    book = openpyxl.load_workbook(path)
+    change(book)
+    book.save(path)
+
+
+def halvable_item() -> ServiceItem:
+    """A time-limited item whose committed limit is held to 50% of its statutory limit."""
+    return (
+        ServiceItem.objects.filter(
+            kind=ServiceItem.Kind.TIME_LIMITED,
+            statutory_mode=False,
+            statutory_limit__gte=6,
+            committed_limit__isnull=False,
+        )
+        .exclude(statutory_unit="none")
+        .order_by("code")
+        .first()
+    )
+
+
+def test_every_model_field_has_a_column():
+    for spec in SHEETS:
+        fields = {f.name for f in spec.model._meta.concrete_fields if not f.primary_key}
+        fields |= {
+            f.name
+            for f in spec.model._meta.many_to_many
+            if f.remote_field.through._meta.auto_created
+        }
+        columns = {c.field for c in spec.columns if not c.echo}
+        assert fields == columns, spec.title
+
+
+def test_export_writes_the_sheets_with_frozen_headers(exported):
+    book = openpyxl.load_workbook(exported)
+    assert book.sheetnames == [spec.title for spec in EXPORT_ORDER]
+    assert book.sheetnames[:2] == ["附件1 打包一件事清单", "附件2 提速办事项清单"]
+    bundle_list = book["附件1 打包一件事清单"]
+    assert [c.value for c in bundle_list[1]][:11] == [
+        "一件事编码",
+        "一件事名称",
+        "英文名称",
+        "申请人类型",
+        "牵头单位编码",
+        "受理窗口编码",
+        "阶段",
+        "事项编码",
+        "事项名称",
+        "纳入条件问题编码",
+        "条件答案(是/否)",
+    ]
+    assert bundle_list.max_row - 1 == BundleItem.objects.count()
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes == "A2"
+        assert sheet.column_dimensions["A"].width > 0
+    # Several items on one speed-up line are joined by "、".
+    entry = next(e for e in SpeedUpEntry.objects.all() if e.items.count() > 1)
+    speedup = book["附件2 提速办事项清单"]
+    row = find_row(speedup, "序号", entry.number)
+    codes = speedup.cell(row, header_index(speedup)["事项编码"]).value
+    assert codes == "、".join(sorted(entry.items.values_list("code", flat=True)))
+
+
+def test_importing_the_export_changes_nothing(exported):
+    before = catalog_dump()
+    summary = catalog_import(exported)
+    assert catalog_dump() == before
+    assert all(c.created == c.updated == c.deleted == 0 for c in summary.counts.values())
+    assert summary.counts["事项"].unchanged == ServiceItem.objects.count()
+
+
+def test_round_trip_restores_an_altered_catalog(exported):
+    before = catalog_dump()
+    # Alter every kind of row the workbook carries.
+    item = halvable_item()
+    ServiceItem.objects.filter(pk=item.pk).update(
+        committed_limit=1, legal_basis="改过", channel_mobile=False, summary_en=""
+    )
+    linked = ItemMaterial.objects.filter(item=item).first()
+    material = linked.material
+    ItemMaterial.objects.filter(material=material).delete()
+    material.delete()  # comes back from the workbook under the same code
+    Material.objects.filter(code=Material.objects.first().code).update(
+        shared_data=True, commitment_text="临时"
+    )
+    question = BundleQuestion.objects.filter(bundleitem__isnull=False).first()
+    BundleItem.objects.filter(condition=question).delete()
+    question.delete()
+    Bundle.objects.filter(pk=question.bundle_id).update(fee="收费", is_published=False)
+    BundleItem.objects.filter(condition__isnull=True).update(stage=9)
+    entry = SpeedUpEntry.objects.first()
+    entry.items.clear()
+    entry.note = ""
+    entry.save()
+    hall = ServiceHall.objects.first()
+    hall.windows.clear()
+    Unit.objects.update(phone="0000")
+    Window.objects.update(name_en="")
+    District.objects.update(name_zh="改名")
+    assert catalog_dump() != before
+
+    summary = catalog_import(exported)
+
+    assert catalog_dump() == before
+    assert summary.counts["材料"].created == 1
+    assert summary.counts["事项"].updated == 1
+    assert summary.counts["事项材料"].created == linked_count(before, material.code)
+    assert summary.counts["部门"].updated == Unit.objects.count()
+
+
+def linked_count(dump, material_code: str) -> int:
+    return sum(1 for row in dump["ItemMaterial"] if row["material"] == material_code)
+
+
+def test_an_edited_committed_limit_is_applied(exported):
+    item = halvable_item()
+    new_limit = item.statutory_limit // 2 - 1
+    assert new_limit != item.committed_limit
+
+    def change(book):
+        sheet = book["事项"]
+        set_cell(sheet, find_row(sheet, "事项编码", item.code), "承诺时限", new_limit)
+
+    edit(exported, change)
+    summary = catalog_import(exported)
+
+    item.refresh_from_db()
+    assert item.committed_limit == new_limit
+    assert summary.counts["事项"].updated == 1
+    assert summary.counts["事项"].unchanged == ServiceItem.objects.count() - 1
+
+
+def test_three_bad_cells_are_all_reported_and_nothing_changes(exported):
+    item = halvable_item()
+    too_long = item.statutory_limit // 2 + 1
+    bundle = Bundle.objects.order_by("code").first()
+    cancelled = Material.objects.filter(cancelled=True).order_by("code").first()
+    assert cancelled is not None, "the reference catalog lists cancelled proofs"
+    rows = {}
+
+    def change(book):
+        items = book["事项"]
+        rows["事项"] = find_row(items, "事项编码", item.code)
+        set_cell(items, rows["事项"], "承诺时限", too_long)
+        bundles = book["一件事"]
+        rows["一件事"] = find_row(bundles, "一件事编码", bundle.code)
+        set_cell(bundles, rows["一件事"], "牵头单位编码", "NO-SUCH-UNIT")
+        links = book["事项材料"]
+        links.append([item.code, cancelled.code, "", 9])
+        rows["事项材料"] = links.max_row
+
+    edit(exported, change)
+    before = catalog_dump()
+
+    with pytest.raises(CatalogImportError) as refused:
+        catalog_import(exported)
+
+    problems = refused.value.problems
+    assert {(p.sheet, p.row, p.column) for p in problems} == {
+        ("事项", rows["事项"], "承诺时限"),
+        ("一件事", rows["一件事"], "牵头单位编码"),
+        ("事项材料", rows["事项材料"], "材料编码"),
+    }
+    assert len(problems) == 3
+    by_sheet = {p.sheet: p for p in problems}
+    assert str(item.statutory_limit // 2) in by_sheet["事项"].message
+    assert str(by_sheet["事项"]).startswith(f"工作表“事项”第{rows['事项']}行“承诺时限”：")
+    assert "NO-SUCH-UNIT" in by_sheet["一件事"].message
+    assert cancelled.code in by_sheet["事项材料"].message
+    assert catalog_dump() == before
+
+
+def test_a_material_cancelled_in_the_workbook_cannot_stay_required(exported):
+    link = ItemMaterial.objects.select_related("item", "material").order_by("pk").first()
+    before = catalog_dump()
+
+    def cancel(book):
+        sheet = book["材料"]
+        set_cell(sheet, find_row(sheet, "材料编码", link.material.code), "已取消证明", "是")
+
+    edit(exported, cancel)
+    with pytest.raises(CatalogImportError) as refused:
+        catalog_import(exported)
+
+    links = book_rows_with(exported, "事项材料", "材料编码", link.material.code)
+    assert {(p.sheet, p.row, p.column) for p in refused.value.problems} == {
+        ("事项材料", row, "材料编码") for row in links
+    }
+    assert catalog_dump() == before
+
+
+def book_rows_with(path, title: str, column: str, value) -> list[int]:
+    sheet = openpyxl.load_workbook(path)[title]
+    col = header_index(sheet)[column]
+    return [r for r in range(2, sheet.max_row + 1) if sheet.cell(r, col).value == value]
+
+
+def test_cancelling_a_material_and_dropping_its_links_in_one_workbook_is_accepted(exported):
+    material = ItemMaterial.objects.order_by("pk").first().material
+
+    def cancel_and_unlink(book):
+        set_cell(
+            book["材料"], find_row(book["材料"], "材料编码", material.code), "已取消证明", "是"
+        )
+        links = book["事项材料"]
+        for row in reversed(book_rows_in(links, "材料编码", material.code)):
+            links.delete_rows(row)
+
+    edit(exported, cancel_and_unlink)
+    summary = catalog_import(exported)
+
+    material.refresh_from_db()
+    assert material.cancelled
+    assert not ItemMaterial.objects.filter(material=material).exists()
+    assert summary.counts["事项材料"].deleted > 0
+
+
+def book_rows_in(sheet, column: str, value) -> list[int]:
+    col = header_index(sheet)[column]
+    return [r for r in range(2, sheet.max_row + 1) if sheet.cell(r, col).value == value]
+
+
+def test_rows_left_out_keep_entities_but_composition_follows_the_workbook(exported):
+    item = ServiceItem.objects.filter(bundles__isnull=True, itemmaterial__isnull=False).first()
+    item = item or ServiceItem.objects.filter(itemmaterial__isnull=False).first()
+    bundle_item = BundleItem.objects.select_related("bundle", "item").order_by("pk").first()
+
+    def drop(book):
+        links = book["事项材料"]
+        for row in reversed(book_rows_in(links, "事项编码", item.code)):
+            links.delete_rows(row)
+        bundle_list = book["附件1 打包一件事清单"]
+        for row in reversed(book_rows_in(bundle_list, "一件事编码", bundle_item.bundle.code)):
+            if bundle_list.cell(row, header_index(bundle_list)["事项编码"]).value == (
+                bundle_item.item.code
+            ):
+                bundle_list.delete_rows(row)
+        units = book["部门"]
+        units.delete_rows(find_row(units, "部门编码", item.unit.code))
+        items = book["事项"]
+        other = ServiceItem.objects.exclude(pk=item.pk).order_by("code").last()
+        items.delete_rows(find_row(items, "事项编码", other.code))
+        # its links must go too: they name an item the workbook no longer lists
+        for row in reversed(book_rows_in(links, "事项编码", other.code)):
+            links.delete_rows(row)
+
+    edit(exported, drop)
+    summary = catalog_import(exported)
+
+    assert not ItemMaterial.objects.filter(item=item).exists()
+    assert not BundleItem.objects.filter(pk=bundle_item.pk).exists()
+    assert Unit.objects.filter(code=item.unit.code).exists()
+    assert summary.counts["部门"].kept == 1
+    assert summary.counts["事项"].kept == 1
+
+
+def test_stored_values_and_new_rows_are_accepted(exported):
+    def add(book):
+        units = book["部门"]
+        units.append(["NEW-UNIT", "新部门", "", "internal", ""])
+        items = book["事项"]
+        template = [c.value for c in items[2]]
+        items.append(template)
+        row = items.max_row
+        for column, value in {
+            "事项编码": "NEW-ITEM",
+            "办理单位编码": "NEW-UNIT",
+            "办件类型": "time_limited",
+            "法定时限": 20,
+            "法定时限单位": "working_days",
+            "承诺时限": "10",
+            "承诺时限单位": "工作日",
+            "保留法定时限": "N",
+            "已发布": "yes",
+        }.items():
+            set_cell(items, row, column, value)
+        material = Material.objects.filter(cancelled=False).first()
+        book["事项材料"].append(["NEW-ITEM", material.code, "新增", 1])
+
+    edit(exported, add)
+    summary = catalog_import(exported)
+
+    item = ServiceItem.objects.get(code="NEW-ITEM")
+    assert (item.unit.code, item.kind, item.committed_limit) == ("NEW-UNIT", "time_limited", 10)
+    assert item.statutory_unit == item.committed_unit == "working_days"
+    assert item.materials.count() == 1
+    assert summary.counts["部门"].created == summary.counts["事项"].created == 1
+
+
+def test_a_missing_sheet_and_a_file_that_is_not_excel_are_refused(exported, tmp_path):
+    edit(exported, lambda book: book.remove(book["情形问题"]))
+    with pytest.raises(CatalogImportError, match="缺少工作表“情形问题”"):
+        catalog_import(exported)
+    text = tmp_path / "catalog.xlsx.txt"
+    text.write_text("编码,名称\n")
+    with pytest.raises(CatalogImportError, match="不是Excel工作簿"):
+        catalog_import(text)
+
+
+def xlsx_to_xls(source, target) -> None:
+    """The bureau's legacy format: the same sheets and values, written by xlwt."""
+    legacy = xlwt.Workbook(encoding="utf-8")
+    for sheet in openpyxl.load_workbook(source, read_only=True).worksheets:
+        out = legacy.add_sheet(sheet.title)
+        for r, values in enumerate(sheet.iter_rows(values_only=True)):
+            for c, value in enumerate(values):
+                if value is None:
+                    continue
+                # Old files often hold codes typed as numbers (the district codes).
+                if sheet.title == "区县" and r > 0 and c == 0:
+                    value = int(value)
+                out.write(r, c, value)
+    legacy.save(str(target))
+
+
+def test_a_legacy_xls_workbook_restores_the_catalog(exported, tmp_path):
+    before = catalog_dump()
+    legacy = tmp_path / "catalog.xls"
+    xlsx_to_xls(exported, legacy)
+    item = halvable_item()
+    ServiceItem.objects.filter(pk=item.pk).update(committed_limit=1, name_en="changed")
+    ItemMaterial.objects.filter(item=item).delete()
+    District.objects.update(name_en="")
+
+    summary = catalog_import(legacy)
+
+    assert catalog_dump() == before
+    assert summary.counts["事项"].updated == 1
+    assert summary.counts["区县"].updated == District.objects.count()
+
+
+def test_export_catalog_command_writes_the_workbook(tmp_path):
+    path = tmp_path / "out.xlsx"
+    call_command("export_catalog", str(path), stdout=io.StringIO())
+    book = openpyxl.load_workbook(path)
+    assert "事项" in book.sheetnames
+    assert book["事项"].max_row == ServiceItem.objects.count() + 1
+
+
+def test_import_catalog_command_lists_every_error(exported):
+    def spoil(book):
+        items = book["事项"]
+        set_cell(items, 2, "办件类型", "很快")
+        set_cell(items, 3, "受理窗口编码", "NO-WINDOW")
+
+    edit(exported, spoil)
+    before = catalog_dump()
+    with pytest.raises(CommandError) as refused:
+        call_command("import_catalog", str(exported))
+
+    message = str(refused.value)
+    assert "2 处错误" in message
+    assert "工作表“事项”第2行“办件类型”" in message
+    assert "工作表“事项”第3行“受理窗口编码”：未知的窗口编码“NO-WINDOW”" in message
+    assert catalog_dump() == before
+
+
+def test_import_catalog_command_prints_the_summary(exported):
+    out = io.StringIO()
+    call_command("import_catalog", str(exported), stdout=out)
+    assert f"事项：新增 0，更新 0，未变 {ServiceItem.objects.count()}" in out.getvalue()
+
+
+def test_text_that_looks_like_a_formula_stays_text(tmp_path):
+    formula = '=HYPERLINK("http://example.invalid","点此")'
+    Material.objects.filter(code=Material.objects.first().code).update(description=formula)
+    path = tmp_path / "catalog.xlsx"
+    catalog_export(path)
+    sheet = openpyxl.load_workbook(path)["材料"]
+    cell = sheet.cell(find_row(sheet, "说明", formula), header_index(sheet)["说明"])
+    assert cell.data_type == "s"
