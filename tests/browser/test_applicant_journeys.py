@@ -67,7 +67,7 @@ def upload(page, material_code, name, content, mime):
 
 
 def submit_and_check_status(page, user):
-    page.get_by_role("link", name=re.compile("核对")).click()
+    page.get_by_role("link", name="继续：核对并提交").click()
     page.get_by_test_id("submit").click()
     expect(page.locator("h1")).to_have_text("申请已提交")
     reference = page.get_by_test_id("reference").inner_text().strip()

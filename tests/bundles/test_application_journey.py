@@ -282,3 +282,40 @@ def test_a_citizen_withdraws_a_submitted_application(client, citizen):
     application.refresh_from_db()
     assert application.state == "withdrawn"
     assert set(application.cases.values_list("state", flat=True)) == {"withdrawn"}
+
+
+def test_a_single_item_application_uses_the_same_machinery(client, citizen):
+    client.force_login(citizen)
+    from kuaiban.catalog.models import SpeedUpEntry
+
+    item = SpeedUpEntry.objects.get(number=17).items.get()  # 就业困难人员认定
+    key = uuid.uuid4()
+    response = client.post(f"/apply/items/{item.code}/", {"start_key": str(key)})
+    application = Application.objects.get(submission_key=key)
+    assert response["Location"].endswith(f"/applications/{application.reference}/form/")
+    fill_form(client, application)
+    provide_everything(client, application)
+    client.post(f"/applications/{application.reference}/review/")
+    application.refresh_from_db()
+    assert application.state == "submitted"
+    assert [(c.item_id, c.stage, c.state) for c in application.cases.all()] == [
+        (item.pk, 1, "submitted")
+    ]
+
+
+def test_an_oversized_upload_is_refused_and_nothing_is_kept(client, citizen, settings):
+    settings.KUAIBAN_UPLOAD_MAX_BYTES = 1024
+    client.force_login(citizen)
+    application = start(client)
+    answer_all(client, application)
+    from kuaiban.cases.selectors import required_materials
+
+    entry = next(r for r in required_materials(application) if r.needs_action)
+    response = client.post(
+        f"/applications/{application.reference}/materials/",
+        {"action": "upload", "material": entry.material.code,
+         "file": upload("big.pdf", b"%PDF-" + b"0" * 2048)},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert not StoredFile.objects.exists()
