@@ -211,8 +211,26 @@ class Application(ConcurrentTransitionMixin, models.Model):
         pass
 
 
+class ClockUnit(models.TextChoices):
+    OFFICE_MINUTES = "office_minutes", _("office minutes")
+    WORKING_DAYS = "working_days", _("working days")
+    CALENDAR_DAYS = "calendar_days", _("calendar days")
+    NONE = "none", _("no limit")
+
+
+OPEN_CASE_STATES = (
+    CaseState.ACCEPTED,
+    CaseState.IN_REVIEW,
+    CaseState.PAUSED,
+    CaseState.AWAITING_DEPARTMENT,
+)
+# States whose clock runs: a paused case's clock is stopped (legal exclusion); waiting for
+# another department does not stop it.
+RUNNING_CLOCK_STATES = (CaseState.ACCEPTED, CaseState.IN_REVIEW, CaseState.AWAITING_DEPARTMENT)
+
+
 class ItemCase(ConcurrentTransitionMixin, models.Model):
-    """One item of an application, handled by its unit. Clocks are added by the deadline engine."""
+    """One item of an application, handled by its unit, with its clock as stored facts."""
 
     application = models.ForeignKey(
         Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="cases"
@@ -227,6 +245,56 @@ class ItemCase(ConcurrentTransitionMixin, models.Model):
         _("state"), default=CaseState.SUBMITTED, choices=CaseState.choices, protected=True
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("held by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="held_cases",
+    )
+
+    # -- the clock (set on acceptance; moved by pauses, extensions and statutory mode) --------
+    received_at = models.DateTimeField(_("materials received"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    clock_unit = models.CharField(
+        _("clock unit"), max_length=16, choices=ClockUnit.choices, default=ClockUnit.NONE
+    )
+    clock_start = models.DateTimeField(_("clock started"), null=True, blank=True)
+    committed_due_at = models.DateTimeField(_("committed due"), null=True, blank=True)
+    statutory_due_at = models.DateTimeField(_("statutory due"), null=True, blank=True)
+    original_committed_due_at = models.DateTimeField(
+        _("original committed due"), null=True, blank=True
+    )
+    original_statutory_due_at = models.DateTimeField(
+        _("original statutory due"), null=True, blank=True
+    )
+    due_provisional = models.BooleanField(
+        _("due time provisional"),
+        default=False,
+        help_text=_("Rests on a year the calendar does not cover yet; recomputed when loaded."),
+    )
+    warn_50_at = models.DateTimeField(_("50% of the committed time"), null=True, blank=True)
+    warn_75_at = models.DateTimeField(_("75% of the committed time"), null=True, blank=True)
+    paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
+    statutory_mode = models.BooleanField(_("statutory limit kept"), default=False)
+    statutory_mode_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    statutory_mode_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("statutory mode set by"),
+    )
+    deadline_notes = models.TextField(_("why the due times moved"), blank=True)
+
+    # -- outcome ----------------------------------------------------------------------------
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason of the decision"), blank=True)
+    legal_basis = models.CharField(_("legal basis"), max_length=300, blank=True)
+    concluded_at = models.DateTimeField(_("concluded"), null=True, blank=True)
+    completed_late = models.BooleanField(_("completed late"), default=False)
 
     class Meta:
         verbose_name = _("item case")
@@ -244,8 +312,84 @@ class ItemCase(ConcurrentTransitionMixin, models.Model):
     def is_final(self) -> bool:
         return self.state in FINAL_CASE_STATES
 
+    def add_note(self, line: str) -> None:
+        self.deadline_notes = f"{self.deadline_notes}\n{line}".strip()
+
+    # -- transitions (call only from services) ---------------------------------------------
+
     @transition(field=state, source=CaseState.RETURNED, target=CaseState.SUBMITTED)
     def resubmit(self):
+        pass
+
+    @transition(field=state, source=CaseState.SUBMITTED, target=CaseState.ACCEPTED)
+    def accept(self):
+        pass
+
+    @transition(field=state, source=CaseState.SUBMITTED, target=CaseState.RETURNED)
+    def return_for_materials(self):
+        pass
+
+    @transition(
+        field=state, source=[CaseState.SUBMITTED, CaseState.WAITING], target=CaseState.REFUSED
+    )
+    def refuse(self):
+        pass
+
+    @transition(field=state, source=CaseState.WAITING, target=CaseState.ACCEPTED)
+    def open_stage(self):
+        pass
+
+    @transition(field=state, source=CaseState.ACCEPTED, target=CaseState.IN_REVIEW)
+    def start_review(self):
+        pass
+
+    @transition(
+        field=state,
+        source=[CaseState.ACCEPTED, CaseState.IN_REVIEW, CaseState.AWAITING_DEPARTMENT],
+        target=CaseState.PAUSED,
+    )
+    def pause(self):
+        pass
+
+    @transition(field=state, source=CaseState.PAUSED, target=CaseState.IN_REVIEW)
+    def resume(self):
+        pass
+
+    @transition(
+        field=state,
+        source=[CaseState.ACCEPTED, CaseState.IN_REVIEW],
+        target=CaseState.AWAITING_DEPARTMENT,
+    )
+    def await_department(self):
+        pass
+
+    @transition(field=state, source=CaseState.AWAITING_DEPARTMENT, target=CaseState.IN_REVIEW)
+    def department_replied(self):
+        pass
+
+    @transition(
+        field=state, source=[CaseState.ACCEPTED, CaseState.IN_REVIEW], target=CaseState.APPROVED
+    )
+    def approve(self):
+        self.decided_at = timezone.now()
+
+    @transition(
+        field=state, source=[CaseState.ACCEPTED, CaseState.IN_REVIEW], target=CaseState.DENIED
+    )
+    def deny(self):
+        self.decided_at = timezone.now()
+
+    @transition(
+        field=state, source=[CaseState.APPROVED, CaseState.DENIED], target=CaseState.CONCLUDED
+    )
+    def conclude(self):
+        self.concluded_at = timezone.now()
+        self.completed_late = bool(
+            self.committed_due_at and self.decided_at and self.decided_at > self.committed_due_at
+        )
+
+    @transition(field=state, source=CaseState.WAITING, target=CaseState.CLOSED)
+    def close(self):
         pass
 
     @transition(
@@ -263,6 +407,160 @@ class ItemCase(ConcurrentTransitionMixin, models.Model):
     )
     def withdraw(self):
         pass
+
+
+class CasePause(models.Model):
+    """A legal exclusion from the time limit (行政许可法 §45, 工伤保险条例 §20)."""
+
+    class Kind(models.TextChoices):
+        HEARING = "hearing", _("Hearing")
+        TESTING = "testing", _("Inspection or testing")
+        APPRAISAL = "appraisal", _("Appraisal (鉴定)")
+        EXPERT_REVIEW = "expert_review", _("Expert review")
+        JUDICIAL = "judicial", _("Waiting for a judicial or administrative conclusion")
+
+    item_case = models.ForeignKey(
+        ItemCase, on_delete=models.CASCADE, related_name="pauses", verbose_name=_("item case")
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    reason = models.TextField(_("reason"))
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("paused by"),
+    )
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("resumed by"),
+    )
+    explanation = models.CharField(_("effect on the due times"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("pause")
+        verbose_name_plural = _("pauses")
+        ordering = ["started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item_case"],
+                condition=Q(ended_at__isnull=True),
+                name="one_open_pause_per_case",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_case}: {self.get_kind_display()}"
+
+
+class ExtensionRequest(models.Model):
+    """An extension of the statutory limit, requested by a reviewer, decided by the unit head."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    item_case = models.ForeignKey(
+        ItemCase, on_delete=models.CASCADE, related_name="extensions", verbose_name=_("item case")
+    )
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.REQUESTED
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("extension request")
+        verbose_name_plural = _("extension requests")
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.item_case}: {self.get_status_display()}"
+
+
+class DepartmentRequest(models.Model):
+    """A request to another department (医保, 公安 …); the citizen's clock keeps running."""
+
+    item_case = models.ForeignKey(
+        ItemCase,
+        on_delete=models.CASCADE,
+        related_name="department_requests",
+        verbose_name=_("item case"),
+    )
+    department = models.ForeignKey(
+        "catalog.Unit", on_delete=models.PROTECT, verbose_name=_("department")
+    )
+    question = models.TextField(_("request"))
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("sent by"),
+    )
+    due_at = models.DateTimeField(_("reply due"))
+    replied_at = models.DateTimeField(_("replied"), null=True, blank=True)
+    reply = models.TextField(_("reply"), blank=True)
+
+    class Meta:
+        verbose_name = _("department request")
+        verbose_name_plural = _("department requests")
+        ordering = ["-sent_at"]
+
+    def __str__(self) -> str:
+        return f"{self.item_case} → {self.department.code}"
+
+
+class ReturnNotice(models.Model):
+    """The one complete list of what is missing (一次性告知) sent with a returned application."""
+
+    application = models.ForeignKey(
+        Application,
+        on_delete=models.CASCADE,
+        related_name="return_notices",
+        verbose_name=_("application"),
+    )
+    created_at = models.DateTimeField(_("returned"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("returned by"),
+    )
+    materials = models.ManyToManyField(
+        "catalog.Material", blank=True, verbose_name=_("missing or defective materials")
+    )
+    note = models.TextField(_("what to correct"), blank=True)
+
+    class Meta:
+        verbose_name = _("return notice")
+        verbose_name_plural = _("return notices")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.application.reference} {self.created_at:%Y-%m-%d}"
 
 
 class StoredFile(models.Model):

@@ -13,11 +13,13 @@ Import rules (the bureau edits the workbook and sends it back):
   writes, in the same transaction. Every problem is reported with its sheet, Excel row and column,
   in Chinese; one problem and nothing changes.
 - Rows are matched by natural key (code; 序号 for the speed-up list) and created or updated.
-  Units, windows, districts, halls, items, materials, bundles and speed-up entries missing from the
-  workbook stay in the database (cases may refer to them); the summary counts them.
+  Units, windows, districts, halls, items, materials, bundles, speed-up entries and form fields
+  missing from the workbook stay in the database (cases may refer to them); the summary counts
+  them.
 - The composition sheets are complete lists for their parents: an item listed in 事项 needs
   exactly the materials 事项材料 gives it, a bundle listed in 一件事 has exactly the questions of
-  情形问题 and the items of 附件1, a speed-up entry covers exactly the items in its row.
+  情形问题 and the items of 附件1, a speed-up entry covers exactly the items in its row, a form
+  field listed in 表单字段 is asked by exactly the items in its row.
 - A blank cell means the field's default. Booleans are 是/否; choices are written as Chinese labels
   and read as the label or the stored value.
 - Cells of 附件1 that repeat a bundle's or an item's own values (名称, 申请人类型 …) are checked
@@ -48,6 +50,7 @@ from .models import (
     BundleItem,
     BundleQuestion,
     District,
+    FormField,
     ItemMaterial,
     LimitUnit,
     Material,
@@ -118,6 +121,7 @@ def _as_text(raw: Any) -> str:
 
 class Text:
     width = 24
+    wrap = False  # the exporter wraps the cell's text (several lines in one cell)
 
     def __init__(self, width: int | None = None):
         if width:
@@ -137,6 +141,14 @@ class Code(Text):
 
     def from_excel(self, raw):
         return None if _blank(raw) else _as_text(raw).strip()
+
+
+class Lines(Text):
+    """One entry per line inside the cell (Alt+Enter in Excel), kept as written: the entries may
+    contain "、" and "，" themselves, so a line break is the only lossless separator."""
+
+    width = 30
+    wrap = True
 
 
 class Int(Text):
@@ -510,6 +522,26 @@ SPEEDUP = Sheet(
     prefetch=("items",),
 )
 
+FORM_FIELDS = Sheet(
+    "表单字段",
+    FormField,
+    key=("code",),
+    columns=(
+        Column("字段编码", "code", Code(24), required=True),
+        Column("名称（中文）", "label_zh", Text(24), required=True),
+        Column("名称（英文）", "label_en", Text(24)),
+        Column("类型", "kind", Choice(FormField.Kind)),
+        Column("选项", "choices", Lines()),
+        Column("必填", "required", Bool()),
+        Column("说明（中文）", "help_zh", Text(30)),
+        Column("说明（英文）", "help_en", Text(30)),
+        Column("顺序", "order", Int()),
+        Column("适用事项编码", "items", Refs(ServiceItem, "事项", width=40)),
+    ),
+    order_by=("order", "code"),
+    prefetch=("items",),
+)
+
 # Import order: whatever a row refers to comes first.
 SHEETS = (
     DISTRICTS,
@@ -523,6 +555,7 @@ SHEETS = (
     QUESTIONS,
     BUNDLE_ITEMS,
     SPEEDUP,
+    FORM_FIELDS,
 )
 # Workbook order: the plan's two attachments first, reference tables last.
 EXPORT_ORDER = (
@@ -533,6 +566,7 @@ EXPORT_ORDER = (
     ITEMS,
     MATERIALS,
     ITEM_MATERIALS,
+    FORM_FIELDS,
     UNITS,
     WINDOWS,
     DISTRICTS,
@@ -563,6 +597,7 @@ def _queryset(spec: Sheet):
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _HEADER_ALIGNMENT = Alignment(vertical="center", wrap_text=True)
+_WRAP = Alignment(vertical="top", wrap_text=True)
 
 
 def catalog_export(path_or_file) -> dict[str, int]:
@@ -589,7 +624,9 @@ def _export(path_or_file) -> dict[str, int]:
         sheet.append(header)
         rows = 0
         for obj in _queryset(spec).iterator(chunk_size=1000):
-            sheet.append([_cell(sheet, c.cell.to_excel(_get(obj, c.field))) for c in spec.columns])
+            sheet.append(
+                [_cell(sheet, c.cell.to_excel(_get(obj, c.field)), c.cell) for c in spec.columns]
+            )
             rows += 1
         last = get_column_letter(len(spec.columns))
         sheet.auto_filter.ref = f"A1:{last}{rows + 1}"
@@ -599,13 +636,17 @@ def _export(path_or_file) -> dict[str, int]:
     return counts
 
 
-def _cell(sheet, value):
-    # Text starting with "=" is stored as text, never as a formula (no formula injection).
-    if isinstance(value, str) and value.startswith("="):
-        cell = WriteOnlyCell(sheet, value=value)
+def _cell(sheet, value, kind: Text):
+    formula_like = isinstance(value, str) and value.startswith("=")
+    if not formula_like and not (kind.wrap and value is not None):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    if formula_like:
+        # Text starting with "=" is stored as text, never as a formula (no formula injection).
         cell.data_type = "s"
-        return cell
-    return value
+    if kind.wrap:
+        cell.alignment = _WRAP  # several lines show as several lines
+    return cell
 
 
 def _add_dropdowns(sheet, spec: Sheet) -> None:

@@ -20,6 +20,7 @@ from kuaiban.catalog.models import (
     BundleItem,
     BundleQuestion,
     District,
+    FormField,
     ItemMaterial,
     Material,
     ServiceHall,
@@ -43,6 +44,7 @@ CATALOG_MODELS = [
     BundleQuestion,
     BundleItem,
     SpeedUpEntry,
+    FormField,
 ]
 
 
@@ -89,7 +91,29 @@ def set_cell(sheet, row: int, column: str, value) -> None:
 
 
 @pytest.fixture
-def exported(tmp_path):
+def form_fields() -> list[FormField]:
+    """Form fields the workbook must carry whatever the reference data holds: a choice list whose
+    choices contain "、" (one per line in the cell), an optional field, a field no item asks."""
+    items = list(ServiceItem.objects.order_by("code")[:3])
+    choice = FormField.objects.create(
+        code="xl_test_choice",
+        label_zh="测试选项",
+        label_en="Test choice",
+        kind=FormField.Kind.CHOICE,
+        choices="农、林、牧、渔业\n制造业\n其他（请说明）",
+        required=False,
+        help_zh="选一项",
+        order=901,
+    )
+    choice.items.set(items)
+    unused = FormField.objects.create(
+        code="xl_test_unused", label_zh="测试备用", kind=FormField.Kind.LONG_TEXT, order=902
+    )
+    return [choice, unused]
+
+
+@pytest.fixture
+def exported(tmp_path, form_fields):
     path = tmp_path / "catalog.xlsx"
     catalog_export(path)
     return path
@@ -118,6 +142,7 @@ def halvable_item() -> ServiceItem:
 
 
 def test_every_model_field_has_a_column():
+    assert {spec.model for spec in SHEETS} == set(CATALOG_MODELS)
     for spec in SHEETS:
         fields = {f.name for f in spec.model._meta.concrete_fields if not f.primary_key}
         fields |= {
@@ -129,7 +154,7 @@ def test_every_model_field_has_a_column():
         assert fields == columns, spec.title
 
 
-def test_export_writes_the_sheets_with_frozen_headers(exported):
+def test_export_writes_the_sheets_with_frozen_headers(exported, form_fields):
     book = openpyxl.load_workbook(exported)
     assert book.sheetnames == [spec.title for spec in EXPORT_ORDER]
     assert book.sheetnames[:2] == ["附件1 打包一件事清单", "附件2 提速办事项清单"]
@@ -157,6 +182,17 @@ def test_export_writes_the_sheets_with_frozen_headers(exported):
     row = find_row(speedup, "序号", entry.number)
     codes = speedup.cell(row, header_index(speedup)["事项编码"]).value
     assert codes == "、".join(sorted(entry.items.values_list("code", flat=True)))
+    # A form field's choices: one per line in one wrapped cell; its items joined by "、".
+    choice = form_fields[0]
+    fields = book["表单字段"]
+    row = find_row(fields, "字段编码", choice.code)
+    cell = fields.cell(row, header_index(fields)["选项"])
+    assert cell.value == choice.choices
+    assert cell.alignment.wrap_text
+    assert fields.cell(row, header_index(fields)["类型"]).value == "单选"
+    assert fields.cell(row, header_index(fields)["必填"]).value == "否"
+    items = fields.cell(row, header_index(fields)["适用事项编码"]).value
+    assert items == "、".join(sorted(choice.items.values_list("code", flat=True)))
 
 
 def test_importing_the_export_changes_nothing(exported):
@@ -167,7 +203,7 @@ def test_importing_the_export_changes_nothing(exported):
     assert summary.counts["事项"].unchanged == ServiceItem.objects.count()
 
 
-def test_round_trip_restores_an_altered_catalog(exported):
+def test_round_trip_restores_an_altered_catalog(exported, form_fields):
     before = catalog_dump()
     # Alter every kind of row the workbook carries.
     item = halvable_item()
@@ -195,6 +231,12 @@ def test_round_trip_restores_an_altered_catalog(exported):
     Unit.objects.update(phone="0000")
     Window.objects.update(name_en="")
     District.objects.update(name_zh="改名")
+    choice, unused = form_fields
+    FormField.objects.filter(pk=choice.pk).update(
+        kind=FormField.Kind.TEXT, choices="", required=True, label_en="", order=0
+    )
+    choice.items.set([item])
+    unused.delete()  # comes back from the workbook under the same code
     assert catalog_dump() != before
 
     summary = catalog_import(exported)
@@ -204,6 +246,13 @@ def test_round_trip_restores_an_altered_catalog(exported):
     assert summary.counts["事项"].updated == 1
     assert summary.counts["事项材料"].created == linked_count(before, material.code)
     assert summary.counts["部门"].updated == Unit.objects.count()
+    assert summary.counts["表单字段"].created == 1
+    assert summary.counts["表单字段"].updated == 1
+    assert FormField.objects.get(code=choice.code).choice_list == [
+        "农、林、牧、渔业",
+        "制造业",
+        "其他（请说明）",
+    ]
 
 
 def linked_count(dump, material_code: str) -> int:
@@ -265,6 +314,35 @@ def test_three_bad_cells_are_all_reported_and_nothing_changes(exported):
     assert str(by_sheet["事项"]).startswith(f"工作表“事项”第{rows['事项']}行“承诺时限”：")
     assert "NO-SUCH-UNIT" in by_sheet["一件事"].message
     assert cancelled.code in by_sheet["事项材料"].message
+    assert catalog_dump() == before
+
+
+def test_a_bad_kind_and_an_unknown_item_in_form_fields_are_both_reported(exported, form_fields):
+    choice, unused = form_fields
+    rows = {}
+
+    def change(book):
+        sheet = book["表单字段"]
+        rows["kind"] = find_row(sheet, "字段编码", choice.code)
+        set_cell(sheet, rows["kind"], "类型", "下拉框")
+        rows["items"] = find_row(sheet, "字段编码", unused.code)
+        set_cell(sheet, rows["items"], "适用事项编码", "NO-SUCH-ITEM")
+
+    edit(exported, change)
+    before = catalog_dump()
+
+    with pytest.raises(CatalogImportError) as refused:
+        catalog_import(exported)
+
+    problems = refused.value.problems
+    assert {(p.sheet, p.row, p.column) for p in problems} == {
+        ("表单字段", rows["kind"], "类型"),
+        ("表单字段", rows["items"], "适用事项编码"),
+    }
+    by_column = {p.column: p for p in problems}
+    assert "下拉框" in by_column["类型"].message
+    assert "未知的事项编码“NO-SUCH-ITEM”" in by_column["适用事项编码"].message
+    assert str(by_column["类型"]).startswith(f"工作表“表单字段”第{rows['kind']}行“类型”：")
     assert catalog_dump() == before
 
 
@@ -411,7 +489,7 @@ def xlsx_to_xls(source, target) -> None:
     legacy.save(str(target))
 
 
-def test_a_legacy_xls_workbook_restores_the_catalog(exported, tmp_path):
+def test_a_legacy_xls_workbook_restores_the_catalog(exported, tmp_path, form_fields):
     before = catalog_dump()
     legacy = tmp_path / "catalog.xls"
     xlsx_to_xls(exported, legacy)
@@ -419,12 +497,16 @@ def test_a_legacy_xls_workbook_restores_the_catalog(exported, tmp_path):
     ServiceItem.objects.filter(pk=item.pk).update(committed_limit=1, name_en="changed")
     ItemMaterial.objects.filter(item=item).delete()
     District.objects.update(name_en="")
+    choice = form_fields[0]
+    FormField.objects.filter(pk=choice.pk).update(choices="其他", required=True)
+    choice.items.clear()
 
     summary = catalog_import(legacy)
 
     assert catalog_dump() == before
     assert summary.counts["事项"].updated == 1
     assert summary.counts["区县"].updated == District.objects.count()
+    assert summary.counts["表单字段"].updated == 1
 
 
 def test_export_catalog_command_writes_the_workbook(tmp_path):

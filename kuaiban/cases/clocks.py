@@ -1,0 +1,80 @@
+"""Setting and moving the stored clock of an item case (ORM side of `deadlines`)."""
+
+from datetime import datetime
+
+from kuaiban.workdays.selectors import calendar_from_db
+
+from . import deadlines
+from .models import ItemCase
+
+
+def _next_threshold(case: ItemCase):
+    """The earliest warning or due instant not yet passed-and-flagged; the sweep's index key."""
+    candidates = [case.warn_50_at, case.warn_75_at, case.committed_due_at, case.statutory_due_at]
+    return min((c for c in candidates if c is not None), default=None)
+
+
+def clock_start(case: ItemCase, *, received_at: datetime, accepted_at: datetime) -> None:
+    """Give a newly accepted case its committed and statutory due times (not saved here)."""
+    plan = deadlines.plan_clock(
+        calendar_from_db(),
+        deadlines.LimitPolicy.of(case.item),
+        received_at=received_at,
+        accepted_at=accepted_at,
+        statutory_mode=case.statutory_mode,
+    )
+    case.received_at = received_at
+    case.accepted_at = accepted_at
+    case.clock_unit = plan.unit
+    case.clock_start = plan.start
+    case.committed_due_at = case.original_committed_due_at = plan.committed_due
+    case.statutory_due_at = case.original_statutory_due_at = plan.statutory_due
+    case.warn_50_at, case.warn_75_at = plan.warn_50, plan.warn_75
+    case.due_provisional = plan.provisional
+
+
+def clock_shift_for_pause(case: ItemCase, *, started: datetime, ended: datetime, label: str) -> str:
+    """Move both due times (and the warnings) by the paused working time; returns the reason."""
+    cal = calendar_from_db()
+    shift = deadlines.pause_shift(cal, started, ended, label)
+    provisional = False
+    for field in ("committed_due_at", "statutory_due_at", "warn_50_at", "warn_75_at"):
+        due = getattr(case, field)
+        if due is None:
+            continue
+        unit = case.clock_unit if field != "statutory_due_at" else case.item.statutory_unit
+        moved = deadlines.shift_due(cal, due, unit, shift)
+        setattr(case, field, moved.at)
+        provisional |= moved.provisional
+    case.due_provisional = case.due_provisional or provisional
+    case.add_note(shift.explanation)
+    return shift.explanation
+
+
+def clock_to_statutory(case: ItemCase, *, reason: str) -> str:
+    """Statutory mode: the committed due time becomes the statutory one."""
+    case.committed_due_at = case.statutory_due_at
+    case.clock_unit = case.item.statutory_unit
+    cal = calendar_from_db()
+    if case.committed_due_at and case.clock_start:
+        case.warn_50_at, case.warn_75_at = deadlines.warnings_between(
+            cal, case.clock_start, case.committed_due_at
+        )
+    note = f"按法定时限办理（{reason}）：承诺时限改为 {case.committed_due_at:%Y-%m-%d %H:%M}"
+    case.add_note(note)
+    return note
+
+
+def clock_extend(case: ItemCase, *, amount: int, unit: str, reason: str) -> str:
+    """An approved extension moves the statutory due time."""
+    cal = calendar_from_db()
+    moved = deadlines.add_limit(cal, case.statutory_due_at, amount, unit)
+    case.statutory_due_at = moved.at
+    case.due_provisional = case.due_provisional or moved.provisional
+    note = f"延长 {amount} {'个工作日' if unit == 'working_days' else '日'}（{reason}）"
+    case.add_note(note)
+    return note
+
+
+def next_threshold(case: ItemCase):
+    return _next_threshold(case)

@@ -1,0 +1,231 @@
+"""One-window intake (一窗受理): accept a whole application, return it once with the complete
+list of what is missing (一次性告知), or refuse it. Clerks act only in their windows."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kuaiban.accounts.models import Role
+
+from . import clocks
+from .models import (
+    Application,
+    ApplicationMaterial,
+    ApplicationState,
+    CaseState,
+    ReturnNotice,
+)
+from .review import case_approve, case_conclude_ready
+from .services import _notify_applicant, record_event
+
+
+def application_window_id(application: Application) -> int:
+    subject = application.bundle or application.item
+    return subject.window_id
+
+
+def _require_clerk(application: Application, actor) -> None:
+    if (
+        actor.role != Role.CLERK
+        or not actor.windows.filter(pk=application_window_id(application)).exists()
+    ):
+        raise PermissionDenied
+
+
+def _lock(application: Application) -> Application:
+    return Application.objects.select_for_update().get(pk=application.pk)
+
+
+@transaction.atomic
+def application_accept(
+    *, application: Application, actor, hall=None, conclude_instant: bool = False
+) -> Application:
+    """Accept every item case of the first stage and start its clock. With `conclude_instant`,
+    instant items are approved and concluded at the window in the same sitting."""
+    application = _lock(application)
+    _require_clerk(application, actor)
+    from_state = application.state
+    application.accept()  # raises TransitionNotAllowed unless submitted: a second click loses
+    application.hall = hall or actor.hall
+    application.save()
+    record_event(
+        application=application,
+        action="accept",
+        actor=actor,
+        from_state=from_state,
+        to_state=application.state,
+        data={"hall": application.hall and application.hall.code},
+    )
+    now = timezone.now()
+    received = (
+        now
+        if application.channel == Application.Channel.WINDOW
+        else (application.submitted_at or now)
+    )
+    opened = []
+    for case in (
+        application.cases.select_for_update()
+        .select_related("item")
+        .filter(state=CaseState.SUBMITTED)
+    ):
+        case.accept()
+        clocks.clock_start(case, received_at=received, accepted_at=now)
+        case.save()
+        record_event(
+            application=application,
+            item_case=case,
+            action="accept",
+            actor=actor,
+            from_state=CaseState.SUBMITTED,
+            to_state=case.state,
+            data={"committed_due": case.committed_due_at and case.committed_due_at.isoformat()},
+        )
+        opened.append(case)
+    if conclude_instant:
+        for case in opened:
+            if case.item.is_instant:
+                case_approve(case=case, actor=actor, at_window=True)
+        case_conclude_ready(application=application, actor=actor)
+    _notify_applicant(
+        application,
+        _("Application %(reference)s accepted") % {"reference": application.reference},
+        _("Your application %(reference)s has been accepted and is being handled.")
+        % {"reference": application.reference},
+    )
+    return application
+
+
+@transaction.atomic
+def application_return(
+    *, application: Application, actor, material_ids: list[int], note: str
+) -> ReturnNotice:
+    """Return the application once with the complete list of what is missing or defective.
+
+    A later return of the same application may only name materials the applicant changed since
+    the previous return: never a second list for what could have been said the first time.
+    """
+    application = _lock(application)
+    _require_clerk(application, actor)
+    if not material_ids and not note.strip():
+        raise ValidationError(_("List what is missing or defective."))
+    previous = application.return_notices.order_by("-created_at").first()
+    if previous is not None:
+        changed = set(
+            ApplicationMaterial.objects.filter(
+                application=application, provided_at__gt=previous.created_at
+            ).values_list("material_id", flat=True)
+        )
+        unchanged = set(material_ids) - changed
+        if unchanged or (not material_ids and note.strip()):
+            raise ValidationError(
+                _(
+                    "The application was already returned once with the complete list; only "
+                    "materials the applicant changed since then can be returned again."
+                )
+            )
+    from_state = application.state
+    application.return_for_materials()
+    application.save()
+    notice = ReturnNotice.objects.create(
+        application=application,
+        created_by=actor,
+        note=note.strip(),
+    )
+    notice.materials.set(material_ids)
+    record_event(
+        application=application,
+        action="return",
+        actor=actor,
+        from_state=from_state,
+        to_state=application.state,
+        reason=note.strip(),
+        data={"materials": sorted(material_ids)},
+    )
+    for case in application.cases.select_for_update().filter(state=CaseState.SUBMITTED):
+        case.return_for_materials()
+        case.save()
+        record_event(
+            application=application,
+            item_case=case,
+            action="return",
+            actor=actor,
+            from_state=CaseState.SUBMITTED,
+            to_state=case.state,
+        )
+    _notify_applicant(
+        application,
+        _("Application %(reference)s: materials needed") % {"reference": application.reference},
+        _(
+            "Please complete your application %(reference)s; everything needed is listed "
+            "on its page."
+        )
+        % {"reference": application.reference},
+    )
+    return notice
+
+
+@transaction.atomic
+def application_refuse(
+    *, application: Application, actor, reason: str, legal_basis: str
+) -> Application:
+    application = _lock(application)
+    _require_clerk(application, actor)
+    if not reason.strip() or not legal_basis.strip():
+        raise ValidationError(_("Give the reason and the legal basis of the refusal."))
+    from_state = application.state
+    application.refuse()
+    application.save()
+    record_event(
+        application=application,
+        action="refuse",
+        actor=actor,
+        from_state=from_state,
+        to_state=application.state,
+        reason=reason.strip(),
+        data={"legal_basis": legal_basis},
+    )
+    for case in application.cases.select_for_update().filter(
+        state__in=[CaseState.SUBMITTED, CaseState.WAITING]
+    ):
+        case_from = case.state
+        case.refuse()
+        case.save()
+        record_event(
+            application=application,
+            item_case=case,
+            action="refuse",
+            actor=actor,
+            from_state=case_from,
+            to_state=case.state,
+            reason=reason.strip(),
+        )
+    _notify_applicant(
+        application,
+        _("Application %(reference)s not accepted") % {"reference": application.reference},
+        _("Your application %(reference)s was not accepted: %(reason)s (%(basis)s)")
+        % {"reference": application.reference, "reason": reason, "basis": legal_basis},
+    )
+    return application
+
+
+@transaction.atomic
+def visit_record(*, application: Application, actor, purpose: str) -> Application:
+    """Count an in-person contact (跑动次数); the goal is at most one per application."""
+    application = _lock(application)
+    if actor.role not in (Role.CLERK, Role.REVIEWER):
+        raise PermissionDenied
+    application.visits += 1
+    application.save(update_fields=["visits"])
+    record_event(
+        application=application,
+        action="visit",
+        actor=actor,
+        reason=purpose,
+        data={"visits": application.visits},
+    )
+    return application
+
+
+def is_open_for_intake(application: Application) -> bool:
+    return application.state == ApplicationState.SUBMITTED
