@@ -20,13 +20,13 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
 
 
-def ready_application(user, code="B10"):
-    """A draft of the social-security card bundle with everything provided."""
+def ready_application(user, code="B10", answers=None):
+    """A draft of a bundle (default: the social-security card) with everything provided."""
     application = services.application_start(applicant=user, bundle=Bundle.objects.get(code=code))
     services.application_answer_questions(
         application=application,
         actor=user,
-        answers={q.code: False for q in application.bundle.questions.all()},
+        answers={q.code: False for q in application.bundle.questions.all()} | (answers or {}),
     )
     application.refresh_from_db()
     from kuaiban.cases.selectors import required_form_fields
