@@ -9,4 +9,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kuaiban.settings.dev")
 app = Celery("kuaiban")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-app.conf.beat_schedule = {}
+# Timers live here, in code: every clock is watched by one set-based sweep a minute (never one
+# task per case, never long ETA tasks), and unsent notifications are retried.
+app.conf.beat_schedule = {
+    "sweep-deadlines": {"task": "speedup.sweep_deadlines", "schedule": 60.0},
+    "dispatch-notifications": {"task": "speedup.dispatch_notifications", "schedule": 60.0},
+    # A safety net for provisional clocks (a year loaded while no worker listened).
+    "recompute-provisional": {
+        "task": "speedup.recompute_deadlines",
+        "schedule": 24 * 60 * 60.0,
+        "kwargs": {"provisional_only": True},
+    },
+}

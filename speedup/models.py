@@ -1,0 +1,36 @@
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class FlagKind(models.TextChoices):
+    WARN_50 = "warn_50", _("50% of the committed time passed")
+    WARN_75 = "warn_75", _("75% of the committed time passed")
+    OVERDUE = "overdue", _("Overdue: committed time exceeded")
+    BREACH = "breach", _("Statutory limit exceeded")
+
+
+class CaseFlag(models.Model):
+    """One fired threshold of one case's clock. Each kind fires at most once per case."""
+
+    item_case = models.ForeignKey(
+        "cases.ItemCase",
+        on_delete=models.CASCADE,
+        related_name="flags",
+        verbose_name=_("item case"),
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=FlagKind.choices)
+    threshold_at = models.DateTimeField(_("threshold"))
+    flagged_at = models.DateTimeField(_("flagged"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("deadline flag")
+        verbose_name_plural = _("deadline flags")
+        ordering = ["-flagged_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["item_case", "kind"], name="one_flag_per_kind")
+        ]
+        indexes = [models.Index(fields=["kind", "flagged_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.item_case_id} {self.kind}"

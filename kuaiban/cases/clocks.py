@@ -2,16 +2,34 @@
 
 from datetime import datetime
 
+from django.utils import timezone
+
 from kuaiban.workdays.selectors import calendar_from_db
 
 from . import deadlines
-from .models import ItemCase
+from .models import RUNNING_CLOCK_STATES, ItemCase
+
+# (threshold field, the field recording that its flag fired), in the order they come due.
+THRESHOLDS = (
+    ("warn_50_at", "flag_50_at"),
+    ("warn_75_at", "flag_75_at"),
+    ("committed_due_at", "overdue_at"),
+    ("statutory_due_at", "breach_at"),
+)
 
 
-def _next_threshold(case: ItemCase):
-    """The earliest warning or due instant not yet passed-and-flagged; the sweep's index key."""
-    candidates = [case.warn_50_at, case.warn_75_at, case.committed_due_at, case.statutory_due_at]
-    return min((c for c in candidates if c is not None), default=None)
+def refresh_next_flag(case: ItemCase) -> None:
+    """Keep `next_flag_at` (the sweep's index key) equal to the earliest threshold whose flag has
+    not fired, while the clock runs; None when paused, decided or closed."""
+    if case.state not in RUNNING_CLOCK_STATES:
+        case.next_flag_at = None
+        return
+    pending = [
+        getattr(case, threshold)
+        for threshold, fired in THRESHOLDS
+        if getattr(case, fired) is None and getattr(case, threshold) is not None
+    ]
+    case.next_flag_at = min(pending, default=None)
 
 
 def clock_start(case: ItemCase, *, received_at: datetime, accepted_at: datetime) -> None:
@@ -76,5 +94,35 @@ def clock_extend(case: ItemCase, *, amount: int, unit: str, reason: str) -> str:
     return note
 
 
-def next_threshold(case: ItemCase):
-    return _next_threshold(case)
+def clock_recompute(case: ItemCase) -> str | None:
+    """Plan the clock again from the current calendar, replaying its pauses, statutory mode and
+    approved extensions. Returns the explanation when a due time moved, else None."""
+    if case.accepted_at is None:
+        return None
+    before = (case.committed_due_at, case.statutory_due_at)
+    notes = case.deadline_notes
+    clock_start(case, received_at=case.received_at, accepted_at=case.accepted_at)
+    for pause in case.pauses.exclude(ended_at=None).order_by("started_at"):
+        clock_shift_for_pause(
+            case, started=pause.started_at, ended=pause.ended_at, label=pause.get_kind_display()
+        )
+    if case.statutory_mode:
+        clock_to_statutory(case, reason=case.statutory_mode_reason)
+    for _extension in case.extensions.filter(status="approved"):
+        clock_extend(
+            case, amount=case.item.extension_limit, unit=case.item.extension_unit, reason=""
+        )
+    case.deadline_notes = notes
+    after = (case.committed_due_at, case.statutory_due_at)
+    if after == before:
+        return None
+
+    def fmt(value):
+        return value and timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+    note = (
+        f"日历变更，重新计算：承诺时限 {fmt(before[0])} → {fmt(after[0])}；"
+        f"法定时限 {fmt(before[1])} → {fmt(after[1])}"
+    )
+    case.add_note(note)
+    return note

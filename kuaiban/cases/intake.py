@@ -71,6 +71,7 @@ def application_accept(
     ):
         case.accept()
         clocks.clock_start(case, received_at=received, accepted_at=now)
+        clocks.refresh_next_flag(case)
         case.save()
         record_event(
             application=application,

@@ -65,6 +65,7 @@ class EventAction(models.TextChoices):
     CONCLUDE = "conclude", _("Concluded")
     CLOSE = "close", _("Closed")
     FLAG = "flag", _("Deadline flag")
+    RECOMPUTE = "recompute", _("Due times recomputed")
     VISIT = "visit", _("Visit recorded")
 
 
@@ -277,6 +278,12 @@ class ItemCase(ConcurrentTransitionMixin, models.Model):
     warn_50_at = models.DateTimeField(_("50% of the committed time"), null=True, blank=True)
     warn_75_at = models.DateTimeField(_("75% of the committed time"), null=True, blank=True)
     paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
+    # When each flag fired (once each), and the next instant one is due: the sweep's index key.
+    flag_50_at = models.DateTimeField(_("50% warning fired"), null=True, blank=True)
+    flag_75_at = models.DateTimeField(_("75% warning fired"), null=True, blank=True)
+    overdue_at = models.DateTimeField(_("flagged overdue"), null=True, blank=True)
+    breach_at = models.DateTimeField(_("flagged statutory breach"), null=True, blank=True)
+    next_flag_at = models.DateTimeField(_("next flag due"), null=True, blank=True)
     statutory_mode = models.BooleanField(_("statutory limit kept"), default=False)
     statutory_mode_reason = models.CharField(_("reason"), max_length=300, blank=True)
     statutory_mode_by = models.ForeignKey(
@@ -303,7 +310,15 @@ class ItemCase(ConcurrentTransitionMixin, models.Model):
         constraints = [
             models.UniqueConstraint(fields=["application", "item"], name="one_case_per_item")
         ]
-        indexes = [models.Index(fields=["unit", "state"])]
+        indexes = [
+            models.Index(fields=["unit", "state"]),
+            # The sweep reads only clocks with a flag still to fire: a small, hot index.
+            models.Index(
+                fields=["next_flag_at"],
+                name="itemcase_next_flag",
+                condition=Q(next_flag_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.application.reference}/{self.item.code}"

@@ -40,6 +40,7 @@ def _lock(case: ItemCase) -> ItemCase:
 def _transition(case: ItemCase, actor, action: str, method, *, reason="", data=None) -> None:
     from_state = case.state
     method()
+    clocks.refresh_next_flag(case)
     case.save()
     record_event(
         application=case.application,
@@ -159,6 +160,7 @@ def case_statutory_mode(*, case: ItemCase, actor, reason: str) -> ItemCase:
     case.statutory_mode, case.statutory_mode_reason = True, reason.strip()
     case.statutory_mode_by = actor
     note = clocks.clock_to_statutory(case, reason=reason.strip())
+    clocks.refresh_next_flag(case)
     case.save()
     record_event(
         application=case.application,
@@ -218,6 +220,7 @@ def extension_decide(
             unit=case.item.extension_unit,
             reason=request.reason,
         )
+        clocks.refresh_next_flag(case)
         case.save()
     record_event(
         application=case.application,
@@ -332,3 +335,41 @@ def case_conclude_ready(*, application: Application, actor) -> None:
             )
             % {"reference": application.reference, "delivery": application.get_delivery_display()},
         )
+
+
+def open_clocks_recompute(*, provisional_only: bool = False, batch: int = 500) -> int:
+    """After a calendar change: recompute every open clock, provisional ones first; each moved
+    due time is explained on the case and in the event log. Returns how many moved."""
+    open_cases = ItemCase.objects.filter(
+        state__in=[
+            CaseState.ACCEPTED,
+            CaseState.IN_REVIEW,
+            CaseState.PAUSED,
+            CaseState.AWAITING_DEPARTMENT,
+        ],
+        accepted_at__isnull=False,
+    )
+    if provisional_only:
+        open_cases = open_cases.filter(due_provisional=True)
+    ids = list(
+        open_cases.order_by("-due_provisional", "committed_due_at").values_list("pk", flat=True)
+    )
+    moved = 0
+    for start in range(0, len(ids), batch):
+        with transaction.atomic():
+            for case in (
+                ItemCase.objects.select_for_update()
+                .select_related("item", "application")
+                .filter(pk__in=ids[start : start + batch])
+            ):
+                note = clocks.clock_recompute(case)
+                if note is None:
+                    case.save(update_fields=["due_provisional"])
+                    continue
+                clocks.refresh_next_flag(case)
+                case.save()
+                record_event(
+                    application=case.application, item_case=case, action="recompute", reason=note
+                )
+                moved += 1
+    return moved

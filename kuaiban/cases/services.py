@@ -434,6 +434,7 @@ def application_withdraw(*, application: Application, actor, reason: str = "") -
     for case in application.cases.select_for_update().exclude(state__in=FINAL_CASE_STATES):
         case_from = case.state
         case.withdraw()
+        case.next_flag_at = None  # a withdrawn case's clock never fires again
         case.save()
         record_event(
             application=application,

@@ -1,6 +1,8 @@
 """Reads of the calendar tables, turned into the pure `WorkCalendar`."""
 
 import calendar as pycalendar
+import logging
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -13,9 +15,10 @@ from django.utils import timezone
 from .arithmetic import DEFAULT_OFFICE_PERIODS, WorkCalendar
 from .models import CalendarDay, OfficeHoursPeriod
 
+logger = logging.getLogger(__name__)
 _CACHE_VERSION_KEY = "workdays:calendar-version"
 COVERAGE_CACHE_KEY = "workdays:coverage"
-_local_calendar: dict[int, WorkCalendar] = {}
+_local_calendar: dict[object, WorkCalendar] = {}
 
 
 def configured_years() -> list[int]:
@@ -33,28 +36,38 @@ def configured_years() -> list[int]:
     ]
 
 
-def _calendar_version() -> int:
-    version = cache.get(_CACHE_VERSION_KEY)
-    if version is None:
-        version = 1
-        cache.add(_CACHE_VERSION_KEY, version, timeout=None)
-    return version
+def _calendar_version():
+    """The shared calendar version, or None when the cache (Redis) cannot be reached."""
+    try:
+        version = cache.get(_CACHE_VERSION_KEY)
+        if version is None:
+            version = 1
+            cache.add(_CACHE_VERSION_KEY, version, timeout=None)
+        return version
+    except Exception:  # Redis down: deadlines must still compute, from the database
+        logger.warning("cache unreachable; the working calendar is rebuilt every minute")
+        return None
 
 
 def calendar_changed() -> None:
-    """Invalidate every process's cached calendar (called by the services that edit it)."""
-    try:
-        cache.incr(_CACHE_VERSION_KEY)
-    except ValueError:
-        cache.set(_CACHE_VERSION_KEY, 2, timeout=None)
-    cache.delete(COVERAGE_CACHE_KEY)
+    """Invalidate every process's cached calendar (called after edits are committed)."""
     _local_calendar.clear()
+    try:
+        try:
+            cache.incr(_CACHE_VERSION_KEY)
+        except ValueError:
+            cache.set(_CACHE_VERSION_KEY, 2, timeout=None)
+        cache.delete(COVERAGE_CACHE_KEY)
+    except Exception:
+        logger.warning("cache unreachable; other processes see the calendar edit within a minute")
 
 
 def calendar_from_db() -> WorkCalendar:
-    """The current working calendar, rebuilt only when an edit bumped the shared version."""
+    """The current working calendar, rebuilt only when an edit bumped the shared version (or,
+    with the cache down, at most once a minute)."""
     version = _calendar_version()
-    cached = _local_calendar.get(version)
+    key = version if version is not None else f"offline-{int(time.monotonic() // 60)}"
+    cached = _local_calendar.get(key)
     if cached is not None:
         return cached
     days = {
@@ -69,7 +82,7 @@ def calendar_from_db() -> WorkCalendar:
         tz=timezone.get_default_timezone(),
     )
     _local_calendar.clear()
-    _local_calendar[version] = built
+    _local_calendar[key] = built
     return built
 
 

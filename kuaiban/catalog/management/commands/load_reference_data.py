@@ -19,3 +19,10 @@ class Command(BaseCommand):
         added = calendar_seed_years()
         if options["verbosity"]:
             self.stdout.write(f"calendar: {added} days added from chinesecalendar")
+        if added:
+            # A newly loaded year turns provisional due times into real ones.
+            from kuaiban.cases.review import open_clocks_recompute
+
+            moved = open_clocks_recompute(provisional_only=True)
+            if options["verbosity"] and moved:
+                self.stdout.write(f"recomputed {moved} provisional due time(s)")

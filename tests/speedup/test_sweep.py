@@ -1,0 +1,200 @@
+"""The deadline sweep: every threshold fires once, never on a stopped clock."""
+
+import threading
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection
+
+from kuaiban.cases import intake, review
+from kuaiban.cases.models import CaseEvent, ItemCase
+from kuaiban.notifications.models import Notification
+from kuaiban.workdays.models import CalendarDay
+from kuaiban.workdays.selectors import calendar_changed
+from speedup.models import CaseFlag
+from speedup.services import deadlines_sweep
+from tests.cases.test_intake_review import single_item_submitted, submitted
+from tests.factories import UserFactory
+
+SH = ZoneInfo("Asia/Shanghai")
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def at(*args):
+    return datetime(*args, tzinfo=SH)
+
+
+TUESDAY_10AM = at(2026, 11, 24, 10, 0)
+
+
+def accepted_instant_case(clerk_of, when=TUESDAY_10AM):
+    """An all-instant social-security card application accepted at `when`; its card case."""
+    with time_machine.travel(when, tick=False):
+        application = submitted("B10", answers={"BANK_OUTLET": True, "INSURED": True})
+        intake.application_accept(application=application, actor=clerk_of("BUNDLE"))
+    return application.cases.get(item__code="SI-025")
+
+
+def sweep_at(*args):
+    with time_machine.travel(at(*args), tick=False):
+        return deadlines_sweep()
+
+
+def test_an_instant_case_31_minutes_old_is_flagged_overdue_once_and_supervisors_hear(
+    clerk_of, reviewer_of, django_capture_on_commit_callbacks
+):
+    supervisor = UserFactory(supervisor=True, email="supervisor@example.invalid")
+    reviewer = reviewer_of("XXZX")
+    case = accepted_instant_case(clerk_of)
+    assert case.committed_due_at == at(2026, 11, 24, 10, 30)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = sweep_at(2026, 11, 24, 10, 31)
+    assert result.marked["overdue"] >= 1
+    assert result.marked["warn_50"] >= 1 and result.marked["warn_75"] >= 1
+    case.refresh_from_db()
+    assert case.overdue_at == at(2026, 11, 24, 10, 31)
+    assert CaseFlag.objects.filter(item_case=case, kind="overdue").count() == 1
+    assert CaseEvent.objects.filter(item_case=case, action="flag").count() == 3
+    in_app = Notification.objects.filter(recipient=supervisor, channel="in_app")
+    assert in_app.filter(link=f"/staff/cases/{case.pk}/").count() == 1  # overdue only
+    reviewer_in_app = Notification.objects.filter(recipient=reviewer, channel="in_app")
+    assert reviewer_in_app.filter(link=f"/staff/cases/{case.pk}/").count() == 3
+    assert any(case.application.reference in m.subject for m in mail.outbox)
+    # Running it again changes nothing.
+    assert sweep_at(2026, 11, 24, 10, 32).total == 0
+    assert sweep_at(2026, 11, 24, 10, 32).total == 0
+    assert CaseFlag.objects.filter(item_case=case).count() == 3
+
+
+def test_warnings_fire_in_order_as_time_passes(clerk_of):
+    case = accepted_instant_case(clerk_of)
+    assert sweep_at(2026, 11, 24, 10, 10).total == 0
+    sweep_at(2026, 11, 24, 10, 16)
+    assert set(CaseFlag.objects.filter(item_case=case).values_list("kind", flat=True)) == {
+        "warn_50"
+    }
+    sweep_at(2026, 11, 24, 10, 24)
+    assert set(CaseFlag.objects.filter(item_case=case).values_list("kind", flat=True)) == {
+        "warn_50",
+        "warn_75",
+    }
+    case.refresh_from_db()
+    assert case.next_flag_at == case.committed_due_at
+
+
+def test_a_case_concluded_in_time_is_never_flagged(clerk_of, reviewer_of):
+    case = accepted_instant_case(clerk_of)
+    with time_machine.travel(at(2026, 11, 24, 10, 20), tick=False):
+        for other in case.application.cases.select_related("unit"):
+            review.case_approve(case=other, actor=reviewer_of(other.unit.code))
+    case.refresh_from_db()
+    assert case.state == "concluded" and not case.completed_late
+    assert sweep_at(2026, 11, 24, 18, 0).total == 0
+    assert not CaseFlag.objects.filter(item_case=case).exists()
+
+
+def test_a_case_concluded_late_is_recorded_as_completed_late(clerk_of, reviewer_of):
+    case = accepted_instant_case(clerk_of)
+    sweep_at(2026, 11, 24, 10, 45)
+    with time_machine.travel(at(2026, 11, 24, 11, 0), tick=False):
+        for other in case.application.cases.select_related("unit"):
+            review.case_approve(case=other, actor=reviewer_of(other.unit.code))
+    case.refresh_from_db()
+    assert case.state == "concluded" and case.completed_late
+
+
+def test_a_paused_case_is_not_flagged_and_its_clock_moves(clerk_of, reviewer_of):
+    with time_machine.travel(at(2026, 9, 24, 10, 0), tick=False):
+        application = single_item_submitted("劳务派遣经营许可")
+        intake.application_accept(application=application, actor=clerk_of("LABOUR"))
+    case = application.cases.get()
+    reviewer = reviewer_of("LDGX")
+    with time_machine.travel(at(2026, 9, 28, 9, 0), tick=False):
+        review.case_pause(case=case, actor=reviewer, kind="appraisal", reason="委托鉴定")
+    assert sweep_at(2026, 10, 30, 9, 0).total == 0  # past every threshold, but paused
+    assert not CaseFlag.objects.filter(item_case=case).exists()
+
+
+def test_a_calendar_edit_moves_open_due_dates_with_an_explanation(clerk_of):
+    with time_machine.travel(at(2026, 11, 23, 10, 0), tick=False):
+        application = single_item_submitted("劳务派遣经营许可")
+        intake.application_accept(application=application, actor=clerk_of("LABOUR"))
+    case = application.cases.get()
+    before = case.committed_due_at  # 10 working days from Monday 11-23: 12-07
+    assert before == at(2026, 12, 7, 17, 30)
+    CaseDay = CalendarDay.objects.get(date=date(2026, 12, 1))
+    CaseDay.kind, CaseDay.name = CalendarDay.Kind.CLOSURE, "台风停工"
+    CaseDay.save()
+    calendar_changed()
+    from kuaiban.cases.review import open_clocks_recompute
+
+    assert open_clocks_recompute() >= 1
+    case.refresh_from_db()
+    assert case.committed_due_at == at(2026, 12, 8, 17, 30)
+    assert (
+        "日历变更" in case.deadline_notes
+        and "2026-12-07 17:30 → 2026-12-08 17:30" in case.deadline_notes
+    )
+    assert CaseEvent.objects.filter(item_case=case, action="recompute").count() == 1
+
+
+def test_a_provisional_due_date_is_recomputed_when_the_year_is_loaded(clerk_of):
+    with time_machine.travel(at(2026, 12, 24, 10, 0), tick=False):
+        application = single_item_submitted("劳务派遣经营许可")
+        intake.application_accept(application=application, actor=clerk_of("LABOUR"))
+    case = application.cases.get()
+    assert case.due_provisional
+    assert case.committed_due_at == at(2027, 1, 7, 17, 30)  # assumes 2027-01-01 is a workday
+    # The State Council publishes 2027: New Year's Day is a holiday.
+    day, rows = date(2027, 1, 1), []
+    while day.year == 2027:
+        kind = (
+            "holiday"
+            if day == date(2027, 1, 1)
+            else ("workday" if day.weekday() < 5 else "weekend")
+        )
+        rows.append(CalendarDay(date=day, kind=kind, source="import"))
+        day += timedelta(days=1)
+    CalendarDay.objects.bulk_create(rows)
+    calendar_changed()
+    from kuaiban.cases.review import open_clocks_recompute
+
+    open_clocks_recompute(provisional_only=True)
+    case.refresh_from_db()
+    assert not case.due_provisional
+    assert case.committed_due_at == at(2027, 1, 8, 17, 30)
+
+
+def test_two_sweeps_at_once_give_one_flag(committed_db, clerk_of, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    cases = [accepted_instant_case(clerk_of) for _ in range(3)]
+    barrier = threading.Barrier(2)
+    results = []
+
+    def sweep():
+        barrier.wait()
+        try:
+            results.append(deadlines_sweep(now=at(2026, 11, 24, 11, 0)).total)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for case in cases:
+        assert CaseFlag.objects.filter(item_case=case, kind="overdue").count() == 1
+    open_flags = CaseFlag.objects.filter(item_case__application__in=[c.application for c in cases])
+    assert sum(results) == open_flags.count()
+    assert (
+        ItemCase.objects.filter(pk__in=[c.pk for c in cases], overdue_at__isnull=True).count() == 0
+    )
