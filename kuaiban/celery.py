@@ -11,9 +11,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Timers live here, in code: every clock is watched by one set-based sweep a minute (never one
 # task per case, never long ETA tasks), and unsent notifications are retried.
+SWEEP_SECONDS = float(os.environ.get("KUAIBAN_SWEEP_SECONDS", "60"))
 app.conf.beat_schedule = {
-    "sweep-deadlines": {"task": "speedup.sweep_deadlines", "schedule": 60.0},
-    "dispatch-notifications": {"task": "speedup.dispatch_notifications", "schedule": 60.0},
+    "sweep-deadlines": {"task": "speedup.sweep_deadlines", "schedule": SWEEP_SECONDS},
+    "dispatch-notifications": {"task": "speedup.dispatch_notifications", "schedule": SWEEP_SECONDS},
     # A safety net for provisional clocks (a year loaded while no worker listened).
     "recompute-provisional": {
         "task": "speedup.recompute_deadlines",
