@@ -126,3 +126,23 @@ def clock_recompute(case: ItemCase) -> str | None:
     )
     case.add_note(note)
     return note
+
+
+def record_handling_time(case: ItemCase, *, decided_at: datetime) -> None:
+    """Store how long the case took, net of pauses: office minutes (instant items' measure) and
+    days in the statutory unit (working or calendar days, start day not counted)."""
+    if case.clock_start is None:
+        return
+    cal = calendar_from_db()
+    paused = list(case.pauses.exclude(ended_at=None).values_list("started_at", "ended_at"))
+    minutes = cal.office_minutes_between(case.clock_start, decided_at)
+    minutes -= sum(cal.office_minutes_between(a, b) for a, b in paused)
+    case.handling_minutes = max(minutes, 0.0)
+    start_day = cal.local(case.accepted_at or case.clock_start).date()
+    end_day = cal.local(decided_at).date()
+    paused_days = sum(deadlines.pause_shift(cal, a, b, "").working_days for a, b in paused)
+    if case.item.statutory_unit == "calendar_days":
+        days = (end_day - start_day).days - sum((b - a).days for a, b in paused)
+    else:
+        days = cal.working_days_between(start_day, end_day) - paused_days
+    case.handling_days = float(max(days, 0))

@@ -302,6 +302,10 @@ class ItemCase(ConcurrentTransitionMixin, models.Model):
     legal_basis = models.CharField(_("legal basis"), max_length=300, blank=True)
     concluded_at = models.DateTimeField(_("concluded"), null=True, blank=True)
     completed_late = models.BooleanField(_("completed late"), default=False)
+    # Handling time from acceptance to decision, net of pauses, stored at the decision so the
+    # speed-up metrics are plain aggregates: office minutes, and days in the statutory unit.
+    handling_minutes = models.FloatField(_("handling time (office minutes)"), null=True, blank=True)
+    handling_days = models.FloatField(_("handling time (days)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("item case")

@@ -79,6 +79,7 @@ def case_approve(*, case: ItemCase, actor, at_window: bool = False) -> ItemCase:
     case = _lock(case)
     if not at_window:
         _require_reviewer(case, actor)
+    clocks.record_handling_time(case, decided_at=timezone.now())
     _transition(case, actor, "approve", case.approve)
     if not at_window:
         case_conclude_ready(application=case.application, actor=actor)
@@ -92,6 +93,7 @@ def case_deny(*, case: ItemCase, actor, reason: str, legal_basis: str) -> ItemCa
     if not reason.strip() or not legal_basis.strip():
         raise ValidationError(_("Give the reason and the legal basis of the denial."))
     case.decision_reason, case.legal_basis = reason.strip(), legal_basis.strip()
+    clocks.record_handling_time(case, decided_at=timezone.now())
     _transition(
         case,
         actor,

@@ -188,6 +188,14 @@ def case_for_reviewer(reviewer, case_id: int, *, now: datetime | None = None) ->
     return case
 
 
+def extension_requestable(case: ItemCase) -> bool:
+    """Whether the case page offers "request an extension": the law allows one for the item and
+    none is pending or approved (uses the prefetched extensions)."""
+    return case.item.extension_allowed and all(
+        e.status == ExtensionRequest.Status.REJECTED for e in case.extensions.all()
+    )
+
+
 def case_timeline(case: ItemCase) -> QuerySet[CaseEvent]:
     """The case's own events and its application's (accepted, returned, visits …), in order."""
     return (

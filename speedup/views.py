@@ -1,0 +1,56 @@
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kuaiban.accounts.models import Role
+
+from . import selectors
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise forms.ValidationError(_("The period must end after it starts."))
+        return data
+
+
+def supervisor_required(view):
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if request.user.role not in (Role.SUPERVISOR, Role.ADMINISTRATOR):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    return wrapped
+
+
+@supervisor_required
+def metrics(request):
+    today = timezone.localdate()
+    form = PeriodForm(request.GET or {"start": today - timedelta(days=30), "end": today})
+    if form.is_valid():
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    else:
+        start, end = today - timedelta(days=30), today
+    tz = timezone.get_current_timezone()
+    start_at = datetime.combine(start, time.min, tzinfo=tz)
+    end_at = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
+    return render(
+        request,
+        "speedup/metrics.html",
+        {
+            "form": form,
+            "goal": selectors.speedup_goal(start=start_at, end=end_at),
+            "usage": selectors.unit_usage(start=start_at, end=end_at),
+        },
+    )
