@@ -214,7 +214,11 @@ def application_refuse(
 def visit_record(*, application: Application, actor, purpose: str) -> Application:
     """Count an in-person contact (跑动次数); the goal is at most one per application."""
     application = _lock(application)
-    if actor.role not in (Role.CLERK, Role.REVIEWER):
+    if actor.role == Role.CLERK:
+        _require_clerk(application, actor)
+    elif not (
+        actor.role == Role.REVIEWER and application.cases.filter(unit_id=actor.unit_id).exists()
+    ):
         raise PermissionDenied
     application.visits += 1
     application.save(update_fields=["visits"])

@@ -2,9 +2,10 @@
 the unit head decides extensions. Stages open when the previous stage is approved, and the
 application concludes, with all results together (统一出件), when every case is decided."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kuaiban.accounts.models import Role
@@ -13,6 +14,7 @@ from kuaiban.workdays.selectors import calendar_from_db
 
 from . import clocks
 from .models import (
+    OPEN_CASE_STATES,
     Application,
     ApplicationState,
     CasePause,
@@ -29,6 +31,11 @@ DECIDED = (CaseState.APPROVED, CaseState.DENIED)
 def _require_reviewer(case: ItemCase, actor) -> None:
     if actor.role != Role.REVIEWER or actor.unit_id != case.unit_id:
         raise PermissionDenied
+
+
+def _require_open(case: ItemCase) -> None:
+    if case.state not in OPEN_CASE_STATES:
+        raise ValidationError(_("This case is no longer open."))
 
 
 def _lock(case: ItemCase) -> ItemCase:
@@ -126,10 +133,14 @@ def case_resume(*, case: ItemCase, actor) -> ItemCase:
     """Restart the clock; both due times move by the paused working time, with the reason."""
     case = _lock(case)
     _require_reviewer(case, actor)
-    pause = case.pauses.select_for_update().get(ended_at__isnull=True)
+    pause = case.pauses.select_for_update().filter(ended_at__isnull=True).first()
+    if case.state != CaseState.PAUSED or pause is None:
+        raise ValidationError(_("This case is not paused."))
     now = timezone.now()
+    with translation.override(settings.LANGUAGE_CODE):  # stored text: the portal's language
+        label = pause.get_kind_display()
     explanation = clocks.clock_shift_for_pause(
-        case, started=pause.started_at, ended=now, label=pause.get_kind_display()
+        case, started=pause.started_at, ended=now, label=label
     )
     pause.ended_at, pause.ended_by, pause.explanation = now, actor, explanation
     pause.save()
@@ -153,6 +164,7 @@ def case_statutory_mode(*, case: ItemCase, actor, reason: str) -> ItemCase:
     """On-site investigation or an especially complex case keeps the statutory limit."""
     case = _lock(case)
     _require_reviewer(case, actor)
+    _require_open(case)
     if case.statutory_mode:
         raise ValidationError(_("This case already runs on the statutory limit."))
     if not reason.strip():
@@ -179,6 +191,7 @@ def case_statutory_mode(*, case: ItemCase, actor, reason: str) -> ItemCase:
 def extension_request(*, case: ItemCase, actor, reason: str) -> ExtensionRequest:
     case = _lock(case)
     _require_reviewer(case, actor)
+    _require_open(case)
     if not case.item.extension_allowed:
         raise ValidationError(_("The law allows no extension for this item."))
     if case.extensions.exclude(status=ExtensionRequest.Status.REJECTED).exists():
@@ -207,6 +220,7 @@ def extension_decide(
     case = _lock(request.item_case)
     if not (actor.role == Role.REVIEWER and actor.is_unit_head and actor.unit_id == case.unit_id):
         raise PermissionDenied
+    _require_open(case)
     if request.status != ExtensionRequest.Status.REQUESTED:
         raise ValidationError(_("This request has already been decided."))
     request.status = (

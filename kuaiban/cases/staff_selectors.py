@@ -136,7 +136,7 @@ def review_queue(reviewer, *, now: datetime | None = None) -> list[ItemCase]:
         return []
     cases = list(
         ItemCase.objects.filter(unit_id=reviewer.unit_id, state__in=OPEN_CASE_STATES)
-        .select_related("item", "application__bundle", "application__item", "reviewer")
+        .select_related("item", "application")
         .order_by(F("committed_due_at").asc(nulls_last=True), "id")
     )
     for case in cases:
