@@ -275,7 +275,9 @@ class ItemCase(ConcurrentTransitionMixin, models.Model):
         default=False,
         help_text=_("Rests on a year the calendar does not cover yet; recomputed when loaded."),
     )
+    # xgettext:no-python-format
     warn_50_at = models.DateTimeField(_("50% of the committed time"), null=True, blank=True)
+    # xgettext:no-python-format
     warn_75_at = models.DateTimeField(_("75% of the committed time"), null=True, blank=True)
     paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
     # When each flag fired (once each), and the next instant one is due: the sweep's index key.
