@@ -286,3 +286,14 @@ def test_a_denial_in_stage_one_closes_the_dependent_cases(clerk_of, reviewer_of)
     states = dict(application.cases.values_list("item__code", "state"))
     assert {states[c.item.code] for c in application.cases.filter(stage=2)} == {"closed"}
     assert Application.objects.get(pk=application.pk).state == "concluded"
+
+
+@time_machine.travel(datetime(2026, 2, 13, 16, 0, tzinfo=SH), tick=False)
+def test_a_case_accepted_on_the_friday_before_spring_festival_gets_the_right_due_dates(clerk_of):
+    application = single_item_submitted("劳务派遣经营许可")
+    intake.application_accept(application=application, actor=clerk_of("LABOUR"))
+    case = application.cases.get()
+    # 10 working days: Sat 02-14 (make-up day), then 02-24…27, Sat 02-28 (make-up), 03-02…05.
+    assert case.committed_due_at == datetime(2026, 3, 5, 17, 30, tzinfo=SH)
+    # 20 working days: … 03-06, 03-09…13, 03-16…19.
+    assert case.statutory_due_at == datetime(2026, 3, 19, 17, 30, tzinfo=SH)
