@@ -7,6 +7,8 @@ from . import staff_views as views
 app_name = "staff"
 urlpatterns = [
     path("intake/", views.intake_queue, name="intake"),
+    path("intake/new/", views.intake_new, name="intake_new"),
+    path("intake/new/<str:reference>/", views.intake_in_person, name="intake_in_person"),
     path("intake/<str:reference>/", views.intake_application, name="intake_application"),
     path("intake/<str:reference>/accept/", views.intake_accept, name="intake_accept"),
     path("intake/<str:reference>/return/", views.intake_return, name="intake_return"),

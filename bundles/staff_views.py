@@ -5,6 +5,7 @@ service, turns its refusal into a message and redirects. Staff screens never rev
 a wrong role, another window's application or another unit's case is a 404, never a 403.
 """
 
+import uuid
 from functools import wraps
 
 from django import forms
@@ -19,9 +20,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
+from kuaiban.accounts.identity import normalize_phone, normalize_resident_id
 from kuaiban.accounts.models import Role
-from kuaiban.cases import intake, review, selectors, staff_selectors
-from kuaiban.cases.models import CasePause
+from kuaiban.cases import intake, review, selectors, services, staff_selectors
+from kuaiban.cases.models import Application, ApplicationMaterial, ApplicationState, CasePause
+from kuaiban.catalog.selectors import published_bundles, published_items
+
+from .forms import ApplicationForm, QuestionnaireForm
 
 # -- access ------------------------------------------------------------------------------------
 
@@ -279,6 +284,286 @@ def intake_visit(request, reference):
         _("Visit recorded."),
     )
     return _intake_redirect(application)
+
+
+# -- in-person intake (现场办理) -----------------------------------------------------------------
+
+
+def _intake_services(clerk):
+    """What a clerk may take in person: published bundles an individual applies for and
+    published single items, of the clerk's windows."""
+    window_ids = clerk.windows.values("pk")
+    bundles = published_bundles().filter(
+        window_id__in=window_ids, applicant__in=intake.WINDOW_INTAKE_APPLICANTS
+    )
+    items = published_items().filter(window_id__in=window_ids)
+    return list(bundles.order_by("code")), list(items.order_by("code"))
+
+
+class WindowIntakeStartForm(forms.Form):
+    resident_id = forms.CharField(
+        label=gettext_lazy("Resident ID number"),
+        max_length=30,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": 18}),
+    )
+    real_name = forms.CharField(
+        label=gettext_lazy("Real name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    phone = forms.CharField(
+        label=gettext_lazy("Mobile number"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off", "maxlength": 13}),
+    )
+    service = forms.ChoiceField(label=gettext_lazy("Service"))
+    start_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, bundles, items, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.subjects = {f"bundle:{b.code}": b for b in bundles} | {
+            f"item:{i.code}": i for i in items
+        }
+        self.fields["service"].choices = [
+            ("", "—"),
+            (gettext_lazy("Bundles"), [(f"bundle:{b.code}", b.name) for b in bundles]),
+            (gettext_lazy("Single items"), [(f"item:{i.code}", i.name) for i in items]),
+        ]
+
+    # The identity validators, so every field error shows at once next to its field; the
+    # service checks the same again.
+    def clean_resident_id(self):
+        return normalize_resident_id(self.cleaned_data["resident_id"])
+
+    def clean_real_name(self):
+        return self.cleaned_data["real_name"].strip()
+
+    def clean_phone(self):
+        return normalize_phone(self.cleaned_data["phone"])
+
+
+def _add_service_errors(form, error: ValidationError) -> None:
+    """A service's ValidationError next to the fields it names; the rest above the form."""
+    if hasattr(error, "error_dict"):
+        for field, field_errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, field_errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@clerk_required
+def intake_new(request):
+    bundles, items = _intake_services(request.user)
+    form = WindowIntakeStartForm(
+        request.POST or None,
+        bundles=bundles,
+        items=items,
+        initial={"start_key": uuid.uuid4()},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        subject = form.subjects[data["service"]]
+        kind = "bundle" if data["service"].startswith("bundle:") else "item"
+        try:
+            application = intake.window_intake_start(
+                clerk=request.user,
+                resident_id=data["resident_id"],
+                real_name=data["real_name"],
+                phone=data["phone"],
+                start_key=data["start_key"],
+                **{kind: subject},
+            )
+        except PermissionDenied:
+            raise Http404 from None
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            return redirect("staff:intake_in_person", reference=application.reference)
+    return render(request, "staff/intake_new.html", {"form": form})
+
+
+def _in_person_application(request, reference):
+    application = staff_selectors.application_for_clerk(request.user, reference)
+    if application.channel != Application.Channel.WINDOW:
+        raise Http404
+    return application
+
+
+@clerk_required
+def intake_in_person(request, reference):
+    """One page, in steps on the same URL: the situation questions while any is unanswered
+    (or asked for again), then the form with the materials seen, and submit + accept."""
+    application = _in_person_application(request, reference)
+    if application.state not in (ApplicationState.DRAFT, ApplicationState.RETURNED):
+        return _intake_redirect(application)
+    questions = list(application.bundle.questions.all()) if application.bundle_id else []
+    unanswered = {q.code for q in questions} - set(application.answers or {})
+    step = request.POST.get("step") if request.method == "POST" else request.GET.get("step")
+    if questions and (unanswered or step == "questions"):
+        return _in_person_questions(request, application, questions)
+    return _in_person_form(request, application)
+
+
+def _in_person_context(application, step, **context):
+    return {
+        "application": application,
+        "step": step,
+        "questions_count": application.bundle.questions.count() if application.bundle_id else 0,
+        **context,
+    }
+
+
+def _in_person_questions(request, application, questions):
+    initial = {code: ("yes" if v else "no") for code, v in (application.answers or {}).items()}
+    posted = request.method == "POST" and request.POST.get("step") == "questions"
+    form = QuestionnaireForm(request.POST if posted else None, questions=questions, initial=initial)
+    if (
+        posted
+        and form.is_valid()
+        and _run(
+            request,
+            lambda: services.application_answer_questions(
+                application=application, actor=request.user, answers=form.answers()
+            ),
+            _("Answers saved."),
+        )
+    ):
+        return redirect("staff:intake_in_person", reference=application.reference)
+    return render(
+        request,
+        "staff/intake_in_person.html",
+        _in_person_context(
+            application,
+            "questions",
+            form=form,
+            planned=selectors.planned_items(application) if application.answers else [],
+        ),
+    )
+
+
+def _in_person_save(request, application, form, required) -> tuple[bool, dict[str, list[str]]]:
+    """Store what the clerk entered: the form, then each material (a scan, seen at the window,
+    or a signed commitment). Everything valid is kept, so nothing typed is lost; True when all
+    of it was valid."""
+    ok = form.is_valid()
+    if ok:
+        try:
+            services.application_save_form(
+                application=application, actor=request.user, data=form.raw_answers()
+            )
+            services.application_choose_delivery(
+                application=application,
+                actor=request.user,
+                delivery=form.cleaned_data["delivery"],
+                address=form.cleaned_data["delivery_address"],
+            )
+        except ValidationError as error:
+            _add_service_errors(form, error)
+            ok = False
+    seen = set(request.POST.getlist("seen"))
+    material_errors: dict[str, list[str]] = {}
+    for entry in required:
+        material = entry.material
+        if material.shared_data:
+            continue
+        code = material.code
+        scan = request.FILES.get(f"scan-{code}")
+        signed_name = request.POST.get(f"commit-{code}", "").strip()
+        try:
+            if scan:
+                services.material_upload(
+                    application=application, actor=request.user, material=material, upload=scan
+                )
+            if code in seen:
+                services.material_seen_at_window(
+                    application=application, actor=request.user, material=material
+                )
+            elif signed_name and material.commitment_allowed:
+                if not request.POST.get(f"agree-{code}"):
+                    raise ValidationError(
+                        _("The applicant must read the notice and agree to the commitment.")
+                    )
+                services.material_commit(
+                    application=application,
+                    actor=request.user,
+                    material=material,
+                    signed_name=signed_name,
+                )
+        except ValidationError as error:
+            material_errors[code] = error.messages
+    return ok and not material_errors, material_errors
+
+
+def _in_person_form(request, application):
+    form_fields = selectors.required_form_fields(application)
+    initial = {
+        # At the window the results are picked up in the hall unless the applicant says otherwise.
+        "delivery": application.delivery if application.form_data else Application.Delivery.PICKUP,
+        "delivery_address": application.delivery_address,
+        **(application.form_data or {}),
+    }
+    posted = request.method == "POST" and request.POST.get("step") == "form"
+    form = ApplicationForm(
+        request.POST if posted else None, form_fields=form_fields, initial=initial
+    )
+    required = selectors.required_materials(application)
+    material_errors: dict[str, list[str]] = {}
+    problems: list[str] = []
+    conclude_instant = bool(posted and request.POST.get("conclude_instant"))
+    if posted:
+        ok, material_errors = _in_person_save(request, application, form, required)
+        if ok:
+            try:
+                intake.window_intake_complete(
+                    application=application,
+                    actor=request.user,
+                    conclude_instant=conclude_instant,
+                )
+            except ValidationError as error:
+                problems = error.messages
+            except (PermissionDenied, TransitionNotAllowed, ConcurrentTransition):
+                messages.error(
+                    request, _("This was already handled by someone else; please refresh.")
+                )
+                return _intake_redirect(application)
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "Application %(reference)s submitted and accepted. Give the applicant "
+                        "this reference number; it is also sent to them."
+                    )
+                    % {"reference": application.reference},
+                )
+                return _intake_redirect(application)
+        # Show the page again with what is stored now and everything typed.
+        application = _in_person_application(request, application.reference)
+        required = selectors.required_materials(application)
+        problems = problems or services.missing_for_submission(application)
+    seen = set(request.POST.getlist("seen")) if posted else set()
+    for entry in required:
+        code = entry.material.code
+        entry.seen = code in seen or bool(
+            entry.provided and entry.provided.provision == ApplicationMaterial.Provision.AT_WINDOW
+        )
+        entry.signed_name = request.POST.get(f"commit-{code}", "") if posted else ""
+        entry.errors = material_errors.get(code, [])
+        entry.notice = (
+            services.commitment_notice(entry.material) if entry.material.commitment_allowed else ""
+        )
+    return render(
+        request,
+        "staff/intake_in_person.html",
+        _in_person_context(
+            application,
+            "form",
+            form=form,
+            planned=selectors.planned_items(application),
+            required=required,
+            problems=problems,
+            conclude_instant=conclude_instant,
+        ),
+    )
 
 
 # -- back office -------------------------------------------------------------------------------

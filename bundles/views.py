@@ -5,7 +5,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -32,7 +32,7 @@ def applicant_required(view):
     @login_required
     def wrapped(request, *args, **kwargs):
         if not request.user.is_applicant:
-            raise PermissionDenied
+            raise Http404  # staff screens are elsewhere; these pages do not exist for staff
         return view(request, *args, **kwargs)
 
     wrapped.__name__ = view.__name__

@@ -36,3 +36,29 @@ def _fresh_caches():
     cache.clear()
     calendar_changed()
     yield
+
+
+@pytest.fixture
+def clerk_of(db):
+    """A window clerk serving the windows with these codes."""
+    from kuaiban.catalog.models import Window
+    from tests.factories import UserFactory
+
+    def make(*window_codes):
+        clerk = UserFactory(clerk=True)
+        clerk.windows.add(*Window.objects.filter(code__in=window_codes))
+        return clerk
+
+    return make
+
+
+@pytest.fixture
+def reviewer_of(db):
+    """A back-office reviewer of the unit with this code (its head with head=True)."""
+    from kuaiban.catalog.models import Unit
+    from tests.factories import UserFactory
+
+    def make(unit_code, *, head=False):
+        return UserFactory(reviewer=True, unit=Unit.objects.get(code=unit_code), is_unit_head=head)
+
+    return make

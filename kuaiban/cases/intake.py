@@ -1,12 +1,17 @@
 """One-window intake (一窗受理): accept a whole application, return it once with the complete
 list of what is missing (一次性告知), or refuse it. Clerks act only in their windows."""
 
+import uuid
+
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kuaiban.accounts.models import Role
+from kuaiban.accounts.crypto import keyed_hash
+from kuaiban.accounts.identity import normalize_phone, normalize_resident_id
+from kuaiban.accounts.models import Role, User
+from kuaiban.catalog.models import Bundle, ServiceItem
 
 from . import clocks
 from .models import (
@@ -17,7 +22,7 @@ from .models import (
     ReturnNotice,
 )
 from .review import case_approve, case_conclude_ready
-from .services import _notify_applicant, record_event
+from .services import _notify_applicant, application_start, application_submit, record_event
 
 
 def application_window_id(application: Application) -> int:
@@ -234,3 +239,128 @@ def visit_record(*, application: Application, actor, purpose: str) -> Applicatio
 
 def is_open_for_intake(application: Application) -> bool:
     return application.state == ApplicationState.SUBMITTED
+
+
+# -- in-person intake (现场办理) ---------------------------------------------------------------
+
+# Bundles an individual applies for; the others are applied for by an enterprise or institution.
+WINDOW_INTAKE_APPLICANTS = (
+    Bundle.Applicant.CITIZEN,
+    Bundle.Applicant.FAMILY,
+    Bundle.Applicant.CITIZEN_OR_ENTERPRISE,
+)
+
+
+def _citizen_for_intake(*, number: str, real_name: str, phone: str) -> User:
+    """The citizen holding this ID number, or a new account for them (they set a password
+    later to log in). The typed name must match an existing account's."""
+    number_hash = keyed_hash(number)
+    citizen = User.objects.filter(resident_id_hash=number_hash).first()
+    if citizen is None:
+        citizen = User(
+            username="c" + number_hash[:12],
+            role=Role.CITIZEN,
+            real_name=real_name,
+            display_name=real_name,
+            phone=phone,
+        )
+        citizen.set_unusable_password()
+        citizen.set_resident_id(number)
+        try:
+            with transaction.atomic():
+                citizen.save()
+        except IntegrityError:
+            # Another window registered the same person at the same moment: use that account.
+            citizen = User.objects.filter(resident_id_hash=number_hash).first()
+            if citizen is None:
+                raise
+        else:
+            return citizen
+    if citizen.role != Role.CITIZEN or not citizen.is_active:
+        raise ValidationError(
+            {"resident_id": _("This ID number belongs to an account that cannot apply here.")}
+        )
+    if (citizen.real_name or "").strip() != real_name:
+        raise ValidationError({"real_name": _("The name does not match the ID number.")})
+    if not citizen.phone:
+        citizen.phone = phone
+        citizen.save(update_fields=["phone"])
+    return citizen
+
+
+@transaction.atomic
+def window_intake_start(
+    *,
+    clerk,
+    resident_id: str,
+    real_name: str,
+    phone: str,
+    bundle: Bundle | None = None,
+    item: ServiceItem | None = None,
+    start_key: uuid.UUID | None = None,
+) -> Application:
+    """A clerk opens an application at the window on a person's behalf (一窗受理, 现场办理).
+
+    The person is identified by ID number: an existing citizen account is used (the typed name
+    must match it), otherwise one is created. The draft is WINDOW-channel, in the clerk's hall,
+    and the visit is counted. Raises ValidationError keyed by field (`resident_id`,
+    `real_name`, `phone`, `service`); the same `start_key` (a repeated POST) gives the same
+    application without counting a second visit.
+    """
+    if (bundle is None) == (item is None):
+        raise ValueError("an application is for a bundle or for a single item")
+    subject = bundle or item
+    if clerk.role != Role.CLERK or not clerk.windows.filter(pk=subject.window_id).exists():
+        raise PermissionDenied
+    errors = {}
+    if not subject.is_published:
+        errors["service"] = [_("This service is not offered at the moment.")]
+    elif bundle is not None and bundle.applicant not in WINDOW_INTAKE_APPLICANTS:
+        errors["service"] = [_("This bundle is applied for by an enterprise or institution.")]
+    try:
+        number = normalize_resident_id(resident_id)
+    except ValidationError as error:
+        errors["resident_id"] = error.messages
+    real_name = (real_name or "").strip()
+    if not real_name:
+        errors["real_name"] = [_("This field is required.")]
+    try:
+        phone = normalize_phone(phone)
+    except ValidationError as error:
+        errors["phone"] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    citizen = _citizen_for_intake(number=number, real_name=real_name, phone=phone)
+    if start_key is not None:
+        existing = Application.objects.filter(submission_key=start_key).first()
+        if existing is not None and existing.applicant_id == citizen.pk:
+            return existing
+        if existing is not None:
+            start_key = None  # the page was sent again for another person: a new application
+    application = application_start(
+        applicant=citizen,
+        bundle=bundle,
+        item=item,
+        start_key=start_key,
+        actor=clerk,
+        channel=Application.Channel.WINDOW,
+        hall=clerk.hall,
+    )
+    return visit_record(
+        application=application, actor=clerk, purpose=_("In-person application at the window")
+    )
+
+
+@transaction.atomic
+def window_intake_complete(
+    *, application: Application, actor, conclude_instant: bool = False
+) -> Application:
+    """Submit an in-person application and accept it in the same sitting: all or nothing.
+    Raises ValidationError with the complete list of what is still missing."""
+    if application.channel != Application.Channel.WINDOW:
+        raise PermissionDenied
+    _require_clerk(application, actor)
+    application = application_submit(application=application, actor=actor)
+    return application_accept(
+        application=application, actor=actor, conclude_instant=conclude_instant
+    )

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kuaiban.accounts.identity import normalize_phone, normalize_resident_id
+from kuaiban.accounts.models import Role
 from kuaiban.catalog.models import Bundle, FormField, Material, ServiceItem
 from kuaiban.notifications.services import notify
 from kuaiban.requestid import current_request_id
@@ -80,6 +81,23 @@ def _require_owner(application: Application, actor) -> None:
         raise PermissionDenied
 
 
+def _is_window_clerk(application: Application, actor) -> bool:
+    """A clerk serving the application's intake window (the bundle's, or the single item's)."""
+    return (
+        actor.role == Role.CLERK and actor.windows.filter(pk=application.subject.window_id).exists()
+    )
+
+
+def _require_editor(application: Application, actor) -> None:
+    """The applicant; or, for an application taken in person (一窗受理, channel WINDOW), a clerk
+    of its window acting on the applicant's behalf."""
+    if application.applicant_id == actor.pk:
+        return
+    if application.channel == Application.Channel.WINDOW and _is_window_clerk(application, actor):
+        return
+    raise PermissionDenied
+
+
 def _require_editable(application: Application) -> None:
     if application.state not in (ApplicationState.DRAFT, ApplicationState.RETURNED):
         raise ValidationError(_("This application has been submitted and can no longer be edited."))
@@ -94,8 +112,14 @@ def application_start(
     bundle: Bundle | None = None,
     item: ServiceItem | None = None,
     start_key: uuid.UUID | None = None,
+    actor=None,
+    channel: str = Application.Channel.ONLINE,
+    hall=None,
 ) -> Application:
-    """Open a draft. The same start key (one per 'apply' button) always gives the same draft."""
+    """Open a draft. The same start key (one per 'apply' button) always gives the same draft.
+
+    Online the applicant opens it; at a window (channel WINDOW) the clerk is the `actor` and
+    opens it on the applicant's behalf in the clerk's `hall`."""
     if (bundle is None) == (item is None):
         raise ValueError("an application is for a bundle or for a single item")
     if start_key is not None:
@@ -111,12 +135,14 @@ def application_start(
                 bundle=bundle,
                 item=item,
                 submission_key=start_key or uuid.uuid4(),
+                channel=channel,
+                hall=hall,
                 created_at=now,
             )
             record_event(
                 application=application,
                 action="create",
-                actor=applicant,
+                actor=actor or applicant,
                 to_state=ApplicationState.DRAFT,
             )
     except IntegrityError:
@@ -132,7 +158,7 @@ def application_start(
 def application_answer_questions(*, application: Application, actor, answers: dict[str, bool]):
     """Store the questionnaire answers; they decide the items, the form and the materials."""
     application = _lock(application)
-    _require_owner(application, actor)
+    _require_editor(application, actor)
     _require_editable(application)
     codes = set(application.bundle.questions.values_list("code", flat=True))
     missing = codes - answers.keys()
@@ -182,7 +208,7 @@ def application_save_form(*, application: Application, actor, data: dict[str, st
     """Validate and store the one form. Raises a ValidationError mapping field codes to errors;
     nothing is stored unless every field is valid, but the caller keeps what was typed."""
     application = _lock(application)
-    _require_owner(application, actor)
+    _require_editor(application, actor)
     _require_editable(application)
     cleaned, errors = {}, {}
     for form_field in required_form_fields(application):
@@ -200,7 +226,7 @@ def application_save_form(*, application: Application, actor, data: dict[str, st
 @transaction.atomic
 def application_choose_delivery(*, application: Application, actor, delivery: str, address: str):
     application = _lock(application)
-    _require_owner(application, actor)
+    _require_editor(application, actor)
     _require_editable(application)
     if delivery not in Application.Delivery.values:
         raise ValidationError({"delivery": _("Choose how to receive the results.")})
@@ -244,12 +270,14 @@ def material_upload(
 ) -> ApplicationMaterial:
     """Store an uploaded document once for the application; every item needing it shares it."""
     application = _lock(application)
-    _require_owner(application, actor)
+    _require_editor(application, actor)
     _require_editable(application)
     _needed_material(application, material)
-    if StoredFile.objects.filter(owner=actor).count() >= uploads.max_files_per_applicant():
+    # The file is the applicant's, also when a clerk scans it at the window.
+    owner = application.applicant
+    if StoredFile.objects.filter(owner=owner).count() >= uploads.max_files_per_applicant():
         raise ValidationError(_("You have reached the maximum number of uploaded files."))
-    stored = uploads.store(owner=actor, material=material, upload=upload)
+    stored = uploads.store(owner=owner, material=material, upload=upload)
     return _provide(application, material, ApplicationMaterial.Provision.UPLOAD, file=stored)
 
 
@@ -257,10 +285,10 @@ def material_upload(
 def material_reuse(*, application: Application, actor, material: Material, stored_file: StoredFile):
     """Use a document the applicant uploaded for an earlier application (材料复用)."""
     application = _lock(application)
-    _require_owner(application, actor)
+    _require_editor(application, actor)
     _require_editable(application)
     _needed_material(application, material)
-    if stored_file.owner_id != actor.pk or stored_file.material_id != material.pk:
+    if stored_file.owner_id != application.applicant_id or stored_file.material_id != material.pk:
         raise ValidationError(_("That file cannot be used for this material."))
     return _provide(
         application, material, ApplicationMaterial.Provision.UPLOAD, file=stored_file, reused=True
@@ -273,16 +301,18 @@ def material_commit(
 ) -> Commitment:
     """Replace a proof by a signed commitment (告知承诺制), where the catalog allows it."""
     application = _lock(application)
-    _require_owner(application, actor)
+    _require_editor(application, actor)
     _require_editable(application)
     _needed_material(application, material)
     if not material.commitment_allowed:
         raise ValidationError(_("This material cannot be replaced by a commitment."))
-    if actor.commitment_barred_at:
+    # The applicant commits and signs, also when a clerk records it at the window.
+    applicant = application.applicant
+    if applicant.commitment_barred_at:
         raise ValidationError(
             _("A commitment of yours was found false; please provide the proof itself.")
         )
-    if signed_name.strip() != (actor.real_name or "").strip():
+    if signed_name.strip() != (applicant.real_name or "").strip():
         raise ValidationError(_("Sign with your real name as registered."))
     _provide(application, material, ApplicationMaterial.Provision.COMMITMENT)
     commitment, _created = Commitment.objects.update_or_create(
@@ -302,6 +332,28 @@ def material_commit(
         data={"material": material.code},
     )
     return commitment
+
+
+@transaction.atomic
+def material_seen_at_window(
+    *, application: Application, actor, material: Material
+) -> ApplicationMaterial:
+    """The clerk has seen the original at the window (现场核验): the material counts as provided.
+    A scan uploaded for it before stays attached to it."""
+    application = _lock(application)
+    if actor.role != Role.CLERK:
+        raise PermissionDenied
+    _require_editor(application, actor)
+    _require_editable(application)
+    _needed_material(application, material)
+    existing = application.materials.filter(material=material).first()
+    return _provide(
+        application,
+        material,
+        ApplicationMaterial.Provision.AT_WINDOW,
+        file=existing.file if existing else None,
+        reused=existing.reused if existing and existing.file_id else False,
+    )
 
 
 def commitment_notice(material: Material) -> str:
@@ -340,7 +392,7 @@ def application_submit(*, application: Application, actor) -> Application:
     """Submit once: fan out into item cases. Submitting an already submitted application again
     (a double click, a retried request) changes nothing and returns it."""
     application = _lock(application)
-    _require_owner(application, actor)
+    _require_editor(application, actor)
     if application.state not in (ApplicationState.DRAFT, ApplicationState.RETURNED):
         return application
     problems = missing_for_submission(application)

@@ -1,1 +1,0 @@
-from tests.cases.conftest import clerk_of, reviewer_of  # noqa: F401 - shared fixtures
