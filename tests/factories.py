@@ -1,6 +1,8 @@
 """Test data: generated identities with valid check digits, never real people."""
 
+import itertools
 import random
+from datetime import date, timedelta
 
 import factory
 
@@ -10,8 +12,14 @@ from kuaiban.accounts.models import Role, User
 _rng = random.Random(20261126)
 
 
-def generated_resident_id(region="321002", birth="19800101") -> str:
-    first17 = f"{region}{birth}{_rng.randrange(1000):03d}"
+_serial = itertools.count(1)
+
+
+def generated_resident_id(region="321002", birth=None) -> str:
+    """A valid-looking generated number, unique within a test run (birth date and serial vary)."""
+    n = next(_serial)
+    born = birth or (date(1960, 1, 1) + timedelta(days=n * 7 % 15000)).strftime("%Y%m%d")
+    first17 = f"{region}{born}{n % 1000:03d}"
     return first17 + resident_id_check_char(first17)
 
 

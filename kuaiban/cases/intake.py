@@ -22,7 +22,13 @@ from .models import (
     ReturnNotice,
 )
 from .review import case_approve, case_conclude_ready
-from .services import _notify_applicant, application_start, application_submit, record_event
+from .services import (
+    _notify_applicant,
+    application_start,
+    application_submit,
+    record_event,
+    transition,
+)
 
 
 def application_window_id(application: Application) -> int:
@@ -50,16 +56,13 @@ def application_accept(
     instant items are approved and concluded at the window in the same sitting."""
     application = _lock(application)
     _require_clerk(application, actor)
-    from_state = application.state
-    application.accept()  # raises TransitionNotAllowed unless submitted: a second click loses
     application.hall = hall or actor.hall
-    application.save()
-    record_event(
-        application=application,
-        action="accept",
+    # TransitionNotAllowed unless still submitted: of two clerks clicking, the second loses.
+    transition(
+        application,
+        "accept",
         actor=actor,
-        from_state=from_state,
-        to_state=application.state,
+        action="accept",
         data={"hall": application.hall and application.hall.code},
     )
     now = timezone.now()
@@ -74,17 +77,12 @@ def application_accept(
         .select_related("item")
         .filter(state=CaseState.SUBMITTED)
     ):
-        case.accept()
         clocks.clock_start(case, received_at=received, accepted_at=now)
-        clocks.refresh_next_flag(case)
-        case.save()
-        record_event(
-            application=application,
-            item_case=case,
-            action="accept",
+        transition(
+            case,
+            "accept",
             actor=actor,
-            from_state=CaseState.SUBMITTED,
-            to_state=case.state,
+            action="accept",
             data={"committed_due": case.committed_due_at and case.committed_due_at.isoformat()},
         )
         opened.append(case)
@@ -130,35 +128,20 @@ def application_return(
                     "materials the applicant changed since then can be returned again."
                 )
             )
-    from_state = application.state
-    application.return_for_materials()
-    application.save()
-    notice = ReturnNotice.objects.create(
-        application=application,
-        created_by=actor,
-        note=note.strip(),
-    )
-    notice.materials.set(material_ids)
-    record_event(
-        application=application,
-        action="return",
+    transition(
+        application,
+        "return_for_materials",
         actor=actor,
-        from_state=from_state,
-        to_state=application.state,
+        action="return",
         reason=note.strip(),
         data={"materials": sorted(material_ids)},
     )
+    notice = ReturnNotice.objects.create(
+        application=application, created_by=actor, note=note.strip()
+    )
+    notice.materials.set(material_ids)
     for case in application.cases.select_for_update().filter(state=CaseState.SUBMITTED):
-        case.return_for_materials()
-        case.save()
-        record_event(
-            application=application,
-            item_case=case,
-            action="return",
-            actor=actor,
-            from_state=CaseState.SUBMITTED,
-            to_state=case.state,
-        )
+        transition(case, "return_for_materials", actor=actor, action="return")
     _notify_applicant(
         application,
         _("Application %(reference)s: materials needed") % {"reference": application.reference},
@@ -179,33 +162,18 @@ def application_refuse(
     _require_clerk(application, actor)
     if not reason.strip() or not legal_basis.strip():
         raise ValidationError(_("Give the reason and the legal basis of the refusal."))
-    from_state = application.state
-    application.refuse()
-    application.save()
-    record_event(
-        application=application,
-        action="refuse",
+    transition(
+        application,
+        "refuse",
         actor=actor,
-        from_state=from_state,
-        to_state=application.state,
+        action="refuse",
         reason=reason.strip(),
         data={"legal_basis": legal_basis},
     )
     for case in application.cases.select_for_update().filter(
         state__in=[CaseState.SUBMITTED, CaseState.WAITING]
     ):
-        case_from = case.state
-        case.refuse()
-        case.save()
-        record_event(
-            application=application,
-            item_case=case,
-            action="refuse",
-            actor=actor,
-            from_state=case_from,
-            to_state=case.state,
-            reason=reason.strip(),
-        )
+        transition(case, "refuse", actor=actor, action="refuse", reason=reason.strip())
     _notify_applicant(
         application,
         _("Application %(reference)s not accepted") % {"reference": application.reference},

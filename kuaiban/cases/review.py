@@ -23,7 +23,7 @@ from .models import (
     ExtensionRequest,
     ItemCase,
 )
-from .services import _notify_applicant, record_event
+from .services import _notify_applicant, record_event, transition
 
 DECIDED = (CaseState.APPROVED, CaseState.DENIED)
 
@@ -44,40 +44,15 @@ def _lock(case: ItemCase) -> ItemCase:
     )
 
 
-def _transition(case: ItemCase, actor, action: str, method, *, reason="", data=None) -> None:
-    from_state = case.state
-    method()
-    clocks.refresh_next_flag(case)
-    case.save()
-    record_event(
-        application=case.application,
-        item_case=case,
-        action=action,
-        actor=actor,
-        from_state=from_state,
-        to_state=case.state,
-        reason=reason,
-        data=data,
-    )
-
-
 @transaction.atomic
 def case_start_review(*, case: ItemCase, actor) -> ItemCase:
     case = _lock(case)
     _require_reviewer(case, actor)
     case.reviewer = actor
-    _transition(case, actor, "start_review", case.start_review)
+    transition(case, "start_review", actor=actor, action="start_review")
     application = Application.objects.select_for_update().get(pk=case.application_id)
     if application.state == ApplicationState.ACCEPTED:
-        application.start_progress()
-        application.save()
-        record_event(
-            application=application,
-            action="start_review",
-            actor=actor,
-            from_state=ApplicationState.ACCEPTED,
-            to_state=application.state,
-        )
+        transition(application, "start_progress", actor=actor, action="start_review")
     return case
 
 
@@ -87,7 +62,7 @@ def case_approve(*, case: ItemCase, actor, at_window: bool = False) -> ItemCase:
     if not at_window:
         _require_reviewer(case, actor)
     clocks.record_handling_time(case, decided_at=timezone.now())
-    _transition(case, actor, "approve", case.approve)
+    transition(case, "approve", actor=actor, action="approve")
     if not at_window:
         case_conclude_ready(application=case.application, actor=actor)
     return case
@@ -101,11 +76,11 @@ def case_deny(*, case: ItemCase, actor, reason: str, legal_basis: str) -> ItemCa
         raise ValidationError(_("Give the reason and the legal basis of the denial."))
     case.decision_reason, case.legal_basis = reason.strip(), legal_basis.strip()
     clocks.record_handling_time(case, decided_at=timezone.now())
-    _transition(
+    transition(
         case,
-        actor,
         "deny",
-        case.deny,
+        actor=actor,
+        action="deny",
         reason=reason.strip(),
         data={"legal_basis": legal_basis.strip()},
     )
@@ -122,7 +97,9 @@ def case_pause(*, case: ItemCase, actor, kind: str, reason: str) -> CasePause:
         raise ValidationError(_("Choose the kind of pause and give the reason."))
     now = timezone.now()
     case.paused_since = now
-    _transition(case, actor, "pause", case.pause, reason=reason.strip(), data={"kind": kind})
+    transition(
+        case, "pause", actor=actor, action="pause", reason=reason.strip(), data={"kind": kind}
+    )
     return CasePause.objects.create(
         item_case=case, kind=kind, reason=reason.strip(), started_at=now, started_by=actor
     )
@@ -145,11 +122,11 @@ def case_resume(*, case: ItemCase, actor) -> ItemCase:
     pause.ended_at, pause.ended_by, pause.explanation = now, actor, explanation
     pause.save()
     case.paused_since = None
-    _transition(
+    transition(
         case,
-        actor,
         "resume",
-        case.resume,
+        actor=actor,
+        action="resume",
         reason=explanation,
         data={
             "committed_due": case.committed_due_at and case.committed_due_at.isoformat(),
@@ -262,11 +239,11 @@ def department_request_send(
     request = DepartmentRequest.objects.create(
         item_case=case, department=department, question=question.strip(), sent_by=actor, due_at=due
     )
-    _transition(
+    transition(
         case,
-        actor,
-        "department_request",
-        case.await_department,
+        "await_department",
+        actor=actor,
+        action="department_request",
         reason=question.strip(),
         data={"department": department.code},
     )
@@ -282,11 +259,11 @@ def department_reply_record(*, request: DepartmentRequest, actor, reply: str) ->
         raise ValidationError(_("Record the reply once."))
     request.replied_at, request.reply = timezone.now(), reply.strip()
     request.save()
-    _transition(
+    transition(
         case,
-        actor,
-        "department_reply",
-        case.department_replied,
+        "department_replied",
+        actor=actor,
+        action="department_reply",
         reason=reply.strip(),
         data={"department": request.department.code},
     )
@@ -309,11 +286,11 @@ def case_conclude_ready(*, application: Application, actor) -> None:
         denied = [c for c in cases if c.state == CaseState.DENIED]
         if denied:
             for case in waiting:
-                _transition(
+                transition(
                     case,
-                    actor,
                     "close",
-                    case.close,
+                    actor=actor,
+                    action="close",
                     reason=_("An earlier stage was denied: %(items)s")
                     % {"items": "、".join(c.item.name_zh for c in denied)},
                 )
@@ -322,24 +299,24 @@ def case_conclude_ready(*, application: Application, actor) -> None:
             for case in waiting:
                 if case.stage == next_stage:
                     clocks.clock_start(case, received_at=now, accepted_at=now)
-                    _transition(
-                        case, actor, "open_stage", case.open_stage, data={"stage": next_stage}
+                    transition(
+                        case,
+                        "open_stage",
+                        actor=actor,
+                        action="open_stage",
+                        data={"stage": next_stage},
                     )
             return
     for case in cases:
         if case.state in DECIDED:
-            _transition(case, actor, "conclude", case.conclude)
+            transition(case, "conclude", actor=actor, action="conclude")
     application = Application.objects.select_for_update().get(pk=application.pk)
     if application.state in (ApplicationState.ACCEPTED, ApplicationState.IN_PROGRESS):
-        from_state = application.state
-        application.conclude()
-        application.save()
-        record_event(
-            application=application,
-            action="conclude",
+        transition(
+            application,
+            "conclude",
             actor=actor,
-            from_state=from_state,
-            to_state=application.state,
+            action="conclude",
             data={"delivery": application.delivery},
         )
         _notify_applicant(

@@ -20,7 +20,7 @@ from kuaiban.catalog.models import Bundle, FormField, Material, ServiceItem
 from kuaiban.notifications.services import notify
 from kuaiban.requestid import current_request_id
 
-from . import uploads
+from . import clocks, uploads
 from .models import (
     FINAL_CASE_STATES,
     OPEN_APPLICATION_STATES,
@@ -69,6 +69,29 @@ def record_event(
         reason=reason,
         request_id=current_request_id.get(),
         data=data or {},
+    )
+
+
+def transition(obj, name: str, *, actor, action: str, reason: str = "", data=None) -> CaseEvent:
+    """Run one FSM transition on a locked application or item case, save it, and record the
+    event in the same transaction. A case's sweep key follows its new state."""
+    from_state = obj.state
+    getattr(obj, name)()
+    if isinstance(obj, ItemCase):
+        clocks.refresh_next_flag(obj)
+        application, item_case = obj.application, obj
+    else:
+        application, item_case = obj, None
+    obj.save()
+    return record_event(
+        application=application,
+        item_case=item_case,
+        action=action,
+        actor=actor,
+        from_state=from_state,
+        to_state=obj.state,
+        reason=reason,
+        data=data,
     )
 
 
@@ -402,28 +425,10 @@ def application_submit(*, application: Application, actor) -> Application:
         if entry.material.shared_data and entry.provided is None:
             _provide(application, entry.material, ApplicationMaterial.Provision.SHARED)
     resubmission = application.state == ApplicationState.RETURNED
-    from_state = application.state
-    application.submit()
-    application.save()
-    record_event(
-        application=application,
-        action="resubmit" if resubmission else "submit",
-        actor=actor,
-        from_state=from_state,
-        to_state=application.state,
-    )
+    transition(application, "submit", actor=actor, action="resubmit" if resubmission else "submit")
     if resubmission:
         for case in application.cases.select_for_update().filter(state=CaseState.RETURNED):
-            case.resubmit()
-            case.save()
-            record_event(
-                application=application,
-                item_case=case,
-                action="resubmit",
-                actor=actor,
-                from_state=CaseState.RETURNED,
-                to_state=case.state,
-            )
+            transition(case, "resubmit", actor=actor, action="resubmit")
     else:
         _open_cases(application, actor)
     _notify_applicant(
@@ -472,32 +477,11 @@ def application_withdraw(*, application: Application, actor, reason: str = "") -
         return application
     if application.state not in (ApplicationState.DRAFT, *OPEN_APPLICATION_STATES):
         raise ValidationError(_("A concluded or refused application cannot be withdrawn."))
-    from_state = application.state
-    application.withdraw()
-    application.save()
-    record_event(
-        application=application,
-        action="withdraw",
-        actor=actor,
-        from_state=from_state,
-        to_state=application.state,
-        reason=reason,
-    )
+    was_draft = application.state == ApplicationState.DRAFT
+    transition(application, "withdraw", actor=actor, action="withdraw", reason=reason)
     for case in application.cases.select_for_update().exclude(state__in=FINAL_CASE_STATES):
-        case_from = case.state
-        case.withdraw()
-        case.next_flag_at = None  # a withdrawn case's clock never fires again
-        case.save()
-        record_event(
-            application=application,
-            item_case=case,
-            action="withdraw",
-            actor=actor,
-            from_state=case_from,
-            to_state=case.state,
-            reason=reason,
-        )
-    if from_state != ApplicationState.DRAFT:
+        transition(case, "withdraw", actor=actor, action="withdraw", reason=reason)
+    if not was_draft:
         _notify_applicant(
             application,
             _("Application %(reference)s withdrawn") % {"reference": application.reference},
