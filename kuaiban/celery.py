@@ -15,6 +15,11 @@ SWEEP_SECONDS = float(os.environ.get("KUAIBAN_SWEEP_SECONDS", "60"))
 app.conf.beat_schedule = {
     "sweep-deadlines": {"task": "speedup.sweep_deadlines", "schedule": SWEEP_SECONDS},
     "dispatch-notifications": {"task": "speedup.dispatch_notifications", "schedule": SWEEP_SECONDS},
+    # The supervision rollup: recent days and whatever changed since the last run.
+    "refresh-rollups": {
+        "task": "acceptance.refresh_rollups",
+        "schedule": float(os.environ.get("KUAIBAN_ROLLUP_SECONDS", "300")),
+    },
     # A safety net for provisional clocks (a year loaded while no worker listened).
     "recompute-provisional": {
         "task": "speedup.recompute_deadlines",

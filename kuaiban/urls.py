@@ -14,6 +14,7 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("guide/", include("kuaiban.catalog.urls")),
     path("speedup/", include("speedup.urls")),
+    path("supervision/", include("acceptance.urls")),
     path("staff/", include("bundles.staff_urls")),
     path("", include("bundles.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -423,6 +423,9 @@ class ItemCase(ConcurrentTransitionMixin, models.Model):
             CaseState.IN_REVIEW,
             CaseState.PAUSED,
             CaseState.AWAITING_DEPARTMENT,
+            # Decided but not yet concluded: results go out together, so they can still go.
+            CaseState.APPROVED,
+            CaseState.DENIED,
         ],
         target=CaseState.WITHDRAWN,
     )

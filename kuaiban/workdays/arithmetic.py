@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 DEFAULT_OFFICE_PERIODS: tuple[tuple[time, time], ...] = (
@@ -31,8 +31,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 _PROVISIONAL_YEARS_AHEAD = 30
 
 
-@dataclass(frozen=True)
-class Deadline:
+class Deadline(NamedTuple):
     """A due instant, and whether it rests on a year the calendar does not cover yet."""
 
     at: datetime
@@ -72,6 +71,8 @@ class WorkCalendar:
         self._hi = date(last_year, 12, 31).toordinal()
         self._working = [o for o in range(self._lo, self._hi + 1) if self._working_ordinal(o)]
         self._minutes_per_day = sum(_minutes(start, end) for start, end in periods)
+        self._closing: dict[date, datetime] = {}  # close of business per day, built lazily
+        self._closing_by_ordinal: dict[int, tuple[datetime, int]] = {}
 
     # -- days -------------------------------------------------------------------------------
 
@@ -90,6 +91,8 @@ class WorkCalendar:
 
     def _provisional(self, first: date, last: date) -> bool:
         """Whether any year from `first` to `last` (inclusive) is not configured."""
+        if first.year == last.year:
+            return first.year not in self.configured_years
         return any(y not in self.configured_years for y in range(first.year, last.year + 1))
 
     def _in_index(self, ordinal: int) -> bool:
@@ -120,24 +123,35 @@ class WorkCalendar:
         """The moment as a naive local wall-clock time (the arithmetic works in local time)."""
         if moment.tzinfo is None:
             raise ValueError("deadline arithmetic needs timezone-aware datetimes")
+        if moment.tzinfo is self.tz:
+            return moment.replace(tzinfo=None)
         return moment.astimezone(self.tz).replace(tzinfo=None)
 
     def aware(self, wall: datetime) -> datetime:
         return wall.replace(tzinfo=self.tz)
 
     def close_of_business(self, day: date) -> datetime:
-        return self.aware(datetime.combine(day, self.office_periods[-1][1]))
+        cached = self._closing.get(day)
+        if cached is None:
+            cached = self._closing[day] = self.aware(
+                datetime.combine(day, self.office_periods[-1][1])
+            )
+        return cached
 
     # -- adding -----------------------------------------------------------------------------
 
     def add_working_days(self, start: datetime, n: int) -> Deadline:
-        """Close of business of the n-th working day after the start day."""
+        """Close of business of the n-th working day after the start day.
+
+        The hot path of the deadline engine (recomputing a million clocks): two bisections and
+        a cached result per due day, no per-call date arithmetic.
+        """
         if n < 1:
             raise ValueError("a working-day limit is at least 1 day")
-        start_day = self.local(start).date()
+        start_day = start.date() if start.tzinfo is self.tz else self.local(start).date()
         s = start_day.toordinal()
         due_ordinal = None
-        if self._in_index(s):
+        if self._lo <= s <= self._hi:
             i = bisect.bisect_right(self._working, s) + n - 1
             if i < len(self._working):
                 due_ordinal = self._working[i]
@@ -146,11 +160,18 @@ class WorkCalendar:
             while counted < n:
                 due_ordinal += 1
                 counted += self._working_ordinal(due_ordinal)
-        due_day = date.fromordinal(due_ordinal)
-        return Deadline(
-            self.close_of_business(due_day),
-            self._provisional(start_day + timedelta(days=1), due_day),
-        )
+        closing, due_year = self._closing_of(due_ordinal)
+        first_year = start_day.year + (start_day.month == 12 and start_day.day == 31)
+        if first_year == due_year:
+            return Deadline(closing, due_year not in self.configured_years)
+        return Deadline(closing, self._provisional(date(first_year, 1, 1), date(due_year, 1, 1)))
+
+    def _closing_of(self, ordinal: int) -> tuple[datetime, int]:
+        cached = self._closing_by_ordinal.get(ordinal)
+        if cached is None:
+            day = date.fromordinal(ordinal)
+            cached = self._closing_by_ordinal[ordinal] = (self.close_of_business(day), day.year)
+        return cached
 
     def add_calendar_days(self, start: datetime, n: int) -> Deadline:
         """Close of business of start + n days, rolled forward to a working day."""

@@ -297,3 +297,15 @@ def test_a_case_accepted_on_the_friday_before_spring_festival_gets_the_right_due
     assert case.committed_due_at == datetime(2026, 3, 5, 17, 30, tzinfo=SH)
     # 20 working days: … 03-06, 03-09…13, 03-16…19.
     assert case.statutory_due_at == datetime(2026, 3, 19, 17, 30, tzinfo=SH)
+
+
+def test_an_application_can_be_withdrawn_after_some_items_were_approved(clerk_of, reviewer_of):
+    user = UserFactory(citizen=True)
+    application = submitted("B03", user)
+    intake.application_accept(application=application, actor=clerk_of("BUNDLE"))
+    first = application.cases.filter(stage=1).first()
+    review.case_approve(case=first, actor=reviewer_of("JYZX"))
+    services.application_withdraw(application=application, actor=user, reason="已在外地办理")
+    application.refresh_from_db()
+    assert application.state == "withdrawn"
+    assert set(application.cases.values_list("state", flat=True)) == {"withdrawn"}
