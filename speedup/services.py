@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from kuaiban.accounts.models import Role
 from kuaiban.cases.models import RUNNING_CLOCK_STATES, CaseEvent, ItemCase
 from kuaiban.notifications.models import Notification
 from kuaiban.notifications.services import notifications_dispatch
+from kuaiban.requestid import current_request_id
 
 from .models import CaseFlag, FlagKind
 
@@ -103,91 +104,105 @@ def _mark(ids: list[int], now) -> dict[str, list[int]]:
     return fired
 
 
+def _insert_flags_and_events(kind: str, threshold: str, ids: list[int], now) -> None:
+    """One INSERT … SELECT each for the flag rows and the event rows of one kind: the sweep's
+    worst case (tens of thousands newly due) stays in the database, not in Python objects."""
+    flag_table, event_table = CaseFlag._meta.db_table, CaseEvent._meta.db_table
+    case_table = ItemCase._meta.db_table
+    postgres = connection.vendor == "postgresql"
+    where = "id = ANY(%s)" if postgres else f"id IN ({', '.join(['%s'] * len(ids))})"
+    id_params = [ids] if postgres else ids
+    data = "jsonb_build_object('kind', %s)" if postgres else "json_object('kind', %s)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {flag_table} (item_case_id, kind, threshold_at, flagged_at) "  # noqa: S608
+            f"SELECT id, %s, {threshold}, %s FROM {case_table} WHERE {where}",
+            [kind, now, *id_params],
+        )
+        cursor.execute(
+            f"INSERT INTO {event_table} (application_id, item_case_id, action, from_state, "  # noqa: S608
+            f"to_state, actor_id, at, reason, request_id, data) "
+            f"SELECT application_id, id, 'flag', '', '', NULL, %s, %s, %s, {data} "
+            f"FROM {case_table} WHERE {where}",
+            [now, str(FlagKind(kind).label), current_request_id.get(), kind, *id_params],
+        )
+
+
 def _record(fired: dict[str, list[int]], now) -> None:
-    all_ids = [pk for ids in fired.values() for pk in ids]
-    if not all_ids:
-        return
-    cases = {
-        case.pk: case
-        for case in ItemCase.objects.filter(pk__in=all_ids).select_related("application", "item")
-    }
     thresholds = {kind.value: threshold for kind, threshold, _f in SWEEP_ORDER}
-    flags, events = [], []
     for kind, ids in fired.items():
-        for pk in ids:
-            case = cases[pk]
-            flags.append(
-                CaseFlag(
-                    item_case=case,
-                    kind=kind,
-                    threshold_at=getattr(case, thresholds[kind]),
-                    flagged_at=now,
-                )
-            )
-            events.append(
-                CaseEvent(
-                    application=case.application,
-                    item_case=case,
-                    action="flag",
-                    at=now,
-                    reason=FlagKind(kind).label,
-                    data={"kind": kind},
-                )
-            )
-    CaseFlag.objects.bulk_create(flags, ignore_conflicts=True)
-    CaseEvent.objects.bulk_create(events)
-    _queue_notifications(fired, cases, now)
+        if ids:
+            _insert_flags_and_events(kind, thresholds[kind], ids, now)
+    if any(fired.values()):
+        _queue_notifications(fired, now)
 
 
-def _queue_notifications(fired, cases, now) -> None:
+def _queue_notifications(fired: dict[str, list[int]], now) -> None:
+    """One message per recipient and kind per sweep (not one per case): reviewers hear of their
+    unit's cases, supervisors of overdue cases and breaches. References of the first few cases
+    are listed; the link opens the queue or the overdue list."""
     User = get_user_model()
-    unit_ids = {case.unit_id for case in cases.values()}
+    all_ids = [pk for ids in fired.values() for pk in ids]
+    case_info = {
+        pk: (unit_id, reference)
+        for pk, unit_id, reference in ItemCase.objects.filter(pk__in=all_ids).values_list(
+            "pk", "unit_id", "application__reference"
+        )
+    }
     reviewers: dict[int, list] = {}
-    for user in User.objects.filter(role=Role.REVIEWER, unit_id__in=unit_ids, is_active=True):
+    for user in User.objects.filter(
+        role=Role.REVIEWER, unit_id__in={u for u, _r in case_info.values()}, is_active=True
+    ):
         reviewers.setdefault(user.unit_id, []).append(user)
     supervisors = list(User.objects.filter(role=Role.SUPERVISOR, is_active=True))
     rows = []
-    for kind, ids in fired.items():
+
+    def message(user, kind, references, link):
         label = FlagKind(kind).label
-        for pk in ids:
-            case = cases[pk]
-            subject = _("%(flag)s: %(item)s (%(reference)s)") % {
-                "flag": label,
-                "item": case.item.name_zh,
-                "reference": case.application.reference,
-            }
-            body = _("Committed due %(due)s.") % {
-                "due": timezone.localtime(case.committed_due_at).strftime("%Y-%m-%d %H:%M")
-                if case.committed_due_at
-                else "—"
-            }
-            link = f"/staff/cases/{case.pk}/"
-            recipients = list(reviewers.get(case.unit_id, []))
-            if kind in SUPERVISOR_KINDS:
-                recipients += supervisors
-            for user in recipients:
-                rows.append(
-                    Notification(
-                        recipient=user,
-                        channel=Notification.Channel.IN_APP,
-                        subject=subject,
-                        body=body,
-                        link=link,
-                        created_at=now,
-                        sent_at=now,
-                    )
+        subject = _("%(flag)s: %(count)d case(s)") % {"flag": label, "count": len(references)}
+        distinct = sorted(set(references))
+        shown = "、".join(distinct[:10])
+        body = _("Cases: %(refs)s%(more)s") % {
+            "refs": shown,
+            "more": _(" and %(n)d more") % {"n": len(distinct) - 10} if len(distinct) > 10 else "",
+        }
+        rows.append(
+            Notification(
+                recipient=user,
+                channel=Notification.Channel.IN_APP,
+                subject=subject,
+                body=body,
+                link=link,
+                created_at=now,
+                sent_at=now,
+            )
+        )
+        if kind in SUPERVISOR_KINDS and user.email:
+            rows.append(
+                Notification(
+                    recipient=user,
+                    channel=Notification.Channel.EMAIL,
+                    subject=subject,
+                    body=body,
+                    link=link,
+                    created_at=now,
                 )
-                if kind in SUPERVISOR_KINDS and user.email:
-                    rows.append(
-                        Notification(
-                            recipient=user,
-                            channel=Notification.Channel.EMAIL,
-                            subject=subject,
-                            body=body,
-                            link=link,
-                            created_at=now,
-                        )
-                    )
+            )
+
+    for kind, ids in fired.items():
+        if not ids:
+            continue
+        by_unit: dict[int, list[str]] = {}
+        for pk in ids:
+            unit_id, reference = case_info[pk]
+            by_unit.setdefault(unit_id, []).append(reference)
+        for unit_id, references in by_unit.items():
+            for user in reviewers.get(unit_id, []):
+                message(user, kind, references, "/staff/cases/")
+        if kind in SUPERVISOR_KINDS:
+            everything = [case_info[pk][1] for pk in ids]
+            for user in supervisors:
+                message(user, kind, everything, "/supervision/overdue/")
     Notification.objects.bulk_create(rows, batch_size=2000)
     if any(r.channel == Notification.Channel.EMAIL for r in rows):
         transaction.on_commit(lambda: notifications_dispatch())
