@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Case, F, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,15 +38,17 @@ SUPERVISOR_KINDS = (FlagKind.OVERDUE, FlagKind.BREACH)
 BATCH = 5000
 
 
-def next_flag_expression():
-    """SQL for the earliest unfired threshold (thresholds come due in SWEEP_ORDER)."""
-    return Case(
-        *[
-            When(**{f"{fired}__isnull": True, f"{threshold}__isnull": False}, then=F(threshold))
-            for _kind, threshold, fired in SWEEP_ORDER
-        ],
-        default=None,
-    )
+def next_flag_expression(just_fired: dict[str, list[int]] | None = None):
+    """SQL for the earliest unfired threshold (thresholds come due in SWEEP_ORDER), treating
+    the rows in `just_fired[kind]` as flagged for that kind."""
+    just_fired = just_fired or {}
+    whens = []
+    for kind, threshold, fired in SWEEP_ORDER:
+        condition = Q(**{f"{fired}__isnull": True, f"{threshold}__isnull": False})
+        if just_fired.get(kind.value):
+            condition &= ~Q(pk__in=just_fired[kind.value])
+        whens.append(When(condition, then=F(threshold)))
+    return Case(*whens, default=None)
 
 
 @dataclass
@@ -74,8 +76,6 @@ def deadlines_sweep(*, now=None, batch: int = BATCH) -> SweepResult:
             fired = _mark(due_ids, now)
             for kind, ids in fired.items():
                 marked[kind] += len(ids)
-            # Move every touched clock's index key to its next unfired threshold.
-            ItemCase.objects.filter(pk__in=due_ids).update(next_flag_at=next_flag_expression())
             _record(fired, now)
         if len(due_ids) < batch:
             break
@@ -85,22 +85,37 @@ def deadlines_sweep(*, now=None, batch: int = BATCH) -> SweepResult:
 
 
 def _mark(ids: list[int], now) -> dict[str, list[int]]:
-    """Conditional updates: a flag that already fired (or a clock that stopped) is not marked."""
-    fired = {}
-    for kind, threshold, fired_field in SWEEP_ORDER:
-        rows = ItemCase.objects.filter(
-            pk__in=ids,
-            state__in=RUNNING_CLOCK_STATES,
-            **{f"{fired_field}__isnull": True, f"{threshold}__lte": now},
-        )
-        # Lock, then update only what is still unmarked: PostgreSQL re-checks the WHERE after
-        # waiting for a concurrent sweep, so each flag is set once.
-        locked = list(rows.order_by("pk").select_for_update().values_list("pk", flat=True))
-        if locked:
-            ItemCase.objects.filter(pk__in=locked, **{f"{fired_field}__isnull": True}).update(
-                **{fired_field: now}
-            )
-        fired[kind.value] = locked
+    """Lock the batch, see which thresholds passed unflagged, and set those flags in ONE update.
+
+    After waiting on a concurrent sweep's locks PostgreSQL hands back the rows as that sweep
+    committed them, so a flag it set is seen as set and never fires twice; a clock that stopped
+    meanwhile is no longer in a running state and drops out.
+    """
+    columns = [field for _kind, threshold, fired in SWEEP_ORDER for field in (threshold, fired)]
+    rows = (
+        ItemCase.objects.filter(pk__in=ids, state__in=RUNNING_CLOCK_STATES)
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", *columns)
+    )
+    fired: dict[str, list[int]] = {kind.value: [] for kind, _t, _f in SWEEP_ORDER}
+    for pk, *values in rows:
+        for i, (kind, _threshold, _fired) in enumerate(SWEEP_ORDER):
+            threshold_at, fired_at = values[2 * i], values[2 * i + 1]
+            if fired_at is None and threshold_at is not None and threshold_at <= now:
+                fired[kind.value].append(pk)
+    locked = [row[0] for row in rows]
+    if not locked:
+        return fired
+    updates = {
+        fired_field: Case(When(pk__in=fired[kind.value], then=Value(now)), default=F(fired_field))
+        for kind, _threshold, fired_field in SWEEP_ORDER
+        if fired[kind.value]
+    }
+    # The same statement moves the index key to the earliest threshold still unfired once
+    # this update is applied (SQL reads the old row, so "just fired" is spelled out).
+    updates["next_flag_at"] = next_flag_expression(just_fired=fired)
+    ItemCase.objects.filter(pk__in=locked).update(**updates)
     return fired
 
 
