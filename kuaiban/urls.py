@@ -15,6 +15,7 @@ urlpatterns = [
     path("guide/", include("kuaiban.catalog.urls")),
     path("speedup/", include("speedup.urls")),
     path("supervision/", include("acceptance.urls")),
+    path("reports/", include("reports.urls")),
     path("staff/", include("bundles.staff_urls")),
     path("", include("bundles.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

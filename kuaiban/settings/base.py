@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "bundles",
     "speedup",
     "acceptance",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,129 @@
+"""The supervision filter form: a period and the six dimensions. A district supervisor (a user
+with `district` set) is held to that district: the form offers only it and its halls, and
+`filters()` returns it whatever the request said."""
+
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kuaiban.catalog.models import Bundle, District, ServiceHall, ServiceItem, Unit, Window
+
+from .figures import FILTER_NAMES, SINGLE_ITEMS
+from .selectors import DEFAULT_DAYS, Period, default_period
+
+MAX_DAYS = 3 * 366
+
+
+def _choice(label):
+    return forms.TypedChoiceField(label=label, required=False, coerce=int, empty_value=None)
+
+
+class FilterForm(forms.Form):
+    # A date input wants ISO dates whatever the language's date format.
+    start = forms.DateField(
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+    )
+    end = forms.DateField(
+        label=_("To"),
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+    )
+    bundle = _choice(_("Bundle"))
+    item = _choice(_("Item"))
+    unit = _choice(_("Unit"))
+    window = _choice(_("Window"))
+    hall = _choice(_("Service hall"))
+    district = _choice(_("District or county"))
+
+    def __init__(self, data=None, *, user, with_period: bool = True):
+        self.scope_district = getattr(user, "district_id", None)
+        if data is not None and self.scope_district:
+            data = data.copy()
+            data["district"] = str(self.scope_district)
+        if data is not None and with_period and not (data.get("start") or data.get("end")):
+            # A link without a period (a figure, a sort) shows the default period, filled in.
+            data = data.copy()
+            default = default_period()
+            data["start"], data["end"] = default.start.isoformat(), default.end.isoformat()
+        super().__init__(data)
+        self.with_period = with_period
+        if not with_period:
+            del self.fields["start"], self.fields["end"]
+        anything = [("", _("All"))]
+        self.fields["bundle"].choices = [
+            *anything,
+            (SINGLE_ITEMS, _("Single-item applications (no bundle)")),
+            *((b.pk, f"{b.code} {b.name}") for b in Bundle.objects.order_by("code")),
+        ]
+        self.fields["item"].choices = anything + [
+            (i.pk, f"{i.code} {i.name}") for i in ServiceItem.objects.order_by("code")
+        ]
+        self.fields["unit"].choices = anything + [
+            (u.pk, u.name) for u in Unit.objects.order_by("kind", "code")
+        ]
+        self.fields["window"].choices = anything + [
+            (w.pk, w.name) for w in Window.objects.order_by("code")
+        ]
+        halls = ServiceHall.objects.order_by("code")
+        districts = District.objects.order_by("code")
+        if self.scope_district:
+            halls = halls.filter(district_id=self.scope_district)
+            districts = districts.filter(pk=self.scope_district)
+            self.fields["district"].choices = [(d.pk, d.name) for d in districts]
+            self.fields["district"].disabled = True
+            self.fields["district"].initial = self.scope_district
+        else:
+            self.fields["district"].choices = anything + [(d.pk, d.name) for d in districts]
+        self.fields["hall"].choices = anything + [(h.pk, h.name) for h in halls]
+        if with_period and not self.is_bound:
+            period = self.period()
+            self.fields["start"].initial, self.fields["end"].initial = period.start, period.end
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if start > end:
+                raise forms.ValidationError(_("The period must end after it starts."))
+            if (end - start).days >= MAX_DAYS:
+                raise forms.ValidationError(_("Choose a period of at most three years."))
+        return data
+
+    def _value(self, name):
+        if not self.is_bound:
+            return None
+        self.is_valid()  # cleans once; an invalid field is left out of cleaned_data
+        return self.cleaned_data.get(name)
+
+    def filters(self) -> dict:
+        """The valid filters (an invalid one is dropped and its error shown), the district
+        forced for a district supervisor."""
+        filters = {name: self._value(name) for name in FILTER_NAMES}
+        if self.scope_district:
+            filters["district"] = self.scope_district
+        return {k: v for k, v in filters.items() if v is not None}
+
+    def period(self, today: date | None = None) -> Period:
+        today = today or timezone.localdate()
+        start, end = self._value("start"), self._value("end")
+        if self.is_bound and self.non_field_errors():
+            start = end = None
+        end = end or (start + timedelta(days=DEFAULT_DAYS - 1) if start else today)
+        start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+        return Period(start, end)
+
+    def query(self, **extra) -> str:
+        """The query string of the current period and filters (for links), plus `extra`."""
+        params = {}
+        if self.with_period:
+            period = self.period()
+            params = {"start": period.start.isoformat(), "end": period.end.isoformat()}
+        forced = "district" if self.scope_district else None
+        params.update({k: v for k, v in self.filters().items() if k != forced})
+        params.update({k: v for k, v in extra.items() if v not in (None, "")})
+        return urlencode(params)

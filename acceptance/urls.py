@@ -1,0 +1,13 @@
+"""Supervision (督查), mounted at /supervision/."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "supervision"
+urlpatterns = [
+    path("", views.programme, name="programme"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("cases/", views.cases, name="cases"),
+    path("overdue/", views.overdue, name="overdue"),
+]

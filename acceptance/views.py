@@ -1,0 +1,233 @@
+"""Supervision pages (mounted at /supervision/): the programme's goals, the dashboard, the
+drill-down behind every figure and the overdue list. Supervisors and administrators only (404
+for anyone else); a district supervisor sees their district only. Views parse, call one
+selector and render."""
+
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from kuaiban import celery_app
+from speedup.selectors import ON_TIME_GOAL
+from speedup.views import supervisor_required
+
+from . import charts, selectors
+from .figures import DASHBOARD_FIGURES, FIGURES
+from .forms import FilterForm
+
+PAGE_SIZE = 50
+
+
+def _rollup_minutes() -> int:
+    """How often beat refreshes the rollup (kuaiban/celery.py, "refresh-rollups")."""
+    entry = celery_app.conf.beat_schedule.get("refresh-rollups", {})
+    return max(1, round(float(entry.get("schedule", 300)) / 60))
+
+
+def _form(request, *, with_period=True) -> FilterForm:
+    form = FilterForm(request.GET or None, user=request.user, with_period=with_period)
+    if form.is_bound:
+        form.is_valid()
+    return form
+
+
+def _trend_chart(board: selectors.Dashboard) -> str:
+    labels = [p.start.strftime("%m-%d") + ("*" if p.partial else "") for p in board.trend]
+    weekly = board.trend_bucket == "week"
+    return charts.line_chart(
+        title=_("Week by week: received, concluded, flagged overdue")
+        if weekly
+        else _("Day by day: received, concluded, flagged overdue"),
+        x_labels=labels,
+        series=[
+            (_("Received"), [p.received for p in board.trend]),
+            (_("Concluded"), [p.concluded for p in board.trend]),
+            (_("Overdue"), [p.overdue for p in board.trend]),
+        ],
+        note=_("Weeks start on Monday; * a week cut by the start or end of the period.")
+        if weekly and any(p.partial for p in board.trend)
+        else "",
+    )
+
+
+def _unit_charts(board: selectors.Dashboard) -> tuple[str, str]:
+    """The on-time rate per unit (worst first) and the share of accepted cases put in
+    statutory mode, against the average of the units shown (a unit far above it stands out)."""
+    concluded = sorted((r for r in board.units if r.concluded), key=lambda r: r.on_time_rate)
+    on_time = charts.bar_chart(
+        title=_("On-time rate of the cases concluded, per unit"),
+        labels=[r.unit.name for r in concluded],
+        values=[r.on_time_rate for r in concluded],
+        value_format=charts.percent,
+        max_value=1.0,
+        reference=ON_TIME_GOAL,
+        warn_if=lambda rate: rate < ON_TIME_GOAL,
+        note=_("Dashed line: the %(goal)s goal; red bars are below it.")
+        % {"goal": charts.percent(ON_TIME_GOAL)},
+    )
+    accepted = [r for r in board.units if r.accepted]
+    total = sum(r.accepted for r in accepted)
+    if not total or not any(r.statutory_mode for r in accepted):
+        return on_time, ""
+    average = sum(r.statutory_mode for r in accepted) / total
+    accepted.sort(key=lambda r: -r.statutory_mode_rate)
+    usage = charts.bar_chart(
+        title=_("Share of accepted cases kept on the statutory limit, per unit"),
+        labels=[r.unit.name for r in accepted],
+        values=[r.statutory_mode_rate for r in accepted],
+        value_format=charts.percent,
+        reference=average,
+        warn_if=lambda share: share > 2 * average,
+        note=_("Dashed line: the average, %(average)s; red bars are more than twice it.")
+        % {"average": charts.percent(average)},
+    )
+    return on_time, usage
+
+
+@supervisor_required
+def dashboard(request):
+    form = _form(request)
+    period = form.period()
+    board = selectors.dashboard(form.filters(), period)
+    unit_svg, usage_svg = _unit_charts(board) if board.units else ("", "")
+    figures = [
+        {"value": f, "query": form.query(figure=f.key)}
+        for f in board.figures
+        if f.key in DASHBOARD_FIGURES
+    ]
+    return render(
+        request,
+        "acceptance/dashboard.html",
+        {
+            "form": form,
+            "board": board,
+            "figures": figures,
+            "query": form.query(),
+            "trend_svg": mark_safe(_trend_chart(board)),  # noqa: S308 - escaped by charts
+            "unit_svg": mark_safe(unit_svg),  # noqa: S308 - escaped by charts
+            "usage_svg": mark_safe(usage_svg),  # noqa: S308 - escaped by charts
+            "rollup_minutes": _rollup_minutes(),
+            "multi_visit": selectors.MULTI_VISIT,
+        },
+    )
+
+
+def _sort_links(form: FilterForm, current: str, extra: dict) -> dict[str, str]:
+    """For each sortable column, the query string that sorts by it (again: reversed)."""
+    links = {}
+    for key in selectors.CASE_SORTS:
+        target = f"-{key}" if current == key else key
+        links[key] = form.query(**extra, sort=target)
+    return links
+
+
+@supervisor_required
+def cases(request):
+    figure = request.GET.get("figure", "")
+    if figure not in selectors.DRILL_FIGURES:
+        raise Http404
+    form = _form(request)
+    period = form.period()
+    sort = request.GET.get("sort")
+    queryset = selectors.cases_behind(figure, form.filters(), period, sort=sort)
+    sort, _ordering = selectors.case_ordering(sort, selectors.DEFAULT_SORT.get(figure, "-received"))
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    if figure in FIGURES:
+        label, definition = FIGURES[figure].label, FIGURES[figure].definition
+    else:
+        label = _("Applications with more than one visit")
+        definition = _(
+            "Item cases of the applications concluded in the period that needed more than one "
+            "visit (the goal is at most one)."
+        )
+    return render(
+        request,
+        "acceptance/cases.html",
+        {
+            "form": form,
+            "figure": figure,
+            "label": label,
+            "definition": definition,
+            "page": page,
+            "period": period,
+            "sort": sort,
+            "sort_links": _sort_links(form, sort, {"figure": figure}),
+            "hidden": [("figure", figure), ("sort", sort)],
+            "page_query": form.query(figure=figure, sort=sort),
+            "dashboard_query": form.query(),
+        },
+    )
+
+
+@supervisor_required
+def overdue(request):
+    form = _form(request, with_period=False)
+    now = timezone.now()
+    sort = request.GET.get("sort")
+    queryset = selectors.overdue_cases(form.filters(), now=now, sort=sort)
+    sort, _ordering = selectors.case_ordering(sort, "due")
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "acceptance/overdue.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": selectors.overdue_rows(page.object_list, now=now),
+            "now": now,
+            "sort": sort,
+            "sort_links": _sort_links(form, sort, {}),
+            "hidden": [("sort", sort)],
+            "page_query": form.query(sort=sort),
+        },
+    )
+
+
+def _year(request) -> int:
+    this_year = timezone.localdate().year
+    try:
+        year = int(request.GET.get("year", this_year))
+    except ValueError:
+        return this_year
+    return year if 2020 <= year <= this_year + 1 else this_year
+
+
+@supervisor_required
+def programme(request):
+    year = _year(request)
+    status = selectors.programme_status_cached(year)
+    bundle_svg = charts.bar_chart(
+        title=_("Applications concluded through each bundle"),
+        labels=[f"{b.bundle.code} {b.bundle.name}" for b in status.bundles],
+        values=[b.concluded for b in status.bundles],
+    )
+    entries = [e for e in status.speedup.entries if e.metrics]
+    shares = []
+    for entry in entries:
+        values = [m.share_of_statutory for m in entry.metrics if m.share_of_statutory is not None]
+        shares.append(max(values) if values else None)
+    speedup_svg = charts.bar_chart(
+        title=_("Speed-up items: median handling time as a share of the statutory limit"),
+        labels=[f"{e.entry.number}. {e.entry.name}" for e in entries],
+        values=shares,
+        value_format=charts.percent,
+        max_value=1.0,
+        reference=0.5,
+        warn_if=lambda share: share > 0.5,
+        note=_("Dashed line: 50%; at or left of it the item counts as at least 50% faster."),
+    )
+    return render(
+        request,
+        "acceptance/programme.html",
+        {
+            "status": status,
+            "year": year,
+            "years": list(range(max(2020, year - 3), timezone.localdate().year + 1)),
+            "bundle_svg": mark_safe(bundle_svg),  # noqa: S308 - escaped by charts
+            "speedup_svg": mark_safe(speedup_svg) if entries else "",  # noqa: S308
+            "rollup_minutes": _rollup_minutes(),
+        },
+    )

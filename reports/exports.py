@@ -1,0 +1,529 @@
+"""The workbooks (openpyxl write-only: rows stream to disk, memory stays flat).
+
+Headers are Chinese: the bureau reads these files. Personal data follows the default-export rule
+(docs/quality.md, "Personal data"): no resident ID, phone or bank number is ever written; a
+citizen's name is shown as the surname and stars (张**); an enterprise's name in full (an
+organisation's name is not personal data). Times are local (Asia/Shanghai) without a zone, as
+Excel wants them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+import openpyxl
+from django.utils import timezone, translation
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from kuaiban.accounts.models import Role
+from kuaiban.cases.models import CaseState
+from speedup.models import FlagKind
+
+CHUNK = 2000  # rows fetched per round trip, and rows between two progress updates
+
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_HEADER_ALIGNMENT = Alignment(vertical="center", wrap_text=True)
+_WRAP = Alignment(vertical="top", wrap_text=True)
+YES, NO = "是", "否"
+
+
+class Book:
+    """A write-only workbook with styled, frozen header rows."""
+
+    def __init__(self) -> None:
+        self.workbook = openpyxl.Workbook(write_only=True)
+
+    def sheet(self, title: str, headers: list[tuple[str, int]]):
+        """A new sheet; headers are (text, column width)."""
+        sheet = self.workbook.create_sheet(title)
+        # Widths and the frozen header must be set before the first row is streamed.
+        for index, (_text, width) in enumerate(headers, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+        sheet.freeze_panes = "A2"
+        row = []
+        for text, _width in headers:
+            cell = WriteOnlyCell(sheet, value=text)
+            cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGNMENT
+            row.append(cell)
+        sheet.append(row)
+        return sheet
+
+    def save(self, path_or_file) -> None:
+        self.workbook.save(path_or_file)
+
+    def abandon(self) -> None:
+        """After a failure: close the sheets' streams and remove their temporary files."""
+        for sheet in self.workbook.worksheets:
+            try:
+                sheet.close()
+                if sheet._writer is not None:
+                    sheet._writer.cleanup()
+            except Exception:  # noqa: S112 - best effort; the job is failing anyway
+                continue
+
+
+def text_cell(sheet, value: str | None):
+    """Free text typed by people: never a formula (a leading "=" stays text)."""
+    if value and value.startswith("="):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
+def wrapped(sheet, value: str):
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.alignment = _WRAP
+    if value and value.startswith("="):
+        cell.data_type = "s"
+    return cell
+
+
+_TZ = None
+
+
+def local(moment: datetime | None) -> datetime | None:
+    global _TZ  # the default zone, looked up once
+    if moment is None:
+        return None
+    if _TZ is None:
+        _TZ = timezone.get_default_timezone()
+    return moment.astimezone(_TZ).replace(tzinfo=None)
+
+
+def mask_name(name: str | None, role: str | None) -> str:
+    """张三 → 张*, 欧阳小明 → 欧***: the surname only (an organisation keeps its name)."""
+    if not name:
+        return ""
+    if role == Role.ENTERPRISE:
+        return name
+    return name[0] + "*" * max(len(name) - 1, 1)
+
+
+def _labels(choices) -> dict[str, str]:
+    with translation.override("zh-hans"):
+        return {value: str(label) for value, label in choices}
+
+
+# -- the case list ---------------------------------------------------------------------------
+
+CASE_HEADERS = [
+    ("受理编号", 22),
+    ("一件事", 8),
+    ("事项编码", 10),
+    ("事项名称", 30),
+    ("承办单位", 22),
+    ("受理大厅", 22),
+    ("环节", 6),
+    ("状态", 14),
+    ("申请人", 14),
+    ("收件时间", 18),
+    ("受理时间", 18),
+    ("承诺办结期限", 18),
+    ("法定办结期限", 18),
+    ("决定时间", 18),
+    ("办结时间", 18),
+    ("办理用时（工作分钟）", 12),
+    ("超时办结", 8),
+    ("适用法定时限", 8),
+    ("预警标记", 24),
+    ("办理人", 14),
+    ("到场次数", 8),
+]
+# The columns read per case (values_list: no model instances, constant memory per chunk).
+CASE_VALUES = (
+    "application__reference",
+    "application__bundle__code",
+    "item__code",
+    "item__name_zh",
+    "unit__name_zh",
+    "application__hall__name_zh",
+    "stage",
+    "state",
+    "application__applicant__real_name",
+    "application__applicant__role",
+    "created_at",
+    "accepted_at",
+    "committed_due_at",
+    "statutory_due_at",
+    "decided_at",
+    "concluded_at",
+    "handling_minutes",
+    "completed_late",
+    "statutory_mode",
+    "flag_50_at",
+    "flag_75_at",
+    "overdue_at",
+    "breach_at",
+    "reviewer__display_name",
+    "reviewer__username",
+    "application__visits",
+)
+
+
+def case_row_maker(sheet) -> Callable[[tuple], list]:
+    states = _labels(CaseState.choices)
+
+    def row(v: tuple) -> list:
+        flags = []
+        if v[19]:
+            flags.append("已过50%")
+        if v[20]:
+            flags.append("已过75%")
+        if v[21]:
+            flags.append("超期")
+        if v[22]:
+            flags.append("超法定时限")
+        return [
+            v[0],
+            v[1] or "",
+            v[2],
+            v[3],
+            v[4],
+            v[5] or "",
+            v[6],
+            states.get(v[7], v[7]),
+            text_cell(sheet, mask_name(v[8], v[9])),
+            local(v[10]),
+            local(v[11]),
+            local(v[12]),
+            local(v[13]),
+            local(v[14]),
+            local(v[15]),
+            round(v[16]) if v[16] is not None else None,
+            YES if v[17] else NO,
+            YES if v[18] else NO,
+            "、".join(flags),
+            text_cell(sheet, v[23] or v[24] or ""),
+            v[25],
+        ]
+
+    return row
+
+
+# -- the flag history ------------------------------------------------------------------------
+
+FLAG_HEADERS = [
+    ("受理编号", 22),
+    ("事项编码", 10),
+    ("事项名称", 30),
+    ("承办单位", 22),
+    ("标记类型", 24),
+    ("阈值时间", 18),
+    ("标记时间", 18),
+]
+FLAG_VALUES = (
+    "item_case__application__reference",
+    "item_case__item__code",
+    "item_case__item__name_zh",
+    "item_case__unit__name_zh",
+    "kind",
+    "threshold_at",
+    "flagged_at",
+)
+
+
+def flag_row_maker(sheet) -> Callable[[tuple], list]:
+    kinds = _labels(FlagKind.choices)
+
+    def row(v: tuple) -> list:
+        return [v[0], v[1], v[2], v[3], kinds.get(v[4], v[4]), local(v[5]), local(v[6])]
+
+    return row
+
+
+def stream(
+    sheet,
+    rows: Iterable[tuple],
+    make: Callable[[tuple], list],
+    *,
+    tick: Callable[[int], None] | None = None,
+) -> int:
+    """Append every row; call `tick(rows written)` every CHUNK rows. Returns the rows written."""
+    written = 0
+    append = sheet.append
+    for values in rows:
+        append(make(values))
+        written += 1
+        if tick and written % CHUNK == 0:
+            tick(written)
+    return written
+
+
+# -- small tables ----------------------------------------------------------------------------
+
+
+def rate(numerator: float | None, denominator: float | None) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+MEASURES = {"office_minutes": "工作分钟", "working_days": "工作日", "calendar_days": "自然日"}
+FIGURE_HEADERS = [
+    ("指标代码", 16),
+    ("指标", 24),
+    ("本期数值", 10),
+    ("占比", 10),
+    ("占比基数", 14),
+    ("最近7天", 10),
+    ("前7天", 10),
+    ("周环比变化", 10),
+    ("周环比变化率", 12),
+    ("口径", 60),
+]
+
+
+def figure_rows(board) -> Iterator[list]:
+    with translation.override("zh-hans"):
+        labels = {f.key: (str(f.label), str(f.definition)) for f in board.figures}
+        for f in board.figures:
+            base = labels.get(_share_of(f.key), ("", ""))[0] if f.base is not None else ""
+            yield [
+                f.key,
+                labels[f.key][0],
+                f.value,
+                round(f.share, 4) if f.share is not None else None,
+                base,
+                f.last_week,
+                f.week_before,
+                f.change,
+                round(f.change_share, 4) if f.change_share is not None else None,
+                labels[f.key][1],
+            ]
+
+
+def _share_of(key: str) -> str:
+    from acceptance.selectors import SHARE_OF
+
+    return SHARE_OF.get(key, "")
+
+
+UNIT_HEADERS = [
+    ("单位编码", 10),
+    ("单位", 24),
+    ("受理", 8),
+    ("适用法定时限", 10),
+    ("暂停计时", 8),
+    ("办结", 8),
+    ("按时办结", 8),
+    ("超时办结", 8),
+    ("超期", 8),
+    ("超法定时限", 10),
+    ("按时办结率", 10),
+    ("法定时限适用率", 12),
+    ("暂停率", 8),
+]
+
+
+def unit_rows(units) -> Iterator[list]:
+    for r in units:
+        yield [
+            r.unit.code,
+            r.unit.name_zh,
+            r.accepted,
+            r.statutory_mode,
+            r.paused,
+            r.concluded,
+            r.on_time,
+            r.completed_late,
+            r.overdue,
+            r.breaches,
+            rate(r.on_time, r.concluded),
+            rate(r.statutory_mode, r.accepted),
+            rate(r.paused, r.accepted),
+        ]
+
+
+HANDLING_HEADERS = [
+    ("事项编码", 10),
+    ("事项名称", 30),
+    ("决定件数", 8),
+    ("计量单位", 10),
+    ("中位用时", 10),
+    ("90%用时", 10),
+    ("承诺时限", 10),
+    ("承诺时限单位", 10),
+    ("法定时限", 10),
+    ("法定时限单位", 10),
+    ("中位数超过承诺时限", 10),
+    ("中位数占法定时限比例", 12),
+]
+
+
+def handling_rows(handling) -> Iterator[list]:
+    for h in handling:
+        committed, committed_unit = h.committed
+        statutory, statutory_unit = h.statutory
+        yield [
+            h.item.code,
+            h.item.name_zh,
+            h.decided,
+            MEASURES.get(h.measure, h.measure),
+            round(h.median, 2) if h.median is not None else None,
+            round(h.p90, 2) if h.p90 is not None else None,
+            committed,
+            MEASURES.get(committed_unit, committed_unit or ""),
+            statutory,
+            MEASURES.get(statutory_unit, statutory_unit or ""),
+            YES if h.over_committed else NO,
+            round(h.share_of_statutory, 4) if h.share_of_statutory is not None else None,
+        ]
+
+
+VISIT_HEADERS = [("指标", 30), ("数值", 12)]
+
+
+def visit_rows(visits) -> list[list]:
+    per = visits.per_application
+    return [
+        ["本期办结申请数", visits.applications],
+        ["到场总次数", visits.visits],
+        ["平均到场次数", round(per, 2) if per is not None else None],
+        ["到场超过一次的申请数", visits.multi_visit],
+    ]
+
+
+def about_rows(sheet, pairs: list[tuple[str, Any]]) -> list[list]:
+    return [[k, text_cell(sheet, v) if isinstance(v, str) else v] for k, v in pairs]
+
+
+def write_kpi(path_or_file, board, about: list[tuple[str, Any]]) -> int:
+    """The dashboard's tables: figures (with week-over-week change), units, handling times,
+    visits. Returns the data rows written."""
+    book = Book()
+    n = 0
+    for title, headers, rows in (
+        ("指标", FIGURE_HEADERS, list(figure_rows(board))),
+        ("各单位", UNIT_HEADERS, list(unit_rows(board.units))),
+        ("办理用时", HANDLING_HEADERS, list(handling_rows(board.handling))),
+        ("到场次数", VISIT_HEADERS, visit_rows(board.visits)),
+    ):
+        sheet = book.sheet(title, headers)
+        for row in rows:
+            sheet.append(row)
+        n += len(rows)
+    sheet = book.sheet("说明", [("项目", 16), ("内容", 60)])
+    for row in about_rows(sheet, about):
+        sheet.append(row)
+    book.save(path_or_file)
+    return n
+
+
+# -- the report to bureau leaders ------------------------------------------------------------
+
+REASONS = {
+    "on_time": "按时办结率低于90%",
+    "statutory_mode": "适用法定时限比例超过平均值两倍",
+    "breaches": "有超法定时限案件",
+}
+
+
+def _percent(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None
+
+
+def progress_rows(data) -> list[list]:
+    status, speed = data.programme, data.speedup
+    return [
+        ["一件事投入运行数", status.bundles_in_service, status.bundle_goal, f"截至{status.end}"],
+        ["一件事办结申请数", status.bundle_applications_concluded, None, f"截至{status.end}"],
+        [
+            "提速50%以上的事项数（年度累计）",
+            status.speedup.faster_count,
+            status.speedup_goal,
+            f"{status.start}至{status.end}",
+        ],
+        [
+            "提速50%以上的事项数（本期）",
+            speed.faster_count,
+            speed.goal,
+            f"{data.period.start}至{data.period.end}",
+        ],
+        [
+            "即办事项按时办结率（年度累计）",
+            _percent(status.instant_share),
+            status.instant_goal,
+            f"{status.instant_in_time}/{status.instant_decided}",
+        ],
+    ]
+
+
+def problem_rows(data) -> list[list]:
+    v = data.values
+    return [
+        ["当前超期未办结案件", data.overdue_now],
+        ["其中已超法定时限", data.breached_now],
+        ["本期超法定时限标记", v.get("breaches", 0)],
+        ["本期超时办结", v.get("completed_late", 0)],
+        ["本期超期标记", v.get("overdue", 0)],
+        ["好差评差评", "评价数据尚未采集（好差评功能尚未上线）"],
+    ]
+
+
+def write_leader(path_or_file, data, next_steps: str, about: list[tuple[str, Any]]) -> None:
+    """One sheet per section: progress, outcomes, problems, next steps (and what it covers)."""
+    book = Book()
+    sheet = book.sheet("进展", [("项目", 34), ("数值", 12), ("目标", 10), ("说明", 30)])
+    for row in progress_rows(data):
+        sheet.append(row)
+    sheet.append([])
+    sheet.append(["一件事", "受理", "办结", "投入运行"])
+    for b in data.programme.bundles:
+        sheet.append(
+            [
+                f"{b.bundle.code} {b.bundle.name_zh}",
+                b.received,
+                b.concluded,
+                YES if b.in_service else NO,
+            ]
+        )
+    sheet.append([])
+    sheet.append(["提速事项（本期）", "已计量", "提速50%以上"])
+    for e in data.speedup.entries:
+        sheet.append(
+            [str(e.entry), YES if e.measured else NO, YES if e.at_least_half_faster else NO]
+        )
+
+    sheet = book.sheet("成效", FIGURE_HEADERS)
+    for row in figure_rows(data.board):
+        sheet.append(row)
+
+    sheet = book.sheet("问题", [("项目", 30), ("数值", 16), ("", 12), ("", 12), ("", 30)])
+    for row in problem_rows(data):
+        sheet.append(row)
+    sheet.append([])
+    sheet.append(["进度滞后的单位", "按时办结率", "法定时限适用率", "超法定时限", "原因"])
+    for u in data.units_behind:
+        sheet.append(
+            [
+                u.row.unit.name_zh,
+                _percent(u.row.on_time_rate),
+                _percent(u.row.statutory_mode_rate),
+                u.row.breaches,
+                "；".join(REASONS[r] for r in u.reasons),
+            ]
+        )
+    sheet.append([])
+    sheet.append(["超期案件（最多20件）", "事项", "承办单位", "承诺期限", "已超法定时限"])
+    for o in data.overdue_rows:
+        sheet.append(
+            [
+                o.case.application.reference,
+                o.case.item.name_zh,
+                o.case.unit.name_zh,
+                local(o.case.committed_due_at),
+                YES if o.breached else NO,
+            ]
+        )
+
+    sheet = book.sheet("下一步", [("下一步工作", 100)])
+    sheet.append([wrapped(sheet, next_steps or "")])
+
+    sheet = book.sheet("说明", [("项目", 16), ("内容", 60)])
+    for row in about_rows(sheet, about):
+        sheet.append(row)
+    book.save(path_or_file)

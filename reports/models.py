@@ -1,0 +1,86 @@
+"""Background Excel exports and the written reports to bureau leaders."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ExportKind(models.TextChoices):
+    CASES = "cases", _("Cases behind a figure")
+    OVERDUE = "overdue", _("Overdue cases now")
+    KPI = "kpi", _("Dashboard tables")
+    FLAGS = "flags", _("Deadline flag history")
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ExportJob(models.Model):
+    """One requested workbook. The file lives under MEDIA_ROOT/exports (never the static root)
+    and is served only to its owner, as an attachment."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.CASCADE,
+        related_name="export_jobs",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=ExportKind.choices)
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=8, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    rows_written = models.PositiveIntegerField(_("rows written"), default=0)
+    total_rows = models.PositiveIntegerField(_("total rows"), null=True, blank=True)
+    file_path = models.CharField(_("file"), max_length=300, blank=True)  # relative to MEDIA_ROOT
+    # Which run of the task owns the job now: a re-delivered task takes over, the old run stops.
+    run_token = models.CharField(max_length=32, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("Excel export")
+        verbose_name_plural = _("Excel exports")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ExportStatus.DONE, ExportStatus.FAILED)
+
+
+class LeaderReport(models.Model):
+    """A written report to bureau leaders: the period and filters it covers (its figures are
+    recomputed from them) and the next steps the supervisor wrote."""
+
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to"))
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    next_steps = models.TextField(_("next steps"), blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="leader_reports",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("report to bureau leaders")
+        verbose_name_plural = _("reports to bureau leaders")
+        ordering = ["-updated_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.period_start}–{self.period_end}"

@@ -1,0 +1,179 @@
+"""The rollup: rebuilt from the case tables, refreshed for recent and touched days, idempotent."""
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from acceptance import tasks
+from acceptance.figures import DASHBOARD_FIGURES
+from acceptance.models import DailyCaseRollup, RollupState
+from acceptance.rollups import day_runs, rollup_refresh, rollup_rows
+from acceptance.selectors import Period, dashboard
+from kuaiban.catalog.models import District
+
+from .conftest import PERIOD, at
+from .direct import direct_counts
+
+pytestmark = pytest.mark.django_db
+END = at(2026, 11, 29, 22)
+
+
+def rows():
+    fields = ["day", "unit_id", "item_id", "bundle_id", "window_id", "hall_id", "district_id"]
+    counts = [f.name for f in DailyCaseRollup._meta.fields if f.name not in ("id", *fields)]
+    return sorted(
+        tuple(r) for r in DailyCaseRollup.objects.values_list(*fields, *counts).order_by()
+    )
+
+
+def figures(filters=None):
+    board = dashboard(filters or {}, Period(*PERIOD), use_cache=False)
+    return {f.key: f.value for f in board.figures}
+
+
+def expected(filters=None):
+    counts = direct_counts(filters or {}, *PERIOD)
+    return {k: counts.get(k, 0) for k in DASHBOARD_FIGURES}
+
+
+def test_day_runs_join_consecutive_days():
+    from datetime import date
+
+    days = [date(2026, 11, d) for d in (5, 3, 4, 9, 10, 20)]
+    assert day_runs(days) == [
+        (date(2026, 11, 3), date(2026, 11, 5)),
+        (date(2026, 11, 9), date(2026, 11, 10)),
+        (date(2026, 11, 20), date(2026, 11, 20)),
+    ]
+    assert day_runs([]) == []
+
+
+def test_a_refresh_is_idempotent_and_the_first_one_is_full(history):
+    with time_machine.travel(END, tick=False):
+        first = rollup_refresh()
+        assert first.full
+        snapshot = rows()
+        second = rollup_refresh()
+        assert not second.full
+        assert rows() == snapshot
+        rollup_refresh(full=True)
+        assert rows() == snapshot
+    state = RollupState.objects.get()
+    assert state.refreshed_at == END and state.full_rebuild_at == END
+    assert figures() == expected()
+
+
+def test_a_refresh_rebuilds_the_older_days_a_change_touched(history):
+    with time_machine.travel(END, tick=False):
+        rollup_refresh(full=True)
+    before = figures()
+    # 11-30: lic-open (accepted 11-03) is paused; "waiting" (received 11-27 online) is accepted
+    # at the 邗江区 hall, which moves its received count to that district.
+    with time_machine.travel(at(2026, 11, 30, 10), tick=False):
+        history.pause("lic-open")
+        history.accept("waiting", "HALL-321003")
+        result = rollup_refresh(days=1)  # only today is "recent"
+    assert not result.full
+    after = figures()
+    assert after["paused"] == before["paused"] + 1
+    assert after == expected()
+    hanjiang = {"district": District.objects.get(code="321003").pk}
+    assert figures(hanjiang) == expected(hanjiang)
+    # The same rows as a full rebuild.
+    snapshot = rows()
+    with time_machine.travel(at(2026, 11, 30, 10), tick=False):
+        rollup_refresh(full=True)
+    assert rows() == snapshot
+
+
+def test_a_stale_rollup_lags_until_refreshed(history):
+    with time_machine.travel(END, tick=False):
+        rollup_refresh(full=True)
+    with time_machine.travel(at(2026, 11, 30, 10), tick=False):
+        history.pause("lic-open")
+    assert figures()["paused"] == expected()["paused"] - 1
+    with time_machine.travel(at(2026, 11, 30, 10, 5), tick=False):
+        tasks.refresh_rollups()
+    assert figures() == expected()
+
+
+def test_rollup_rows_skip_empty_combinations(history):
+    from datetime import date
+
+    assert rollup_rows([]) == []
+    built = rollup_rows([(date(2026, 11, 3), date(2026, 11, 3))])
+    assert built and all(r.day == date(2026, 11, 3) for r in built)
+
+
+def test_the_command_and_the_beat_entry(history, capsys):
+    with time_machine.travel(END, tick=False):
+        call_command("refresh_rollups", "--all")
+        assert "whole history" in capsys.readouterr().out
+        call_command("refresh_rollups", "--days", "3")
+        assert "recent and touched days" in capsys.readouterr().out
+    assert figures() == expected()
+    from kuaiban.celery import app
+
+    entry = app.conf.beat_schedule["refresh-rollups"]
+    assert entry["task"] == tasks.refresh_rollups.name == "acceptance.refresh_rollups"
+    assert entry["schedule"] <= 15 * 60
+
+
+def test_the_task_puts_the_first_dashboards_in_the_cache(history):
+    from acceptance.selectors import default_period, programme_status_cached
+
+    with time_machine.travel(END, tick=False):
+        tasks.refresh_rollups()
+        period = default_period()
+        assert dashboard({}, period).from_cache
+        guangling = District.objects.get(code="321002").pk
+        assert dashboard({"district": guangling}, period).from_cache
+        assert programme_status_cached(2026).bundles_in_service == 3
+
+
+def test_refreshes_at_once_give_the_rows_of_one(committed_db, clerk_of, settings, tmp_path):
+    """Real threads on PostgreSQL: the RollupState row lock serialises them."""
+    import threading
+
+    from django.db import connection
+
+    from kuaiban.cases import intake
+    from tests.cases.test_intake_review import single_item_submitted
+
+    settings.MEDIA_ROOT = tmp_path
+    clerk = clerk_of("LABOUR")
+    for day in (2, 3, 4):
+        with time_machine.travel(at(2026, 11, day, 10), tick=False):
+            intake.application_accept(
+                application=single_item_submitted("劳务派遣经营许可"), actor=clerk
+            )
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def refresh(full):
+        try:
+            barrier.wait()
+            with time_machine.travel(END, tick=False):
+                rollup_refresh(full=full)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refresh, args=(k % 2 == 0,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    together = rows()
+    with time_machine.travel(END, tick=False):
+        rollup_refresh(full=True)
+    assert rows() == together
+    assert sum(r[rows_index("accepted")] for r in together) == 3
+
+
+def rows_index(name):
+    fields = ["day", "unit_id", "item_id", "bundle_id", "window_id", "hall_id", "district_id"]
+    counts = [f.name for f in DailyCaseRollup._meta.fields if f.name not in ("id", *fields)]
+    return len(fields) + counts.index(name)
