@@ -318,6 +318,11 @@ class ItemCase(ConcurrentTransitionMixin, models.Model):
         ]
         indexes = [
             models.Index(fields=["unit", "state"]),
+            # Supervision rollups and metrics select cases by these moments.
+            models.Index(fields=["created_at"], name="itemcase_created"),
+            models.Index(fields=["accepted_at"], name="itemcase_accepted"),
+            models.Index(fields=["decided_at"], name="itemcase_decided"),
+            models.Index(fields=["concluded_at"], name="itemcase_concluded"),
             # The sweep reads only clocks with a flag still to fire: a small, hot index.
             models.Index(
                 fields=["next_flag_at"],
