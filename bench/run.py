@@ -382,12 +382,24 @@ def p5_arithmetic(
 
 WORKLOADS: dict[str, Callable[[argparse.Namespace], object]] = {
     "p3": lambda args: p3_sweep(args.sizes, repeat=args.repeat, due=args.due),
+    # P2 reads whatever P3 left (its largest size) — or the cases already in the database.
+    "p2": lambda args: _p2(args),
+    # P4 runs after P3 (which empties the case tables) and generates the cases it needs.
+    "p4": lambda args: _p4(args),
     "p5": lambda args: p5_arithmetic(
         args.p5_size, naive_size=args.p5_naive, repeat=args.repeat, out=print
     ),
-    # P4 runs after P3 (which empties the case tables) and generates the cases it needs.
-    "p4": lambda args: _p4(args),
 }
+
+
+def _p2(args: argparse.Namespace):
+    """Supervisor dashboard (quality.md P2): rebuild the rollup, then the page vs its bare SQL."""
+    from django.core.management import call_command
+
+    from kuaiban.cases.models import ItemCase
+
+    print(f"P2 supervisor dashboard over {ItemCase.objects.count():,} item cases")
+    call_command("bench_supervision", rebuild=True, samples=10 if args.quick else 30)
 
 
 def _p4(args: argparse.Namespace):
