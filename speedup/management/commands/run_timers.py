@@ -4,18 +4,19 @@ import time
 from django.core.management import BaseCommand
 from django.db import close_old_connections
 
-from kuaiban.notifications.services import notifications_dispatch
-from speedup.services import deadlines_sweep
+from kuaiban.celery import app
 
 
 class Command(BaseCommand):
     help = (
-        "The embedded default's timer loop: sweep deadlines and send pending notifications "
-        "every minute, without Redis or Celery. Production runs Celery worker and beat instead."
+        "The embedded default's timers: run Celery beat's own schedule (deadline sweep, "
+        "notifications, supervision rollups …) in this process, without Redis or a worker. "
+        "Production runs `celery worker` and `celery beat` instead."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--interval", type=float, default=60.0)
+        parser.add_argument("--tick", type=float, default=5.0, help="seconds between checks")
+        parser.add_argument("--once", action="store_true", help="run every timer once and stop")
 
     def handle(self, *args, **options):
         running = True
@@ -26,13 +27,27 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        app.loader.import_default_modules()  # registers the tasks of every app
+        schedule = app.conf.beat_schedule
+        next_run = dict.fromkeys(schedule, 0.0)  # everything runs once at start
         while running:
-            close_old_connections()
-            result = deadlines_sweep()
-            sent = notifications_dispatch()
-            if result.total or sent:
-                self.stdout.write(f"flags {result.marked}, notifications sent {sent}")
+            now = time.monotonic()
+            for name, entry in schedule.items():
+                if now < next_run[name]:
+                    continue
+                next_run[name] = now + float(entry["schedule"])
+                try:
+                    result = app.tasks[entry["task"]].apply(kwargs=entry.get("kwargs", {}))
+                    if result.failed():
+                        self.stderr.write(f"{name} failed: {result.result!r}")
+                    elif result.result:
+                        self.stdout.write(f"{name}: {result.result}")
+                except Exception as error:  # keep the loop alive; the next tick retries
+                    self.stderr.write(f"{name} failed: {error}")
+            if options["once"]:
+                break
             slept = 0.0
-            while running and slept < options["interval"]:
+            while running and slept < options["tick"]:
                 time.sleep(0.5)
                 slept += 0.5
+            close_old_connections()  # a long-running loop must not hold a dead connection
