@@ -313,8 +313,11 @@ def test_an_oversized_upload_is_refused_and_nothing_is_kept(client, citizen, set
     entry = next(r for r in required_materials(application) if r.needs_action)
     response = client.post(
         f"/applications/{application.reference}/materials/",
-        {"action": "upload", "material": entry.material.code,
-         "file": upload("big.pdf", b"%PDF-" + b"0" * 2048)},
+        {
+            "action": "upload",
+            "material": entry.material.code,
+            "file": upload("big.pdf", b"%PDF-" + b"0" * 2048),
+        },
         follow=True,
     )
     assert response.status_code == 200

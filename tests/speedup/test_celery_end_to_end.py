@@ -86,7 +86,5 @@ def test_a_worker_and_beat_flag_an_overdue_instant_case_once(
         output, _ = worker.communicate(timeout=30)
     assert CaseFlag.objects.filter(item_case=late_case, kind="overdue").count() == 1, output[-3000:]
     assert "speedup.sweep_deadlines" in output
-    assert Notification.objects.filter(
-        recipient=supervisor, body__contains=late.reference
-    ).exists()
+    assert Notification.objects.filter(recipient=supervisor, body__contains=late.reference).exists()
     assert not CaseFlag.objects.filter(item_case__application=on_time).exists()
