@@ -57,6 +57,19 @@ def fill_form(client, application, **overrides):
     return client.post(f"/applications/{application.reference}/form/", data)
 
 
+def upload_first_needed(client, application, file, **post):
+    """Upload `file` for the first material the application still needs; (entry, response)."""
+    from kuaiban.cases.selectors import required_materials
+
+    entry = next(r for r in required_materials(application) if r.needs_action)
+    response = client.post(
+        f"/applications/{application.reference}/materials/",
+        {"action": "upload", "material": entry.material.code, "file": file},
+        **post,
+    )
+    return entry, response
+
+
 def test_a_double_click_on_apply_opens_one_draft(client, citizen):
     client.force_login(citizen)
     key = uuid.uuid4()
@@ -100,17 +113,8 @@ def test_an_exe_renamed_pdf_is_refused(client, citizen):
     client.force_login(citizen)
     application = start(client)
     answer_all(client, application)
-    from kuaiban.cases.selectors import required_materials
-
-    entry = next(r for r in required_materials(application) if r.needs_action)
-    response = client.post(
-        f"/applications/{application.reference}/materials/",
-        {
-            "action": "upload",
-            "material": entry.material.code,
-            "file": upload("report.pdf", b"MZ\x90\x00\x03" + b"\x00" * 100),
-        },
-        follow=True,
+    _entry, response = upload_first_needed(
+        client, application, upload("report.pdf", b"MZ\x90\x00\x03" + b"\x00" * 100), follow=True
     )
     assert "只能上传 PDF、JPEG 或 PNG" in response.content.decode()
     assert not StoredFile.objects.exists()
@@ -166,13 +170,7 @@ def test_another_citizen_gets_404_on_the_application_and_its_files(client, citiz
     client.force_login(citizen)
     application = start(client)
     answer_all(client, application)
-    from kuaiban.cases.selectors import required_materials
-
-    entry = next(r for r in required_materials(application) if r.needs_action)
-    client.post(
-        f"/applications/{application.reference}/materials/",
-        {"action": "upload", "material": entry.material.code, "file": upload()},
-    )
+    upload_first_needed(client, application, upload())
     stored = StoredFile.objects.get()
     assert client.get(f"/files/{stored.pk}/").status_code == 200
     client.force_login(other_citizen)
@@ -189,13 +187,7 @@ def test_the_download_is_an_attachment_of_the_sniffed_type(client, citizen):
     client.force_login(citizen)
     application = start(client)
     answer_all(client, application)
-    from kuaiban.cases.selectors import required_materials
-
-    entry = next(r for r in required_materials(application) if r.needs_action)
-    client.post(
-        f"/applications/{application.reference}/materials/",
-        {"action": "upload", "material": entry.material.code, "file": upload("../../etc/x.pdf")},
-    )
+    upload_first_needed(client, application, upload("../../etc/x.pdf"))
     stored = StoredFile.objects.get()
     assert ".." not in stored.storage_name and "/etc/" not in stored.storage_name
     response = client.get(f"/files/{stored.pk}/")
@@ -207,13 +199,7 @@ def test_a_citizen_can_reuse_an_earlier_upload(client, citizen):
     client.force_login(citizen)
     first = start(client)
     answer_all(client, first)
-    from kuaiban.cases.selectors import required_materials
-
-    entry = next(r for r in required_materials(first) if r.needs_action)
-    client.post(
-        f"/applications/{first.reference}/materials/",
-        {"action": "upload", "material": entry.material.code, "file": upload("mine.pdf")},
-    )
+    entry, _response = upload_first_needed(client, first, upload("mine.pdf"))
     second = start(client)
     answer_all(client, second)
     page = client.get(f"/applications/{second.reference}/materials/").content.decode()
@@ -308,17 +294,8 @@ def test_an_oversized_upload_is_refused_and_nothing_is_kept(client, citizen, set
     client.force_login(citizen)
     application = start(client)
     answer_all(client, application)
-    from kuaiban.cases.selectors import required_materials
-
-    entry = next(r for r in required_materials(application) if r.needs_action)
-    response = client.post(
-        f"/applications/{application.reference}/materials/",
-        {
-            "action": "upload",
-            "material": entry.material.code,
-            "file": upload("big.pdf", b"%PDF-" + b"0" * 2048),
-        },
-        follow=True,
+    _entry, response = upload_first_needed(
+        client, application, upload("big.pdf", b"%PDF-" + b"0" * 2048), follow=True
     )
     assert response.status_code == 200
     assert not StoredFile.objects.exists()
