@@ -174,22 +174,6 @@ FIGURES: dict[str, Figure] = {
         ),
     )
 }
-# The figures on the dashboard, in order (the list).
-DASHBOARD_FIGURES = (
-    "received",
-    "accepted",
-    "returned",
-    "refused",
-    "concluded",
-    "on_time",
-    "past50",
-    "past75",
-    "overdue",
-    "breaches",
-    "completed_late",
-    "statutory_mode",
-    "paused",
-)
 
 Span = tuple[datetime, datetime]
 

@@ -41,7 +41,6 @@ from kuaiban.workdays.selectors import calendar_from_db
 from speedup.selectors import ON_TIME_GOAL, ProgrammeGoal, speedup_goal
 
 from .figures import (
-    DASHBOARD_FIGURES,
     FIGURES,
     SINGLE_ITEMS,
     Span,
@@ -51,7 +50,7 @@ from .figures import (
     rollup_filter_q,
     spans_q,
 )
-from .models import DailyCaseRollup, RollupState
+from .models import DASHBOARD_FIGURES, DailyCaseRollup, RollupState
 from .rollups import rollup_state
 
 CACHE_SECONDS = 300

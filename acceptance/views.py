@@ -15,8 +15,9 @@ from speedup.selectors import ON_TIME_GOAL
 from speedup.views import supervisor_required
 
 from . import charts, selectors
-from .figures import DASHBOARD_FIGURES, FIGURES
+from .figures import FIGURES
 from .forms import FilterForm
+from .models import DASHBOARD_FIGURES
 
 PAGE_SIZE = 50
 

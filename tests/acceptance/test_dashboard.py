@@ -9,8 +9,8 @@ import time_machine
 from django.db import connection
 
 from acceptance import selectors
-from acceptance.figures import DASHBOARD_FIGURES, FIGURES, SINGLE_ITEMS
-from acceptance.models import DailyCaseRollup
+from acceptance.figures import FIGURES, SINGLE_ITEMS
+from acceptance.models import DASHBOARD_FIGURES, DailyCaseRollup
 from acceptance.rollups import rollup_refresh
 from acceptance.selectors import Period
 from kuaiban.catalog.models import Bundle, District, ServiceHall, ServiceItem, Unit, Window

@@ -5,8 +5,7 @@ import time_machine
 from django.core.management import call_command
 
 from acceptance import tasks
-from acceptance.figures import DASHBOARD_FIGURES
-from acceptance.models import DailyCaseRollup, RollupState
+from acceptance.models import DASHBOARD_FIGURES, DailyCaseRollup, RollupState
 from acceptance.rollups import day_runs, rollup_refresh, rollup_rows
 from acceptance.selectors import Period, dashboard
 from kuaiban.catalog.models import District

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from acceptance.figures import DASHBOARD_FIGURES
+from acceptance.models import DASHBOARD_FIGURES
 from acceptance.rollups import rollup_refresh
 from acceptance.selectors import programme_status
 from kuaiban.accounts.models import Role

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from acceptance.figures import DASHBOARD_FIGURES
+from acceptance.models import DASHBOARD_FIGURES
 from acceptance.rollups import rollup_refresh
 from acceptance.selectors import default_period
 from kuaiban import celery as kuaiban_celery
