@@ -17,7 +17,6 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from statistics import median, quantiles
 
 from django.core.cache import cache
 from django.db import connection
@@ -34,10 +33,12 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
+from kuaiban.cases.clocks import clock_colour, time_left
 from kuaiban.cases.models import OPEN_CASE_STATES, Application, ItemCase
-from kuaiban.cases.staff_selectors import clock_colour, time_left
-from kuaiban.catalog.models import Bundle, District, LimitUnit, ServiceItem, Unit
-from kuaiban.workdays.selectors import calendar_from_db
+from kuaiban.catalog.models import Bundle, District, ServiceItem, Unit
+from kuaiban.stats import percentile
+from kuaiban.workdays.calendar import calendar_from_db
+from kuaiban.workdays.units import LimitUnit
 from speedup.selectors import ON_TIME_GOAL, ProgrammeGoal, speedup_goal
 
 from .figures import (
@@ -198,14 +199,14 @@ class HandlingRow:
 
     item: ServiceItem
     decided: int
-    measure: str  # "office_minutes", "working_days" or "calendar_days"
+    measure: LimitUnit  # the item's `handling_measure`
     median: float | None
     p90: float | None
 
     @property
     def committed(self) -> tuple[int | None, str]:
         if self.item.is_instant:
-            return self.item.instant_minutes, "office_minutes"
+            return self.item.instant_minutes, LimitUnit.OFFICE_MINUTES
         return self.item.committed_limit, self.item.committed_unit
 
     @property
@@ -380,24 +381,6 @@ def _buckets(period: Period, bucket: str) -> list[date]:
     return weeks
 
 
-def _p(values: list[float], fraction: float) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    if fraction == 0.5:
-        return median(values)
-    return quantiles(values, n=10, method="inclusive")[round(fraction * 10) - 1]
-
-
-def _measure(item: ServiceItem) -> str:
-    """Instant items and items without a statutory limit are measured in office minutes, the
-    others in the unit of their statutory limit (as `speedup.selectors.item_metrics`)."""
-    if item.is_instant or item.statutory_unit == LimitUnit.NONE:
-        return "office_minutes"
-    return item.statutory_unit
-
-
 def _handling_sql(ids_sql: str) -> str:
     """PostgreSQL: per item, the cases decided and the median and 90th percentile of the
     handling times kept in the rollup rows (a JSON list per row), each item in its own measure
@@ -428,8 +411,8 @@ def handling_times(filters: dict, period: Period) -> list[HandlingRow]:
     per item, over the cases decided in the period, from the handling times kept in the rollup
     (exact: the same values `speedup.selectors.item_metrics` reads). Two queries."""
     items = ServiceItem.objects.in_bulk()
-    measures = {item_id: _measure(item) for item_id, item in items.items()}
-    minute_items = [i for i, m in measures.items() if m == "office_minutes"]
+    measures = {item_id: item.handling_measure for item_id, item in items.items()}
+    minute_items = [i for i, m in measures.items() if m == LimitUnit.OFFICE_MINUTES]
     rows = (
         _rollup(filters)
         .filter(day__gte=period.start, day__lte=period.end, decided__gt=0)
@@ -448,11 +431,12 @@ def handling_times(filters: dict, period: Period) -> list[HandlingRow]:
             "item_id", "decided", "handling_minutes_values", "handling_days_values"
         ):
             decided[item_id] = decided.get(item_id, 0) + n
-            chosen = minutes if measures[item_id] == "office_minutes" else days
+            chosen = minutes if measures[item_id] == LimitUnit.OFFICE_MINUTES else days
             values.setdefault(item_id, []).extend(chosen or [])
         for item_id, n in decided.items():
-            ordered = sorted(values[item_id])
-            found.append((item_id, n, _p(ordered, 0.5), _p(ordered, 0.9)))
+            found.append(
+                (item_id, n, percentile(values[item_id], 0.5), percentile(values[item_id], 0.9))
+            )
     result = [
         HandlingRow(item=items[item_id], decided=int(n), measure=measures[item_id], median=m, p90=p)
         for item_id, n, m, p in found
@@ -635,7 +619,7 @@ def overdue_rows(cases, *, now: datetime | None = None) -> list[OverdueCase]:
         left = time_left(case, now)
         late = -left if left is not None else timedelta(0)
         working = None
-        if case.clock_unit == "working_days" and case.committed_due_at:
+        if case.clock_unit == LimitUnit.WORKING_DAYS and case.committed_due_at:
             due_day = timezone.localtime(case.committed_due_at).date()
             end_day = timezone.localtime(case.paused_since).date() if case.paused_since else today
             working = max(cal.working_days_between(due_day, end_day), 0)

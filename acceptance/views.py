@@ -11,8 +11,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from kuaiban import celery_app
+from kuaiban.accounts.decorators import supervisor_required
 from speedup.selectors import ON_TIME_GOAL
-from speedup.views import supervisor_required
 
 from . import charts, selectors
 from .figures import FIGURES

@@ -3,7 +3,7 @@
 Measured side by side in one run, on the same rows (the cases behind the "received" figure over
 a period covering the whole history):
 
-- the export job (`reports.services.export_run`: COUNT, rows streamed with values_list and
+- the export job (`reports.jobs.export_run`: COUNT, rows streamed with values_list and
   `.iterator(chunk_size=2000)`, a conditional progress UPDATE per chunk, the styled workbook with
   masked names, saved to MEDIA_ROOT/exports);
 - a bare openpyxl write-only loop over the same values_list rows (time zones dropped, nothing
@@ -31,8 +31,8 @@ MIB = 1024 * 1024
 
 
 def _ensure_cases(cases: int, out) -> None:
+    from devtools.history import history_generate
     from kuaiban.cases.models import ItemCase
-    from speedup.history import history_generate
 
     have = ItemCase.objects.count()
     if have < cases:
@@ -102,7 +102,7 @@ def _bare(period) -> tuple[float, int]:
 
 
 def _export(user, period, limit=None) -> tuple[float, int]:
-    from reports.services import export_run
+    from reports.jobs import export_run
 
     job = _job(user, period, limit)
     started = time.perf_counter()

@@ -101,8 +101,8 @@ def _reset_cases() -> None:
     """Empty the case tables and remove the users an earlier run generated."""
     from django.db import connection
 
+    from devtools.history import USERNAME_PREFIX
     from kuaiban.accounts.models import User
-    from speedup.history import USERNAME_PREFIX
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -192,8 +192,8 @@ def p3_sweep(
     from django.db.models import Q
     from django.utils import timezone
 
+    from devtools.history import history_generate
     from kuaiban.cases.models import RUNNING_CLOCK_STATES, ItemCase
-    from speedup.history import history_generate
     from speedup.services import deadlines_sweep
 
     sizes = sorted(sizes)
@@ -311,8 +311,9 @@ def p5_arithmetic(
     day-by-day loop on the first `naive_size` of the same inputs, scaled to `size`."""
     from django.utils import timezone
 
-    from kuaiban.catalog.models import LimitUnit, ServiceItem
-    from kuaiban.workdays.selectors import calendar_from_db
+    from kuaiban.catalog.models import ServiceItem
+    from kuaiban.workdays.calendar import calendar_from_db
+    from kuaiban.workdays.units import LimitUnit
 
     cal = cal or calendar_from_db()
     limits = sorted(

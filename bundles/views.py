@@ -11,11 +11,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kuaiban.cases import selectors, services, uploads
+from kuaiban.accounts.decorators import applicant_required
+from kuaiban.cases import uploads
 from kuaiban.cases.models import ApplicationState, StoredFile
 from kuaiban.catalog.models import Material
 from kuaiban.catalog.selectors import published_bundles, published_items
+from kuaiban.web import form_errors_as_messages, or_404
 
+from . import selectors
 from .forms import (
     ApplicationForm,
     CommitmentForm,
@@ -24,28 +27,16 @@ from .forms import (
     UploadForm,
     WithdrawForm,
 )
-
-
-def applicant_required(view):
-    """Applicants only: staff use the window and back-office screens."""
-
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_applicant:
-            raise Http404  # staff screens are elsewhere; these pages do not exist for staff
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
+from .services import applications, submission
+from .services import materials as material_services
 
 
 def _own(request, reference):
-    return selectors.application_for_applicant(request.user, reference)
+    return or_404(selectors.application_for_applicant(request.user, reference))
 
 
 def _editable_or_status(application):
-    if application.state in (ApplicationState.DRAFT, ApplicationState.RETURNED):
+    if application.is_editable:
         return None
     return redirect("applications:status", reference=application.reference)
 
@@ -94,7 +85,7 @@ def _start(request, *, bundle=None, item=None):
             start_key = uuid.UUID(request.POST.get("start_key", ""))
         except ValueError:
             start_key = None
-        application = services.application_start(
+        application = applications.application_start(
             applicant=request.user, bundle=bundle, item=item, start_key=start_key
         )
         first = "questions" if bundle and bundle.questions.exists() else "form"
@@ -118,7 +109,7 @@ def questions(request, reference):
     initial = {code: ("yes" if v else "no") for code, v in (application.answers or {}).items()}
     form = QuestionnaireForm(request.POST or None, questions=bundle_questions, initial=initial)
     if request.method == "POST" and form.is_valid():
-        services.application_answer_questions(
+        applications.application_answer_questions(
             application=application, actor=request.user, answers=form.answers()
         )
         return redirect("applications:form", reference=reference)
@@ -143,10 +134,10 @@ def application_form(request, reference):
     form = ApplicationForm(request.POST or None, form_fields=form_fields, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.application_save_form(
+            applications.application_save_form(
                 application=application, actor=request.user, data=form.raw_answers()
             )
-            services.application_choose_delivery(
+            applications.application_choose_delivery(
                 application=application,
                 actor=request.user,
                 delivery=form.cleaned_data["delivery"],
@@ -183,7 +174,9 @@ def materials(request, reference):
             if not (entry.provided and entry.provided.file_id == f.pk)
         ]
         entry.notice = (
-            services.commitment_notice(entry.material) if entry.material.commitment_allowed else ""
+            material_services.commitment_notice(entry.material)
+            if entry.material.commitment_allowed
+            else ""
         )
     return _render_step(
         request,
@@ -201,14 +194,12 @@ def _material_action(request, application):
         raise Http404
     form = form_class(request.POST, request.FILES)
     if not form.is_valid():
-        for field_errors in form.errors.values():
-            for message in field_errors:
-                messages.error(request, message)
+        form_errors_as_messages(request, form)
         return
     material = get_object_or_404(Material, code=form.cleaned_data["material"])
     try:
         if action == "upload":
-            services.material_upload(
+            material_services.material_upload(
                 application=application,
                 actor=request.user,
                 material=material,
@@ -216,18 +207,19 @@ def _material_action(request, application):
             )
             messages.success(request, _("“%(m)s” uploaded.") % {"m": material.name})
         elif action == "commit":
-            services.material_commit(
+            material_services.material_commit(
                 application=application,
                 actor=request.user,
                 material=material,
                 signed_name=form.cleaned_data["signed_name"],
+                agreed=form.cleaned_data["agree"],
             )
             messages.success(request, _("Commitment for “%(m)s” signed.") % {"m": material.name})
         else:
             stored = get_object_or_404(
                 StoredFile, pk=form.cleaned_data["file_id"], owner=request.user
             )
-            services.material_reuse(
+            material_services.material_reuse(
                 application=application, actor=request.user, material=material, stored_file=stored
             )
             messages.success(request, _("Earlier file used for “%(m)s”.") % {"m": material.name})
@@ -243,7 +235,7 @@ def review(request, reference):
         return blocked
     if request.method == "POST":
         try:
-            services.application_submit(application=application, actor=request.user)
+            submission.application_submit(application=application, actor=request.user)
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)
@@ -262,7 +254,7 @@ def review(request, reference):
             "questions": list(application.bundle.questions.all()) if application.bundle_id else [],
             "planned": selectors.planned_items(application),
             "required": selectors.required_materials(application),
-            "problems": services.missing_for_submission(application),
+            "problems": submission.missing_for_submission(application),
         },
     )
 
@@ -281,7 +273,11 @@ def status(request, reference):
     return render(
         request,
         "bundles/status.html",
-        {"application": application, "withdraw_form": WithdrawForm()},
+        {
+            "application": application,
+            "withdrawable": "withdraw" in application.available_transitions(),
+            "withdraw_form": WithdrawForm(),
+        },
     )
 
 
@@ -292,7 +288,7 @@ def withdraw(request, reference):
     form = WithdrawForm(request.POST)
     form.is_valid()
     try:
-        services.application_withdraw(
+        applications.application_withdraw(
             application=application, actor=request.user, reason=form.cleaned_data.get("reason", "")
         )
         messages.success(request, _("The application has been withdrawn."))
@@ -314,7 +310,7 @@ def application_list(request):
 @login_required
 def download(request, file_id):
     """Serve a stored material as an attachment, only to those allowed to see it (else 404)."""
-    stored = selectors.file_for_user(request.user, file_id)
+    stored = or_404(selectors.file_for_user(request.user, file_id))
     return FileResponse(
         uploads.open_stored(stored),
         as_attachment=True,

@@ -20,8 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from kuaiban.accounts.models import Role
-from kuaiban.cases.models import CaseState
-from speedup.models import FlagKind
+from kuaiban.cases.models import CaseState, FlagKind
 
 CHUNK = 2000  # rows fetched per round trip, and rows between two progress updates
 

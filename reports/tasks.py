@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services import export_run
+from .jobs import export_run
 
 
 # acks_late + reject_on_worker_lost: a worker killed mid-export leaves the message unacknowledged

@@ -15,9 +15,9 @@ from django.views.decorators.http import require_http_methods
 
 from acceptance.forms import FilterForm
 from acceptance.selectors import DRILL_FIGURES, Period
-from speedup.views import supervisor_required
+from kuaiban.accounts.decorators import supervisor_required
 
-from . import exports, selectors, services
+from . import exports, jobs, selectors, services
 from .models import ExportJob, ExportKind, LeaderReport
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -109,7 +109,7 @@ def _today_period() -> Period:
 
 
 def _status(job: ExportJob) -> dict:
-    done = services.job_file(job) is not None
+    done = jobs.job_file(job) is not None
     return {
         "id": job.pk,
         "status": job.status,
@@ -150,13 +150,13 @@ def export_status(request, pk: int):
 @supervisor_required
 def export_download(request, pk: int):
     job = _own_job(request, pk)
-    path = services.job_file(job)
+    path = jobs.job_file(job)
     if path is None:
         raise Http404
     return FileResponse(
         path.open("rb"),
         as_attachment=True,
-        filename=services.download_name(job),
+        filename=jobs.download_name(job),
         content_type=XLSX,
     )
 

@@ -2,14 +2,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class FlagKind(models.TextChoices):
-    # xgettext:no-python-format
-    WARN_50 = "warn_50", _("50% of the committed time passed")
-    # xgettext:no-python-format
-    WARN_75 = "warn_75", _("75% of the committed time passed")
-    OVERDUE = "overdue", _("Overdue: committed time exceeded")
-    BREACH = "breach", _("Statutory limit exceeded")
+from kuaiban.cases.models import FlagKind
 
 
 class CaseFlag(models.Model):

@@ -9,20 +9,15 @@ office minutes). Supervisors see how each figure is defined on the page.
 
 from dataclasses import dataclass
 from datetime import datetime
-from statistics import median, quantiles
 
 from django.db.models import Count, Q
 
 from kuaiban.cases.models import ItemCase
-from kuaiban.catalog.models import LimitUnit, ServiceItem, SpeedUpEntry
+from kuaiban.catalog.models import ServiceItem, SpeedUpEntry
+from kuaiban.stats import percentile
+from kuaiban.workdays.units import LimitUnit
 
 ON_TIME_GOAL = 0.9
-
-
-def _p90(values: list[float]) -> float:
-    if len(values) == 1:
-        return values[0]
-    return quantiles(values, n=10, method="inclusive")[-1]
 
 
 @dataclass
@@ -35,7 +30,7 @@ class ItemMetrics:
     statutory_mode: int
     median: float | None  # in `unit`
     p90: float | None
-    unit: str  # "office_minutes", "working_days" or "calendar_days"
+    unit: LimitUnit  # the item's `handling_measure`
 
     @property
     def on_time_rate(self) -> float | None:
@@ -44,7 +39,11 @@ class ItemMetrics:
     @property
     def share_of_statutory(self) -> float | None:
         """Median handling time as a share of the statutory limit (0.5 = 50% faster)."""
-        if self.median is None or not self.item.statutory_limit or self.unit == "office_minutes":
+        if (
+            self.median is None
+            or not self.item.statutory_limit
+            or self.unit == LimitUnit.OFFICE_MINUTES
+        ):
             return None
         return self.median / self.item.statutory_limit
 
@@ -81,16 +80,9 @@ def item_metrics(
     results = []
     for item_id, item_rows in grouped.items():
         item = items[item_id]
-        unit = (
-            "office_minutes"
-            if item.is_instant or item.statutory_unit == LimitUnit.NONE
-            else item.statutory_unit
-        )
-        values = sorted(
-            (r[1] if unit == "office_minutes" else r[2])
-            for r in item_rows
-            if (r[1] if unit == "office_minutes" else r[2]) is not None
-        )
+        unit = item.handling_measure
+        column = 1 if unit == LimitUnit.OFFICE_MINUTES else 2
+        values = [r[column] for r in item_rows if r[column] is not None]
         late = sum(1 for r in item_rows if r[3])
         results.append(
             ItemMetrics(
@@ -100,8 +92,8 @@ def item_metrics(
                 completed_late=late,
                 breaches=sum(1 for r in item_rows if r[4] is not None),
                 statutory_mode=sum(1 for r in item_rows if r[5]),
-                median=median(values) if values else None,
-                p90=_p90(values) if values else None,
+                median=percentile(values, 0.5),
+                p90=percentile(values, 0.9),
                 unit=unit,
             )
         )

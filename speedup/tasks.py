@@ -1,10 +1,17 @@
-"""Celery tasks: thin wrappers around the services, run by beat (see kuaiban/celery.py)."""
+"""Celery tasks: thin wrappers around the services, run by beat (see kuaiban/celery.py), and the
+deadline engine's answer to a calendar change (registered in `SpeedupConfig.ready`)."""
+
+import logging
 
 from celery import shared_task
 
 from kuaiban.notifications.services import notifications_dispatch
+from kuaiban.workdays.services import CalendarChange
 
-from .services import deadlines_sweep
+from .services.recompute import open_clocks_recompute
+from .services.sweep import deadlines_sweep
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="speedup.sweep_deadlines", acks_late=True, ignore_result=True)
@@ -19,19 +26,20 @@ def dispatch_notifications() -> int:
 
 @shared_task(name="speedup.recompute_deadlines", acks_late=True, ignore_result=True)
 def recompute_deadlines(provisional_only: bool = False) -> int:
-    from kuaiban.cases.review import open_clocks_recompute
-
     return open_clocks_recompute(provisional_only=provisional_only)
 
 
-def enqueue_recompute() -> bool:
-    """Ask a worker to recompute open clocks after a calendar edit. With the broker down the
-    edit still stands; the daily run (or `manage.py recompute_deadlines`) catches up."""
+def recompute_after_calendar_change(change: CalendarChange) -> bool:
+    """Recompute the open clocks a calendar change can move: only the provisional ones when
+    whole years were loaded. In the background a worker does it; with the broker down the edit
+    still stands and the daily run (or `manage.py recompute_deadlines`) catches up."""
+    provisional_only = change.only_new_years
+    if not change.background:
+        open_clocks_recompute(provisional_only=provisional_only)
+        return True
     try:
-        recompute_deadlines.delay()
+        recompute_deadlines.delay(provisional_only=provisional_only)
     except Exception as error:  # broker unreachable: never fail the administrator's save
-        import logging
-
-        logging.getLogger(__name__).warning("recompute not queued: %s", error)
+        logger.warning("recompute not queued: %s", error)
         return False
     return True

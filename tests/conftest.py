@@ -31,34 +31,51 @@ def _fresh_caches():
     """Each test starts with empty caches: a rolled-back test must not leave its calendar behind."""
     from django.core.cache import cache
 
-    from kuaiban.workdays.selectors import calendar_changed
+    from kuaiban.workdays.calendar import calendar_cache_invalidate
 
     cache.clear()
-    calendar_changed()
+    calendar_cache_invalidate()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Uploads and exports of a test go to its own temporary folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def citizen(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(citizen=True, real_name="王小明")
+
+
+@pytest.fixture
+def other_citizen(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(citizen=True)
+
+
+@pytest.fixture
+def enterprise(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(enterprise=True)
 
 
 @pytest.fixture
 def clerk_of(db):
-    """A window clerk serving the windows with these codes."""
-    from kuaiban.catalog.models import Window
-    from tests.factories import UserFactory
+    """A window clerk serving the windows with these codes (`tests.builders.clerk_of`)."""
+    from tests.builders import clerk_of
 
-    def make(*window_codes):
-        clerk = UserFactory(clerk=True)
-        clerk.windows.add(*Window.objects.filter(code__in=window_codes))
-        return clerk
-
-    return make
+    return clerk_of
 
 
 @pytest.fixture
 def reviewer_of(db):
-    """A back-office reviewer of the unit with this code (its head with head=True)."""
-    from kuaiban.catalog.models import Unit
-    from tests.factories import UserFactory
+    """A back-office reviewer of the unit with this code, its head with head=True."""
+    from tests.builders import reviewer_of
 
-    def make(unit_code, *, head=False):
-        return UserFactory(reviewer=True, unit=Unit.objects.get(code=unit_code), is_unit_head=head)
-
-    return make
+    return reviewer_of

@@ -1,20 +1,35 @@
-"""Setting and moving the stored clock of an item case (ORM side of `deadlines`)."""
+"""The stored clock of an item case: setting and moving it (the ORM side of the pure
+`deadlines`), its thresholds, and how it reads at a given moment (colour, time left)."""
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from kuaiban.workdays.selectors import calendar_from_db
+from kuaiban.workdays.calendar import calendar_from_db
+from kuaiban.workdays.units import LimitUnit
 
 from . import deadlines
-from .models import RUNNING_CLOCK_STATES, ItemCase
+from .models import RUNNING_CLOCK_STATES, CaseState, ExtensionRequest, FlagKind, ItemCase
 
-# (threshold field, the field recording that its flag fired), in the order they come due.
+
+@dataclass(frozen=True)
+class Threshold:
+    """One threshold of a running clock: the field holding its moment and the field recording
+    when its flag fired (once)."""
+
+    kind: FlagKind
+    at: str
+    fired: str
+
+
+# In the order they come due: 50% and 75% of the committed time, overdue, statutory breach.
 THRESHOLDS = (
-    ("warn_50_at", "flag_50_at"),
-    ("warn_75_at", "flag_75_at"),
-    ("committed_due_at", "overdue_at"),
-    ("statutory_due_at", "breach_at"),
+    Threshold(FlagKind.WARN_50, "warn_50_at", "flag_50_at"),
+    Threshold(FlagKind.WARN_75, "warn_75_at", "flag_75_at"),
+    Threshold(FlagKind.OVERDUE, "committed_due_at", "overdue_at"),
+    Threshold(FlagKind.BREACH, "statutory_due_at", "breach_at"),
 )
 
 
@@ -25,9 +40,9 @@ def refresh_next_flag(case: ItemCase) -> None:
         case.next_flag_at = None
         return
     pending = [
-        getattr(case, threshold)
-        for threshold, fired in THRESHOLDS
-        if getattr(case, fired) is None and getattr(case, threshold) is not None
+        getattr(case, t.at)
+        for t in THRESHOLDS
+        if getattr(case, t.fired) is None and getattr(case, t.at) is not None
     ]
     case.next_flag_at = min(pending, default=None)
 
@@ -89,7 +104,7 @@ def clock_extend(case: ItemCase, *, amount: int, unit: str, reason: str) -> str:
     moved = deadlines.add_limit(cal, case.statutory_due_at, amount, unit)
     case.statutory_due_at = moved.at
     case.due_provisional = case.due_provisional or moved.provisional
-    note = f"延长 {amount} {'个工作日' if unit == 'working_days' else '日'}（{reason}）"
+    note = f"延长 {amount} {'个工作日' if unit == LimitUnit.WORKING_DAYS else '日'}（{reason}）"
     case.add_note(note)
     return note
 
@@ -108,7 +123,7 @@ def clock_recompute(case: ItemCase) -> str | None:
         )
     if case.statutory_mode:
         clock_to_statutory(case, reason=case.statutory_mode_reason)
-    for _extension in case.extensions.filter(status="approved"):
+    for _extension in case.extensions.filter(status=ExtensionRequest.Status.APPROVED):
         clock_extend(
             case, amount=case.item.extension_limit, unit=case.item.extension_unit, reason=""
         )
@@ -141,8 +156,47 @@ def record_handling_time(case: ItemCase, *, decided_at: datetime) -> None:
     start_day = cal.local(case.accepted_at or case.clock_start).date()
     end_day = cal.local(decided_at).date()
     paused_days = sum(deadlines.pause_shift(cal, a, b, "").working_days for a, b in paused)
-    if case.item.statutory_unit == "calendar_days":
+    if case.item.statutory_unit == LimitUnit.CALENDAR_DAYS:
         days = (end_day - start_day).days - sum((b - a).days for a, b in paused)
     else:
         days = cal.working_days_between(start_day, end_day) - paused_days
     case.handling_days = float(max(days, 0))
+
+
+# -- how a clock reads at a moment -----------------------------------------------------------
+
+FINE, PAST50, PAST75, OVERDUE, PAUSED = "fine", "past50", "past75", "overdue", "paused"
+
+CLOCK_LABELS = {
+    FINE: _("On time"),
+    PAST50: _("Past 50%"),
+    PAST75: _("Past 75%"),
+    OVERDUE: _("Overdue"),
+    PAUSED: _("Clock paused"),
+}
+
+
+def clock_colour(case: ItemCase, now: datetime) -> str:
+    """The colour of a case's clock at `now`, from its stored clock fields only.
+
+    paused (the clock is stopped) › overdue (the committed due time has passed) › past75 ›
+    past50 › fine (less than half of the committed time used).
+    """
+    if case.state == CaseState.PAUSED:
+        return PAUSED
+    if case.committed_due_at is not None and now >= case.committed_due_at:
+        return OVERDUE
+    if case.warn_75_at is not None and now >= case.warn_75_at:
+        return PAST75
+    if case.warn_50_at is not None and now >= case.warn_50_at:
+        return PAST50
+    return FINE
+
+
+def time_left(case: ItemCase, now: datetime) -> timedelta | None:
+    """Wall-clock time until the committed due time (negative when overdue). A paused case keeps
+    what it had left when it was paused: resuming moves the due time by the paused time."""
+    if case.committed_due_at is None:
+        return None
+    reference = case.paused_since if case.state == CaseState.PAUSED and case.paused_since else now
+    return case.committed_due_at - reference

@@ -15,11 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kuaiban.workdays.arithmetic import Deadline, WorkCalendar
-
-OFFICE_MINUTES = "office_minutes"
-WORKING_DAYS = "working_days"
-CALENDAR_DAYS = "calendar_days"
-NONE = "none"
+from kuaiban.workdays.units import LimitUnit
 
 
 @dataclass(frozen=True)
@@ -37,7 +33,7 @@ class LimitPolicy:
     @classmethod
     def of(cls, item) -> LimitPolicy:
         return cls(
-            instant=item.kind == "instant",
+            instant=item.is_instant,
             instant_minutes=item.instant_minutes,
             committed_limit=item.committed_limit,
             committed_unit=item.committed_unit,
@@ -59,11 +55,11 @@ class ClockPlan:
 
 
 def add_limit(cal: WorkCalendar, start: datetime, amount: int, unit: str) -> Deadline:
-    if unit == WORKING_DAYS:
+    if unit == LimitUnit.WORKING_DAYS:
         return cal.add_working_days(start, amount)
-    if unit == CALENDAR_DAYS:
+    if unit == LimitUnit.CALENDAR_DAYS:
         return cal.add_calendar_days(start, amount)
-    if unit == OFFICE_MINUTES:
+    if unit == LimitUnit.OFFICE_MINUTES:
         return cal.add_office_minutes(start, amount)
     raise ValueError(f"no arithmetic for limit unit {unit!r}")
 
@@ -91,20 +87,20 @@ def plan_clock(
     """Due times of a case accepted at `accepted_at`, its materials received at `received_at`."""
     statutory = None
     provisional = False
-    if policy.statutory_limit and policy.statutory_unit != NONE:
+    if policy.statutory_limit and policy.statutory_unit != LimitUnit.NONE:
         statutory = add_limit(cal, accepted_at, policy.statutory_limit, policy.statutory_unit)
         provisional |= statutory.provisional
     keep_statutory = (statutory_mode or policy.statutory_mode) and statutory is not None
     if keep_statutory:
         unit, start, committed = policy.statutory_unit, accepted_at, statutory
     elif policy.instant:
-        unit, start = OFFICE_MINUTES, cal.next_office_minute(received_at)
+        unit, start = LimitUnit.OFFICE_MINUTES, cal.next_office_minute(received_at)
         committed = cal.add_office_minutes(start, policy.instant_minutes)
-    elif policy.committed_limit and policy.committed_unit != NONE:
+    elif policy.committed_limit and policy.committed_unit != LimitUnit.NONE:
         unit, start = policy.committed_unit, accepted_at
         committed = add_limit(cal, accepted_at, policy.committed_limit, policy.committed_unit)
     else:
-        unit, start, committed = NONE, accepted_at, None
+        unit, start, committed = LimitUnit.NONE, accepted_at, None
     if committed is None:
         return ClockPlan(unit, start, None, statutory and statutory.at, None, None, provisional)
     provisional |= committed.provisional
@@ -138,7 +134,7 @@ def pause_shift(cal: WorkCalendar, started: datetime, ended: datetime, label: st
 
 def shift_due(cal: WorkCalendar, due: datetime, unit: str, shift: Shift) -> Deadline:
     """Move a due time by a pause: office-minute clocks by minutes, day clocks by working days."""
-    if unit == OFFICE_MINUTES:
+    if unit == LimitUnit.OFFICE_MINUTES:
         return cal.add_office_minutes(due, round(shift.office_minutes))
     if shift.working_days == 0:
         return Deadline(due, False)

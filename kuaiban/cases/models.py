@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from kuaiban.accounts.crypto import EncryptedJSONField
+from kuaiban.workdays.units import LimitUnit
 
 
 class ApplicationState(models.TextChoices):
@@ -42,6 +43,17 @@ class CaseState(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+class FlagKind(models.TextChoices):
+    """The thresholds of a running clock (see `clocks.THRESHOLDS`); each fires once per case."""
+
+    # xgettext:no-python-format
+    WARN_50 = "warn_50", _("50% of the committed time passed")
+    # xgettext:no-python-format
+    WARN_75 = "warn_75", _("75% of the committed time passed")
+    OVERDUE = "overdue", _("Overdue: committed time exceeded")
+    BREACH = "breach", _("Statutory limit exceeded")
+
+
 class EventAction(models.TextChoices):
     CREATE = "create", _("Created")
     SUBMIT = "submit", _("Submitted")
@@ -69,6 +81,8 @@ class EventAction(models.TextChoices):
     VISIT = "visit", _("Visit recorded")
 
 
+# The applicant (or, at the window, the clerk) may still change the form and the materials.
+EDITABLE_APPLICATION_STATES = (ApplicationState.DRAFT, ApplicationState.RETURNED)
 OPEN_APPLICATION_STATES = (
     ApplicationState.SUBMITTED,
     ApplicationState.RETURNED,
@@ -83,7 +97,15 @@ FINAL_CASE_STATES = (
 )
 
 
-class Application(ConcurrentTransitionMixin, models.Model):
+class StateMachineMixin:
+    """Asks the state machine, so pages and services never repeat a transition's source states."""
+
+    def available_transitions(self) -> set[str]:
+        """Names of the transitions the current state allows (e.g. {"approve", "deny"})."""
+        return {t.name for t in self.get_available_state_transitions()}  # type: ignore[attr-defined]
+
+
+class Application(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
     """One submission: a bundle (one form, one set of materials) or a single item."""
 
     class Channel(models.TextChoices):
@@ -169,13 +191,13 @@ class Application(ConcurrentTransitionMixin, models.Model):
     def is_open(self) -> bool:
         return self.state in OPEN_APPLICATION_STATES
 
+    @property
+    def is_editable(self) -> bool:
+        return self.state in EDITABLE_APPLICATION_STATES
+
     # -- transitions (call only from services) ---------------------------------------------
 
-    @transition(
-        field=state,
-        source=[ApplicationState.DRAFT, ApplicationState.RETURNED],
-        target=ApplicationState.SUBMITTED,
-    )
+    @transition(field=state, source=EDITABLE_APPLICATION_STATES, target=ApplicationState.SUBMITTED)
     def submit(self):
         self.submitted_at = timezone.now()
 
@@ -212,13 +234,6 @@ class Application(ConcurrentTransitionMixin, models.Model):
         pass
 
 
-class ClockUnit(models.TextChoices):
-    OFFICE_MINUTES = "office_minutes", _("office minutes")
-    WORKING_DAYS = "working_days", _("working days")
-    CALENDAR_DAYS = "calendar_days", _("calendar days")
-    NONE = "none", _("no limit")
-
-
 OPEN_CASE_STATES = (
     CaseState.ACCEPTED,
     CaseState.IN_REVIEW,
@@ -230,7 +245,7 @@ OPEN_CASE_STATES = (
 RUNNING_CLOCK_STATES = (CaseState.ACCEPTED, CaseState.IN_REVIEW, CaseState.AWAITING_DEPARTMENT)
 
 
-class ItemCase(ConcurrentTransitionMixin, models.Model):
+class ItemCase(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
     """One item of an application, handled by its unit, with its clock as stored facts."""
 
     application = models.ForeignKey(
@@ -259,7 +274,7 @@ class ItemCase(ConcurrentTransitionMixin, models.Model):
     received_at = models.DateTimeField(_("materials received"), null=True, blank=True)
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
     clock_unit = models.CharField(
-        _("clock unit"), max_length=16, choices=ClockUnit.choices, default=ClockUnit.NONE
+        _("clock unit"), max_length=16, choices=LimitUnit.choices, default=LimitUnit.NONE
     )
     clock_start = models.DateTimeField(_("clock started"), null=True, blank=True)
     committed_due_at = models.DateTimeField(_("committed due"), null=True, blank=True)
@@ -337,6 +352,11 @@ class ItemCase(ConcurrentTransitionMixin, models.Model):
     @property
     def is_final(self) -> bool:
         return self.state in FINAL_CASE_STATES
+
+    @property
+    def is_open(self) -> bool:
+        """Accepted and not yet decided: the unit is handling it."""
+        return self.state in OPEN_CASE_STATES
 
     def add_note(self, line: str) -> None:
         self.deadline_notes = f"{self.deadline_notes}\n{line}".strip()

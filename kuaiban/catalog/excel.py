@@ -45,6 +45,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from kuaiban.workdays.units import ITEM_LIMIT_UNITS
+
 from .models import (
     Bundle,
     BundleItem,
@@ -52,7 +54,6 @@ from .models import (
     District,
     FormField,
     ItemMaterial,
-    LimitUnit,
     Material,
     ServiceHall,
     ServiceItem,
@@ -195,21 +196,22 @@ class Choice(Text):
 
     width = 14
 
-    def __init__(self, choices: type[models.TextChoices]):
-        self.choices = choices
+    def __init__(self, choices: type[models.TextChoices] | list[tuple[str, Any]]):
+        self.choices = choices if isinstance(choices, list) else choices.choices
+        self.labels = dict(self.choices)
 
     @property
     def dropdown(self) -> list[str]:
-        return [str(label) for label in self.choices.labels]
+        return [str(label) for _value, label in self.choices]
 
     def to_excel(self, value):
-        return str(self.choices(value).label) if value in self.choices.values else value or None
+        return str(self.labels[value]) if value in self.labels else value or None
 
     def from_excel(self, raw):
         if _blank(raw):
             return None
         text = _as_text(raw).strip().lower()
-        for value, label in self.choices.choices:
+        for value, label in self.choices:
             if text in (value.lower(), str(label).lower()):
                 return value
         raise CellError(f"须为以下之一：{'、'.join(self.dropdown)}，不能是“{raw}”")
@@ -285,7 +287,7 @@ class Sheet:
         return next((c for c in self.columns if c.field == field_name), None)
 
 
-LIMIT_UNITS = Choice(LimitUnit)
+LIMIT_UNITS = Choice(ITEM_LIMIT_UNITS)
 
 NAMES = (
     Column("中文名称", "name_zh", Text(30), required=True),

@@ -12,6 +12,8 @@ from django.db.models import F, Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from kuaiban.workdays.units import ITEM_LIMIT_UNITS, LimitUnit
+
 code_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
     _("Use letters, digits, '-' or '_' only."),
@@ -155,12 +157,6 @@ class ServiceHall(Bilingual):
         return (self.code,)
 
 
-class LimitUnit(models.TextChoices):
-    WORKING_DAYS = "working_days", _("working days")
-    CALENDAR_DAYS = "calendar_days", _("calendar days")
-    NONE = "none", _("no statutory limit")
-
-
 class GuideFields(models.Model):
     """The service-guide fields every item and bundle publishes (domain.md §7)."""
 
@@ -219,7 +215,7 @@ class ServiceItem(Bilingual, GuideFields):
     statutory_unit = models.CharField(
         _("unit of the statutory limit"),
         max_length=16,
-        choices=LimitUnit.choices,
+        choices=ITEM_LIMIT_UNITS,
         default=LimitUnit.NONE,
     )
     committed_limit = models.PositiveIntegerField(
@@ -232,7 +228,7 @@ class ServiceItem(Bilingual, GuideFields):
     committed_unit = models.CharField(
         _("unit of the committed limit"),
         max_length=16,
-        choices=LimitUnit.choices,
+        choices=ITEM_LIMIT_UNITS,
         default=LimitUnit.NONE,
         help_text=_("Normally the unit of the statutory limit."),
     )
@@ -246,7 +242,7 @@ class ServiceItem(Bilingual, GuideFields):
     extension_unit = models.CharField(
         _("unit of the extension"),
         max_length=16,
-        choices=LimitUnit.choices,
+        choices=ITEM_LIMIT_UNITS,
         default=LimitUnit.NONE,
     )
     legal_basis = models.CharField(_("legal basis"), max_length=300, blank=True)
@@ -294,6 +290,14 @@ class ServiceItem(Bilingual, GuideFields):
     @property
     def is_instant(self) -> bool:
         return self.kind == self.Kind.INSTANT
+
+    @property
+    def handling_measure(self) -> LimitUnit:
+        """The unit this item's handling time is measured and compared in: office minutes for
+        instant items and items without a statutory limit, else the statutory limit's unit."""
+        if self.is_instant or self.statutory_unit == LimitUnit.NONE:
+            return LimitUnit.OFFICE_MINUTES
+        return LimitUnit(self.statutory_unit)
 
     @property
     def max_committed_limit(self) -> int | None:

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "kuaiban.notifications",
     # the programme's three tasks and their supervision
     "bundles",
+    "desk",
     "speedup",
     "acceptance",
     "reports",

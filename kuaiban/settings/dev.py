@@ -2,4 +2,7 @@
 
 from .base import *  # noqa: F403
 
+# Development tools (the history generator), never in production.
+INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]  # noqa: F405
+
 DEBUG = True

@@ -1,39 +1,40 @@
 from django.contrib import admin, messages
-from django.db import transaction
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from .models import CalendarDay, OfficeHoursPeriod
-from .selectors import calendar_changed
-
-
-def _after_calendar_edit():
-    calendar_changed()
-    # Open clocks are recomputed by a worker (the kernel does not import the speed-up app).
-    import_string("speedup.tasks.enqueue_recompute")()
+from .services import CalendarChange, calendar_edited, calendar_edited_on_commit
 
 
 class CalendarEditMixin:
-    """Any edit of the calendar invalidates the cached calendar and recomputes open clocks."""
+    """Every edit of the calendar goes through `calendar_edited` once committed: the cached
+    calendar is invalidated and open clocks are recomputed by a worker."""
 
     actions = ["recompute_open_deadlines"]
 
+    def _changed(self, days=()):
+        calendar_edited_on_commit(CalendarChange(days=frozenset(days)))
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        transaction.on_commit(_after_calendar_edit)
+        moved_from = form.initial.get("date") if change else None  # a day moved: both change
+        self._changed([*self._days_of([obj]), *([moved_from] if moved_from else [])])
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        transaction.on_commit(_after_calendar_edit)
+        self._changed(self._days_of([obj]))
 
     def delete_queryset(self, request, queryset):
+        days = self._days_of(queryset)
         super().delete_queryset(request, queryset)
-        transaction.on_commit(_after_calendar_edit)
+        self._changed(days)
+
+    @staticmethod
+    def _days_of(objects) -> list:
+        return [obj.date for obj in objects if isinstance(obj, CalendarDay)]
 
     @admin.action(description=_("Recompute the due times of open cases"))
     def recompute_open_deadlines(self, request, queryset):
-        queued = import_string("speedup.tasks.enqueue_recompute")()
-        if queued:
+        if calendar_edited(CalendarChange()):
             self.message_user(request, _("Open due times are being recomputed."))
         else:
             self.message_user(

@@ -14,14 +14,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from kuaiban.cases import intake, review, services
+from bundles.services import handling, intake, materials, submission
 from kuaiban.cases.models import Application, ItemCase
 from kuaiban.catalog.models import Material, ServiceHall, Unit, Window
-from speedup.services import deadlines_sweep
-from tests.cases.test_intake_review import single_item_submitted, submitted
+from speedup.services.sweep import deadlines_sweep
+from tests.builders import single_item_submitted, submitted, upload
 from tests.factories import UserFactory
-
-from ..bundles.conftest import upload
 
 SH = ZoneInfo("Asia/Shanghai")
 PERIOD = (date(2026, 11, 2), date(2026, 11, 29))
@@ -30,11 +28,6 @@ ALL_WINDOWS = ("SOCIAL", "EMPLOY", "TALENT", "LABOUR", "BUNDLE")
 
 def at(*args) -> datetime:
     return datetime(*args, tzinfo=SH)
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
 
 
 @dataclass
@@ -84,24 +77,24 @@ class History:
 
     def approve(self, name, item_code=None):
         case = self.case(name, item_code)
-        review.case_approve(case=case, actor=self.reviewer(case.unit.code))
+        handling.case_approve(case=case, actor=self.reviewer(case.unit.code))
 
     def start_review(self, name, item_code=None):
         case = self.case(name, item_code)
-        review.case_start_review(case=case, actor=self.reviewer(case.unit.code))
+        handling.case_start_review(case=case, actor=self.reviewer(case.unit.code))
 
     def pause(self, name, item_code=None):
         case = self.case(name, item_code)
         reviewer = self.reviewer(case.unit.code)
-        review.case_pause(case=case, actor=reviewer, kind="hearing", reason="听证")
+        handling.case_pause(case=case, actor=reviewer, kind="hearing", reason="听证")
 
     def resume(self, name, item_code=None):
         case = self.case(name, item_code)
-        review.case_resume(case=case, actor=self.reviewer(case.unit.code))
+        handling.case_resume(case=case, actor=self.reviewer(case.unit.code))
 
     def statutory(self, name, item_code=None):
         case = self.case(name, item_code)
-        review.case_statutory_mode(
+        handling.case_statutory_mode(
             case=case, actor=self.reviewer(case.unit.code), reason="需现场核查经营场所"
         )
 
@@ -176,10 +169,10 @@ def build_history() -> History:
     def resubmit_retirement():
         application = h.apps["retire"]
         photo = Material.objects.get(code="M-PHOTO")
-        services.material_upload(
+        materials.material_upload(
             application=application, actor=application.applicant, material=photo, upload=upload()
         )
-        services.application_submit(application=application, actor=application.applicant)
+        submission.application_submit(application=application, actor=application.applicant)
 
     h.at(at(2026, 11, 5, 9), lambda: h.submit_bundle("retire", "B07"))
     h.at(at(2026, 11, 5, 10), return_retirement)

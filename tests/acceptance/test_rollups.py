@@ -136,8 +136,8 @@ def test_refreshes_at_once_give_the_rows_of_one(committed_db, clerk_of, settings
 
     from django.db import connection
 
-    from kuaiban.cases import intake
-    from tests.cases.test_intake_review import single_item_submitted
+    from bundles.services import intake
+    from tests.builders import single_item_submitted
 
     settings.MEDIA_ROOT = tmp_path
     clerk = clerk_of("LABOUR")

@@ -13,13 +13,13 @@ from django.test.utils import CaptureQueriesContext
 from acceptance.models import DASHBOARD_FIGURES
 from acceptance.rollups import rollup_refresh
 from acceptance.selectors import programme_status
+from bundles.services import handling, intake
 from kuaiban.accounts.models import Role
-from kuaiban.cases import intake, review
 from kuaiban.cases.models import ItemCase
 from kuaiban.catalog.models import District
 from speedup.selectors import speedup_goal
-from speedup.services import deadlines_sweep
-from tests.cases.test_intake_review import single_item_submitted
+from speedup.services.sweep import deadlines_sweep
+from tests.builders import single_item_submitted
 from tests.factories import UserFactory
 
 from .conftest import PERIOD, at
@@ -228,7 +228,7 @@ def _licences(n, clerk, reviewer):
         with time_machine.travel(at(2026, 10, 12, 10), tick=False):
             application = single_item_submitted("劳务派遣经营许可")
             intake.application_accept(application=application, actor=clerk)
-            review.case_start_review(case=application.cases.get(), actor=reviewer)
+            handling.case_start_review(case=application.cases.get(), actor=reviewer)
 
 
 def _queries(client, url) -> int:

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from kuaiban.cases.models import Application, ItemCase
 from kuaiban.catalog.models import Unit, Window
-from tests.cases.test_event_log import ready_application
+from tests.builders import ready_application
 from tests.factories import UserFactory
 
 from .conftest import log_in
@@ -47,9 +47,9 @@ def handle(page, site, case, *, pause=False):
 def test_one_window_intake_and_parallel_handling_conclude_the_bundle(site, browser, settings):
     citizen = UserFactory(citizen=True, username="starter", real_name="周创业")
     application = ready_application(citizen, "B06")
-    from kuaiban.cases import services
+    from bundles.services import submission
 
-    services.application_submit(application=application, actor=citizen)
+    submission.application_submit(application=application, actor=citizen)
     clerk = UserFactory(clerk=True, username="clerk1")
     clerk.windows.add(Window.objects.get(code="BUNDLE"))
     UserFactory(reviewer=True, username="jy", unit=Unit.objects.get(code="JYZX"))

@@ -16,8 +16,8 @@ from acceptance.selectors import default_period
 from kuaiban import celery as kuaiban_celery
 from kuaiban.accounts.models import User
 from kuaiban.cases.models import ItemCase
-from kuaiban.workdays.selectors import calendar_from_db
-from speedup.services import deadlines_sweep
+from kuaiban.workdays.calendar import calendar_from_db
+from speedup.services.sweep import deadlines_sweep
 from tests.acceptance.conftest import History, at
 from tests.acceptance.direct import direct_counts, direct_sets
 from tests.factories import UserFactory

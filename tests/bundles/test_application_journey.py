@@ -14,8 +14,7 @@ from kuaiban.cases.models import (
     StoredFile,
 )
 from kuaiban.catalog.models import Bundle, Material
-
-from .conftest import upload
+from tests.builders import upload, valid_value
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +35,7 @@ def answer_all(client, application, value="no"):
 
 def provide_everything(client, application):
     """Upload a PDF for every material still needing one (commitments where upload is odd)."""
-    from kuaiban.cases.selectors import required_materials
+    from bundles.selectors import required_materials
 
     for entry in required_materials(application):
         if entry.needs_action:
@@ -48,9 +47,7 @@ def provide_everything(client, application):
 
 
 def fill_form(client, application, **overrides):
-    from kuaiban.cases.selectors import required_form_fields
-
-    from .test_form_values import valid_value
+    from bundles.selectors import required_form_fields
 
     data = {f.code: valid_value(f) for f in required_form_fields(application)}
     data.update({"delivery": "download", **overrides})
@@ -59,7 +56,7 @@ def fill_form(client, application, **overrides):
 
 def upload_first_needed(client, application, file, **post):
     """Upload `file` for the first material the application still needs; (entry, response)."""
-    from kuaiban.cases.selectors import required_materials
+    from bundles.selectors import required_materials
 
     entry = next(r for r in required_materials(application) if r.needs_action)
     response = client.post(
@@ -83,7 +80,7 @@ def test_a_material_needed_by_several_items_is_asked_for_and_stored_once(client,
     client.force_login(citizen)
     application = start(client, "B08")
     answer_all(client, application, "yes")
-    from kuaiban.cases.selectors import required_materials
+    from bundles.selectors import required_materials
 
     required = required_materials(application)
     death = next(r for r in required if "死亡" in r.material.name_zh)
@@ -218,7 +215,7 @@ def test_a_commitment_replaces_a_proof_and_is_recorded(client, citizen):
     client.force_login(citizen)
     application = start(client, "B09")
     answer_all(client, application, "yes")
-    from kuaiban.cases.selectors import required_materials
+    from bundles.selectors import required_materials
 
     entry = next(r for r in required_materials(application) if r.material.commitment_allowed)
     page = client.get(f"/applications/{application.reference}/materials/").content.decode()

@@ -3,21 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from kuaiban.cases.services import clean_form_value
+from bundles.services.applications import clean_form_value
 from kuaiban.catalog.models import FormField
-from tests.factories import generated_resident_id
-
-
-def valid_value(form_field: FormField) -> str:
-    return {
-        FormField.Kind.DATE: "2026-11-02",
-        FormField.Kind.NUMBER: "3",
-        FormField.Kind.RESIDENT_ID: generated_resident_id(),
-        FormField.Kind.PHONE: "13912345678",
-        FormField.Kind.BANK_ACCOUNT: "6222020200112233445",
-        FormField.Kind.YES_NO: "yes",
-        FormField.Kind.CHOICE: (form_field.choice_list or ["x"])[0],
-    }.get(form_field.kind, "示例内容")
 
 
 def field(kind, **kwargs):

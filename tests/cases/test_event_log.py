@@ -4,51 +4,20 @@ import pytest
 from django.db import connection, transaction
 from django.db.utils import InternalError, ProgrammingError
 
-from kuaiban.cases import services
+from bundles.services import applications, guards, submission
 from kuaiban.cases.models import Application, CaseEvent, ItemCase
-from kuaiban.cases.selectors import required_materials
 from kuaiban.catalog.models import Bundle
+from tests.builders import ready_application
 from tests.factories import UserFactory
-
-from ..bundles.conftest import upload
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
-def ready_application(user, code="B10", answers=None):
-    """A draft of a bundle (default: the social-security card) with everything provided."""
-    application = services.application_start(applicant=user, bundle=Bundle.objects.get(code=code))
-    services.application_answer_questions(
-        application=application,
-        actor=user,
-        answers={q.code: False for q in application.bundle.questions.all()} | (answers or {}),
-    )
-    application.refresh_from_db()
-    from kuaiban.cases.selectors import required_form_fields
-    from tests.bundles.test_form_values import valid_value
-
-    services.application_save_form(
-        application=application,
-        actor=user,
-        data={f.code: valid_value(f) for f in required_form_fields(application)},
-    )
-    for entry in required_materials(application):
-        if entry.needs_action:
-            services.material_upload(
-                application=application, actor=user, material=entry.material, upload=upload()
-            )
-    application.refresh_from_db()
-    return application
-
-
 def test_creating_a_draft_records_the_initial_state():
     user = UserFactory(citizen=True)
-    application = services.application_start(applicant=user, bundle=Bundle.objects.get(code="B10"))
+    application = applications.application_start(
+        applicant=user, bundle=Bundle.objects.get(code="B10")
+    )
     event = CaseEvent.objects.get(application=application)
     assert (event.action, event.from_state, event.to_state, event.actor) == (
         "create",
@@ -62,7 +31,7 @@ def test_submission_writes_one_event_for_the_application_and_one_per_case():
     user = UserFactory(citizen=True)
     application = ready_application(user)
     before = CaseEvent.objects.filter(application=application).count()
-    services.application_submit(application=application, actor=user)
+    submission.application_submit(application=application, actor=user)
     new = CaseEvent.objects.filter(application=application).order_by("at", "id")[before:]
     submit = [e for e in new if e.action == "submit"]
     assert len(submit) == 1 and (submit[0].from_state, submit[0].to_state) == ("draft", "submitted")
@@ -79,9 +48,9 @@ def test_a_failure_after_the_transition_leaves_neither_state_nor_event(monkeypat
     def broken_notify(**kwargs):
         raise RuntimeError("forced failure after the transition")
 
-    monkeypatch.setattr(services, "notify", broken_notify)
+    monkeypatch.setattr(guards, "notify", broken_notify)
     with pytest.raises(RuntimeError):
-        services.application_submit(application=application, actor=user)
+        submission.application_submit(application=application, actor=user)
     assert Application.objects.get(pk=application.pk).state == "draft"
     assert not ItemCase.objects.filter(application=application).exists()
     assert CaseEvent.objects.count() == events_before
@@ -89,7 +58,9 @@ def test_a_failure_after_the_transition_leaves_neither_state_nor_event(monkeypat
 
 def test_the_event_log_refuses_updates_and_deletes_in_the_orm():
     user = UserFactory(citizen=True)
-    application = services.application_start(applicant=user, bundle=Bundle.objects.get(code="B10"))
+    application = applications.application_start(
+        applicant=user, bundle=Bundle.objects.get(code="B10")
+    )
     event = CaseEvent.objects.get(application=application)
     with pytest.raises(TypeError):
         CaseEvent.objects.filter(pk=event.pk).update(reason="edited")
@@ -103,7 +74,9 @@ def test_the_event_log_refuses_updates_and_deletes_in_the_orm():
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger is PostgreSQL's")
 def test_the_database_refuses_updates_and_deletes_of_events():
     user = UserFactory(citizen=True)
-    application = services.application_start(applicant=user, bundle=Bundle.objects.get(code="B10"))
+    application = applications.application_start(
+        applicant=user, bundle=Bundle.objects.get(code="B10")
+    )
     event = CaseEvent.objects.get(application=application)
     for sql in (
         "UPDATE cases_caseevent SET reason = 'x' WHERE id = %s",

@@ -3,13 +3,12 @@
 import pytest
 from django.core import mail
 
-from kuaiban.cases import services
+from bundles.services import submission
 from kuaiban.notifications.models import Notification
 from kuaiban.notifications.services import notifications_dispatch
 from kuaiban.notifications.sms import MemorySMSBackend
+from tests.builders import ready_application
 from tests.factories import UserFactory
-
-from .test_event_log import ready_application
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +23,7 @@ def test_submission_sends_email_and_sms_after_commit(django_capture_on_commit_ca
     user = UserFactory(citizen=True)
     application = ready_application(user)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.application_submit(application=application, actor=user)
+        submission.application_submit(application=application, actor=user)
     # Nothing leaves before the transaction commits…
     assert mail.outbox == [] and MemorySMSBackend.outbox == []
     for callback in callbacks:
@@ -40,9 +39,9 @@ def test_submission_sends_email_and_sms_after_commit(django_capture_on_commit_ca
 def test_a_rolled_back_submission_sends_nothing(monkeypatch, django_capture_on_commit_callbacks):
     user = UserFactory(citizen=True)
     application = ready_application(user)
-    monkeypatch.setattr(services, "_open_cases", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(submission, "fan_out", lambda *a, **k: 1 / 0)
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(ZeroDivisionError):
-        services.application_submit(application=application, actor=user)
+        submission.application_submit(application=application, actor=user)
     assert mail.outbox == [] and MemorySMSBackend.outbox == []
     assert not Notification.objects.exists()
 
@@ -54,7 +53,7 @@ def test_a_failed_gateway_keeps_the_message_for_the_next_dispatch(
     user = UserFactory(citizen=True)
     application = ready_application(user)
     with django_capture_on_commit_callbacks(execute=True):
-        services.application_submit(application=application, actor=user)
+        submission.application_submit(application=application, actor=user)
     unsent = Notification.objects.get(recipient=user, channel="email")
     assert unsent.sent_at is None and unsent.attempts == 1 and "down" in unsent.last_error
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -10,13 +10,13 @@ from kuaiban.catalog.models import (
     BundleItem,
     BundleQuestion,
     ItemMaterial,
-    LimitUnit,
     Material,
     ServiceHall,
     ServiceItem,
     SpeedUpEntry,
     Unit,
 )
+from kuaiban.workdays.units import LimitUnit
 
 pytestmark = pytest.mark.django_db
 

@@ -3,11 +3,6 @@ import pytest
 from tests.factories import UserFactory
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def eager():
     """Celery runs tasks in-process (with REDIS_URL set the suite would otherwise queue them)."""

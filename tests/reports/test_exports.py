@@ -13,12 +13,13 @@ from django.utils import timezone
 
 from acceptance.rollups import rollup_refresh
 from acceptance.selectors import Period, cases_behind, dashboard
+from devtools.history import history_generate
 from kuaiban.accounts.models import Role, User
 from kuaiban.cases.models import ItemCase
 from reports import exports
+from reports.jobs import export_run
 from reports.models import ExportJob, ExportStatus
-from reports.services import BROKER_DOWN, export_request, export_run
-from speedup.history import history_generate
+from reports.services import BROKER_DOWN, export_request
 from speedup.models import CaseFlag
 from tests.factories import UserFactory
 

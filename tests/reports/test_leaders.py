@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from acceptance.rollups import rollup_refresh
 from acceptance.selectors import Period, dashboard, overdue_cases
+from devtools.history import history_generate
 from kuaiban.accounts.models import Role
 from kuaiban.cases.models import ItemCase
 from reports.models import ExportJob, LeaderReport
-from speedup.history import history_generate
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

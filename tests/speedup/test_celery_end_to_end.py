@@ -11,10 +11,10 @@ import time_machine
 from django.conf import settings as django_settings
 from django.db import connection
 
-from kuaiban.cases import intake, review
+from bundles.services import handling, intake
 from kuaiban.notifications.models import Notification
 from speedup.models import CaseFlag
-from tests.cases.test_intake_review import submitted
+from tests.builders import submitted
 from tests.factories import UserFactory
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -42,7 +42,7 @@ def test_a_worker_and_beat_flag_an_overdue_instant_case_once(
         intake.application_accept(application=on_time, actor=clerk)
     with time_machine.travel(datetime(2026, 11, 24, 10, 20, tzinfo=SH), tick=False):
         for case in on_time.cases.select_related("unit"):
-            review.case_approve(case=case, actor=reviewer_of(case.unit.code))
+            handling.case_approve(case=case, actor=reviewer_of(case.unit.code))
     late_case = late.cases.get(item__code="SI-025")
 
     env = {

@@ -6,19 +6,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from kuaiban.cases import intake, review
+from bundles.services import handling, intake
 from speedup.selectors import item_metrics, speedup_goal
-from tests.cases.test_intake_review import single_item_submitted, submitted
+from tests.builders import single_item_submitted, submitted
 from tests.factories import UserFactory
 
 SH = ZoneInfo("Asia/Shanghai")
 pytestmark = pytest.mark.django_db
 PERIOD = {"start": datetime(2026, 11, 1, tzinfo=SH), "end": datetime(2026, 12, 31, tzinfo=SH)}
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
 
 
 def at(*args):
@@ -34,11 +29,11 @@ def licence_case(clerk_of, reviewer_of, *, accepted, decided, pause=None):
     reviewer = reviewer_of("LDGX")
     if pause:
         with time_machine.travel(pause[0], tick=False):
-            review.case_pause(case=case, actor=reviewer, kind="hearing", reason="听证")
+            handling.case_pause(case=case, actor=reviewer, kind="hearing", reason="听证")
         with time_machine.travel(pause[1], tick=False):
-            review.case_resume(case=case, actor=reviewer)
+            handling.case_resume(case=case, actor=reviewer)
     with time_machine.travel(decided, tick=False):
-        review.case_approve(case=case, actor=reviewer)
+        handling.case_approve(case=case, actor=reviewer)
     case.refresh_from_db()
     return case
 
@@ -87,7 +82,7 @@ def test_the_programme_goal_counts_speed_up_entries(clerk_of, reviewer_of):
         intake.application_accept(application=application, actor=clerk_of("BUNDLE"))
     with time_machine.travel(at(2026, 11, 24, 10, 20), tick=False):
         for case in application.cases.select_related("unit"):
-            review.case_approve(case=case, actor=reviewer_of(case.unit.code))
+            handling.case_approve(case=case, actor=reviewer_of(case.unit.code))
     goal = speedup_goal(**PERIOD)
     assert len(goal.entries) == 23
     faster = {e.entry.number for e in goal.entries if e.at_least_half_faster}

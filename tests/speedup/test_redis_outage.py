@@ -13,13 +13,13 @@ import time_machine
 from django.core.cache import caches
 from django.test import override_settings
 
-from kuaiban.cases import intake
+from bundles.services import intake
 from kuaiban.cases.models import Application
 from kuaiban.notifications.models import Notification
-from kuaiban.workdays.selectors import _local_calendar
+from kuaiban.workdays.calendar import _local_calendar
 from speedup.models import CaseFlag
-from speedup.services import deadlines_sweep
-from tests.cases.test_event_log import ready_application
+from speedup.services.sweep import deadlines_sweep
+from tests.builders import ready_application
 from tests.factories import UserFactory
 
 SH = ZoneInfo("Asia/Shanghai")

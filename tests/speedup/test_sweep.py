@@ -9,23 +9,18 @@ import time_machine
 from django.core import mail
 from django.db import connection
 
-from kuaiban.cases import intake, review
+from bundles.services import handling, intake
 from kuaiban.cases.models import CaseEvent, ItemCase
 from kuaiban.notifications.models import Notification
 from kuaiban.workdays.models import CalendarDay
-from kuaiban.workdays.selectors import calendar_changed
+from kuaiban.workdays.services import CalendarChange, calendar_edited
 from speedup.models import CaseFlag
-from speedup.services import deadlines_sweep
-from tests.cases.test_intake_review import single_item_submitted, submitted
+from speedup.services.sweep import deadlines_sweep
+from tests.builders import single_item_submitted, submitted
 from tests.factories import UserFactory
 
 SH = ZoneInfo("Asia/Shanghai")
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
 
 
 def at(*args):
@@ -98,7 +93,7 @@ def test_a_case_concluded_in_time_is_never_flagged(clerk_of, reviewer_of):
     case = accepted_instant_case(clerk_of)
     with time_machine.travel(at(2026, 11, 24, 10, 20), tick=False):
         for other in case.application.cases.select_related("unit"):
-            review.case_approve(case=other, actor=reviewer_of(other.unit.code))
+            handling.case_approve(case=other, actor=reviewer_of(other.unit.code))
     case.refresh_from_db()
     assert case.state == "concluded" and not case.completed_late
     assert sweep_at(2026, 11, 24, 18, 0).total == 0
@@ -110,7 +105,7 @@ def test_a_case_concluded_late_is_recorded_as_completed_late(clerk_of, reviewer_
     sweep_at(2026, 11, 24, 10, 45)
     with time_machine.travel(at(2026, 11, 24, 11, 0), tick=False):
         for other in case.application.cases.select_related("unit"):
-            review.case_approve(case=other, actor=reviewer_of(other.unit.code))
+            handling.case_approve(case=other, actor=reviewer_of(other.unit.code))
     case.refresh_from_db()
     assert case.state == "concluded" and case.completed_late
 
@@ -122,7 +117,7 @@ def test_a_paused_case_is_not_flagged_and_its_clock_moves(clerk_of, reviewer_of)
     case = application.cases.get()
     reviewer = reviewer_of("LDGX")
     with time_machine.travel(at(2026, 9, 28, 9, 0), tick=False):
-        review.case_pause(case=case, actor=reviewer, kind="appraisal", reason="委托鉴定")
+        handling.case_pause(case=case, actor=reviewer, kind="appraisal", reason="委托鉴定")
     assert sweep_at(2026, 10, 30, 9, 0).total == 0  # past every threshold, but paused
     assert not CaseFlag.objects.filter(item_case=case).exists()
 
@@ -137,10 +132,8 @@ def test_a_calendar_edit_moves_open_due_dates_with_an_explanation(clerk_of):
     CaseDay = CalendarDay.objects.get(date=date(2026, 12, 1))
     CaseDay.kind, CaseDay.name = CalendarDay.Kind.CLOSURE, "台风停工"
     CaseDay.save()
-    calendar_changed()
-    from kuaiban.cases.review import open_clocks_recompute
-
-    assert open_clocks_recompute() >= 1
+    # The one path every calendar edit takes: the deadline engine hears of it and recomputes.
+    assert calendar_edited(CalendarChange(days=frozenset({CaseDay.date}), background=False))
     case.refresh_from_db()
     assert case.committed_due_at == at(2026, 12, 8, 17, 30)
     assert (
@@ -168,10 +161,7 @@ def test_a_provisional_due_date_is_recomputed_when_the_year_is_loaded(clerk_of):
         rows.append(CalendarDay(date=day, kind=kind, source="import"))
         day += timedelta(days=1)
     CalendarDay.objects.bulk_create(rows)
-    calendar_changed()
-    from kuaiban.cases.review import open_clocks_recompute
-
-    open_clocks_recompute(provisional_only=True)
+    calendar_edited(CalendarChange(years_loaded=frozenset({2027}), background=False))
     case.refresh_from_db()
     assert not case.due_provisional
     assert case.committed_due_at == at(2027, 1, 8, 17, 30)

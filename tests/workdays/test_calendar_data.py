@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from kuaiban.workdays.calendar import calendar_from_db
 from kuaiban.workdays.models import CalendarDay, OfficeHoursPeriod
-from kuaiban.workdays.selectors import calendar_coverage, calendar_from_db, configured_years
+from kuaiban.workdays.selectors import calendar_coverage, configured_years
 from kuaiban.workdays.services import calendar_seed_years, package_years
 
 SH = ZoneInfo("Asia/Shanghai")

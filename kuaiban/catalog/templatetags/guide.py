@@ -2,7 +2,8 @@ from django import template
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from kuaiban.catalog.models import LimitUnit, ServiceItem
+from kuaiban.catalog.models import ServiceItem
+from kuaiban.workdays.units import LimitUnit
 
 register = template.Library()
 

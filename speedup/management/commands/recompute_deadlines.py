@@ -1,6 +1,6 @@
 from django.core.management import BaseCommand
 
-from kuaiban.cases.review import open_clocks_recompute
+from speedup.services.recompute import open_clocks_recompute
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ import time
 from django.core.management import BaseCommand
 from django.db import close_old_connections
 
-from kuaiban.celery import app
+from kuaiban import celery_app as app
 
 
 class Command(BaseCommand):

@@ -16,13 +16,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         fixtures = [str(settings.BASE_DIR / "fixtures" / name) for name in REFERENCE_FIXTURES]
         call_command("loaddata", *fixtures, verbosity=options["verbosity"])
-        added = calendar_seed_years()
+        # A newly loaded year turns provisional due times into real ones: the change is
+        # announced (workdays.services.calendar_edited) and open clocks are recomputed now.
+        added = calendar_seed_years(background=False)
         if options["verbosity"]:
             self.stdout.write(f"calendar: {added} days added from chinesecalendar")
-        if added:
-            # A newly loaded year turns provisional due times into real ones.
-            from kuaiban.cases.review import open_clocks_recompute
-
-            moved = open_clocks_recompute(provisional_only=True)
-            if options["verbosity"] and moved:
-                self.stdout.write(f"recomputed {moved} provisional due time(s)")

@@ -1,0 +1,155 @@
+"""Reads of applications: what an application needs (its items, the one form, the one set of
+materials), and what an applicant may see. A look-up of something the user may not see returns
+None (the view answers 404: others' records do not exist for them)."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from kuaiban.cases.models import (
+    Application,
+    ApplicationMaterial,
+    CaseEvent,
+    CaseState,
+    ItemCase,
+    StoredFile,
+)
+from kuaiban.catalog.models import BundleItem, FormField, ItemMaterial, Material, ServiceItem
+
+
+@dataclass(frozen=True)
+class PlannedItem:
+    """An item an application will open a case for, and in which stage."""
+
+    item: ServiceItem
+    stage: int
+
+
+def planned_items(application: Application) -> list[PlannedItem]:
+    """The items the questionnaire answers include (a single-item application: that item)."""
+    if application.item_id:
+        return [PlannedItem(application.item, 1)]
+    bundle_items = BundleItem.objects.filter(bundle_id=application.bundle_id).select_related(
+        "item__unit", "condition"
+    )
+    answers = application.answers or {}
+    return [
+        PlannedItem(bundle_item.item, bundle_item.stage)
+        for bundle_item in bundle_items
+        if bundle_item.applies(answers)
+    ]
+
+
+@dataclass
+class RequiredMaterial:
+    """One material, asked for once, with every planned item that needs it."""
+
+    material: Material
+    items: list[ServiceItem] = field(default_factory=list)
+    provided: ApplicationMaterial | None = None
+
+    @property
+    def needs_action(self) -> bool:
+        """Whether the applicant must still upload it or commit. Shared data is fetched by the
+        bureau; a paper original (a sealed personnel file) is checked at the window instead."""
+        material = self.material
+        return not (material.shared_data or material.physical) and self.provided is None
+
+
+def required_materials(application: Application) -> list[RequiredMaterial]:
+    """The deduplicated list of materials for the planned items (一套材料)."""
+    item_ids = [planned.item.pk for planned in planned_items(application)]
+    links = (
+        ItemMaterial.objects.filter(item_id__in=item_ids)
+        .select_related("material", "item")
+        .order_by("material__code", "item__code")
+    )
+    provided = {row.material_id: row for row in application.materials.select_related("file")}
+    by_material: dict[int, RequiredMaterial] = {}
+    for link in links:
+        entry = by_material.setdefault(
+            link.material_id,
+            RequiredMaterial(link.material, provided=provided.get(link.material_id)),
+        )
+        entry.items.append(link.item)
+    return list(by_material.values())
+
+
+def required_form_fields(application: Application) -> list[FormField]:
+    """The fields of the one form: each asked once however many planned items need it."""
+    item_ids = [planned.item.pk for planned in planned_items(application)]
+    return list(FormField.objects.filter(items__in=item_ids).distinct().order_by("order", "code"))
+
+
+def applications_of(applicant) -> QuerySet[Application]:
+    """An applicant's applications for the list page: constant queries whatever the count."""
+    return (
+        Application.objects.filter(applicant=applicant)
+        .select_related("bundle", "item")
+        .annotate(
+            case_count=Count("cases", distinct=True),
+            concluded_count=Count(
+                "cases", filter=Q(cases__state=CaseState.CONCLUDED), distinct=True
+            ),
+        )
+        .order_by("-created_at")
+    )
+
+
+def application_for_applicant(applicant, reference: str) -> Application | None:
+    """The applicant's own application (None for anyone else's)."""
+    return (
+        Application.objects.select_related("bundle", "item", "applicant", "hall")
+        .filter(reference=reference, applicant=applicant)
+        .first()
+    )
+
+
+def application_status(application: Application) -> Application:
+    """Everything the status page shows, prefetched."""
+    return (
+        Application.objects.filter(pk=application.pk)
+        .select_related("bundle", "item", "hall")
+        .prefetch_related(
+            Prefetch("cases", queryset=ItemCase.objects.select_related("item", "unit")),
+            Prefetch(
+                "events",
+                queryset=CaseEvent.objects.select_related("item_case__item", "actor").order_by(
+                    "at", "id"
+                ),
+            ),
+            Prefetch(
+                "materials",
+                queryset=ApplicationMaterial.objects.select_related("material", "file"),
+            ),
+        )
+        .get()
+    )
+
+
+def reusable_files(applicant, material_ids) -> dict[int, list[StoredFile]]:
+    """The applicant's earlier uploads, by material, newest first (材料复用)."""
+    files: dict[int, list[StoredFile]] = {}
+    for stored in StoredFile.objects.filter(owner=applicant, material_id__in=material_ids).order_by(
+        "-uploaded_at"
+    ):
+        files.setdefault(stored.material_id, []).append(stored)
+    return files
+
+
+def file_for_user(user, file_id: int) -> StoredFile | None:
+    """A stored file for its owner, a reviewer of a unit handling it, or a clerk of its window
+    (None for anyone else, as if the file did not exist)."""
+    files = StoredFile.objects.select_related("material")
+    if user.is_applicant:
+        return files.filter(pk=file_id, owner=user).first()
+    uses = ApplicationMaterial.objects.filter(file_id=file_id)
+    window_ids = list(user.windows.values_list("pk", flat=True))
+    allowed = uses.filter(
+        Q(application__cases__unit_id=user.unit_id, application__cases__unit__isnull=False)
+        | Q(application__bundle__window_id__in=window_ids)
+        | Q(application__item__window_id__in=window_ids)
+    )
+    if not allowed.exists():
+        return None
+    return files.filter(pk=file_id).first()

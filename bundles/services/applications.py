@@ -1,0 +1,193 @@
+"""Drafts of applications: opening one, the situation questions, the one form, the result
+delivery, and withdrawal (打包办: one form, one set of materials, once).
+
+Every function: keyword-only arguments with the acting user explicit, one transaction, the row
+locked before it changes, one `CaseEvent` per transition in the same transaction, and messages
+queued in the outbox to go out after commit.
+"""
+
+import uuid
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kuaiban.accounts.identity import normalize_phone, normalize_resident_id
+from kuaiban.cases.events import record_event, transition
+from kuaiban.cases.models import (
+    FINAL_CASE_STATES,
+    OPEN_APPLICATION_STATES,
+    Application,
+    ApplicationState,
+    EventAction,
+)
+from kuaiban.cases.references import reference_number
+from kuaiban.catalog.models import Bundle, FormField, ServiceItem
+
+from ..selectors import required_form_fields, required_materials
+from .guards import (
+    lock_application,
+    notify_applicant,
+    require_editable,
+    require_editor,
+    require_owner,
+)
+
+# -- drafts ------------------------------------------------------------------------------------
+
+
+def application_start(
+    *,
+    applicant,
+    bundle: Bundle | None = None,
+    item: ServiceItem | None = None,
+    start_key: uuid.UUID | None = None,
+    actor=None,
+    channel: str = Application.Channel.ONLINE,
+    hall=None,
+) -> Application:
+    """Open a draft. The same start key (one per 'apply' button) always gives the same draft.
+
+    Online the applicant opens it; at a window (channel WINDOW) the clerk is the `actor` and
+    opens it on the applicant's behalf in the clerk's `hall`."""
+    if (bundle is None) == (item is None):
+        raise ValueError("an application is for a bundle or for a single item")
+    if start_key is not None:
+        existing = Application.objects.filter(submission_key=start_key, applicant=applicant).first()
+        if existing:
+            return existing
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            application = Application.objects.create(
+                reference=reference_number(now),
+                applicant=applicant,
+                bundle=bundle,
+                item=item,
+                submission_key=start_key or uuid.uuid4(),
+                channel=channel,
+                hall=hall,
+                created_at=now,
+            )
+            record_event(
+                application=application,
+                action=EventAction.CREATE,
+                actor=actor or applicant,
+                to_state=ApplicationState.DRAFT,
+            )
+    except IntegrityError:
+        # A simultaneous second click with the same key won the race: use its draft.
+        existing = Application.objects.filter(submission_key=start_key, applicant=applicant).first()
+        if existing is None:
+            raise
+        return existing
+    return application
+
+
+@transaction.atomic
+def application_answer_questions(*, application: Application, actor, answers: dict[str, bool]):
+    """Store the questionnaire answers; they decide the items, the form and the materials."""
+    application = lock_application(application)
+    require_editor(application, actor)
+    require_editable(application)
+    codes = set(application.bundle.questions.values_list("code", flat=True))
+    missing = codes - answers.keys()
+    if missing:
+        raise ValidationError(_("Please answer every question."))
+    application.answers = {code: bool(answers[code]) for code in codes}
+    application.save(update_fields=["answers"])
+    # Materials no longer needed after changed answers are dropped, not left dangling.
+    needed = {entry.material.pk for entry in required_materials(application)}
+    application.materials.exclude(material_id__in=needed).delete()
+    application.commitments.exclude(material_id__in=needed).delete()
+    return application
+
+
+def clean_form_value(form_field: FormField, raw: str):
+    """Validate one answer of the form by the field's kind; returns the stored value."""
+    value = (raw or "").strip()
+    if not value:
+        if form_field.required:
+            raise ValidationError(_("This field is required."))
+        return ""
+    if form_field.kind == FormField.Kind.RESIDENT_ID:
+        return normalize_resident_id(value)
+    if form_field.kind == FormField.Kind.PHONE:
+        return normalize_phone(value)
+    if form_field.kind == FormField.Kind.DATE:
+        try:
+            return datetime.strptime(value, "%Y-%m-%d").date().isoformat()  # noqa: DTZ007
+        except ValueError:
+            raise ValidationError(_("Enter a date as YYYY-MM-DD.")) from None
+    if form_field.kind == FormField.Kind.NUMBER:
+        try:
+            return str(float(value)) if "." in value else str(int(value))
+        except ValueError:
+            raise ValidationError(_("Enter a number.")) from None
+    if form_field.kind == FormField.Kind.CHOICE and value not in form_field.choice_list:
+        raise ValidationError(_("Choose one of the options."))
+    if form_field.kind == FormField.Kind.YES_NO and value not in ("yes", "no"):
+        raise ValidationError(_("Answer yes or no."))
+    if form_field.kind == FormField.Kind.BANK_ACCOUNT and not value.replace(" ", "").isdigit():
+        raise ValidationError(_("A bank account number has digits only."))
+    return value.replace(" ", "") if form_field.kind == FormField.Kind.BANK_ACCOUNT else value
+
+
+@transaction.atomic
+def application_save_form(*, application: Application, actor, data: dict[str, str]):
+    """Validate and store the one form. Raises a ValidationError mapping field codes to errors;
+    nothing is stored unless every field is valid, but the caller keeps what was typed."""
+    application = lock_application(application)
+    require_editor(application, actor)
+    require_editable(application)
+    cleaned, errors = {}, {}
+    for form_field in required_form_fields(application):
+        try:
+            cleaned[form_field.code] = clean_form_value(form_field, data.get(form_field.code, ""))
+        except ValidationError as error:
+            errors[form_field.code] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    application.form_data = cleaned
+    application.save(update_fields=["form_data"])
+    return application
+
+
+@transaction.atomic
+def application_choose_delivery(*, application: Application, actor, delivery: str, address: str):
+    application = lock_application(application)
+    require_editor(application, actor)
+    require_editable(application)
+    if delivery not in Application.Delivery.values:
+        raise ValidationError({"delivery": _("Choose how to receive the results.")})
+    if delivery == Application.Delivery.MAIL and not address.strip():
+        raise ValidationError({"delivery_address": _("Give the postal address for the results.")})
+    application.delivery = delivery
+    application.delivery_address = address.strip() if delivery == Application.Delivery.MAIL else ""
+    application.save(update_fields=["delivery", "delivery_address"])
+    return application
+
+
+@transaction.atomic
+def application_withdraw(*, application: Application, actor, reason: str = "") -> Application:
+    """The applicant withdraws before conclusion; every open item case is withdrawn with it."""
+    application = lock_application(application)
+    require_owner(application, actor)
+    if application.state == ApplicationState.WITHDRAWN:
+        return application
+    if application.state not in (ApplicationState.DRAFT, *OPEN_APPLICATION_STATES):
+        raise ValidationError(_("A concluded or refused application cannot be withdrawn."))
+    was_draft = application.state == ApplicationState.DRAFT
+    transition(application, "withdraw", actor=actor, action=EventAction.WITHDRAW, reason=reason)
+    for case in application.cases.select_for_update().exclude(state__in=FINAL_CASE_STATES):
+        transition(case, "withdraw", actor=actor, action=EventAction.WITHDRAW, reason=reason)
+    if not was_draft:
+        notify_applicant(
+            application,
+            _("Application %(reference)s withdrawn") % {"reference": application.reference},
+            _("Your application %(reference)s has been withdrawn.")
+            % {"reference": application.reference},
+        )
+    return application

@@ -1,0 +1,80 @@
+"""Who may act on an application or a case, row locks, and the applicant's messages: the checks
+every service of this package makes before it changes anything."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from kuaiban.accounts.models import Role
+from kuaiban.cases.models import Application, ItemCase
+from kuaiban.notifications.services import notify
+
+
+def lock_application(application: Application) -> Application:
+    """The application again, its row locked until the transaction ends."""
+    return Application.objects.select_for_update().get(pk=application.pk)
+
+
+def lock_case(case: ItemCase) -> ItemCase:
+    return (
+        ItemCase.objects.select_for_update().select_related("item", "application").get(pk=case.pk)
+    )
+
+
+def intake_window_id(application: Application) -> int:
+    """The window that takes the application in: the bundle's (一窗通办) or the single item's."""
+    return application.subject.window_id
+
+
+def is_window_clerk(application: Application, actor) -> bool:
+    """A clerk serving the application's intake window."""
+    return (
+        actor.role == Role.CLERK and actor.windows.filter(pk=intake_window_id(application)).exists()
+    )
+
+
+def require_window_clerk(application: Application, actor) -> None:
+    if not is_window_clerk(application, actor):
+        raise PermissionDenied
+
+
+def require_owner(application: Application, actor) -> None:
+    if application.applicant_id != actor.pk:
+        raise PermissionDenied
+
+
+def require_editor(application: Application, actor) -> None:
+    """The applicant; or, for an application taken in person (一窗受理, channel WINDOW), a clerk
+    of its window acting on the applicant's behalf."""
+    if application.applicant_id == actor.pk:
+        return
+    if application.channel == Application.Channel.WINDOW and is_window_clerk(application, actor):
+        return
+    raise PermissionDenied
+
+
+def require_editable(application: Application) -> None:
+    if not application.is_editable:
+        raise ValidationError(_("This application has been submitted and can no longer be edited."))
+
+
+def require_unit_reviewer(case: ItemCase, actor) -> None:
+    """A back-office reviewer of the unit handling the case."""
+    if actor.role != Role.REVIEWER or actor.unit_id != case.unit_id:
+        raise PermissionDenied
+
+
+def require_unit_head(case: ItemCase, actor) -> None:
+    if not (actor.role == Role.REVIEWER and actor.is_unit_head and actor.unit_id == case.unit_id):
+        raise PermissionDenied
+
+
+def notify_applicant(application: Application, subject: str, body: str) -> None:
+    """A message to the applicant (in-app, e-mail, SMS through the outbox) linking to the
+    application's status page."""
+    notify(
+        recipient=application.applicant,
+        subject=subject,
+        body=body,
+        link=reverse("applications:status", kwargs={"reference": application.reference}),
+    )

@@ -1,0 +1,261 @@
+"""In-person intake at the window (现场办理): the clerk finds the person by ID number, opens the
+application on their behalf, records the one form and each material as the person hands it
+over (a scan, the original seen, or a signed commitment), then submits and accepts it in the
+same sitting. Every clerk action is one service call in one transaction."""
+
+import uuid
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition, TransitionNotAllowed
+
+from kuaiban.accounts.crypto import keyed_hash
+from kuaiban.accounts.identity import normalize_phone, normalize_resident_id
+from kuaiban.accounts.models import Role, User
+from kuaiban.cases.models import Application
+from kuaiban.catalog.models import Bundle, Material, ServiceItem
+
+from ..selectors import required_materials
+from .applications import (
+    application_choose_delivery,
+    application_save_form,
+    application_start,
+)
+from .guards import require_window_clerk
+from .intake import application_accept, visit_record
+from .materials import material_commit, material_seen_at_window, material_upload
+from .submission import application_submit, missing_for_submission
+
+# Bundles an individual applies for; the others are applied for by an enterprise or institution.
+WINDOW_INTAKE_APPLICANTS = (
+    Bundle.Applicant.CITIZEN,
+    Bundle.Applicant.FAMILY,
+    Bundle.Applicant.CITIZEN_OR_ENTERPRISE,
+)
+
+
+def _citizen_for_intake(*, number: str, real_name: str, phone: str) -> User:
+    """The citizen holding this ID number, or a new account for them (they set a password
+    later to log in). The typed name must match an existing account's."""
+    number_hash = keyed_hash(number)
+    citizen = User.objects.filter(resident_id_hash=number_hash).first()
+    if citizen is None:
+        citizen = User(
+            username="c" + number_hash[:12],
+            role=Role.CITIZEN,
+            real_name=real_name,
+            display_name=real_name,
+            phone=phone,
+        )
+        citizen.set_unusable_password()
+        citizen.set_resident_id(number)
+        try:
+            with transaction.atomic():
+                citizen.save()
+        except IntegrityError:
+            # Another window registered the same person at the same moment: use that account.
+            citizen = User.objects.filter(resident_id_hash=number_hash).first()
+            if citizen is None:
+                raise
+        else:
+            return citizen
+    if citizen.role != Role.CITIZEN or not citizen.is_active:
+        raise ValidationError(
+            {"resident_id": _("This ID number belongs to an account that cannot apply here.")}
+        )
+    if (citizen.real_name or "").strip() != real_name:
+        raise ValidationError({"real_name": _("The name does not match the ID number.")})
+    if not citizen.phone:
+        citizen.phone = phone
+        citizen.save(update_fields=["phone"])
+    return citizen
+
+
+@transaction.atomic
+def window_intake_start(
+    *,
+    clerk,
+    resident_id: str,
+    real_name: str,
+    phone: str,
+    bundle: Bundle | None = None,
+    item: ServiceItem | None = None,
+    start_key: uuid.UUID | None = None,
+) -> Application:
+    """A clerk opens an application at the window on a person's behalf (一窗受理, 现场办理).
+
+    The person is identified by ID number: an existing citizen account is used (the typed name
+    must match it), otherwise one is created. The draft is WINDOW-channel, in the clerk's hall,
+    and the visit is counted. Raises ValidationError keyed by field (`resident_id`,
+    `real_name`, `phone`, `service`); the same `start_key` (a repeated POST) gives the same
+    application without counting a second visit.
+    """
+    if (bundle is None) == (item is None):
+        raise ValueError("an application is for a bundle or for a single item")
+    subject = bundle or item
+    if clerk.role != Role.CLERK or not clerk.windows.filter(pk=subject.window_id).exists():
+        raise PermissionDenied
+    errors = {}
+    if not subject.is_published:
+        errors["service"] = [_("This service is not offered at the moment.")]
+    elif bundle is not None and bundle.applicant not in WINDOW_INTAKE_APPLICANTS:
+        errors["service"] = [_("This bundle is applied for by an enterprise or institution.")]
+    try:
+        number = normalize_resident_id(resident_id)
+    except ValidationError as error:
+        errors["resident_id"] = error.messages
+    real_name = (real_name or "").strip()
+    if not real_name:
+        errors["real_name"] = [_("This field is required.")]
+    try:
+        phone = normalize_phone(phone)
+    except ValidationError as error:
+        errors["phone"] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    citizen = _citizen_for_intake(number=number, real_name=real_name, phone=phone)
+    if start_key is not None:
+        existing = Application.objects.filter(submission_key=start_key).first()
+        if existing is not None and existing.applicant_id == citizen.pk:
+            return existing
+        if existing is not None:
+            start_key = None  # the page was sent again for another person: a new application
+    application = application_start(
+        applicant=citizen,
+        bundle=bundle,
+        item=item,
+        start_key=start_key,
+        actor=clerk,
+        channel=Application.Channel.WINDOW,
+        hall=clerk.hall,
+    )
+    return visit_record(
+        application=application, actor=clerk, purpose=_("In-person application at the window")
+    )
+
+
+@transaction.atomic
+def window_intake_complete(
+    *, application: Application, actor, conclude_instant: bool = False
+) -> Application:
+    """Submit an in-person application and accept it in the same sitting: all or nothing.
+    Raises ValidationError with the complete list of what is still missing."""
+    if application.channel != Application.Channel.WINDOW:
+        raise PermissionDenied
+    require_window_clerk(application, actor)
+    application = application_submit(application=application, actor=actor)
+    return application_accept(
+        application=application, actor=actor, conclude_instant=conclude_instant
+    )
+
+
+@dataclass
+class MaterialHandedOver:
+    """What the clerk recorded for one material: a scan, the original seen, and/or a commitment
+    the person signed (having read the notice and agreed)."""
+
+    material: Material
+    scan: UploadedFile | None = None
+    seen: bool = False
+    signed_name: str = ""
+    agreed: bool = False
+
+
+@dataclass
+class WindowIntakeResult:
+    """What became of one sitting: errors by form field and by material code, what still stops
+    submission, and whether the application was submitted and accepted."""
+
+    form_errors: dict[str, list[str]] = field(default_factory=dict)
+    material_errors: dict[str, list[str]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    completed: bool = False
+    conflict: bool = False  # someone else handled the application meanwhile
+
+    @property
+    def ok(self) -> bool:
+        return self.completed and not self.conflict
+
+
+@transaction.atomic
+def window_intake_record(
+    *,
+    application: Application,
+    actor,
+    form_data: dict[str, str] | None,
+    delivery: str = "",
+    address: str = "",
+    materials: list[MaterialHandedOver],
+    conclude_instant: bool = False,
+) -> WindowIntakeResult:
+    """Everything the clerk entered in one sitting, in one transaction: the one form and the
+    result delivery (`form_data` None: the page's form was invalid, keep it for the clerk to
+    correct), each material, and then, when everything is valid and complete, submission and
+    acceptance (instant items concluded at once with `conclude_instant`). What is valid is kept
+    even when something else is not (each part in its own savepoint), so nothing is lost."""
+    if application.channel != Application.Channel.WINDOW:
+        raise PermissionDenied
+    require_window_clerk(application, actor)
+    result = WindowIntakeResult()
+    if form_data is not None:
+        try:
+            application_save_form(application=application, actor=actor, data=form_data)
+            application_choose_delivery(
+                application=application, actor=actor, delivery=delivery, address=address
+            )
+        except ValidationError as error:
+            result.form_errors = errors_by_field(error)
+    for handed in materials:
+        try:
+            _record_material(application, actor, handed)
+        except ValidationError as error:
+            result.material_errors[handed.material.code] = error.messages
+    if form_data is None or result.form_errors or result.material_errors:
+        result.problems = missing_for_submission(application)
+        return result
+    try:
+        with transaction.atomic():
+            window_intake_complete(
+                application=application, actor=actor, conclude_instant=conclude_instant
+            )
+    except ValidationError as error:
+        result.problems = error.messages
+    except (TransitionNotAllowed, ConcurrentTransition):
+        result.conflict = True
+    else:
+        result.completed = True
+    return result
+
+
+def errors_by_field(error: ValidationError) -> dict[str, list[str]]:
+    if hasattr(error, "error_dict"):
+        return error.message_dict
+    return {"__all__": error.messages}
+
+
+def _record_material(application: Application, actor, handed: MaterialHandedOver) -> None:
+    material = handed.material
+    if handed.scan:
+        material_upload(application=application, actor=actor, material=material, upload=handed.scan)
+    if handed.seen:
+        material_seen_at_window(application=application, actor=actor, material=material)
+    elif handed.signed_name and material.commitment_allowed:
+        material_commit(
+            application=application,
+            actor=actor,
+            material=material,
+            signed_name=handed.signed_name,
+            agreed=handed.agreed,
+        )
+
+
+def materials_to_record(application: Application) -> list[Material]:
+    """The materials a clerk records at the window (shared data is fetched by the bureau)."""
+    return [
+        entry.material
+        for entry in required_materials(application)
+        if not entry.material.shared_data
+    ]

@@ -1,0 +1,142 @@
+"""Forms of the staff desk. They parse what staff typed; the services decide."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from kuaiban.accounts.identity import normalize_phone, normalize_resident_id
+from kuaiban.cases.models import CasePause
+
+from . import selectors
+
+# -- window intake ---------------------------------------------------------------------------
+
+
+class AcceptForm(forms.Form):
+    conclude_instant = forms.BooleanField(label=_("Conclude instant items now"), required=False)
+
+
+class ReturnForm(forms.Form):
+    materials = forms.TypedMultipleChoiceField(
+        label=_("Missing or defective materials"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    note = forms.CharField(
+        label=_("What to correct"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, materials=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["materials"].choices = [(m.pk, m.name) for m in materials]
+
+
+class ReasonBasisForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    legal_basis = forms.CharField(label=_("Legal basis"), max_length=300)
+
+
+class VisitForm(forms.Form):
+    purpose = forms.CharField(label=_("Purpose of the visit"), max_length=300)
+
+
+# -- in-person intake ------------------------------------------------------------------------
+
+
+class WindowIntakeStartForm(forms.Form):
+    resident_id = forms.CharField(
+        label=_("Resident ID number"),
+        max_length=30,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": 18}),
+    )
+    real_name = forms.CharField(
+        label=_("Real name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    phone = forms.CharField(
+        label=_("Mobile number"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off", "maxlength": 13}),
+    )
+    service = forms.ChoiceField(label=_("Service"))
+    start_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, bundles, items, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.subjects = {f"bundle:{b.code}": b for b in bundles} | {
+            f"item:{i.code}": i for i in items
+        }
+        self.fields["service"].choices = [
+            ("", "—"),
+            (_("Bundles"), [(f"bundle:{b.code}", b.name) for b in bundles]),
+            (_("Single items"), [(f"item:{i.code}", i.name) for i in items]),
+        ]
+
+    # The identity validators, so every field error shows at once next to its field; the
+    # service checks the same again.
+    def clean_resident_id(self):
+        return normalize_resident_id(self.cleaned_data["resident_id"])
+
+    def clean_real_name(self):
+        return self.cleaned_data["real_name"].strip()
+
+    def clean_phone(self):
+        return normalize_phone(self.cleaned_data["phone"])
+
+    def subject(self) -> dict:
+        """The chosen service as the keyword the service takes: {"bundle": …} or {"item": …}."""
+        key = self.cleaned_data["service"]
+        return {key.split(":", 1)[0]: self.subjects[key]}
+
+
+# -- back office -----------------------------------------------------------------------------
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class PauseForm(ReasonForm):
+    kind = forms.ChoiceField(label=_("Kind of pause"), choices=CasePause.Kind.choices)
+    field_order = ["kind", "reason"]
+
+
+class DepartmentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name
+
+
+class DepartmentRequestForm(forms.Form):
+    department = DepartmentChoiceField(
+        label=_("Department"), queryset=selectors.external_departments()
+    )
+    question = forms.CharField(
+        label=_("Request"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class DepartmentReplyForm(forms.Form):
+    request = forms.ModelChoiceField(label=_("Request"), queryset=None)
+    reply = forms.CharField(
+        label=_("Reply"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["request"].queryset = case.department_requests.filter(replied_at__isnull=True)
+
+
+# -- unit head -------------------------------------------------------------------------------
+
+
+class ExtensionDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject")])
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)

@@ -1,0 +1,228 @@
+"""Reads for the staff desk: the window clerk's intake queue and applications, the back
+office's cases, the unit head's extension requests.
+
+Every list here runs a constant number of SQL queries whatever the number of rows: the related
+rows come with `select_related` / `prefetch_related`, and the per-row values (how long an
+application has waited, how much time a case has left, its clock colour) are computed in Python
+from columns already loaded. Staff see only their own windows' applications and their own unit's
+cases: a look-up of anything else returns None, and the view answers 404, as if it did not exist.
+"""
+
+from datetime import datetime
+
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from bundles.selectors import required_form_fields
+from bundles.services.window import WINDOW_INTAKE_APPLICANTS
+from kuaiban.cases.clocks import CLOCK_LABELS, clock_colour, time_left
+from kuaiban.cases.models import (
+    OPEN_CASE_STATES,
+    Application,
+    ApplicationMaterial,
+    ApplicationState,
+    CaseEvent,
+    CasePause,
+    Commitment,
+    DepartmentRequest,
+    ExtensionRequest,
+    ItemCase,
+    ReturnNotice,
+)
+from kuaiban.catalog.models import Unit
+from kuaiban.catalog.selectors import published_bundles, published_items
+
+# -- window intake -----------------------------------------------------------------------------
+
+
+def _in_windows(window_ids) -> Q:
+    """Applications whose intake window (the bundle's, or the single item's) is in `window_ids`."""
+    return Q(bundle__window_id__in=window_ids) | Q(item__window_id__in=window_ids)
+
+
+def _clerk_window_ids(clerk):
+    # A subquery, not a list: no extra query.
+    return clerk.windows.values("pk")
+
+
+def intake_queue(clerk, *, now: datetime | None = None) -> list[Application]:
+    """Submitted applications waiting at the clerk's windows, oldest first; each with `waited`
+    (a timedelta since submission)."""
+    now = now or timezone.now()
+    applications = list(
+        Application.objects.filter(_in_windows(_clerk_window_ids(clerk)))
+        .filter(state=ApplicationState.SUBMITTED)
+        .select_related("applicant", "bundle", "item")
+        .order_by(F("submitted_at").asc(nulls_last=True), "id")
+    )
+    for application in applications:
+        application.waited = now - application.submitted_at if application.submitted_at else None
+    return applications
+
+
+def application_for_clerk(clerk, reference: str) -> Application | None:
+    """An application of one of the clerk's windows, with what the intake page shows."""
+    return (
+        Application.objects.filter(_in_windows(_clerk_window_ids(clerk)))
+        .select_related("applicant", "bundle", "item", "hall")
+        .prefetch_related(
+            Prefetch(
+                "cases",
+                queryset=ItemCase.objects.select_related("item", "unit").order_by("stage", "id"),
+            ),
+            Prefetch(
+                "materials",
+                queryset=ApplicationMaterial.objects.select_related("material", "file"),
+            ),
+            Prefetch("commitments", queryset=Commitment.objects.select_related("material")),
+            Prefetch(
+                "return_notices",
+                queryset=ReturnNotice.objects.select_related("created_by").prefetch_related(
+                    "materials"
+                ),
+            ),
+        )
+        .filter(reference=reference)
+        .first()
+    )
+
+
+def intake_services(clerk) -> tuple[list, list]:
+    """What a clerk may take in person: published bundles an individual applies for and
+    published single items, of the clerk's windows."""
+    window_ids = clerk.windows.values("pk")
+    bundles = published_bundles().filter(
+        window_id__in=window_ids, applicant__in=WINDOW_INTAKE_APPLICANTS
+    )
+    items = published_items().filter(window_id__in=window_ids)
+    return list(bundles.order_by("code")), list(items.order_by("code"))
+
+
+# -- back office -------------------------------------------------------------------------------
+
+
+def review_queue(reviewer, *, now: datetime | None = None) -> list[ItemCase]:
+    """The reviewer's unit's open cases, the nearest committed due time first (none last); each
+    with `clock` (its colour), `clock_label` and `time_left`."""
+    now = now or timezone.now()
+    if reviewer.unit_id is None:
+        return []
+    cases = list(
+        ItemCase.objects.filter(unit_id=reviewer.unit_id, state__in=OPEN_CASE_STATES)
+        .select_related("item", "application")
+        .order_by(F("committed_due_at").asc(nulls_last=True), "id")
+    )
+    for case in cases:
+        _annotate_clock(case, now)
+    return cases
+
+
+def _annotate_clock(case: ItemCase, now: datetime) -> None:
+    case.clock = clock_colour(case, now)
+    case.clock_label = CLOCK_LABELS[case.clock]
+    case.time_left = time_left(case, now)
+
+
+def case_for_reviewer(reviewer, case_id: int, *, now: datetime | None = None) -> ItemCase | None:
+    """One case of the reviewer's unit with everything its page shows (None for any other)."""
+    case = (
+        ItemCase.objects.select_related(
+            "item",
+            "unit",
+            "reviewer",
+            "statutory_mode_by",
+            "application__applicant",
+            "application__bundle",
+            "application__item",
+            "application__hall",
+        )
+        .prefetch_related(
+            Prefetch("pauses", queryset=CasePause.objects.select_related("started_by", "ended_by")),
+            Prefetch(
+                "extensions",
+                queryset=ExtensionRequest.objects.select_related("requested_by", "decided_by"),
+            ),
+            Prefetch(
+                "department_requests",
+                queryset=DepartmentRequest.objects.select_related("department", "sent_by"),
+            ),
+            Prefetch(
+                "application__materials",
+                queryset=ApplicationMaterial.objects.select_related("material", "file"),
+            ),
+            Prefetch(
+                "application__cases",
+                queryset=ItemCase.objects.select_related("item", "unit").order_by("stage", "id"),
+            ),
+        )
+        .filter(pk=case_id, unit_id=reviewer.unit_id)
+        .first()
+    )
+    if case is not None:
+        _annotate_clock(case, now or timezone.now())
+    return case
+
+
+def extension_requestable(case: ItemCase) -> bool:
+    """Whether the case page offers "request an extension": the law allows one for the item and
+    none is pending or approved (uses the prefetched extensions)."""
+    return case.item.extension_allowed and all(
+        e.status == ExtensionRequest.Status.REJECTED for e in case.extensions.all()
+    )
+
+
+def case_timeline(case: ItemCase) -> QuerySet[CaseEvent]:
+    """The case's own events and its application's (accepted, returned, visits …), in order."""
+    return (
+        CaseEvent.objects.filter(application_id=case.application_id)
+        .filter(Q(item_case_id=case.pk) | Q(item_case__isnull=True))
+        .select_related("actor")
+        .order_by("at", "id")
+    )
+
+
+def external_departments() -> QuerySet[Unit]:
+    """The departments a case may ask (医保, 公安 …)."""
+    return Unit.objects.filter(kind=Unit.Kind.EXTERNAL).order_by("code")
+
+
+def pending_extensions(unit_head) -> QuerySet[ExtensionRequest]:
+    """Extension requests of the head's unit still to be decided, oldest first."""
+    if not unit_head.is_unit_head or unit_head.unit_id is None:
+        return ExtensionRequest.objects.none()
+    return (
+        ExtensionRequest.objects.filter(
+            status=ExtensionRequest.Status.REQUESTED, item_case__unit_id=unit_head.unit_id
+        )
+        .select_related(
+            "requested_by",
+            "item_case__item",
+            "item_case__application",
+        )
+        .order_by("requested_at", "id")
+    )
+
+
+def extension_for_unit_head(unit_head, request_id: int) -> ExtensionRequest | None:
+    """An extension request of the head's unit, decided or not (a second decision is refused by
+    the service with a message); None for anyone else's."""
+    if not unit_head.is_unit_head or unit_head.unit_id is None:
+        return None
+    return (
+        ExtensionRequest.objects.select_related("item_case")
+        .filter(pk=request_id, item_case__unit_id=unit_head.unit_id)
+        .first()
+    )
+
+
+# -- shared by the pages ---------------------------------------------------------------------
+
+
+def form_answers(application: Application) -> list[tuple]:
+    """The one form's fields with the applicant's values (the template masks personal ones)."""
+    form_data = application.form_data or {}
+    return [(f, form_data.get(f.code, "")) for f in required_form_fields(application)]
+
+
+def bundle_questions(application: Application) -> list:
+    return list(application.bundle.questions.all()) if application.bundle_id else []

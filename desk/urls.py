@@ -1,0 +1,27 @@
+"""The staff desk (mounted under /staff/): window intake, in-person intake, the back office and
+the unit head's decisions."""
+
+from django.urls import path
+
+from .views import back_office, in_person, intake, unit_head
+
+app_name = "staff"
+urlpatterns = [
+    path("intake/", intake.intake_queue, name="intake"),
+    path("intake/new/", in_person.intake_new, name="intake_new"),
+    path("intake/new/<str:reference>/", in_person.intake_in_person, name="intake_in_person"),
+    path("intake/<str:reference>/", intake.intake_application, name="intake_application"),
+    path("intake/<str:reference>/accept/", intake.intake_accept, name="intake_accept"),
+    path("intake/<str:reference>/return/", intake.intake_return, name="intake_return"),
+    path("intake/<str:reference>/refuse/", intake.intake_refuse, name="intake_refuse"),
+    path("intake/<str:reference>/visit/", intake.intake_visit, name="intake_visit"),
+    path("cases/", back_office.case_queue, name="cases"),
+    path("cases/<int:case_id>/", back_office.case_detail, name="case_detail"),
+    path("cases/<int:case_id>/<slug:action>/", back_office.case_action, name="case_action"),
+    path("extensions/", unit_head.extension_list, name="extensions"),
+    path(
+        "extensions/<int:request_id>/decide/",
+        unit_head.extension_decide,
+        name="extension_decide",
+    ),
+]

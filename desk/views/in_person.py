@@ -1,0 +1,199 @@
+"""In-person intake (现场办理): the clerk identifies the person by ID number, then on one page
+in steps asks the situation questions, fills in the one form with them, records each material
+as it is handed over, and submits and accepts in the same sitting. Each POST is one service
+call in one transaction."""
+
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from bundles.forms import ApplicationForm, QuestionnaireForm
+from bundles.selectors import planned_items, required_form_fields, required_materials
+from bundles.services import applications, materials, submission, window
+from kuaiban.accounts.decorators import clerk_required
+from kuaiban.cases.models import Application, ApplicationMaterial
+from kuaiban.web import or_404
+
+from .. import selectors
+from ..actions import add_service_errors, run_service
+from ..forms import WindowIntakeStartForm
+
+
+@clerk_required
+def intake_new(request):
+    bundles, items = selectors.intake_services(request.user)
+    form = WindowIntakeStartForm(
+        request.POST or None,
+        bundles=bundles,
+        items=items,
+        initial={"start_key": uuid.uuid4()},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            application = window.window_intake_start(
+                clerk=request.user,
+                resident_id=data["resident_id"],
+                real_name=data["real_name"],
+                phone=data["phone"],
+                start_key=data["start_key"],
+                **form.subject(),
+            )
+        except PermissionDenied:
+            raise Http404 from None
+        except ValidationError as error:
+            add_service_errors(form, window.errors_by_field(error))
+        else:
+            return redirect("staff:intake_in_person", reference=application.reference)
+    return render(request, "desk/intake_new.html", {"form": form})
+
+
+def _in_person_application(request, reference):
+    application = or_404(selectors.application_for_clerk(request.user, reference))
+    if application.channel != Application.Channel.WINDOW:
+        raise Http404
+    return application
+
+
+def _to_intake_page(application):
+    return redirect("staff:intake_application", reference=application.reference)
+
+
+@clerk_required
+def intake_in_person(request, reference):
+    """One page, in steps on the same URL: the situation questions while any is unanswered
+    (or asked for again), then the form with the materials, and submit + accept."""
+    application = _in_person_application(request, reference)
+    if not application.is_editable:
+        return _to_intake_page(application)
+    questions = selectors.bundle_questions(application)
+    unanswered = {q.code for q in questions} - set(application.answers or {})
+    step = request.POST.get("step") if request.method == "POST" else request.GET.get("step")
+    if questions and (unanswered or step == "questions"):
+        return _questions_step(request, application, questions)
+    return _form_step(request, application)
+
+
+def _page(request, application, step, **context):
+    return render(
+        request,
+        "desk/intake_in_person.html",
+        {
+            "application": application,
+            "step": step,
+            "questions_count": len(selectors.bundle_questions(application)),
+            **context,
+        },
+    )
+
+
+def _questions_step(request, application, questions):
+    initial = {code: ("yes" if v else "no") for code, v in (application.answers or {}).items()}
+    posted = request.method == "POST" and request.POST.get("step") == "questions"
+    form = QuestionnaireForm(request.POST if posted else None, questions=questions, initial=initial)
+    if (
+        posted
+        and form.is_valid()
+        and run_service(
+            request,
+            lambda: applications.application_answer_questions(
+                application=application, actor=request.user, answers=form.answers()
+            ),
+            _("Answers saved."),
+        )
+    ):
+        return redirect("staff:intake_in_person", reference=application.reference)
+    return _page(
+        request,
+        application,
+        "questions",
+        form=form,
+        planned=planned_items(application) if application.answers else [],
+    )
+
+
+def _handed_over(request, application) -> list[window.MaterialHandedOver]:
+    """What the clerk recorded for each material on the posted page."""
+    seen = set(request.POST.getlist("seen"))
+    return [
+        window.MaterialHandedOver(
+            material=material,
+            scan=request.FILES.get(f"scan-{material.code}"),
+            seen=material.code in seen,
+            signed_name=request.POST.get(f"commit-{material.code}", "").strip(),
+            agreed=bool(request.POST.get(f"agree-{material.code}")),
+        )
+        for material in window.materials_to_record(application)
+    ]
+
+
+def _form_step(request, application):
+    initial = {
+        # At the window the results are picked up in the hall unless the applicant says otherwise.
+        "delivery": application.delivery if application.form_data else Application.Delivery.PICKUP,
+        "delivery_address": application.delivery_address,
+        **(application.form_data or {}),
+    }
+    posted = request.method == "POST" and request.POST.get("step") == "form"
+    form = ApplicationForm(
+        request.POST if posted else None,
+        form_fields=required_form_fields(application),
+        initial=initial,
+    )
+    material_errors: dict[str, list[str]] = {}
+    problems: list[str] = []
+    conclude_instant = bool(posted and request.POST.get("conclude_instant"))
+    if posted:
+        valid = form.is_valid()
+        result = window.window_intake_record(
+            application=application,
+            actor=request.user,
+            form_data=form.raw_answers() if valid else None,
+            delivery=form.cleaned_data.get("delivery", "") if valid else "",
+            address=form.cleaned_data.get("delivery_address", "") if valid else "",
+            materials=_handed_over(request, application),
+            conclude_instant=conclude_instant,
+        )
+        if result.conflict:
+            messages.error(request, _("This was already handled by someone else; please refresh."))
+            return _to_intake_page(application)
+        if result.completed:
+            messages.success(
+                request,
+                _(
+                    "Application %(reference)s submitted and accepted. Give the applicant "
+                    "this reference number; it is also sent to them."
+                )
+                % {"reference": application.reference},
+            )
+            return _to_intake_page(application)
+        add_service_errors(form, result.form_errors)
+        material_errors, problems = result.material_errors, result.problems
+        # Show the page again with what is stored now and everything typed.
+        application = _in_person_application(request, application.reference)
+    required = required_materials(application)
+    seen = set(request.POST.getlist("seen")) if posted else set()
+    for entry in required:
+        code = entry.material.code
+        entry.seen = code in seen or bool(
+            entry.provided and entry.provided.provision == ApplicationMaterial.Provision.AT_WINDOW
+        )
+        entry.signed_name = request.POST.get(f"commit-{code}", "") if posted else ""
+        entry.errors = material_errors.get(code, [])
+        entry.notice = (
+            materials.commitment_notice(entry.material) if entry.material.commitment_allowed else ""
+        )
+    return _page(
+        request,
+        application,
+        "form",
+        form=form,
+        planned=planned_items(application),
+        required=required,
+        problems=problems or (submission.missing_for_submission(application) if posted else []),
+        conclude_instant=conclude_instant,
+    )

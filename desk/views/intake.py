@@ -1,0 +1,147 @@
+"""Window intake (一窗受理): the clerk's queue of online submissions and one application's page,
+with accept (clocks start), return once with the complete list, refuse, and record a visit.
+
+Views stay thin: a GET renders what a selector reads; a POST parses a small form, calls ONE
+service, turns its refusal into a message and redirects. Another window's application is 404.
+"""
+
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from bundles.selectors import required_materials
+from bundles.services import intake
+from kuaiban.accounts.decorators import clerk_required
+from kuaiban.web import form_errors_as_messages, or_404
+
+from .. import selectors
+from ..actions import run_service
+from ..forms import AcceptForm, ReasonBasisForm, ReturnForm, VisitForm
+
+ALREADY_HANDLED = gettext_lazy(
+    "The application has already been handled by someone else; please refresh."
+)
+
+
+def _application(request, reference):
+    return or_404(selectors.application_for_clerk(request.user, reference))
+
+
+def _back(application):
+    return redirect("staff:intake_application", reference=application.reference)
+
+
+@clerk_required
+def intake_queue(request):
+    now = timezone.now()
+    return render(
+        request,
+        "desk/intake_queue.html",
+        {"applications": selectors.intake_queue(request.user, now=now), "now": now},
+    )
+
+
+@clerk_required
+def intake_application(request, reference):
+    application = _application(request, reference)
+    required = required_materials(application)
+    return render(
+        request,
+        "desk/intake_application.html",
+        {
+            "application": application,
+            "answers": selectors.form_answers(application),
+            "questions": selectors.bundle_questions(application),
+            "required": required,
+            "is_open_for_intake": intake.is_open_for_intake(application),
+            "accept_form": AcceptForm(),
+            "return_form": ReturnForm(materials=[entry.material for entry in required]),
+            "refuse_form": ReasonBasisForm(),
+            "visit_form": VisitForm(),
+        },
+    )
+
+
+@clerk_required
+@require_POST
+def intake_accept(request, reference):
+    application = _application(request, reference)
+    form = AcceptForm(request.POST)
+    form.is_valid()
+    run_service(
+        request,
+        lambda: intake.application_accept(
+            application=application,
+            actor=request.user,
+            conclude_instant=form.cleaned_data.get("conclude_instant", False),
+        ),
+        _("Application %(reference)s accepted.") % {"reference": application.reference},
+        not_allowed=ALREADY_HANDLED,
+    )
+    return _back(application)
+
+
+@clerk_required
+@require_POST
+def intake_return(request, reference):
+    application = _application(request, reference)
+    required = required_materials(application)
+    form = ReturnForm(request.POST, materials=[entry.material for entry in required])
+    if not form.is_valid():
+        form_errors_as_messages(request, form)
+        return _back(application)
+    run_service(
+        request,
+        lambda: intake.application_return(
+            application=application,
+            actor=request.user,
+            material_ids=form.cleaned_data["materials"],
+            note=form.cleaned_data["note"],
+        ),
+        _("Application %(reference)s returned with the complete list.")
+        % {"reference": application.reference},
+        not_allowed=ALREADY_HANDLED,
+    )
+    return _back(application)
+
+
+@clerk_required
+@require_POST
+def intake_refuse(request, reference):
+    application = _application(request, reference)
+    form = ReasonBasisForm(request.POST)
+    if not form.is_valid():
+        form_errors_as_messages(request, form)
+        return _back(application)
+    run_service(
+        request,
+        lambda: intake.application_refuse(
+            application=application,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            legal_basis=form.cleaned_data["legal_basis"],
+        ),
+        _("Application %(reference)s refused.") % {"reference": application.reference},
+        not_allowed=ALREADY_HANDLED,
+    )
+    return _back(application)
+
+
+@clerk_required
+@require_POST
+def intake_visit(request, reference):
+    application = _application(request, reference)
+    form = VisitForm(request.POST)
+    if not form.is_valid():
+        form_errors_as_messages(request, form)
+        return _back(application)
+    run_service(
+        request,
+        lambda: intake.visit_record(
+            application=application, actor=request.user, purpose=form.cleaned_data["purpose"]
+        ),
+        _("Visit recorded."),
+    )
+    return _back(application)

@@ -1,0 +1,1278 @@
+"""Realistic history for the demo and the benchmarks, written in bulk.
+
+`history_generate(cases=N)` adds generated applicants, applications (bundles with the items their
+questionnaire answers include, and single items), exactly N item cases with clocks planned by the
+real catalog policy over the real working calendar (`deadlines.plan_clock` on the pure
+`WorkCalendar`), outcomes (mostly on time; some late, beyond the statutory limit, denied, refused
+at intake or withdrawn; some in statutory mode, some paused, some waiting for another department),
+handling times, fired flags and a few events per application, over the last `years` years. The
+generated staff who accept and decide (two reviewers per unit, three clerks) are reused by later
+runs.
+
+Every application is simulated from its creation and cut at `now`: what would happen after `now`
+has not happened yet. A share (`open_share`) of the applications is open now: accepted within its
+handling time before `now`, with at least one item counted in days (what is open at any moment is
+the work that takes days; instant items are done within the half hour), so its clocks run with
+thresholds around `now`. Fewer cases than that share run a clock: a bundle also holds decided
+instant items and later stages that wait. Thresholds that passed more than `sweep_lag` ago have
+fired (flag row, fired time, index key moved on); those within the lag are left for the next
+sweep. The stored facts follow the services' rules: `next_flag_at` is the earliest unfired
+threshold of a running clock and NULL otherwise; handling times are measured like
+`clocks.record_handling_time`; a pause moves the due times like `clocks.clock_shift_for_pause`.
+
+On PostgreSQL the rows go in with COPY in chunks of about `chunk` item cases (with their
+applications, events and flags), one transaction each, written by a background thread on its own
+connection while the next chunk is generated (inline when called inside a transaction), with ids
+reserved from the tables' sequences; then ANALYZE. Elsewhere (SQLite, the demo) `bulk_create`.
+Generated people are never real: identity numbers are random with valid check characters and are
+stored encrypted like any other; passwords are unusable.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import queue
+import random
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.contrib.auth.hashers import make_password
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from kuaiban.accounts.identity import (
+    CREDIT_ALPHABET,
+    credit_code_check_char,
+    resident_id_check_char,
+)
+from kuaiban.accounts.models import Role, User
+from kuaiban.cases import deadlines
+from kuaiban.cases.clocks import THRESHOLDS
+from kuaiban.cases.models import (
+    RUNNING_CLOCK_STATES,
+    Application,
+    ApplicationState,
+    CaseEvent,
+    CasePause,
+    CaseState,
+    DepartmentRequest,
+    FlagKind,
+    ItemCase,
+)
+from kuaiban.catalog.models import (
+    Bundle,
+    BundleItem,
+    District,
+    ServiceHall,
+    ServiceItem,
+    SpeedUpEntry,
+    Unit,
+)
+from kuaiban.workdays.arithmetic import WorkCalendar
+from kuaiban.workdays.calendar import calendar_from_db
+from kuaiban.workdays.units import LimitUnit
+from speedup.models import CaseFlag
+
+# -- proportions (per application, then per case) -------------------------------------------
+BUNDLE_SHARE = 0.35  # applications for a bundle; the rest are single items
+WINDOW_SHARE = 0.4  # applications made at a window; the rest online
+REFUSED_SHARE = 0.02  # refused at intake
+WITHDRAWN_EARLY_SHARE = 0.01  # withdrawn before intake
+WITHDRAWN_LATE_SHARE = 0.01  # withdrawn while being handled
+DENIED_SHARE = 0.04
+LATE_SHARE = 0.06  # decided after the committed due time
+BREACH_SHARE = 0.005  # decided after the statutory due time as well
+STATUTORY_MODE_SHARE = 0.03  # of time-limited cases with a statutory limit
+PAUSE_SHARE = 0.03  # of cases counted in days
+AWAITING_SHARE = 0.12  # of open time-limited cases: waiting for another department
+CITIZEN_SHARE = 0.85  # of generated applicants
+REVIEWERS_PER_UNIT = 2
+CLERKS = 3
+OFFICE_DAY_MINUTES = 420  # for rough spans only; the arithmetic uses the configured hours
+
+DEFAULT_SWEEP_LAG = timedelta(minutes=60)
+CHUNK_CASES = 20_000  # item cases per chunk (with their applications, events, flags: ~50k rows)
+USERNAME_PREFIX = "gen-hist-"
+
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # as cases.services
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+)
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏建文辉力宇浩然欣怡晨阳子涵"
+_DENIAL_REASONS = (
+    "经核查，不符合办理条件",
+    "申请人不属于本事项的适用对象",
+    "核验的参保信息与申请内容不一致",
+)
+_STATUTORY_REASONS = ("需现场核查", "情况特别复杂，需集体研究")
+
+
+@dataclass
+class HistoryResult:
+    applicants: int = 0
+    staff: int = 0
+    applications: int = 0
+    cases: int = 0
+    running: int = 0
+    events: int = 0
+    flags: int = 0
+    pauses: int = 0
+    department_requests: int = 0
+    seconds: float = 0.0
+
+
+# -- catalog snapshot --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Item:
+    id: int
+    code: str
+    unit_id: int
+    policy: deadlines.LimitPolicy
+    statutory_unit: str
+    legal_basis: str
+    span_days: float  # rough calendar days of the committed (or statutory-mode) limit
+
+    @property
+    def instant(self) -> bool:
+        return self.policy.instant
+
+    @property
+    def day_clock(self) -> bool:
+        """Counted in days (a pause or another department makes sense)."""
+        return not self.policy.instant and self.policy.committed_unit in (
+            LimitUnit.WORKING_DAYS,
+            LimitUnit.CALENDAR_DAYS,
+        )
+
+    @property
+    def can_go_statutory(self) -> bool:
+        return (
+            self.day_clock
+            and not self.policy.statutory_mode
+            and bool(self.policy.statutory_limit)
+            and self.policy.statutory_unit != LimitUnit.NONE
+        )
+
+
+def _span_days(policy: deadlines.LimitPolicy) -> float:
+    if policy.instant:
+        return 0.2
+    limit, unit = policy.committed_limit, policy.committed_unit
+    if policy.statutory_mode and policy.statutory_limit:
+        limit, unit = policy.statutory_limit, policy.statutory_unit
+    if not limit or unit == LimitUnit.NONE:
+        return 5.0
+    return limit * (1.45 if unit == LimitUnit.WORKING_DAYS else 1.0) + 0.5
+
+
+@dataclass
+class _BundleSpec:
+    id: int
+    applicant: str
+    questions: list[str]
+    # (item, stage, condition question code or None, answer that includes it)
+    entries: list[tuple[_Item, int, str | None, bool]]
+
+
+@dataclass
+class _Catalog:
+    items: dict[int, _Item]
+    bundles: list[_BundleSpec]
+    singles: list[_Item]
+    halls: list[int]
+    external_units: list[int]
+    regions: list[str]
+
+    @classmethod
+    def load(cls) -> _Catalog:
+        items = {}
+        for item in ServiceItem.objects.all():
+            policy = deadlines.LimitPolicy.of(item)
+            items[item.pk] = _Item(
+                id=item.pk,
+                code=item.code,
+                unit_id=item.unit_id,
+                policy=policy,
+                statutory_unit=item.statutory_unit,
+                legal_basis=item.legal_basis or "相关规定",
+                span_days=_span_days(policy),
+            )
+        bundles = []
+        for bundle in Bundle.objects.prefetch_related("questions").order_by("code"):
+            entries = [
+                (
+                    items[bi.item_id],
+                    bi.stage,
+                    bi.condition.code if bi.condition_id else None,
+                    bi.condition_answer,
+                )
+                for bi in BundleItem.objects.filter(bundle=bundle)
+                .select_related("condition")
+                .order_by("stage", "order", "item_id")
+            ]
+            if entries:
+                questions = [q.code for q in bundle.questions.all()]
+                bundles.append(_BundleSpec(bundle.pk, bundle.applicant, questions, entries))
+        internal = set(Unit.objects.filter(kind=Unit.Kind.INTERNAL).values_list("pk", flat=True))
+        listed = set(SpeedUpEntry.items.through.objects.values_list("serviceitem_id", flat=True))
+        singles = [i for i in items.values() if i.id in listed] or [
+            i for i in items.values() if i.unit_id in internal
+        ]
+        regions = [
+            code for code in District.objects.values_list("code", flat=True) if len(code) == 6
+        ]
+        return cls(
+            items=items,
+            bundles=bundles,
+            singles=sorted(singles, key=lambda i: i.code) or list(items.values()),
+            halls=list(ServiceHall.objects.order_by("pk").values_list("pk", flat=True)),
+            external_units=list(
+                Unit.objects.filter(kind=Unit.Kind.EXTERNAL)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            ),
+            regions=regions or ["321002"],
+        )
+
+
+# -- writing rows ------------------------------------------------------------------------------
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _json_text(value) -> str:
+    return json.dumps(value, ensure_ascii=False).translate(_ESCAPES)
+
+
+_CONVERTERS: dict[type, Callable[[object], str]] = {
+    type(None): lambda value: "\\N",
+    bool: lambda value: "t" if value else "f",
+    int: repr,
+    float: repr,
+    datetime: datetime.isoformat,
+    str: lambda value: value.translate(_ESCAPES),
+    dict: _json_text,
+    list: _json_text,
+}
+
+
+def _text(value) -> str:
+    """A value in PostgreSQL's COPY text format."""
+    convert = _CONVERTERS.get(type(value))
+    if convert is None:
+        return str(value).translate(_ESCAPES)
+    return convert(value)
+
+
+class _Table:
+    """The columns of one model for COPY, with each column's default already in text form."""
+
+    def __init__(self, model: type[models.Model], *, with_pk: bool) -> None:
+        self.model = model
+        self.db_table = model._meta.db_table
+        fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+        self.defaults = []
+        for f in fields:
+            if isinstance(f, models.JSONField):
+                self.defaults.append(_text(json.dumps(f.get_default())))
+            else:
+                self.defaults.append(
+                    _text(f.get_db_prep_save(f.get_default(), connection=connection))
+                )
+        self.position = {f.attname: i for i, f in enumerate(fields)}
+        self.copy_sql = "COPY {} ({}) FROM STDIN".format(
+            connection.ops.quote_name(self.db_table),
+            ", ".join(connection.ops.quote_name(f.column) for f in fields),
+        )
+
+    def render(self, rows: list[dict]) -> str:
+        """The rows as COPY text: the defaults, overwritten by the values each row sets."""
+        position, defaults, converters = self.position, self.defaults, _CONVERTERS
+        lines = []
+        for row in rows:
+            values = defaults.copy()
+            for name, value in row.items():
+                convert = converters.get(type(value))
+                values[position[name]] = (
+                    convert(value) if convert else str(value).translate(_ESCAPES)
+                )
+            lines.append("\t".join(values))
+        lines.append("")
+        return "\n".join(lines)
+
+
+class _Writer(threading.Thread):
+    """Runs the COPY statements of rendered chunks on its own connection, one transaction per
+    chunk, while the next chunk is being generated (PostgreSQL works on the other core)."""
+
+    def __init__(self) -> None:
+        super().__init__(name="history-writer", daemon=True)
+        self.chunks: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            while (chunk := self.chunks.get()) is not None:
+                if self.error is None:
+                    _copy(chunk)
+        except BaseException as error:  # reported by finish() in the caller's thread
+            self.error = error
+            while self.chunks.get() is not None:
+                pass
+        finally:
+            connection.close()
+
+    def put(self, chunk) -> None:
+        if self.error is not None:
+            raise self.error
+        self.chunks.put(chunk)
+
+    def finish(self) -> None:
+        self.chunks.put(None)
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
+def _copy(chunk: list[tuple[str, str]]) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        for copy_sql, text in chunk:
+            cursor.copy_expert(copy_sql, io.StringIO(text))
+
+
+class _Sink:
+    """Collects rows per model, in dependency order, and writes them a chunk at a time."""
+
+    ORDER = (Application, ItemCase, CasePause, DepartmentRequest, CaseFlag, CaseEvent)
+    WITH_PK = (Application, ItemCase)
+    ID_BLOCK = 20_000
+
+    def __init__(self, *, background: bool) -> None:
+        self.postgres = connection.vendor == "postgresql"
+        self.rows: dict[type[models.Model], list] = {model: [] for model in self.ORDER}
+        self.tables = {model: _Table(model, with_pk=model in self.WITH_PK) for model in self.ORDER}
+        self._pools: dict[type[models.Model], list[int]] = {model: [] for model in self.WITH_PK}
+        self._taken: dict[type[models.Model], int] = dict.fromkeys(self.WITH_PK, 0)
+        self._next_id: dict[type[models.Model], int] = {}
+        # A second connection cannot see uncommitted rows (the generated users inside a test's
+        # transaction): write in the background only outside any transaction.
+        self.writer = None
+        if background and self.postgres and not connection.in_atomic_block:
+            self.writer = _Writer()
+            self.writer.start()
+
+    def _refill(self, model: type[models.Model], want: int) -> list[int]:
+        if self.postgres:
+            # From the table's own sequence: safe while the portal inserts rows too.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                    [self.tables[model].db_table, want],
+                )
+                return [row[0] for row in cursor.fetchall()]
+        start = self._next_id.get(model)
+        if start is None:
+            start = (model.objects.aggregate(m=models.Max("pk"))["m"] or 0) + 1
+        self._next_id[model] = start + want
+        return list(range(start, start + want))
+
+    def ids(self, model: type[models.Model], n: int) -> list[int]:
+        """n fresh primary keys for rows written with their key (applications, item cases)."""
+        pool, taken = self._pools[model], self._taken[model]
+        if taken + n > len(pool):
+            pool = pool[taken:] + self._refill(model, max(n, self.ID_BLOCK))
+            self._pools[model], taken = pool, 0
+        self._taken[model] = taken + n
+        return pool[taken : taken + n]
+
+    def add(self, model: type[models.Model], row: dict) -> None:
+        self.rows[model].append(row)
+
+    def flush(self) -> None:
+        """Write what was collected, one transaction for the whole chunk."""
+        collected = [(model, self.rows[model]) for model in self.ORDER if self.rows[model]]
+        self.rows = {model: [] for model in self.ORDER}
+        if not self.postgres:
+            with transaction.atomic():
+                for model, rows in collected:
+                    model.objects.bulk_create((model(**row) for row in rows), batch_size=500)
+            return
+        chunk = [
+            (self.tables[model].copy_sql, self.tables[model].render(rows))
+            for model, rows in collected
+        ]
+        if self.writer is not None:
+            self.writer.put(chunk)
+        else:
+            _copy(chunk)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            writer.finish()
+
+    def analyze(self) -> None:
+        if not self.postgres:
+            return
+        tables = [User._meta.db_table] + [self.tables[m].db_table for m in self.ORDER]
+        with connection.cursor() as cursor:
+            for table in tables:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
+# -- people ------------------------------------------------------------------------------------
+
+
+def _resident_id(rng: random.Random, region: str) -> str:
+    birth = datetime(1950, 1, 1) + timedelta(days=rng.randrange(365 * 55))  # noqa: DTZ001
+    first17 = f"{region}{birth:%Y%m%d}{rng.randrange(1000):03d}"
+    return first17 + resident_id_check_char(first17)
+
+
+def _credit_code(rng: random.Random, region: str) -> str:
+    body = "91" + region + "".join(rng.choice(CREDIT_ALPHABET) for _ in range(9))
+    return body + credit_code_check_char(body)
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(rng.randint(1, 2)))
+
+
+@dataclass
+class _People:
+    citizens: list[int]
+    enterprises: list[int]
+    reviewers: dict[int, list[int]]  # unit → reviewer ids
+    clerks: list[int]
+
+
+def _create_people(rng: random.Random, catalog: _Catalog, applicants: int) -> _People:
+    from kuaiban.accounts.crypto import keyed_hash
+
+    tag = f"{USERNAME_PREFIX}{secrets.token_hex(3)}"
+    taken_hashes = set(
+        User.objects.exclude(resident_id_hash=None).values_list("resident_id_hash", flat=True)
+    )
+    taken_codes = set(User.objects.exclude(credit_code=None).values_list("credit_code", flat=True))
+    unusable = make_password(None)
+    users = []
+    for i in range(applicants):
+        region = rng.choice(catalog.regions)
+        user = User(
+            username=f"{tag}-{i:05d}",
+            password=unusable,
+            email=f"{tag}-{i:05d}@example.invalid",
+        )
+        if rng.random() < CITIZEN_SHARE:
+            number = _resident_id(rng, region)
+            while keyed_hash(number) in taken_hashes:
+                number = _resident_id(rng, region)
+            taken_hashes.add(keyed_hash(number))
+            user.role = Role.CITIZEN
+            user.real_name = user.display_name = _name(rng)
+            user.set_resident_id(number)
+        else:
+            code = _credit_code(rng, region)
+            while code in taken_codes:
+                code = _credit_code(rng, region)
+            taken_codes.add(code)
+            user.role = Role.ENTERPRISE
+            user.real_name = user.display_name = f"样例{_name(rng)}{i}号企业有限公司"
+            user.credit_code = code
+            user.contact_name = _name(rng)
+        users.append(user)
+    # Staff who accept and decide: the ones an earlier run generated, else new ones.
+    staff = User.objects.filter(username__startswith=USERNAME_PREFIX, is_active=True)
+    reviewers: dict[int, list[int]] = {}
+    for pk, unit_id in staff.filter(role=Role.REVIEWER).values_list("pk", "unit_id"):
+        reviewers.setdefault(unit_id, []).append(pk)
+    clerks = list(staff.filter(role=Role.CLERK).values_list("pk", flat=True))
+    for unit_id in sorted({item.unit_id for item in catalog.items.values()}):
+        if unit_id in reviewers:
+            continue
+        for k in range(REVIEWERS_PER_UNIT):
+            users.append(
+                User(
+                    username=f"{tag}-r{unit_id}-{k}",
+                    password=unusable,
+                    role=Role.REVIEWER,
+                    unit_id=unit_id,
+                    display_name=f"审核员{_name(rng)}",
+                )
+            )
+    for k in range(0 if clerks else CLERKS):
+        users.append(
+            User(
+                username=f"{tag}-c{k}",
+                password=unusable,
+                role=Role.CLERK,
+                hall_id=catalog.halls[k % len(catalog.halls)] if catalog.halls else None,
+                display_name=f"窗口{_name(rng)}",
+            )
+        )
+    User.objects.bulk_create(users, batch_size=1000)
+    if any(u.pk is None for u in users):  # a backend without RETURNING
+        ids = dict(User.objects.filter(username__startswith=tag).values_list("username", "pk"))
+        for user in users:
+            user.pk = ids[user.username]
+    people = _People([], [], reviewers, clerks)
+    for user in users:
+        if user.role == Role.CITIZEN:
+            people.citizens.append(user.pk)
+        elif user.role == Role.ENTERPRISE:
+            people.enterprises.append(user.pk)
+        elif user.role == Role.REVIEWER:
+            people.reviewers.setdefault(user.unit_id, []).append(user.pk)
+        else:
+            people.clerks.append(user.pk)
+    if not people.citizens:
+        people.citizens = people.enterprises
+    if not people.enterprises:
+        people.enterprises = people.citizens
+    return people
+
+
+# -- simulation --------------------------------------------------------------------------------
+
+ONE_MINUTE = timedelta(minutes=1)
+
+
+def _fires(threshold: datetime) -> datetime:
+    """When the once-a-minute sweep marks a threshold: the minute after it passed."""
+    return threshold.replace(second=0, microsecond=0) + ONE_MINUTE
+
+
+@dataclass
+class _CaseDraw:
+    """Every random choice about one case, drawn before its simulation."""
+
+    fraction: float  # handling time as a share of the committed office time
+    denied: bool
+    statutory_mode: bool
+    review_share: float  # review starts after this share of the handling time
+    pause: tuple[float, int, str] | None  # (start as a share of the 50% mark, minutes, kind)
+    awaiting: float | None  # where between review start and now a department was asked
+    reviewer: int | None
+
+
+@dataclass
+class _Pause:
+    started: datetime
+    ended: datetime
+    kind: str
+    explanation: str
+
+
+@dataclass
+class _CaseSim:
+    item: _Item
+    stage: int
+    draw: _CaseDraw
+    id: int = 0
+    accepted: datetime | None = None
+    received: datetime | None = None
+    plan: deadlines.ClockPlan | None = None
+    thresholds: dict[str, datetime | None] = field(default_factory=dict)  # as planned
+    shifted: dict[str, datetime | None] = field(default_factory=dict)  # after the pause
+    pause: _Pause | None = None
+    review_start: datetime | None = None
+    decided: datetime | None = None
+
+
+@dataclass
+class _AppSim:
+    row: dict
+    cases: list[_CaseSim]
+    states: dict[int, str]  # case id → its state now
+    events: list[tuple] = field(default_factory=list)
+    stop: datetime | None = None  # clocks ran until then at the latest (now, or a withdrawal)
+
+
+class _Generator:
+    def __init__(
+        self,
+        *,
+        cal: WorkCalendar,
+        catalog: _Catalog,
+        people: _People,
+        sink: _Sink,
+        rng: random.Random,
+        now: datetime,
+        years: float,
+        open_share: float,
+        sweep_lag: timedelta,
+        result: HistoryResult,
+    ) -> None:
+        self.cal, self.catalog, self.people, self.sink = cal, catalog, people, sink
+        self.rng, self.now, self.open_share = rng, now, open_share
+        self.start = now - timedelta(days=365 * years)
+        self.cutoff = now - sweep_lag
+        self.result = result
+        # The form answers are an encrypted "{}": encrypted once, the same token for every row.
+        self.form_data = (
+            Application._meta.get_field("form_data").get_db_prep_save({}, connection=connection)
+            if sink.postgres
+            else {}
+        )
+        self.flag_labels = {kind.value: str(kind.label) for kind in FlagKind}
+        self.pause_labels = {kind.value: str(kind.label) for kind in CasePause.Kind}
+
+    # -- what an application is for ------------------------------------------------------------
+
+    def choose_subject(self, remaining: int, *, open_now: bool):
+        """(bundle id, single item, answers, [(item, stage)], applicant id). What is open at any
+        moment is the work that takes days (an instant item is done within the half hour), so an
+        open application includes at least one item counted in days."""
+        for _attempt in range(20):
+            chosen = self._subject(remaining)
+            if not open_now or any(item.day_clock for item, _stage in chosen[3]):
+                return chosen
+        return chosen
+
+    def _subject(self, remaining: int):
+        rng, people = self.rng, self.people
+        if self.catalog.bundles and rng.random() < BUNDLE_SHARE:
+            bundle = rng.choice(self.catalog.bundles)
+            answers = {code: rng.random() < 0.5 for code in bundle.questions}
+            planned = [
+                (item, stage)
+                for item, stage, condition, answer in bundle.entries
+                if condition is None or answers.get(condition) == answer
+            ]
+            if planned and len(planned) <= remaining:
+                enterprise = bundle.applicant in (
+                    Bundle.Applicant.ENTERPRISE,
+                    Bundle.Applicant.INSTITUTION,
+                ) or (
+                    bundle.applicant == Bundle.Applicant.CITIZEN_OR_ENTERPRISE
+                    and rng.random() < 0.3
+                )
+                pool = people.enterprises if enterprise else people.citizens
+                return bundle.id, None, answers, planned, rng.choice(pool)
+        item = rng.choice(self.catalog.singles)
+        pool = people.citizens if rng.random() < 0.8 else people.enterprises
+        return None, item, {}, [(item, 1)], rng.choice(pool)
+
+    def draw_case(self, item: _Item) -> _CaseDraw:
+        rng = self.rng
+        roll = rng.random()
+        denied = roll < DENIED_SHARE
+        if denied:
+            fraction = rng.uniform(0.1, 0.9)
+        elif roll < DENIED_SHARE + BREACH_SHARE:
+            fraction = rng.uniform(2.05, 2.6)
+        elif roll < DENIED_SHARE + BREACH_SHARE + LATE_SHARE:
+            fraction = rng.uniform(1.02, 1.6)
+        else:
+            fraction = 0.04 + 0.9 * rng.betavariate(2.0, 3.5)
+        pause = None
+        if item.day_clock and rng.random() < PAUSE_SHARE:
+            kind = rng.choice(list(self.pause_labels))
+            pause = (rng.uniform(0.3, 0.9), rng.randint(1, 8) * OFFICE_DAY_MINUTES, kind)
+        reviewers = self.people.reviewers.get(item.unit_id)
+        return _CaseDraw(
+            fraction=fraction,
+            denied=denied,
+            statutory_mode=item.can_go_statutory and rng.random() < STATUTORY_MODE_SHARE,
+            review_share=rng.uniform(0.02, 0.2),
+            pause=pause,
+            awaiting=rng.random() if item.day_clock and rng.random() < AWAITING_SHARE else None,
+            reviewer=rng.choice(reviewers) if reviewers else None,
+        )
+
+    # -- one case's clock ----------------------------------------------------------------------
+
+    def run_clock(self, case: _CaseSim, accepted: datetime, received: datetime) -> None:
+        """Plan the clock like `clocks.clock_start`; place the review, pause and decision in
+        office minutes after the clock start."""
+        cal, draw = self.cal, case.draw
+        case.accepted, case.received = accepted, received
+        plan = deadlines.plan_clock(
+            cal,
+            case.item.policy,
+            received_at=received,
+            accepted_at=accepted,
+            statutory_mode=draw.statutory_mode,
+        )
+        case.plan = plan
+        case.thresholds = case.shifted = {
+            "warn_50_at": plan.warn_50,
+            "warn_75_at": plan.warn_75,
+            "committed_due_at": plan.committed_due,
+            "statutory_due_at": plan.statutory_due,
+        }
+        if plan.committed_due is not None:
+            total = cal.office_minutes_between(plan.start, plan.committed_due)
+        else:
+            total = float(self.rng.randint(1, 5) * OFFICE_DAY_MINUTES)
+        target = max(2, round(total * draw.fraction))
+        review = max(1, round(target * draw.review_share))
+        case.review_start = cal.add_office_minutes(plan.start, review).at
+        if draw.pause is not None and plan.committed_due is not None:
+            share, length, kind = draw.pause
+            before = max(review + 1, round(total * 0.5 * share))
+            # Paused before the 50% mark (no flag has fired) and before the decision.
+            if before < total * 0.5 and before < target:
+                started = cal.add_office_minutes(plan.start, before).at
+                ended = cal.add_office_minutes(started, length).at
+                shift = deadlines.pause_shift(cal, started, ended, self.pause_labels[kind])
+                # As clocks.clock_shift_for_pause: the statutory due time in its own unit.
+                case.shifted = {
+                    name: value
+                    and deadlines.shift_due(
+                        cal,
+                        value,
+                        case.item.statutory_unit if name == "statutory_due_at" else plan.unit,
+                        shift,
+                    ).at
+                    for name, value in case.thresholds.items()
+                }
+                case.pause = _Pause(started, ended, kind, shift.explanation)
+                case.decided = cal.add_office_minutes(ended, max(1, target - before)).at
+                return
+        decided = cal.add_office_minutes(plan.start, target).at
+        if decided <= accepted:
+            # An instant item's clock runs from receipt: accepted late online, it is decided
+            # (already late) shortly after the acceptance, never before.
+            decided = cal.add_office_minutes(accepted, 1 + round(target * draw.review_share)).at
+        if case.review_start < accepted:
+            case.review_start = accepted + (decided - accepted) * draw.review_share
+        case.decided = decided
+
+    def office_moment_before(self, moment: datetime) -> datetime:
+        """The first office minute at or after `moment`, or of an earlier day if that would be
+        after now (a clerk accepts during office hours)."""
+        for days_back in range(60):
+            candidate = self.cal.next_office_minute(moment - timedelta(days=days_back))
+            if candidate <= self.now:
+                return candidate
+        return moment
+
+    # -- one application -----------------------------------------------------------------------
+
+    def application(self, remaining: int) -> int:
+        """Simulate one application up to now and queue its rows; returns its number of cases."""
+        rng, cal, now = self.rng, self.cal, self.now
+        open_now = rng.random() < self.open_share
+        bundle_id, item, answers, planned, applicant = self.choose_subject(
+            remaining, open_now=open_now
+        )
+        window = rng.random() < WINDOW_SHARE
+        roll = rng.random()
+        if roll < REFUSED_SHARE:
+            outcome = "refused"
+        elif roll < REFUSED_SHARE + WITHDRAWN_EARLY_SHARE:
+            outcome = "withdrawn_early"
+        elif roll < REFUSED_SHARE + WITHDRAWN_EARLY_SHARE + WITHDRAWN_LATE_SHARE:
+            outcome = "withdrawn_late"
+        else:
+            outcome = "handled"
+        submit_minutes = rng.randint(1, 5) if window else rng.randint(3, 40)
+        accept_minutes = rng.randint(2, 15) if window else rng.randint(10, 900)
+        withdraw_share = rng.uniform(0.1, 0.9)
+        clerk = rng.choice(self.people.clerks) if self.people.clerks else None
+        cases = [_CaseSim(it, stage, self.draw_case(it)) for it, stage in planned]
+        stages = sorted({c.stage for c in cases})
+
+        if open_now:
+            # Open now: accepted within the (estimated) handling time before now.
+            handling = sum(
+                max(c.item.span_days * min(c.draw.fraction, 1.3) for c in cases if c.stage == s)
+                for s in stages
+            )
+            accepted = self.office_moment_before(
+                now - timedelta(days=handling * rng.uniform(0.0, 0.97))
+            )
+            if window:
+                submitted = accepted - timedelta(minutes=accept_minutes)
+                received = accepted
+            else:
+                submitted = accepted - timedelta(minutes=rng.randint(10, 2 * 24 * 60))
+                received = submitted
+            created = submitted - timedelta(minutes=submit_minutes)
+        else:
+            # Anywhere in the history (fewer at weekends), handled from there on.
+            created = self.start + (now - self.start) * rng.random()
+            if created.weekday() >= 5 and rng.random() < 0.7:
+                created -= timedelta(days=2)
+            if window:
+                created = cal.next_office_minute(created)
+            latest = now - timedelta(minutes=submit_minutes + 1)
+            if created > latest:  # the hall has not opened yet: an online application instead
+                created, window = latest - timedelta(minutes=rng.randint(0, 120)), False
+                accept_minutes = rng.randint(10, 900)
+            submitted = created + timedelta(minutes=submit_minutes)
+            if window:
+                accepted = cal.next_office_minute(submitted + timedelta(minutes=accept_minutes))
+                received = accepted
+            else:
+                accepted = cal.add_office_minutes(submitted, accept_minutes).at
+                received = submitted
+
+        app_id = self.sink.ids(Application, 1)[0]
+        for case, pk in zip(cases, self.sink.ids(ItemCase, len(cases)), strict=True):
+            case.id = pk
+        sim = _AppSim(
+            row={
+                "id": app_id,
+                "reference": f"KB{timezone.localtime(created):%Y%m%d}{_reference_suffix(app_id)}",
+                "applicant_id": applicant,
+                "bundle_id": bundle_id,
+                "item_id": item.id if item is not None else None,
+                "answers": answers,
+                "form_data": self.form_data,
+                "channel": Application.Channel.WINDOW if window else Application.Channel.ONLINE,
+                "delivery": rng.choice(Application.Delivery.values),
+                "submission_key": uuid.UUID(int=rng.getrandbits(128), version=4),
+                "visits": 1 if window else 0,
+                "created_at": created,
+                "submitted_at": submitted,
+                "state": ApplicationState.SUBMITTED,
+            },
+            cases=cases,
+            states={
+                c.id: CaseState.SUBMITTED if c.stage == stages[0] else CaseState.WAITING
+                for c in cases
+            },
+            events=[
+                (created, "create", "", ApplicationState.DRAFT, applicant),
+                (
+                    submitted,
+                    "submit",
+                    ApplicationState.DRAFT,
+                    ApplicationState.SUBMITTED,
+                    applicant,
+                ),
+            ],
+            stop=now,
+        )
+        withdrawn_early = submitted + (accepted - submitted) * withdraw_share
+        if outcome == "refused" and accepted <= now:
+            sim.row["state"] = ApplicationState.REFUSED
+            sim.events.append(
+                (
+                    accepted,
+                    "refuse",
+                    ApplicationState.SUBMITTED,
+                    ApplicationState.REFUSED,
+                    clerk,
+                    None,
+                    "材料不符合受理条件",
+                    {"legal_basis": "《行政许可法》第三十二条"},
+                )
+            )
+            sim.states = dict.fromkeys(sim.states, CaseState.REFUSED)
+        elif outcome == "withdrawn_early" and withdrawn_early <= now:
+            sim.row["state"] = ApplicationState.WITHDRAWN
+            sim.events.append(
+                (
+                    withdrawn_early,
+                    "withdraw",
+                    ApplicationState.SUBMITTED,
+                    ApplicationState.WITHDRAWN,
+                    applicant,
+                )
+            )
+            sim.states = dict.fromkeys(sim.states, CaseState.WITHDRAWN)
+        elif outcome in ("handled", "withdrawn_late") and accepted <= now:
+            sim.row["hall_id"] = rng.choice(self.catalog.halls) if self.catalog.halls else None
+            sim.events.append(
+                (accepted, "accept", ApplicationState.SUBMITTED, ApplicationState.ACCEPTED, clerk)
+            )
+            self.handle(sim, accepted, received, withdraw_share if outcome != "handled" else None)
+        self.write(sim)
+        return len(cases)
+
+    def handle(
+        self, sim: _AppSim, accepted: datetime, received: datetime, withdraw_share: float | None
+    ) -> None:
+        """From acceptance: stages in turn (the next opens when the last of the previous stage is
+        approved; a denial closes the later stages), cut at now or at the withdrawal."""
+        now, cases, row = self.now, sim.cases, sim.row
+        stages = sorted({c.stage for c in cases})
+        opened: list[_CaseSim] = []
+        stage_start, stage_received = accepted, received
+        denied = False
+        end = withdrawn_at = None
+        for stage in stages:
+            if denied or stage_start > now or withdrawn_at is not None:
+                break
+            members = [c for c in cases if c.stage == stage]
+            for case in members:
+                self.run_clock(case, stage_start, stage_received)
+            opened += members
+            end = max(c.decided for c in members)
+            denied = any(c.draw.denied for c in members)
+            if withdraw_share is not None:
+                earliest = min(c.decided for c in members)
+                moment = accepted + (earliest - accepted) * withdraw_share
+                withdrawn_at = moment if moment <= now else None
+                withdraw_share = None
+            stage_start = stage_received = end
+        sim.stop = withdrawn_at or now
+        first = [c for c in opened if c.stage == stages[0]]
+        review = min(c.review_start for c in first)
+        state = ApplicationState.ACCEPTED
+        if review <= sim.stop:
+            state = ApplicationState.IN_PROGRESS
+            sim.events.append(
+                (review, "start_review", ApplicationState.ACCEPTED, state, first[0].draw.reviewer)
+            )
+        concluded = withdrawn_at is None and end <= now and (denied or len(opened) == len(cases))
+        for case in opened:
+            sim.states[case.id] = self.case_state(case, sim.stop, concluded=concluded)
+        if withdrawn_at is not None:
+            sim.events.append(
+                (withdrawn_at, "withdraw", state, ApplicationState.WITHDRAWN, row["applicant_id"])
+            )
+            sim.states = dict.fromkeys(sim.states, CaseState.WITHDRAWN)
+            state = ApplicationState.WITHDRAWN
+        elif concluded:
+            for case in cases:
+                if case not in opened:
+                    sim.states[case.id] = CaseState.CLOSED
+            sim.events.append(
+                (
+                    end,
+                    "conclude",
+                    state,
+                    ApplicationState.CONCLUDED,
+                    None,
+                    None,
+                    "",
+                    {"delivery": row["delivery"]},
+                )
+            )
+            row["concluded_at"] = end
+            state = ApplicationState.CONCLUDED
+        row["state"] = state
+
+    def case_state(self, case: _CaseSim, stop: datetime, *, concluded: bool) -> str:
+        if case.decided <= stop:
+            if concluded:
+                return CaseState.CONCLUDED
+            return CaseState.DENIED if case.draw.denied else CaseState.APPROVED
+        if case.pause and case.pause.started <= stop < case.pause.ended:
+            return CaseState.PAUSED
+        if case.review_start > stop:
+            return CaseState.ACCEPTED
+        if case.draw.awaiting is not None:
+            return CaseState.AWAITING_DEPARTMENT
+        return CaseState.IN_REVIEW
+
+    # -- rows ------------------------------------------------------------------------------------
+
+    def write(self, sim: _AppSim) -> None:
+        self.sink.add(Application, sim.row)
+        self.result.applications += 1
+        for case in sim.cases:
+            self.write_case(sim, case)
+        app_id = sim.row["id"]
+        for event in sim.events:
+            self.event(app_id, *event)
+
+    def write_case(self, sim: _AppSim, case: _CaseSim) -> None:
+        sink, app_id, stop = self.sink, sim.row["id"], sim.stop
+        state = sim.states[case.id]
+        row = {
+            "id": case.id,
+            "application_id": app_id,
+            "item_id": case.item.id,
+            "unit_id": case.item.unit_id,
+            "stage": case.stage,
+            "state": state,
+            "created_at": sim.row["submitted_at"],
+        }
+        sink.add(ItemCase, row)
+        self.result.cases += 1
+        plan, draw = case.plan, case.draw
+        if plan is None or case.accepted > stop:  # no clock (yet)
+            return
+        pause = case.pause if case.pause is not None and case.pause.started <= stop else None
+        resumed = pause is not None and pause.ended <= stop
+        thresholds = case.shifted if resumed else case.thresholds
+        row.update(thresholds)
+        row.update(
+            received_at=case.received,
+            accepted_at=case.accepted,
+            clock_unit=plan.unit,
+            clock_start=plan.start,
+            original_committed_due_at=plan.committed_due,
+            original_statutory_due_at=plan.statutory_due,
+            due_provisional=plan.provisional,
+        )
+        if case.review_start <= stop:
+            row["reviewer_id"] = draw.reviewer
+        decided = case.decided if case.decided <= stop else None
+        notes = []
+        if draw.statutory_mode:
+            reason = _STATUTORY_REASONS[case.id % len(_STATUTORY_REASONS)]
+            row.update(
+                statutory_mode=True,
+                statutory_mode_reason=reason,
+                statutory_mode_by_id=draw.reviewer,
+            )
+            note = f"按法定时限办理（{reason}）"
+            notes.append(note)
+            self.event(
+                app_id, case.accepted, "statutory_mode", "", "", draw.reviewer, case.id, note
+            )
+
+        # Flags: the sweep marks a threshold in the minute after it passed while the clock runs
+        # (a threshold that passed during a pause right after the resumption); thresholds that
+        # passed within the sweep lag are left for the next sweep.
+        last = min(decided or stop, self.cutoff)
+        pending = []
+        for kind, threshold_name, fired_name in ((t.kind, t.at, t.fired) for t in THRESHOLDS):
+            threshold = thresholds[threshold_name]
+            if threshold is None:
+                continue
+            fires = _fires(threshold)
+            if pause is not None and fires >= pause.started:
+                fires = max(fires, _fires(pause.ended)) if resumed else None
+            if fires is None or fires > last:
+                pending.append(threshold)
+                continue
+            row[fired_name] = fires
+            sink.add(
+                CaseFlag,
+                {
+                    "item_case_id": case.id,
+                    "kind": kind.value,
+                    "threshold_at": threshold,
+                    "flagged_at": fires,
+                },
+            )
+            self.result.flags += 1
+            if kind in (FlagKind.OVERDUE, FlagKind.BREACH):
+                label = self.flag_labels[kind.value]
+                self.event(
+                    app_id, fires, "flag", "", "", None, case.id, label, {"kind": kind.value}
+                )
+        if state in RUNNING_CLOCK_STATES:
+            row["next_flag_at"] = min(pending, default=None)
+            self.result.running += 1
+
+        if pause is not None:
+            reason = "依法暂停计时"
+            pause_row = {
+                "item_case_id": case.id,
+                "kind": pause.kind,
+                "reason": reason,
+                "started_at": pause.started,
+                "started_by_id": draw.reviewer,
+            }
+            self.event(
+                app_id,
+                pause.started,
+                "pause",
+                CaseState.IN_REVIEW,
+                CaseState.PAUSED,
+                draw.reviewer,
+                case.id,
+                reason,
+                {"kind": pause.kind},
+            )
+            if resumed:
+                pause_row.update(
+                    ended_at=pause.ended, ended_by_id=draw.reviewer, explanation=pause.explanation
+                )
+                notes.append(pause.explanation)
+                self.event(
+                    app_id,
+                    pause.ended,
+                    "resume",
+                    CaseState.PAUSED,
+                    CaseState.IN_REVIEW,
+                    draw.reviewer,
+                    case.id,
+                    pause.explanation,
+                )
+            elif state == CaseState.PAUSED:
+                row["paused_since"] = pause.started
+            sink.add(CasePause, pause_row)
+            self.result.pauses += 1
+
+        if state == CaseState.AWAITING_DEPARTMENT and self.catalog.external_units:
+            since = pause.ended if resumed else case.review_start
+            sent = since + (self.now - since) * draw.awaiting
+            question = "请协助核实相关信息"
+            sink.add(
+                DepartmentRequest,
+                {
+                    "item_case_id": case.id,
+                    "department_id": self.catalog.external_units[
+                        case.id % len(self.catalog.external_units)
+                    ],
+                    "question": question,
+                    "sent_at": sent,
+                    "sent_by_id": draw.reviewer,
+                    "due_at": self.cal.add_working_days(sent, 3).at,
+                },
+            )
+            self.result.department_requests += 1
+            self.event(
+                app_id,
+                sent,
+                "department_request",
+                CaseState.IN_REVIEW,
+                state,
+                draw.reviewer,
+                case.id,
+                question,
+            )
+
+        if decided is not None:
+            self.decision(row, case, decided, sim.row.get("concluded_at"))
+            action, to_state = (
+                ("deny", CaseState.DENIED) if draw.denied else ("approve", CaseState.APPROVED)
+            )
+            self.event(
+                app_id,
+                decided,
+                action,
+                CaseState.IN_REVIEW,
+                to_state,
+                draw.reviewer,
+                case.id,
+                row.get("decision_reason", ""),
+            )
+        if notes:
+            row["deadline_notes"] = "\n".join(notes)
+
+    def decision(self, row: dict, case: _CaseSim, decided: datetime, concluded_at) -> None:
+        """Decision facts as `review.case_approve` / `case_deny` and `conclude` store them."""
+        cal = self.cal
+        row["decided_at"] = decided
+        if case.draw.denied:
+            row["decision_reason"] = _DENIAL_REASONS[case.id % len(_DENIAL_REASONS)]
+            row["legal_basis"] = case.item.legal_basis
+        # As clocks.record_handling_time: office minutes and days, net of the pause.
+        minutes = cal.office_minutes_between(case.plan.start, decided)
+        paused_days = paused_calendar_days = 0
+        if case.pause is not None:
+            started, ended = case.pause.started, case.pause.ended
+            minutes -= cal.office_minutes_between(started, ended)
+            paused_days = deadlines.pause_shift(cal, started, ended, "").working_days
+            paused_calendar_days = (ended - started).days
+        row["handling_minutes"] = max(minutes, 0.0)
+        start_day, end_day = cal.local(case.accepted).date(), cal.local(decided).date()
+        if case.item.statutory_unit == LimitUnit.CALENDAR_DAYS:
+            days = (end_day - start_day).days - paused_calendar_days
+        else:
+            days = cal.working_days_between(start_day, end_day) - paused_days
+        row["handling_days"] = float(max(days, 0))
+        if concluded_at is not None:
+            row["concluded_at"] = concluded_at
+            committed = row.get("committed_due_at")
+            row["completed_late"] = bool(committed and decided > committed)
+
+    def event(
+        self,
+        app_id: int,
+        at: datetime,
+        action: str,
+        from_state: str,
+        to_state: str,
+        actor: int | None = None,
+        case_id: int | None = None,
+        reason: str = "",
+        data: dict | None = None,
+    ) -> None:
+        self.sink.add(
+            CaseEvent,
+            {
+                "application_id": app_id,
+                "item_case_id": case_id,
+                "action": action,
+                "from_state": from_state,
+                "to_state": to_state,
+                "actor_id": actor,
+                "at": at,
+                "reason": reason,
+                "data": data or {},
+            },
+        )
+        self.result.events += 1
+
+
+def _reference_suffix(pk: int) -> str:
+    """Six characters unique per primary key (a bijection of the key modulo 32**6)."""
+    n = (pk * 0x2545F491 + 0x1B873593) % (1 << 30)
+    chars = []
+    for _ in range(6):
+        n, r = divmod(n, 32)
+        chars.append(_REFERENCE_ALPHABET[r])
+    return "".join(chars)
+
+
+def history_generate(
+    *,
+    cases: int,
+    open_share: float = 0.1,
+    seed: int = 1,
+    years: float = 2,
+    now: datetime | None = None,
+    applicants: int | None = None,
+    sweep_lag: timedelta = DEFAULT_SWEEP_LAG,
+    chunk: int = CHUNK_CASES,
+    progress: Callable[[int, int, float], None] | None = None,
+    background: bool = True,
+) -> HistoryResult:
+    """Add `cases` item cases of generated history (see the module docstring)."""
+    if cases < 0 or not 0 <= open_share <= 1:
+        raise ValueError("cases must be >= 0 and open_share between 0 and 1")
+    began = time.perf_counter()
+    now = now or timezone.now()
+    rng = random.Random(seed)  # noqa: S311 - generated data, not secrets
+    catalog = _Catalog.load()
+    if not catalog.items:
+        raise ValueError("the catalog is empty: run load_reference_data first")
+    cal = calendar_from_db()
+    result = HistoryResult()
+    if applicants is None:
+        applicants = min(5000, max(20, cases // 100))
+    with transaction.atomic():
+        people = _create_people(rng, catalog, applicants)
+    result.applicants = applicants
+    result.staff = len(people.clerks) + sum(map(len, people.reviewers.values()))
+    sink = _Sink(background=background)
+    generator = _Generator(
+        cal=cal,
+        catalog=catalog,
+        people=people,
+        sink=sink,
+        rng=rng,
+        now=now,
+        years=years,
+        open_share=open_share,
+        sweep_lag=sweep_lag,
+        result=result,
+    )
+    done = pending = 0
+    try:
+        while done < cases:
+            made = generator.application(cases - done)
+            done += made
+            pending += made
+            if pending >= chunk and done < cases:
+                sink.flush()
+                pending = 0
+                if progress:
+                    progress(done, cases, time.perf_counter() - began)
+        sink.flush()
+    finally:
+        sink.close()
+    sink.analyze()
+    result.seconds = time.perf_counter() - began
+    if progress:
+        progress(done, cases, result.seconds)
+    return result

@@ -1,0 +1,55 @@
+from django.core.management import BaseCommand, CommandError
+
+from devtools.history import history_generate
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill the database with generated history over the last years: applicants, bundle and "
+        "single-item applications, item cases with real clocks, outcomes, flags and events "
+        "(COPY on PostgreSQL, bulk inserts elsewhere). Adds to what is there; needs the "
+        "reference data (load_reference_data)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--cases", type=int, required=True, help="item cases to create")
+        parser.add_argument(
+            "--open-share",
+            type=float,
+            default=0.1,
+            help="share of applications still open now, thresholds around now (default 0.1)",
+        )
+        parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+        parser.add_argument("--years", type=float, default=2, help="history length (default 2)")
+        parser.add_argument(
+            "--applicants", type=int, default=None, help="generated applicants (default: scaled)"
+        )
+
+    def handle(self, *args, **options):
+        def progress(done, total, seconds):
+            rate = done / seconds if seconds else 0
+            self.stdout.write(
+                f"  {done:>10,} / {total:,} item cases  {seconds:7.1f} s  {rate:9,.0f} cases/s"
+            )
+
+        try:
+            result = history_generate(
+                cases=options["cases"],
+                open_share=options["open_share"],
+                seed=options["seed"],
+                years=options["years"],
+                applicants=options["applicants"],
+                progress=progress if options["verbosity"] else None,
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{result.cases:,} item cases ({result.running:,} with a running clock) in "
+                f"{result.applications:,} applications, {result.events:,} events, "
+                f"{result.flags:,} flags, {result.pauses:,} pauses, "
+                f"{result.department_requests:,} department requests; "
+                f"{result.applicants:,} applicants generated, {result.staff} staff acting; "
+                f"{result.seconds:.1f} s"
+            )
+        )

@@ -1,0 +1,38 @@
+"""Who may open a page: one decorator per kind of user. A page someone may not open does not
+exist for them (404, never 403), so staff screens and others' records never reveal themselves.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+
+from .models import Role
+
+
+def user_passes(test: Callable) -> Callable:
+    """Log in first; then 404 unless `test(user)`."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not test(request.user):
+                raise Http404
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def role_required(*roles: str) -> Callable:
+    return user_passes(lambda user: user.role in roles)
+
+
+applicant_required = user_passes(lambda user: user.is_applicant)
+clerk_required = role_required(Role.CLERK)
+reviewer_required = role_required(Role.REVIEWER)
+unit_head_required = user_passes(lambda user: user.role == Role.REVIEWER and user.is_unit_head)
+supervisor_required = role_required(Role.SUPERVISOR, Role.ADMINISTRATOR)

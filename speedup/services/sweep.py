@@ -1,0 +1,225 @@
+"""The deadline sweep: set-based, idempotent, safe to run twice at once.
+
+Each run marks, with one conditional UPDATE per threshold kind, the running clocks whose
+threshold has passed and whose flag has not fired (`... WHERE overdue_at IS NULL`), then writes
+one flag row and one event per mark and queues notifications, all in one transaction. A second
+sweep racing the first blocks on the row locks and then finds nothing left to mark; a case
+concluded before the UPDATE is not in a running state and is never flagged.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kuaiban.accounts.models import Role
+from kuaiban.cases.clocks import THRESHOLDS
+from kuaiban.cases.models import RUNNING_CLOCK_STATES, CaseEvent, EventAction, FlagKind, ItemCase
+from kuaiban.notifications.models import Notification
+from kuaiban.notifications.services import notifications_dispatch
+from kuaiban.requestid import current_request_id
+
+from ..models import CaseFlag
+
+logger = logging.getLogger(__name__)
+
+# Supervisors hear of breaches of the commitment and of the law; reviewers hear of everything.
+SUPERVISOR_KINDS = (FlagKind.OVERDUE, FlagKind.BREACH)
+BATCH = 5000
+
+
+def next_flag_expression(just_fired: dict[str, list[int]] | None = None):
+    """SQL for the earliest unfired threshold (thresholds come due in the order of
+    `clocks.THRESHOLDS`), treating the rows in `just_fired[kind]` as flagged for that kind."""
+    just_fired = just_fired or {}
+    whens = []
+    for t in THRESHOLDS:
+        condition = Q(**{f"{t.fired}__isnull": True, f"{t.at}__isnull": False})
+        if just_fired.get(t.kind):
+            condition &= ~Q(pk__in=just_fired[t.kind])
+        whens.append(When(condition, then=F(t.at)))
+    return Case(*whens, default=None)
+
+
+@dataclass
+class SweepResult:
+    marked: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.marked.values())
+
+
+def deadlines_sweep(*, now=None, batch: int = BATCH) -> SweepResult:
+    """Fire every threshold that has passed. Returns how many flags of each kind fired."""
+    now = now or timezone.now()
+    marked = {t.kind.value: 0 for t in THRESHOLDS}
+    while True:
+        with transaction.atomic():
+            due_ids = list(
+                ItemCase.objects.filter(next_flag_at__lte=now, state__in=RUNNING_CLOCK_STATES)
+                .order_by("next_flag_at")
+                .values_list("pk", flat=True)[:batch]
+            )
+            if not due_ids:
+                break
+            fired = _mark(due_ids, now)
+            for kind, ids in fired.items():
+                marked[kind] += len(ids)
+            _record(fired, now)
+        if len(due_ids) < batch:
+            break
+    if any(marked.values()):
+        logger.info("deadline sweep marked %s", marked)
+    return SweepResult(marked)
+
+
+def _mark(ids: list[int], now) -> dict[str, list[int]]:
+    """Lock the batch, see which thresholds passed unflagged, and set those flags in ONE update.
+
+    After waiting on a concurrent sweep's locks PostgreSQL hands back the rows as that sweep
+    committed them, so a flag it set is seen as set and never fires twice; a clock that stopped
+    meanwhile is no longer in a running state and drops out.
+    """
+    columns = [field for t in THRESHOLDS for field in (t.at, t.fired)]
+    rows = (
+        ItemCase.objects.filter(pk__in=ids, state__in=RUNNING_CLOCK_STATES)
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", *columns)
+    )
+    fired: dict[str, list[int]] = {t.kind.value: [] for t in THRESHOLDS}
+    for pk, *values in rows:
+        for i, t in enumerate(THRESHOLDS):
+            threshold_at, fired_at = values[2 * i], values[2 * i + 1]
+            if fired_at is None and threshold_at is not None and threshold_at <= now:
+                fired[t.kind.value].append(pk)
+    locked = [row[0] for row in rows]
+    if not locked:
+        return fired
+    updates = {
+        t.fired: Case(When(pk__in=fired[t.kind], then=Value(now)), default=F(t.fired))
+        for t in THRESHOLDS
+        if fired[t.kind]
+    }
+    # The same statement moves the index key to the earliest threshold still unfired once
+    # this update is applied (SQL reads the old row, so "just fired" is spelled out).
+    updates["next_flag_at"] = next_flag_expression(just_fired=fired)
+    ItemCase.objects.filter(pk__in=locked).update(**updates)
+    return fired
+
+
+def _insert_flags_and_events(kind: str, threshold: str, ids: list[int], now) -> None:
+    """One INSERT … SELECT each for the flag rows and the event rows of one kind: the sweep's
+    worst case (tens of thousands newly due) stays in the database, not in Python objects."""
+    flag_table, event_table = CaseFlag._meta.db_table, CaseEvent._meta.db_table
+    case_table = ItemCase._meta.db_table
+    postgres = connection.vendor == "postgresql"
+    where = "id = ANY(%s)" if postgres else f"id IN ({', '.join(['%s'] * len(ids))})"
+    id_params = [ids] if postgres else ids
+    data = "jsonb_build_object('kind', %s)" if postgres else "json_object('kind', %s)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {flag_table} (item_case_id, kind, threshold_at, flagged_at) "  # noqa: S608
+            f"SELECT id, %s, {threshold}, %s FROM {case_table} WHERE {where}",
+            [kind, now, *id_params],
+        )
+        cursor.execute(
+            f"INSERT INTO {event_table} (application_id, item_case_id, action, from_state, "  # noqa: S608
+            f"to_state, actor_id, at, reason, request_id, data) "
+            f"SELECT application_id, id, %s, '', '', NULL, %s, %s, %s, {data} "
+            f"FROM {case_table} WHERE {where}",
+            [
+                EventAction.FLAG,
+                now,
+                str(FlagKind(kind).label),
+                current_request_id.get(),
+                kind,
+                *id_params,
+            ],
+        )
+
+
+def _record(fired: dict[str, list[int]], now) -> None:
+    thresholds = {t.kind.value: t.at for t in THRESHOLDS}
+    for kind, ids in fired.items():
+        if ids:
+            _insert_flags_and_events(kind, thresholds[kind], ids, now)
+    if any(fired.values()):
+        _queue_notifications(fired, now)
+
+
+def _queue_notifications(fired: dict[str, list[int]], now) -> None:
+    """One message per recipient and kind per sweep (not one per case): reviewers hear of their
+    unit's cases, supervisors of overdue cases and breaches. References of the first few cases
+    are listed; the link opens the queue or the overdue list."""
+    User = get_user_model()
+    all_ids = [pk for ids in fired.values() for pk in ids]
+    case_info = {
+        pk: (unit_id, reference)
+        for pk, unit_id, reference in ItemCase.objects.filter(pk__in=all_ids).values_list(
+            "pk", "unit_id", "application__reference"
+        )
+    }
+    reviewers: dict[int, list] = {}
+    for user in User.objects.filter(
+        role=Role.REVIEWER, unit_id__in={u for u, _r in case_info.values()}, is_active=True
+    ):
+        reviewers.setdefault(user.unit_id, []).append(user)
+    supervisors = list(User.objects.filter(role=Role.SUPERVISOR, is_active=True))
+    rows = []
+
+    def message(user, kind, references, link):
+        label = FlagKind(kind).label
+        subject = _("%(flag)s: %(count)d case(s)") % {"flag": label, "count": len(references)}
+        distinct = sorted(set(references))
+        shown = "、".join(distinct[:10])
+        body = _("Cases: %(refs)s%(more)s") % {
+            "refs": shown,
+            "more": _(" and %(n)d more") % {"n": len(distinct) - 10} if len(distinct) > 10 else "",
+        }
+        rows.append(
+            Notification(
+                recipient=user,
+                channel=Notification.Channel.IN_APP,
+                subject=subject,
+                body=body,
+                link=link,
+                created_at=now,
+                sent_at=now,
+            )
+        )
+        if kind in SUPERVISOR_KINDS and user.email:
+            rows.append(
+                Notification(
+                    recipient=user,
+                    channel=Notification.Channel.EMAIL,
+                    subject=subject,
+                    body=body,
+                    link=link,
+                    created_at=now,
+                )
+            )
+
+    for kind, ids in fired.items():
+        if not ids:
+            continue
+        by_unit: dict[int, list[str]] = {}
+        for pk in ids:
+            unit_id, reference = case_info[pk]
+            by_unit.setdefault(unit_id, []).append(reference)
+        for unit_id, references in by_unit.items():
+            for user in reviewers.get(unit_id, []):
+                message(user, kind, references, reverse("staff:cases"))
+        if kind in SUPERVISOR_KINDS:
+            everything = [case_info[pk][1] for pk in ids]
+            for user in supervisors:
+                message(user, kind, everything, reverse("supervision:overdue"))
+    Notification.objects.bulk_create(rows, batch_size=2000)
+    if any(r.channel == Notification.Channel.EMAIL for r in rows):
+        transaction.on_commit(lambda: notifications_dispatch())

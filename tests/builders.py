@@ -1,0 +1,146 @@
+"""Applications in each state of their life, built through the real services (never by writing
+rows), so a test starts where its behaviour begins:
+
+    draft → ready (form filled, materials provided) → submitted → accepted → concluded
+
+Bundles are named by code (default B10, the social-security card: one stage, instant items);
+single items by code or Chinese name. Applicants are generated (valid check digits, never real
+people); uploads are tiny valid PDFs.
+"""
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Q
+
+from bundles.selectors import required_form_fields, required_materials
+from bundles.services import applications, handling, intake, materials, submission
+from kuaiban.cases.models import Application, ItemCase
+from kuaiban.catalog.models import Bundle, FormField, ServiceItem
+from tests.factories import UserFactory, generated_resident_id
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def upload(name: str = "doc.pdf", content: bytes = PDF) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+def valid_value(form_field: FormField) -> str:
+    """A value the one form accepts for this field's kind."""
+    return {
+        FormField.Kind.DATE: "2026-11-02",
+        FormField.Kind.NUMBER: "3",
+        FormField.Kind.RESIDENT_ID: generated_resident_id(),
+        FormField.Kind.PHONE: "13912345678",
+        FormField.Kind.BANK_ACCOUNT: "6222020200112233445",
+        FormField.Kind.YES_NO: "yes",
+        FormField.Kind.CHOICE: (form_field.choice_list or ["x"])[0],
+    }.get(form_field.kind, "示例内容")
+
+
+def service_item(code_or_name: str) -> ServiceItem:
+    return ServiceItem.objects.get(Q(code=code_or_name) | Q(name_zh=code_or_name))
+
+
+# -- drafts ------------------------------------------------------------------------------------
+
+
+def draft(user, code: str = "B10", answers: dict | None = None) -> Application:
+    """A bundle draft with every situation question answered (no, unless `answers` says yes)."""
+    application = applications.application_start(
+        applicant=user, bundle=Bundle.objects.get(code=code)
+    )
+    applications.application_answer_questions(
+        application=application,
+        actor=user,
+        answers={q.code: False for q in application.bundle.questions.all()} | (answers or {}),
+    )
+    application.refresh_from_db()
+    return application
+
+
+def complete(application: Application, user) -> Application:
+    """Fill in the one form and upload every material that needs an action."""
+    applications.application_save_form(
+        application=application,
+        actor=user,
+        data={f.code: valid_value(f) for f in required_form_fields(application)},
+    )
+    for entry in required_materials(application):
+        if entry.needs_action:
+            materials.material_upload(
+                application=application, actor=user, material=entry.material, upload=upload()
+            )
+    application.refresh_from_db()
+    return application
+
+
+def ready_application(user, code: str = "B10", answers: dict | None = None) -> Application:
+    """A bundle draft with everything provided, ready to submit."""
+    return complete(draft(user, code, answers), user)
+
+
+def single_item_ready(item: str, user=None) -> Application:
+    """A single-item draft (by an enterprise unless `user`), everything provided."""
+    user = user or UserFactory(enterprise=True)
+    application = applications.application_start(applicant=user, item=service_item(item))
+    return complete(application, user)
+
+
+# -- submitted and beyond ----------------------------------------------------------------------
+
+
+def submit(application: Application) -> Application:
+    submission.application_submit(application=application, actor=application.applicant)
+    application.refresh_from_db()
+    return application
+
+
+def submitted(code: str = "B10", user=None, answers: dict | None = None) -> Application:
+    """A submitted bundle application (by a generated citizen unless `user`)."""
+    return submit(ready_application(user or UserFactory(citizen=True), code, answers))
+
+
+def single_item_submitted(item: str, user=None) -> Application:
+    """A submitted single-item application; its intake window is the item's own."""
+    return submit(single_item_ready(item, user))
+
+
+def accepted(application: Application, clerk, **kwargs) -> Application:
+    """Accepted at intake by `clerk`: the first stage's clocks run."""
+    intake.application_accept(application=application, actor=clerk, **kwargs)
+    application.refresh_from_db()
+    return application
+
+
+def case_of(application: Application, item_code: str | None = None) -> ItemCase:
+    """The application's case for the item (its only case when no code is given)."""
+    cases = ItemCase.objects.filter(application=application)
+    return cases.get(item__code=item_code) if item_code else cases.get()
+
+
+def approved(case: ItemCase, reviewer) -> ItemCase:
+    """Approved by a reviewer of its unit (the application concludes when nothing is left)."""
+    handling.case_approve(case=case, actor=reviewer)
+    case.refresh_from_db()
+    return case
+
+
+# -- staff -------------------------------------------------------------------------------------
+
+
+def clerk_of(*window_codes: str, **kwargs):
+    """A window clerk serving the windows with these codes."""
+    from kuaiban.catalog.models import Window
+
+    clerk = UserFactory(clerk=True, **kwargs)
+    clerk.windows.add(*Window.objects.filter(code__in=window_codes))
+    return clerk
+
+
+def reviewer_of(unit_code: str, *, head: bool = False, **kwargs):
+    """A back-office reviewer of the unit with this code (its head with `head=True`)."""
+    from kuaiban.catalog.models import Unit
+
+    kwargs.setdefault("is_unit_head", head)
+    return UserFactory(reviewer=True, unit=Unit.objects.get(code=unit_code), **kwargs)

@@ -1,0 +1,173 @@
+"""The history generator: realistic, consistent stored facts a sweep can work on."""
+
+import importlib.util
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from devtools.history import history_generate
+from kuaiban.accounts.identity import normalize_credit_code, normalize_resident_id
+from kuaiban.accounts.models import Role, User
+from kuaiban.cases.clocks import THRESHOLDS
+from kuaiban.cases.models import (
+    RUNNING_CLOCK_STATES,
+    Application,
+    CaseEvent,
+    CaseState,
+    ItemCase,
+)
+from kuaiban.catalog.models import BundleItem
+from speedup.models import CaseFlag
+from speedup.services.sweep import deadlines_sweep
+
+pytestmark = pytest.mark.django_db
+CASES = 300
+
+
+@pytest.fixture
+def history(db):
+    """300 cases, half the applications open; thresholds of the last 3 days left unswept."""
+    now = timezone.now()
+    result = history_generate(
+        cases=CASES, open_share=0.5, seed=7, now=now, sweep_lag=timedelta(days=3)
+    )
+    return now, result
+
+
+def earliest_unfired(case):
+    pending = [
+        getattr(case, threshold)
+        for _kind, threshold, fired in ((t.kind, t.at, t.fired) for t in THRESHOLDS)
+        if getattr(case, fired) is None and getattr(case, threshold) is not None
+    ]
+    return min(pending, default=None)
+
+
+def test_it_creates_exactly_the_requested_cases_each_in_its_application(history):
+    _now, result = history
+    assert result.cases == ItemCase.objects.count() == CASES
+    assert Application.objects.count() == result.applications
+    assert not Application.objects.filter(cases__isnull=True).exists()
+    assert Application.objects.filter(bundle__isnull=False).exists()
+    assert Application.objects.filter(item__isnull=False).exists()
+
+
+def test_bundle_cases_are_the_bundle_items_its_answers_include(history):
+    rules = {}
+    for bundle_item in BundleItem.objects.select_related("condition"):
+        rules.setdefault(bundle_item.bundle_id, []).append(bundle_item)
+    for application in Application.objects.filter(bundle__isnull=False).prefetch_related("cases"):
+        expected = {
+            (bi.item_id, bi.stage)
+            for bi in rules[application.bundle_id]
+            if bi.applies(application.answers)
+        }
+        assert {(c.item_id, c.stage) for c in application.cases.all()} == expected
+    for application in Application.objects.filter(item__isnull=False).prefetch_related("cases"):
+        assert [c.item_id for c in application.cases.all()] == [application.item_id]
+
+
+def test_every_running_case_waits_for_its_earliest_unfired_threshold(history):
+    running = list(ItemCase.objects.filter(state__in=RUNNING_CLOCK_STATES))
+    assert len(running) >= 20
+    for case in running:
+        assert case.accepted_at is not None and case.clock_start is not None
+        assert case.next_flag_at == earliest_unfired(case), case.pk
+    others = ItemCase.objects.exclude(state__in=RUNNING_CLOCK_STATES)
+    assert not others.filter(next_flag_at__isnull=False).exists()
+
+
+def test_decided_cases_have_handling_times_and_no_next_flag(history):
+    decided = ItemCase.objects.filter(
+        state__in=[CaseState.CONCLUDED, CaseState.APPROVED, CaseState.DENIED]
+    )
+    assert decided.filter(state=CaseState.CONCLUDED).count() >= 50
+    for case in decided:
+        assert case.handling_minutes is not None and case.handling_minutes >= 0
+        assert case.handling_days is not None and case.handling_days >= 0
+        assert case.accepted_at <= case.decided_at
+        assert case.next_flag_at is None
+    for case in decided.filter(state=CaseState.CONCLUDED):
+        assert case.concluded_at == case.application.concluded_at >= case.decided_at
+        assert case.completed_late == (
+            case.committed_due_at is not None and case.decided_at > case.committed_due_at
+        )
+    assert not ItemCase.objects.filter(accepted_at__isnull=True, decided_at__isnull=False).exists()
+
+
+def test_fired_flags_are_recorded_once_each_after_their_threshold(history):
+    fired = 0
+    for case in ItemCase.objects.prefetch_related("flags"):
+        flags = {flag.kind: flag for flag in case.flags.all()}
+        for kind, threshold, fired_field in ((t.kind, t.at, t.fired) for t in THRESHOLDS):
+            at = getattr(case, fired_field)
+            assert (at is not None) == (kind.value in flags), (case.pk, kind)
+            if at is not None:
+                fired += 1
+                assert flags[kind.value].flagged_at == at > getattr(case, threshold)
+    assert fired == CaseFlag.objects.count() > 0
+
+
+def test_every_application_has_its_create_and_submit_events(history):
+    for application in Application.objects.prefetch_related("events"):
+        actions = [e.action for e in application.events.all()]
+        assert actions[:2] == ["create", "submit"], application.reference
+        if application.state == "concluded":
+            assert {"accept", "conclude"} <= set(actions)
+
+
+def test_a_sweep_afterwards_flags_only_running_cases_once(history):
+    before = CaseFlag.objects.count()
+    now = timezone.now()
+    result = deadlines_sweep(now=now)
+    assert result.total > 0  # the generator left the last 3 days' thresholds to the sweep
+    new = CaseFlag.objects.filter(flagged_at=now).select_related("item_case")
+    assert new.count() == result.total == CaseFlag.objects.count() - before
+    assert all(flag.item_case.state in RUNNING_CLOCK_STATES for flag in new)
+    assert CaseEvent.objects.filter(action="flag", at=now).count() == result.total
+    assert deadlines_sweep(now=now).total == 0
+    for case in ItemCase.objects.filter(state__in=RUNNING_CLOCK_STATES):
+        assert case.next_flag_at == earliest_unfired(case)
+        assert case.next_flag_at is None or case.next_flag_at > now
+
+
+def test_generated_identities_are_valid_generated_and_encrypted(history):
+    applicants = User.objects.filter(role__in=[Role.CITIZEN, Role.ENTERPRISE])
+    assert applicants.count() >= 20
+    for user in applicants.filter(role=Role.CITIZEN):
+        assert normalize_resident_id(user.resident_id) == user.resident_id
+        assert user.resident_id_hash
+        assert not user.has_usable_password()
+    for user in applicants.filter(role=Role.ENTERPRISE):
+        assert normalize_credit_code(user.credit_code) == user.credit_code
+    citizen = applicants.filter(role=Role.CITIZEN).first()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT resident_id FROM accounts_user WHERE id = %s", [citizen.pk])
+        stored = cursor.fetchone()[0]
+    assert citizen.resident_id not in stored  # encrypted at rest
+
+
+def test_the_command_adds_history(db, capsys):
+    call_command("generate_history", cases=25, seed=3, open_share=0.2)
+    assert ItemCase.objects.count() == 25
+    assert "25 item cases" in capsys.readouterr().out
+
+
+def _bench_module():
+    path = Path(__file__).resolve().parents[2] / "bench" / "run.py"
+    spec = importlib.util.spec_from_file_location("kuaiban_bench_run", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_p5_benchmark_runs_at_a_tiny_size(db):
+    figures = _bench_module().p5_arithmetic(size=2000, naive_size=200, repeat=1)
+    assert figures["size"] == 2000
+    assert figures["agree"] is True
+    assert figures["fast_s"] > 0 and figures["naive_s"] > 0
+    assert figures["ratio"] > 0
