@@ -16,7 +16,7 @@ from kuaiban.cases import uploads
 from kuaiban.cases.models import ApplicationState, StoredFile
 from kuaiban.catalog.models import Material
 from kuaiban.catalog.selectors import published_bundles, published_items
-from kuaiban.web import form_errors_as_messages, or_404
+from kuaiban.web import add_errors_to_form, form_errors_as_messages, or_404
 
 from . import selectors
 from .forms import (
@@ -135,17 +135,14 @@ def application_form(request, reference):
     if request.method == "POST" and form.is_valid():
         try:
             applications.application_save_form(
-                application=application, actor=request.user, data=form.raw_answers()
-            )
-            applications.application_choose_delivery(
                 application=application,
                 actor=request.user,
+                data=form.raw_answers(),
                 delivery=form.cleaned_data["delivery"],
                 address=form.cleaned_data["delivery_address"],
             )
         except ValidationError as error:
-            for field, field_errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, field_errors)
+            add_errors_to_form(form, error.message_dict)
         else:
             return redirect("applications:materials", reference=reference)
     return _render_step(

@@ -30,9 +30,3 @@ def run_service(request, call: Callable[[], object], success, *, not_allowed=Non
         messages.success(request, success)
         return True
     return False
-
-
-def add_service_errors(form, errors: dict[str, list[str]]) -> None:
-    """A service's errors next to the fields they name; the rest above the form."""
-    for field, field_errors in errors.items():
-        form.add_error(field if field in form.fields else None, field_errors)

@@ -20,3 +20,10 @@ def form_errors_as_messages(request, form) -> None:
     for field_errors in form.errors.values():
         for message in field_errors:
             messages.error(request, message)
+
+
+def add_errors_to_form(form, errors: dict[str, list[str]]) -> None:
+    """A service's errors (by field name) next to the fields they name; the rest above the
+    form, so what was typed stays on the page with every message."""
+    for field, field_errors in errors.items():
+        form.add_error(field if field in form.fields else None, field_errors)

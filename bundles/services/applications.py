@@ -136,9 +136,17 @@ def clean_form_value(form_field: FormField, raw: str):
 
 
 @transaction.atomic
-def application_save_form(*, application: Application, actor, data: dict[str, str]):
-    """Validate and store the one form. Raises a ValidationError mapping field codes to errors;
-    nothing is stored unless every field is valid, but the caller keeps what was typed."""
+def application_save_form(
+    *,
+    application: Application,
+    actor,
+    data: dict[str, str],
+    delivery: str | None = None,
+    address: str = "",
+) -> Application:
+    """Validate and store the one form and, when given, how the results are delivered. Raises
+    a ValidationError mapping field codes (and `delivery`, `delivery_address`) to errors;
+    nothing is stored unless everything is valid, but the caller keeps what was typed."""
     application = lock_application(application)
     require_editor(application, actor)
     require_editable(application)
@@ -148,25 +156,21 @@ def application_save_form(*, application: Application, actor, data: dict[str, st
             cleaned[form_field.code] = clean_form_value(form_field, data.get(form_field.code, ""))
         except ValidationError as error:
             errors[form_field.code] = error.messages
+    if delivery is not None:
+        if delivery not in Application.Delivery.values:
+            errors["delivery"] = [_("Choose how to receive the results.")]
+        elif delivery == Application.Delivery.MAIL and not address.strip():
+            errors["delivery_address"] = [_("Give the postal address for the results.")]
     if errors:
         raise ValidationError(errors)
     application.form_data = cleaned
-    application.save(update_fields=["form_data"])
-    return application
-
-
-@transaction.atomic
-def application_choose_delivery(*, application: Application, actor, delivery: str, address: str):
-    application = lock_application(application)
-    require_editor(application, actor)
-    require_editable(application)
-    if delivery not in Application.Delivery.values:
-        raise ValidationError({"delivery": _("Choose how to receive the results.")})
-    if delivery == Application.Delivery.MAIL and not address.strip():
-        raise ValidationError({"delivery_address": _("Give the postal address for the results.")})
-    application.delivery = delivery
-    application.delivery_address = address.strip() if delivery == Application.Delivery.MAIL else ""
-    application.save(update_fields=["delivery", "delivery_address"])
+    fields = ["form_data"]
+    if delivery is not None:
+        application.delivery = delivery
+        mailed = delivery == Application.Delivery.MAIL
+        application.delivery_address = address.strip() if mailed else ""
+        fields += ["delivery", "delivery_address"]
+    application.save(update_fields=fields)
     return application
 
 

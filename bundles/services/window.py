@@ -20,7 +20,6 @@ from kuaiban.catalog.models import Bundle, Material, ServiceItem
 
 from ..selectors import required_materials
 from .applications import (
-    application_choose_delivery,
     application_save_form,
     application_start,
 )
@@ -202,9 +201,12 @@ def window_intake_record(
     result = WindowIntakeResult()
     if form_data is not None:
         try:
-            application_save_form(application=application, actor=actor, data=form_data)
-            application_choose_delivery(
-                application=application, actor=actor, delivery=delivery, address=address
+            application_save_form(
+                application=application,
+                actor=actor,
+                data=form_data,
+                delivery=delivery,
+                address=address,
             )
         except ValidationError as error:
             result.form_errors = errors_by_field(error)

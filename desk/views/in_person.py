@@ -16,10 +16,10 @@ from bundles.selectors import planned_items, required_form_fields, required_mate
 from bundles.services import applications, materials, submission, window
 from kuaiban.accounts.decorators import clerk_required
 from kuaiban.cases.models import Application, ApplicationMaterial
-from kuaiban.web import or_404
+from kuaiban.web import add_errors_to_form, or_404
 
 from .. import selectors
-from ..actions import add_service_errors, run_service
+from ..actions import run_service
 from ..forms import WindowIntakeStartForm
 
 
@@ -46,7 +46,7 @@ def intake_new(request):
         except PermissionDenied:
             raise Http404 from None
         except ValidationError as error:
-            add_service_errors(form, window.errors_by_field(error))
+            add_errors_to_form(form, window.errors_by_field(error))
         else:
             return redirect("staff:intake_in_person", reference=application.reference)
     return render(request, "desk/intake_new.html", {"form": form})
@@ -171,7 +171,7 @@ def _form_step(request, application):
                 % {"reference": application.reference},
             )
             return _to_intake_page(application)
-        add_service_errors(form, result.form_errors)
+        add_errors_to_form(form, result.form_errors)
         material_errors, problems = result.material_errors, result.problems
         # Show the page again with what is stored now and everything typed.
         application = _in_person_application(request, application.reference)

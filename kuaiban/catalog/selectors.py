@@ -3,7 +3,6 @@
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, QuerySet
-from django.shortcuts import get_object_or_404
 
 from .models import Bundle, BundleItem, ItemMaterial, Material, ServiceItem
 
@@ -44,9 +43,11 @@ class BundleGuide:
     materials: list[GuideMaterial]
 
 
-def bundle_guide(code: str) -> BundleGuide:
-    bundle = get_object_or_404(
-        published_bundles().prefetch_related(
+def bundle_guide(code: str) -> BundleGuide | None:
+    """The guide of a published bundle (None when there is none by that code)."""
+    bundle = (
+        published_bundles()
+        .prefetch_related(
             Prefetch(
                 "bundle_items",
                 queryset=BundleItem.objects.select_related(
@@ -54,9 +55,12 @@ def bundle_guide(code: str) -> BundleGuide:
                 ),
             ),
             "questions",
-        ),
-        code=code,
+        )
+        .filter(code=code)
+        .first()
     )
+    if bundle is None:
+        return None
     stages: dict[int, list[BundleItem]] = {}
     for bundle_item in bundle.bundle_items.all():
         stages.setdefault(bundle_item.stage, []).append(bundle_item)
@@ -71,12 +75,17 @@ class ItemGuide:
     bundles: list[Bundle]
 
 
-def item_guide(code: str) -> ItemGuide:
-    item = get_object_or_404(
-        published_items().prefetch_related(
+def item_guide(code: str) -> ItemGuide | None:
+    """The guide of a published item (None when there is none by that code)."""
+    item = (
+        published_items()
+        .prefetch_related(
             Prefetch("bundles", queryset=Bundle.objects.filter(is_published=True).distinct())
-        ),
-        code=code,
+        )
+        .filter(code=code)
+        .first()
     )
+    if item is None:
+        return None
     links = ItemMaterial.objects.filter(item=item).select_related("material", "item")
     return ItemGuide(item, _materials_for(links), list(item.bundles.all()))

@@ -1,5 +1,7 @@
 from django.shortcuts import render
 
+from kuaiban.web import or_404
+
 from . import selectors
 
 
@@ -12,8 +14,10 @@ def guide_index(request):
 
 
 def bundle_detail(request, code):
-    return render(request, "catalog/bundle_guide.html", {"guide": selectors.bundle_guide(code)})
+    return render(
+        request, "catalog/bundle_guide.html", {"guide": or_404(selectors.bundle_guide(code))}
+    )
 
 
 def item_detail(request, code):
-    return render(request, "catalog/item_guide.html", {"guide": selectors.item_guide(code)})
+    return render(request, "catalog/item_guide.html", {"guide": or_404(selectors.item_guide(code))})
