@@ -517,6 +517,33 @@ def test_export_catalog_command_writes_the_workbook(tmp_path):
     assert book["事项"].max_row == ServiceItem.objects.count() + 1
 
 
+def test_what_export_catalog_writes_import_catalog_reads_back_unchanged(tmp_path, form_fields):
+    before = catalog_dump()
+    path = tmp_path / "目录.xlsx"
+    out = io.StringIO()
+    call_command("export_catalog", str(path), stdout=out)
+    assert f"事项：{ServiceItem.objects.count()} 行" in out.getvalue()
+    assert f"已导出到 {path}" in out.getvalue()
+
+    out = io.StringIO()
+    call_command("import_catalog", str(path), stdout=out)
+
+    assert catalog_dump() == before
+    lines = out.getvalue().splitlines()
+    assert lines[-1] == "目录已导入"
+    assert {spec.title for spec in SHEETS} == {line.split("：")[0] for line in lines[:-1]}
+    assert all("新增 0，更新 0，" in line for line in lines[:-1])
+
+
+def test_import_catalog_command_refuses_a_missing_file(tmp_path):
+    before = catalog_dump()
+    with pytest.raises(CommandError) as refused:
+        call_command("import_catalog", str(tmp_path / "nowhere.xlsx"))
+    assert "有 1 处错误，未导入任何内容" in str(refused.value)
+    assert "无法读取文件" in str(refused.value)
+    assert catalog_dump() == before
+
+
 def test_import_catalog_command_lists_every_error(exported):
     def spoil(book):
         items = book["事项"]

@@ -1,0 +1,108 @@
+"""The set-up commands: `load_reference_data` (run by every deployment and by the test session)
+and `setup_demo` (the embedded demo). The workbook commands are tested in test_excel.py."""
+
+import io
+from datetime import date
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from kuaiban.accounts.models import User
+from kuaiban.catalog.management.commands.setup_demo import DEMO_PASSWORD
+from kuaiban.workdays.models import CalendarDay, OfficeHoursPeriod
+from tests.catalog.test_excel import catalog_dump
+
+pytestmark = pytest.mark.django_db
+
+DEMO_USERNAMES = {
+    "citizen",
+    "enterprise",
+    "clerk",
+    "reviewer_sb",
+    "reviewer_jy",
+    "supervisor",
+    "admin",
+}
+DEMO_RESIDENT_ID = "321002196504150236"  # the demo citizen of fixtures/demo_accounts.json
+DEMO_CREDIT_CODE = "91321003MA1XK8T20E"  # the demo enterprise
+
+
+def load_reference_data(**options) -> str:
+    out = io.StringIO()
+    call_command("load_reference_data", stdout=out, **options)
+    return out.getvalue()
+
+
+def reference_data():
+    """Everything the command loads, comparable before and after."""
+    calendar = sorted(CalendarDay.objects.values_list("date", "kind", "name", "source"))
+    hours = sorted(OfficeHoursPeriod.objects.values_list("start", "end"))
+    return catalog_dump(), calendar, hours
+
+
+def test_loading_the_reference_data_again_adds_and_changes_nothing():
+    before = reference_data()
+    assert load_reference_data() == "calendar: 0 days added from chinesecalendar\n"
+    assert reference_data() == before
+
+
+def test_reloading_keeps_an_administrators_closure():
+    CalendarDay.objects.filter(date=date(2026, 12, 1)).update(
+        kind=CalendarDay.Kind.CLOSURE, name="台风停工", source=CalendarDay.Source.ADMIN
+    )
+    load_reference_data()
+    closure = CalendarDay.objects.get(date=date(2026, 12, 1))
+    assert (closure.kind, closure.name, closure.source) == ("closure", "台风停工", "admin")
+
+
+def test_a_missing_year_is_loaded_and_the_days_added_are_reported():
+    CalendarDay.objects.filter(date__year=2025).delete()
+    CalendarDay.objects.filter(date=date(2026, 3, 2)).delete()
+    assert "calendar: 366 days added from chinesecalendar" in load_reference_data()
+    assert CalendarDay.objects.filter(date__year=2025).count() == 365
+    national_day = CalendarDay.objects.get(date=date(2025, 10, 1))
+    assert (national_day.kind, national_day.source) == ("holiday", "chinesecalendar")
+    assert CalendarDay.objects.get(date=date(2026, 3, 2)).kind == "workday"
+
+
+def test_quietly_it_prints_nothing():
+    assert load_reference_data(verbosity=0) == ""
+
+
+@pytest.fixture
+def real_password_hashers(settings):
+    """The demo fixture's passwords are PBKDF2 hashes; the test settings only know MD5."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+
+
+def test_setup_demo_twice_gives_the_same_accounts_and_they_can_log_in(
+    capsys, real_password_hashers
+):
+    call_command("setup_demo")
+    first = capsys.readouterr().out
+    accounts = sorted(User.objects.filter(username__in=DEMO_USERNAMES).values_list("pk", "role"))
+    users = User.objects.count()
+
+    call_command("setup_demo")
+    second = capsys.readouterr().out
+
+    assert (
+        sorted(User.objects.filter(username__in=DEMO_USERNAMES).values_list("pk", "role"))
+        == accounts
+    )
+    assert len(accounts) == len(DEMO_USERNAMES)
+    assert User.objects.count() == users
+    assert second == first
+    assert f"password for all: {DEMO_PASSWORD}" in second
+    for username in DEMO_USERNAMES:
+        assert f"  {username} " in second
+    # The citizen's look-up hash is this installation's, computed after loading the fixture, so
+    # the citizen logs in with the ID number; the enterprise with its code; staff by name.
+    assert authenticate(username=DEMO_RESIDENT_ID, password=DEMO_PASSWORD).username == "citizen"
+    assert authenticate(username=DEMO_CREDIT_CODE, password=DEMO_PASSWORD).username == "enterprise"
+    assert authenticate(username="clerk", password=DEMO_PASSWORD).username == "clerk"
+    assert authenticate(username="admin", password=DEMO_PASSWORD).is_superuser
