@@ -192,13 +192,3 @@ def test_two_sweeps_at_once_give_one_flag(committed_db, clerk_of, settings, tmp_
     assert (
         ItemCase.objects.filter(pk__in=[c.pk for c in cases], overdue_at__isnull=True).count() == 0
     )
-
-
-def test_the_demo_timer_loop_runs_beats_schedule_in_process(clerk_of, capsys):
-    """Without Redis, `run_timers` runs the same beat schedule: the sweep flags what is due."""
-    from django.core.management import call_command
-
-    case = accepted_instant_case(clerk_of, when=at(2026, 11, 20, 10, 0))
-    call_command("run_timers", once=True)
-    case.refresh_from_db()
-    assert case.overdue_at is not None  # 2026-11-20 10:30 is long past

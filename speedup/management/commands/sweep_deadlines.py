@@ -1,6 +1,6 @@
 from django.core.management import BaseCommand
 
-from speedup.services import deadlines_sweep
+from speedup.services.sweep import deadlines_sweep
 
 
 class Command(BaseCommand):
