@@ -1,8 +1,11 @@
 """The rollup: rebuilt from the case tables, refreshed for recent and touched days, idempotent."""
 
+import io
+from datetime import date
+
 import pytest
 import time_machine
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from acceptance import tasks
 from acceptance.models import DASHBOARD_FIGURES, DailyCaseRollup, RollupState
@@ -116,6 +119,44 @@ def test_the_command_and_the_beat_entry(history, capsys):
     entry = app.conf.beat_schedule["refresh-rollups"]
     assert entry["task"] == tasks.refresh_rollups.name == "acceptance.refresh_rollups"
     assert entry["schedule"] <= 15 * 60
+
+
+def test_the_command_rebuilds_the_recent_days_and_says_what_it_wrote(history):
+    def refresh(*args):
+        out = io.StringIO()
+        with time_machine.travel(END, tick=False):
+            call_command("refresh_rollups", *args, stdout=out)
+        return out.getvalue()
+
+    first = refresh("--days", "4")  # nothing refreshed yet: the first run rebuilds everything
+    assert "(whole history)" in first
+    assert f"{DailyCaseRollup.objects.count()} rows" in first
+    snapshot = rows()
+    # Thursday 11-26 to Sunday 11-29, the last four days of the history.
+    last_four_days = DailyCaseRollup.objects.filter(day__gte=date(2026, 11, 26))
+    recent_rows = last_four_days.count()
+    assert recent_rows > 0
+    last_four_days.delete()
+
+    again = refresh("--days", "4")
+
+    assert f"(recent and touched days): 4 days, {recent_rows} rows" in again
+    assert rows() == snapshot
+    assert "(recent and touched days): 0 days, 0 rows" in refresh("--days", "0")
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--days", "-1"], "--days must be 0 or more"),
+        (["--all", "--days", "3"], "not allowed with argument"),
+    ],
+)
+def test_the_command_refuses_contradictory_options_and_writes_nothing(args, complaint):
+    with pytest.raises(CommandError, match=complaint):
+        call_command("refresh_rollups", *args)
+    assert not DailyCaseRollup.objects.exists()
+    assert not RollupState.objects.exists()
 
 
 def test_the_task_puts_the_first_dashboards_in_the_cache(history):
