@@ -831,7 +831,10 @@ class _Generator:
                 "form_data": self.form_data,
                 "channel": Application.Channel.WINDOW if window else Application.Channel.ONLINE,
                 "delivery": rng.choice(Application.Delivery.values),
-                "submission_key": uuid.UUID(int=rng.getrandbits(128), version=4),
+                # The id in the low bits keeps the key unique when a later run reuses the seed.
+                "submission_key": uuid.UUID(
+                    int=(rng.getrandbits(128) >> 64 << 64) | app_id, version=4
+                ),
                 "visits": 1 if window else 0,
                 "created_at": created,
                 "submitted_at": submitted,

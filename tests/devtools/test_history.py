@@ -5,7 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -155,6 +155,26 @@ def test_the_command_adds_history(db, capsys):
     call_command("generate_history", cases=25, seed=3, open_share=0.2)
     assert ItemCase.objects.count() == 25
     assert "25 item cases" in capsys.readouterr().out
+
+
+def test_the_command_adds_to_what_is_there(db, capsys):
+    call_command("generate_history", cases=25, seed=3)
+    capsys.readouterr()
+    before = ItemCase.objects.count()
+    # The same seed again: generated keys must not collide with the first run's.
+    call_command("generate_history", "--cases", "200", "--seed", "3", verbosity=0)
+    assert ItemCase.objects.count() == before + 200
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 1  # quietly: the summary, no progress lines
+    assert printed[0].startswith("200 item cases (")
+
+
+@pytest.mark.parametrize("option", [["--cases", "-1"], ["--open-share", "1.5"]])
+def test_the_command_refuses_impossible_numbers_and_adds_nothing(db, option):
+    with pytest.raises(CommandError, match="cases must be >= 0 and open_share between 0 and 1"):
+        call_command("generate_history", "--cases", "10", *option)
+    assert not ItemCase.objects.exists()
+    assert not Application.objects.exists()
 
 
 def _bench_module():
