@@ -1,4 +1,4 @@
-"""The catalog workbook: export, edit, import (kuaiban/catalog/excel.py and its two commands)."""
+"""The catalog workbook: export, edit, import (kuaiban/catalog/excel/ and its two commands)."""
 
 import io
 
