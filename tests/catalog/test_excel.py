@@ -576,3 +576,37 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path):
     sheet = openpyxl.load_workbook(path)["材料"]
     cell = sheet.cell(find_row(sheet, "说明", formula), header_index(sheet)["说明"])
     assert cell.data_type == "s"
+
+
+def test_names_that_look_like_formulas_are_written_as_text_and_read_back_unchanged(tmp_path):
+    """The formula guard (kuaiban/xlsx.py) covers names typed by the bureau, not only free text:
+    a name starting with = + - @ is a text cell, quote-prefixed, and imports as the same name."""
+    names = ["=SUM(1,2)事项", "+1+1事项", "-1+1事项", "@SUM(1)事项"]
+    items = list(ServiceItem.objects.filter(bundles__isnull=False).distinct().order_by("code")[:4])
+    assert len(items) == 4
+    for item, name in zip(items, names, strict=True):
+        ServiceItem.objects.filter(pk=item.pk).update(name_zh=name)
+    Unit.objects.filter(pk=items[0].unit_id).update(name_zh='=HYPERLINK("x","单位")')
+    before = catalog_dump()
+    path = tmp_path / "catalog.xlsx"
+    catalog_export(path)
+
+    book = openpyxl.load_workbook(path)
+    for title, column in (("事项", "事项名称"), ("附件1 打包一件事清单", "事项名称")):
+        sheet = book[title]
+        for name in names:
+            cell = sheet.cell(find_row(sheet, column, name), header_index(sheet)[column])
+            assert (cell.data_type, cell.quotePrefix) == ("s", True), (title, name)
+    units = book["部门"]
+    name_column = header_index(units)["中文名称"]
+    cell = units.cell(find_row(units, "中文名称", '=HYPERLINK("x","单位")'), name_column)
+    assert (cell.data_type, cell.quotePrefix) == ("s", True)
+    plain = units.cell(
+        find_row(units, "部门编码", Unit.objects.exclude(pk=items[0].unit_id).first().code),
+        name_column,
+    )
+    assert (plain.data_type, plain.quotePrefix) == ("s", False)  # other text is left alone
+
+    summary = catalog_import(path)
+    assert summary.counts["事项"].updated == summary.counts["部门"].updated == 0
+    assert catalog_dump() == before

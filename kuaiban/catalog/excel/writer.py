@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import openpyxl
 from django.utils import translation
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from kuaiban import xlsx
+
 from .cells import Text
 from .schema import EXPORT_ORDER, Sheet, queryset_of, value_at
-
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_HEADER_ALIGNMENT = Alignment(vertical="center", wrap_text=True)
-_WRAP = Alignment(vertical="top", wrap_text=True)
 
 
 def catalog_export(path_or_file) -> dict[str, int]:
@@ -30,17 +25,7 @@ def _export(path_or_file) -> dict[str, int]:
     book = openpyxl.Workbook(write_only=True)
     counts = {}
     for spec in EXPORT_ORDER:
-        sheet = book.create_sheet(spec.title)
-        # Widths and the frozen header must be set before the first row is streamed.
-        for index, column in enumerate(spec.columns, start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = column.cell.width
-        sheet.freeze_panes = "A2"
-        header = []
-        for column in spec.columns:
-            cell = WriteOnlyCell(sheet, value=column.header)
-            cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGNMENT
-            header.append(cell)
-        sheet.append(header)
+        sheet = xlsx.add_sheet(book, spec.title, [(c.header, c.cell.width) for c in spec.columns])
         rows = 0
         for obj in queryset_of(spec).iterator(chunk_size=1000):
             sheet.append(
@@ -59,16 +44,9 @@ def _export(path_or_file) -> dict[str, int]:
 
 
 def _cell(sheet, value, kind: Text):
-    formula_like = isinstance(value, str) and value.startswith("=")
-    if not formula_like and not (kind.wrap and value is not None):
-        return value
-    cell = WriteOnlyCell(sheet, value=value)
-    if formula_like:
-        # Text starting with "=" is stored as text, never as a formula (no formula injection).
-        cell.data_type = "s"
-    if kind.wrap:
-        cell.alignment = _WRAP  # several lines show as several lines
-    return cell
+    # Every text the bureau typed (names included) passes the formula guard.
+    wrap = xlsx.WRAP if kind.wrap and value is not None else None
+    return xlsx.safe_cell(sheet, value, alignment=wrap)
 
 
 def _add_dropdowns(sheet, spec: Sheet) -> None:

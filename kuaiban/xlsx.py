@@ -1,0 +1,82 @@
+"""What every workbook the portal writes shares (the catalog workbook, the reports' exports): the
+header row's look, wrapped text, and the one formula guard. Write-only workbooks throughout.
+
+The formula guard: text starting with "=", "+", "-", "@", a tab or a carriage return (the leading
+characters OWASP lists for CSV injection) is written as a text cell, never as a formula, and with
+Excel's quote prefix (what Excel itself records when someone types '=…), so that it stays text
+when someone edits the cell in Excel. The value is unchanged: a name read back from the workbook
+is the name that was written. Only `str` values are looked at: numbers (-5 too) and dates stay
+numbers and dates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+HEADER_ALIGNMENT = Alignment(vertical="center", wrap_text=True)
+WRAP = Alignment(vertical="top", wrap_text=True)  # several lines in one cell show as lines
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(sheet, value, *, alignment: Alignment | None = None):
+    """What to append for `value` in a row of the write-only `sheet`: the value itself, or a cell
+    when it needs one (text a spreadsheet would read as a formula; an alignment)."""
+    formula_like = isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
+    if not formula_like and alignment is None:
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    if formula_like:
+        cell.data_type = "s"  # openpyxl would store "=…" as a formula
+        cell.quotePrefix = True
+    if alignment is not None:
+        cell.alignment = alignment
+    return cell
+
+
+def safe_row(sheet, values: Iterable) -> list:
+    """The row with every formula-like text made a text cell; everything else as it was."""
+    # The check is inline: it runs for every value of every exported row.
+    return [
+        safe_cell(sheet, value)
+        if isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
+        else value
+        for value in values
+    ]
+
+
+def add_sheet(book, title: str, columns: Sequence[tuple[str, float]]):
+    """A new sheet of the write-only `book` with its header row written: columns are (header,
+    width); the header is bold on blue, wraps, and stays in view (frozen) while scrolling."""
+    sheet = book.create_sheet(title)
+    # Widths and the frozen header must be set before the first row is streamed.
+    for index, (_header, width) in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    row = []
+    for header, _width in columns:
+        cell = safe_cell(sheet, header, alignment=HEADER_ALIGNMENT)
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        row.append(cell)
+    sheet.append(row)
+    return sheet
+
+
+class GuardedSheet:
+    """A write-only sheet whose every row passes the formula guard on its way in."""
+
+    def __init__(self, sheet) -> None:
+        self.sheet = sheet
+
+    def append(self, values: Iterable) -> None:
+        self.sheet.append(safe_row(self.sheet, values))
+
+    def wrapped(self, text: str):
+        """A cell whose text wraps (a paragraph typed by someone, guarded like any text)."""
+        return safe_cell(self.sheet, text, alignment=WRAP)
