@@ -15,42 +15,32 @@ from typing import Any
 
 import openpyxl
 from django.utils import timezone, translation
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
+from kuaiban import xlsx
 from kuaiban.accounts.models import Role
 from kuaiban.cases.models import CaseState, FlagKind
 
 CHUNK = 2000  # rows fetched per round trip, and rows between two progress updates
 
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_HEADER_ALIGNMENT = Alignment(vertical="center", wrap_text=True)
-_WRAP = Alignment(vertical="top", wrap_text=True)
 YES, NO = "是", "否"
 
 
 class Book:
-    """A write-only workbook with styled, frozen header rows."""
+    """A write-only workbook with styled, frozen header rows. Every row of every sheet passes the
+    formula guard (kuaiban/xlsx.py): names typed by the bureau and by applicants included."""
 
     def __init__(self) -> None:
         self.workbook = openpyxl.Workbook(write_only=True)
 
-    def sheet(self, title: str, headers: list[tuple[str, int]]):
+    def sheet(self, title: str, headers: list[tuple[str, int]]) -> xlsx.GuardedSheet:
         """A new sheet; headers are (text, column width)."""
-        sheet = self.workbook.create_sheet(title)
-        # Widths and the frozen header must be set before the first row is streamed.
-        for index, (_text, width) in enumerate(headers, start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = width
-        sheet.freeze_panes = "A2"
-        row = []
-        for text, _width in headers:
-            cell = WriteOnlyCell(sheet, value=text)
-            cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGNMENT
-            row.append(cell)
-        sheet.append(row)
-        return sheet
+        return xlsx.GuardedSheet(xlsx.add_sheet(self.workbook, title, headers))
+
+    def about(self, pairs: list[tuple[str, Any]]) -> None:
+        """The last sheet, 说明: what the workbook covers, who made it and when."""
+        sheet = self.sheet("说明", [("项目", 16), ("内容", 60)])
+        for pair in pairs:
+            sheet.append(pair)
 
     def save(self, path_or_file) -> None:
         self.workbook.save(path_or_file)
@@ -64,23 +54,6 @@ class Book:
                     sheet._writer.cleanup()
             except Exception:  # noqa: S112 - best effort; the job is failing anyway
                 continue
-
-
-def text_cell(sheet, value: str | None):
-    """Free text typed by people: never a formula (a leading "=" stays text)."""
-    if value and value.startswith("="):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"
-        return cell
-    return value
-
-
-def wrapped(sheet, value: str):
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.alignment = _WRAP
-    if value and value.startswith("="):
-        cell.data_type = "s"
-    return cell
 
 
 _TZ = None
@@ -165,7 +138,7 @@ CASE_VALUES = (
 )
 
 
-def case_row_maker(sheet) -> Callable[[tuple], list]:
+def case_row_maker() -> Callable[[tuple], list]:
     states = _labels(CaseState.choices)
 
     def row(v: tuple) -> list:
@@ -187,7 +160,7 @@ def case_row_maker(sheet) -> Callable[[tuple], list]:
             v[5] or "",
             v[6],
             states.get(v[7], v[7]),
-            text_cell(sheet, mask_name(v[8], v[9])),
+            mask_name(v[8], v[9]),
             local(v[10]),
             local(v[11]),
             local(v[12]),
@@ -198,7 +171,7 @@ def case_row_maker(sheet) -> Callable[[tuple], list]:
             YES if v[17] else NO,
             YES if v[18] else NO,
             "、".join(flags),
-            text_cell(sheet, v[23] or v[24] or ""),
+            v[23] or v[24] or "",
             v[25],
         ]
 
@@ -227,7 +200,7 @@ FLAG_VALUES = (
 )
 
 
-def flag_row_maker(sheet) -> Callable[[tuple], list]:
+def flag_row_maker() -> Callable[[tuple], list]:
     kinds = _labels(FlagKind.choices)
 
     def row(v: tuple) -> list:
@@ -386,10 +359,6 @@ def visit_rows(visits) -> list[list]:
     ]
 
 
-def about_rows(sheet, pairs: list[tuple[str, Any]]) -> list[list]:
-    return [[k, text_cell(sheet, v) if isinstance(v, str) else v] for k, v in pairs]
-
-
 def write_kpi(path_or_file, board, about: list[tuple[str, Any]]) -> int:
     """The dashboard's tables: figures (with week-over-week change), units, handling times,
     visits. Returns the data rows written."""
@@ -405,9 +374,7 @@ def write_kpi(path_or_file, board, about: list[tuple[str, Any]]) -> int:
         for row in rows:
             sheet.append(row)
         n += len(rows)
-    sheet = book.sheet("说明", [("项目", 16), ("内容", 60)])
-    for row in about_rows(sheet, about):
-        sheet.append(row)
+    book.about(about)
     book.save(path_or_file)
     return n
 
@@ -520,9 +487,7 @@ def write_leader(path_or_file, data, next_steps: str, about: list[tuple[str, Any
         )
 
     sheet = book.sheet("下一步", [("下一步工作", 100)])
-    sheet.append([wrapped(sheet, next_steps or "")])
+    sheet.append([sheet.wrapped(next_steps or "")])
 
-    sheet = book.sheet("说明", [("项目", 16), ("内容", 60)])
-    for row in about_rows(sheet, about):
-        sheet.append(row)
+    book.about(about)
     book.save(path_or_file)

@@ -151,16 +151,14 @@ def _write(job: ExportJob, path: Path, mine) -> int:
     book = exports.Book()
     if job.kind == ExportKind.FLAGS:
         sheet = book.sheet("预警记录", exports.FLAG_HEADERS)
-        make, values = exports.flag_row_maker(sheet), exports.FLAG_VALUES
+        make, values = exports.flag_row_maker(), exports.FLAG_VALUES
     else:
         sheet = book.sheet("案件清单", exports.CASE_HEADERS)
-        make, values = exports.case_row_maker(sheet), exports.CASE_VALUES
+        make, values = exports.case_row_maker(), exports.CASE_VALUES
     rows = queryset.values_list(*values).iterator(chunk_size=exports.CHUNK)
     try:
         written = exports.stream(sheet, rows, make, tick=tick)
-        about = book.sheet("说明", [("项目", 16), ("内容", 60)])
-        for row in exports.about_rows(about, _about(job, period)):
-            about.append(row)
+        book.about(_about(job, period))
         book.save(path)
     except BaseException:
         book.abandon()

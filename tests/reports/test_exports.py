@@ -345,3 +345,95 @@ def test_a_district_supervisor_exports_their_district_only(
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/reports/exports/", {"kind": "kpi", "district": other.pk})
     assert ExportJob.objects.get().parameters["filters"] == {"district": district.pk}
+
+
+# -- the formula guard -----------------------------------------------------------------------
+
+
+def assert_formula_like_text_is_text(book) -> int:
+    """Every cell of every sheet: no formula, and text starting with = + - @ is quote-prefixed
+    text (kuaiban/xlsx.py). Returns how many such cells were seen."""
+    seen = 0
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+                if isinstance(cell.value, str) and cell.value.startswith(("=", "+", "-", "@")):
+                    assert (cell.data_type, cell.quotePrefix) == ("s", True), (
+                        sheet.title,
+                        cell.coordinate,
+                        cell.value,
+                    )
+                    seen += 1
+    return seen
+
+
+def test_names_typed_by_the_bureau_that_look_like_formulas_stay_text_in_every_workbook(
+    client, supervisor, eager, django_capture_on_commit_callbacks
+):
+    from django.db.models import F, Value
+    from django.db.models.functions import Concat
+
+    from kuaiban.catalog.models import ServiceItem, Unit
+
+    history_generate(cases=200, seed=5, open_share=0.5)
+    rollup_refresh(full=True)
+    Unit.objects.update(name_zh=Concat(Value('=HYPERLINK("x","'), F("name_zh"), Value('")')))
+    ServiceItem.objects.update(name_zh=Concat(Value("=1+"), F("name_zh")))
+    User.objects.filter(pk__in=ItemCase.objects.values("reviewer")).update(
+        display_name=Concat(Value("@SUM(1)"), F("username"))
+    )
+    case = (
+        ItemCase.objects.filter(reviewer__isnull=False)
+        .select_related("application", "item", "unit", "reviewer")
+        .first()
+    )
+    period = whole_history()
+
+    job = run_job(
+        django_capture_on_commit_callbacks,
+        user=supervisor,
+        kind="cases",
+        filters={},
+        period=period,
+        figure="received",
+    )
+    assert job.status == ExportStatus.DONE, job.error
+    book = openpyxl.load_workbook(Path(settings.MEDIA_ROOT) / job.file_path)
+    sheet = book["案件清单"]
+    column = {cell.value: cell.column for cell in sheet[1]}
+    row = next(
+        r
+        for r in sheet.iter_rows(min_row=2)
+        if r[column["受理编号"] - 1].value == case.application.reference
+        and r[column["事项编码"] - 1].value == case.item.code
+    )
+    for header, name in (
+        ("事项名称", case.item.name_zh),
+        ("承办单位", case.unit.name_zh),
+        ("办理人", case.reviewer.display_name),
+    ):
+        cell = row[column[header] - 1]
+        assert name[0] in "=@" and cell.value == name, header
+        assert (cell.data_type, cell.quotePrefix) == ("s", True), header
+    # Every row's item and unit name, and every reviewer's name.
+    reviewed = ItemCase.objects.filter(reviewer__isnull=False).count()
+    assert assert_formula_like_text_is_text(book) >= 2 * 200 + reviewed
+
+    for kind in ("flags", "kpi", "overdue"):
+        job = run_job(
+            django_capture_on_commit_callbacks,
+            user=supervisor,
+            kind=kind,
+            filters={},
+            period=period,
+        )
+        assert job.status == ExportStatus.DONE, (kind, job.error)
+        book = openpyxl.load_workbook(Path(settings.MEDIA_ROOT) / job.file_path)
+        seen = assert_formula_like_text_is_text(book)
+        assert seen > 0 or kind == "overdue", kind  # there may be no overdue case right now
+
+    client.force_login(supervisor)
+    response = client.get(f"/reports/leaders/xlsx?start={period.start}&end={period.end}")
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert assert_formula_like_text_is_text(book) > 0
