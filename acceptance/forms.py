@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from kuaiban.catalog.models import Bundle, District, ServiceHall, ServiceItem, Unit, Window
 
 from .figures import FILTER_NAMES, SINGLE_ITEMS
-from .selectors import DEFAULT_DAYS, Period, default_period
+from .selectors.common import DEFAULT_DAYS, Period, default_period
 
 MAX_DAYS = 3 * 366
 

@@ -5,9 +5,10 @@ answers in tens of milliseconds whatever the history (quality.md P2). Counts are
 days and over the filter dimensions, so any period and any filter combination is a plain `SUM`
 over the rollup. Medians and percentiles are not additive: each row keeps the handling times of
 its cases decided that day (a JSON list), and the dashboard takes the exact percentiles over the
-rows of the period (`selectors.handling_times`). Visits per application are kept three ways
-(per application, per application and unit, per case) so a unit or item filter never counts an
-application twice. The whole dashboard is also cached for a few minutes.
+rows of the period (`selectors.dashboard.handling_times`). Visits per application are kept
+three ways (per application, per application and unit, per case) so a unit or item filter never
+counts an application twice. The whole dashboard is also cached for a few minutes
+(`page_cache`).
 
 How a day is rebuilt: for each *anchor* (see `figures`), one `GROUP BY day, unit, item, bundle,
 window, hall, district` query over exactly the querysets the drill-down lists; the rows are

@@ -2,8 +2,8 @@
 
 from celery import shared_task
 
+from .page_cache import dashboards_warm
 from .rollups import RECENT_DAYS, rollup_refresh
-from .selectors import dashboards_warm
 
 
 @shared_task(name="acceptance.refresh_rollups", acks_late=True, ignore_result=True)

@@ -1,7 +1,7 @@
 """Supervision pages (mounted at /supervision/): the programme's goals, the dashboard, the
 drill-down behind every figure and the overdue list. Supervisors and administrators only (404
 for anyone else); a district supervisor sees their district only. Views parse, call one
-selector and render."""
+selector (or its cached service) and render."""
 
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -14,10 +14,22 @@ from kuaiban import celery_app
 from kuaiban.accounts.decorators import supervisor_required
 from speedup.selectors import ON_TIME_GOAL
 
-from . import charts, selectors
+from . import charts
 from .figures import FIGURES
 from .forms import FilterForm
 from .models import DASHBOARD_FIGURES
+from .page_cache import dashboard_cached, programme_cached
+from .selectors.dashboard import Dashboard
+from .selectors.drilldown import (
+    CASE_SORTS,
+    DEFAULT_SORT,
+    DRILL_FIGURES,
+    MULTI_VISIT,
+    case_ordering,
+    cases_behind,
+    overdue_cases,
+    overdue_rows,
+)
 
 PAGE_SIZE = 50
 
@@ -35,7 +47,7 @@ def _form(request, *, with_period=True) -> FilterForm:
     return form
 
 
-def _trend_chart(board: selectors.Dashboard) -> str:
+def _trend_chart(board: Dashboard) -> str:
     labels = [p.start.strftime("%m-%d") + ("*" if p.partial else "") for p in board.trend]
     weekly = board.trend_bucket == "week"
     return charts.line_chart(
@@ -54,7 +66,7 @@ def _trend_chart(board: selectors.Dashboard) -> str:
     )
 
 
-def _unit_charts(board: selectors.Dashboard) -> tuple[str, str]:
+def _unit_charts(board: Dashboard) -> tuple[str, str]:
     """The on-time rate per unit (worst first) and the share of accepted cases put in
     statutory mode, against the average of the units shown (a unit far above it stands out)."""
     concluded = sorted((r for r in board.units if r.concluded), key=lambda r: r.on_time_rate)
@@ -92,7 +104,7 @@ def _unit_charts(board: selectors.Dashboard) -> tuple[str, str]:
 def dashboard(request):
     form = _form(request)
     period = form.period()
-    board = selectors.dashboard(form.filters(), period)
+    board = dashboard_cached(form.filters(), period)
     unit_svg, usage_svg = _unit_charts(board) if board.units else ("", "")
     figures = [
         {"value": f, "query": form.query(figure=f.key)}
@@ -111,7 +123,7 @@ def dashboard(request):
             "unit_svg": mark_safe(unit_svg),  # noqa: S308 - escaped by charts
             "usage_svg": mark_safe(usage_svg),  # noqa: S308 - escaped by charts
             "rollup_minutes": _rollup_minutes(),
-            "multi_visit": selectors.MULTI_VISIT,
+            "multi_visit": MULTI_VISIT,
         },
     )
 
@@ -119,7 +131,7 @@ def dashboard(request):
 def _sort_links(form: FilterForm, current: str, extra: dict) -> dict[str, str]:
     """For each sortable column, the query string that sorts by it (again: reversed)."""
     links = {}
-    for key in selectors.CASE_SORTS:
+    for key in CASE_SORTS:
         target = f"-{key}" if current == key else key
         links[key] = form.query(**extra, sort=target)
     return links
@@ -128,13 +140,13 @@ def _sort_links(form: FilterForm, current: str, extra: dict) -> dict[str, str]:
 @supervisor_required
 def cases(request):
     figure = request.GET.get("figure", "")
-    if figure not in selectors.DRILL_FIGURES:
+    if figure not in DRILL_FIGURES:
         raise Http404
     form = _form(request)
     period = form.period()
     sort = request.GET.get("sort")
-    queryset = selectors.cases_behind(figure, form.filters(), period, sort=sort)
-    sort, _ordering = selectors.case_ordering(sort, selectors.DEFAULT_SORT.get(figure, "-received"))
+    queryset = cases_behind(figure, form.filters(), period, sort=sort)
+    sort, _ordering = case_ordering(sort, DEFAULT_SORT.get(figure, "-received"))
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     if figure in FIGURES:
         label, definition = FIGURES[figure].label, FIGURES[figure].definition
@@ -168,8 +180,8 @@ def overdue(request):
     form = _form(request, with_period=False)
     now = timezone.now()
     sort = request.GET.get("sort")
-    queryset = selectors.overdue_cases(form.filters(), now=now, sort=sort)
-    sort, _ordering = selectors.case_ordering(sort, "due")
+    queryset = overdue_cases(form.filters(), now=now, sort=sort)
+    sort, _ordering = case_ordering(sort, "due")
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -177,7 +189,7 @@ def overdue(request):
         {
             "form": form,
             "page": page,
-            "rows": selectors.overdue_rows(page.object_list, now=now),
+            "rows": overdue_rows(page.object_list, now=now),
             "now": now,
             "sort": sort,
             "sort_links": _sort_links(form, sort, {}),
@@ -199,7 +211,7 @@ def _year(request) -> int:
 @supervisor_required
 def programme(request):
     year = _year(request)
-    status = selectors.programme_status_cached(year)
+    status = programme_cached(year)
     bundle_svg = charts.bar_chart(
         title=_("Applications concluded through each bundle"),
         labels=[f"{b.bundle.code} {b.bundle.name}" for b in status.bundles],

@@ -44,7 +44,7 @@ def _period():
     from django.db.models import Min
     from django.utils import timezone
 
-    from acceptance.selectors import Period
+    from acceptance.selectors.common import Period
     from kuaiban.cases.models import ItemCase
 
     first = ItemCase.objects.aggregate(first=Min("created_at"))["first"] or timezone.now()
@@ -55,7 +55,8 @@ def _narrow(period, limit: int):
     """The period cut short so that about `limit` received cases fall in it."""
     from django.utils import timezone
 
-    from acceptance.selectors import Period, cases_behind
+    from acceptance.selectors.common import Period
+    from acceptance.selectors.drilldown import cases_behind
 
     received = cases_behind("received", {}, period, sort="received")
     moment = received.values_list("created_at", flat=True)[limit - 1 : limit].first()
@@ -84,7 +85,7 @@ def _job(user, period, limit: int | None):
 def _bare(period) -> tuple[float, int]:
     import openpyxl
 
-    from acceptance.selectors import cases_behind
+    from acceptance.selectors.drilldown import cases_behind
     from reports.exports import CASE_HEADERS, CASE_VALUES, CHUNK
 
     rows = cases_behind("received", {}, period).values_list(*CASE_VALUES)

@@ -269,7 +269,7 @@ def figure_rows(board) -> Iterator[list]:
 
 
 def _share_of(key: str) -> str:
-    from acceptance.selectors import SHARE_OF
+    from acceptance.selectors.dashboard import SHARE_OF
 
     return SHARE_OF.get(key, "")
 

@@ -20,7 +20,8 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from acceptance.selectors import Period, dashboard
+from acceptance.page_cache import dashboard_cached
+from acceptance.selectors.common import Period
 
 from . import exports
 from .models import ExportJob, ExportKind, ExportStatus
@@ -132,7 +133,7 @@ def _write(job: ExportJob, path: Path, mine) -> int:
     filters = p.get("filters", {})
     period = job_period(job)
     if job.kind == ExportKind.KPI:
-        board = dashboard(filters, period)
+        board = dashboard_cached(filters, period)
         rows = exports.write_kpi(path, board, _about(job, period))
         mine.update(total_rows=rows)
         return rows

@@ -13,20 +13,17 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from acceptance.figures import FIGURES, SINGLE_ITEMS, case_filter_q, spans_q
-from acceptance.selectors import (
+from acceptance.selectors.common import Period
+from acceptance.selectors.dashboard import Dashboard, UnitRow, dashboard
+from acceptance.selectors.drilldown import (
     DRILL_FIGURES,
     MULTI_VISIT,
-    Dashboard,
     OverdueCase,
-    Period,
-    ProgrammeStatus,
-    UnitRow,
     cases_behind,
-    dashboard,
     overdue_cases,
     overdue_rows,
-    programme_status,
 )
+from acceptance.selectors.programme import ProgrammeStatus, programme_status
 from kuaiban.cases.models import ItemCase
 from kuaiban.catalog.models import Bundle, District, ServiceHall, ServiceItem, Unit, Window
 from speedup.models import CaseFlag
@@ -151,15 +148,17 @@ def units_behind(units: list[UnitRow]) -> list[UnitBehind]:
 
 
 def leader_report(
-    filters: dict, period: Period, *, now: datetime | None = None, use_cache: bool = True
+    filters: dict, period: Period, *, now: datetime | None = None, board: Dashboard | None = None
 ) -> LeaderData:
     """Progress, outcomes and problems for the period: the dashboard's own selectors.
 
-    Progress toward the year-end goals is taken as at the period's last day (or today); the
-    overdue list is "now" (a present state, not a period figure)."""
+    `board` is the dashboard for the same filters and period when the caller already has it
+    (the views pass the cached one); without it, it is computed. Progress toward the year-end
+    goals is taken as at the period's last day (or today); the overdue list is "now" (a present
+    state, not a period figure)."""
     now = now or timezone.now()
     today = timezone.localtime(now).date()
-    board = dashboard(filters, period, use_cache=use_cache)
+    board = board or dashboard(filters, period)
     as_of = min(period.end, today)
     programme = programme_status(as_of.year, today=as_of)
     overdue = overdue_cases(filters, now=now)

@@ -16,7 +16,8 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from acceptance.selectors import DRILL_FIGURES, Period
+from acceptance.selectors.common import Period
+from acceptance.selectors.drilldown import DRILL_FIGURES
 
 from .models import ExportJob, ExportKind, ExportStatus, LeaderReport
 from .tasks import run_export

@@ -14,7 +14,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from acceptance.forms import FilterForm
-from acceptance.selectors import DRILL_FIGURES, Period
+from acceptance.page_cache import dashboard_cached
+from acceptance.selectors.common import Period
+from acceptance.selectors.drilldown import DRILL_FIGURES
 from kuaiban.accounts.decorators import supervisor_required
 
 from . import exports, jobs, selectors, services
@@ -198,6 +200,11 @@ def _render_leader(request, *, data, form, report, query):
     )
 
 
+def _leader_data(filters: dict, period: Period) -> selectors.LeaderData:
+    """The leader report with the dashboard as the dashboard page shows it (from the cache)."""
+    return selectors.leader_report(filters, period, board=dashboard_cached(filters, period))
+
+
 @supervisor_required
 @require_http_methods(["GET", "POST"])
 def leader(request):
@@ -217,7 +224,7 @@ def leader(request):
             return redirect("reports:leader_saved", pk=report.pk)
     else:
         form = NextStepsForm()
-    data = selectors.leader_report(filters, period)
+    data = _leader_data(filters, period)
     return _render_leader(request, data=data, form=form, report=None, query=filter_form.query())
 
 
@@ -240,7 +247,7 @@ def leader_saved(request, pk: int):
             return redirect("reports:leader_saved", pk=report.pk)
     else:
         form = NextStepsForm(initial={"next_steps": report.next_steps})
-    data = selectors.leader_report(report.filters, selectors.period_of(report))
+    data = _leader_data(report.filters, selectors.period_of(report))
     return _render_leader(request, data=data, form=form, report=report, query="")
 
 
@@ -268,12 +275,12 @@ def _attachment(filename: str) -> str:
 @supervisor_required
 def leader_xlsx(request):
     filter_form = _form(request.GET, request.user)
-    data = selectors.leader_report(filter_form.filters(), filter_form.period())
+    data = _leader_data(filter_form.filters(), filter_form.period())
     return _leader_workbook(data, "", request.user)
 
 
 @supervisor_required
 def leader_saved_xlsx(request, pk: int):
     report = _visible_report(request, pk)
-    data = selectors.leader_report(report.filters, selectors.period_of(report))
+    data = _leader_data(report.filters, selectors.period_of(report))
     return _leader_workbook(data, report.next_steps, report.author)

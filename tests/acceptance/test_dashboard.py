@@ -8,11 +8,13 @@ import pytest
 import time_machine
 from django.db import connection
 
-from acceptance import selectors
 from acceptance.figures import FIGURES, SINGLE_ITEMS
 from acceptance.models import DASHBOARD_FIGURES, DailyCaseRollup
+from acceptance.page_cache import dashboard_cached
 from acceptance.rollups import rollup_refresh
-from acceptance.selectors import Period
+from acceptance.selectors.common import Period
+from acceptance.selectors.dashboard import dashboard, handling_times
+from acceptance.selectors.drilldown import MULTI_VISIT, cases_behind
 from kuaiban.catalog.models import Bundle, District, ServiceHall, ServiceItem, Unit, Window
 from speedup.selectors import item_metrics, unit_usage
 
@@ -68,7 +70,7 @@ def test_every_figure_equals_the_direct_count_for_every_filter(history):
     data = load()
     last_week, week_before = period.last_week, period.week_before
     for name, filters in filter_cases():
-        board = selectors.dashboard(filters, period, use_cache=False)
+        board = dashboard(filters, period)
         expected = direct_counts(filters, *PERIOD, data)
         expected_w1 = direct_counts(filters, *last_week, data)
         expected_w0 = direct_counts(filters, *week_before, data)
@@ -87,7 +89,7 @@ def test_every_figure_equals_the_direct_count_for_every_filter(history):
 
 def test_week_over_week_compares_the_last_seven_days_with_the_seven_before(history):
     refreshed(full=True)
-    board = selectors.dashboard({}, Period(*PERIOD), use_cache=False)
+    board = dashboard({}, Period(*PERIOD))
     figures = {f.key: f for f in board.figures}
     # Weeks 11-23…29 and 11-16…22: the card bundles received (3 cases each) — one in the week
     # before, two in the last week — plus the other submissions of each week.
@@ -105,34 +107,34 @@ def test_week_over_week_compares_the_last_seven_days_with_the_seven_before(histo
 def test_a_period_boundary_is_a_local_day(history):
     refreshed(full=True)
     one_day = Period(date(2026, 11, 3), date(2026, 11, 3))
-    board = selectors.dashboard({}, one_day, use_cache=False)
+    board = dashboard({}, one_day)
     # On 11-03: lic-open (1) and the first card bundle (3) were received (submitted 09:30 and
     # 09:55 Beijing time, i.e. the previous day's 01:30 UTC would be wrong).
     assert board.values["received"] == 4
     assert board.values["accepted"] == 4
 
 
-@pytest.mark.parametrize("figure", [*FIGURES, selectors.MULTI_VISIT])
+@pytest.mark.parametrize("figure", [*FIGURES, MULTI_VISIT])
 def test_the_drill_down_lists_exactly_the_cases_counted(history, figure):
     refreshed(full=True)
     period = Period(*PERIOD)
     for name, filters in filter_cases()[:4]:
-        listed = selectors.cases_behind(figure, filters, period)
+        listed = cases_behind(figure, filters, period)
         ids = {case.pk for case in listed}
-        if figure == selectors.MULTI_VISIT:
+        if figure == MULTI_VISIT:
             expected_apps = direct_visits(filters, *PERIOD)["multi_visit_ids"]
             assert {case.application_id for case in listed} == expected_apps, name
             continue
         assert ids == direct_sets(filters, *PERIOD).get(figure, set()), (name, figure)
         if figure in DASHBOARD_FIGURES:
-            board = selectors.dashboard(filters, period, use_cache=False)
+            board = dashboard(filters, period)
             assert len(ids) == board.values[figure]
 
 
 def test_statutory_mode_and_pauses_per_unit_agree_with_the_speedup_page(history):
     refreshed(full=True)
     period = Period(*PERIOD)
-    board = selectors.dashboard({}, period, use_cache=False)
+    board = dashboard({}, period)
     ours = {
         r.unit.code: (r.accepted, r.statutory_mode, r.paused) for r in board.units if r.accepted
     }
@@ -154,7 +156,7 @@ def _python_percentiles(values):
 def test_median_and_p90_match_the_speedup_metrics_and_a_direct_computation(history):
     refreshed(full=True)
     period = Period(*PERIOD)
-    rows = {r.item.code: r for r in selectors.handling_times({}, period)}
+    rows = {r.item.code: r for r in handling_times({}, period)}
     metrics = {m.item.code: m for m in item_metrics(start=period.span[0], end=period.span[1])}
     assert set(rows) == set(metrics)
     for code, row in rows.items():
@@ -171,20 +173,16 @@ def test_median_and_p90_match_the_speedup_metrics_and_a_direct_computation(histo
     assert licence.share_of_statutory == pytest.approx(7.5 / 20)
     # With a district filter, only that district's decisions count.
     guangling = District.objects.get(code="321002").pk
-    filtered = {r.item.code: r for r in selectors.handling_times({"district": guangling}, period)}
+    filtered = {r.item.code: r for r in handling_times({"district": guangling}, period)}
     assert filtered["LR-001"].decided == 2  # lic-on-time and lic-statutory (5 and 9 days)
     assert filtered["LR-001"].median == pytest.approx(7)
 
 
 def test_the_python_fallback_gives_the_same_percentiles(history, monkeypatch):
     period = Period(*PERIOD)
-    native = [
-        (r.item.code, r.decided, r.median, r.p90) for r in selectors.handling_times({}, period)
-    ]
+    native = [(r.item.code, r.decided, r.median, r.p90) for r in handling_times({}, period)]
     monkeypatch.setattr(connection, "vendor", "sqlite")
-    fallback = [
-        (r.item.code, r.decided, r.median, r.p90) for r in selectors.handling_times({}, period)
-    ]
+    fallback = [(r.item.code, r.decided, r.median, r.p90) for r in handling_times({}, period)]
     assert len(native) == len(fallback)
     for a, b in zip(native, fallback, strict=True):
         assert a[:2] == b[:2]
@@ -194,17 +192,17 @@ def test_the_python_fallback_gives_the_same_percentiles(history, monkeypatch):
 def test_the_dashboard_is_cached_until_the_next_refresh(history):
     refreshed(full=True)
     period = Period(*PERIOD)
-    first = selectors.dashboard({}, period)
+    first = dashboard_cached({}, period)
     assert not first.from_cache
-    again = selectors.dashboard({}, period)
+    again = dashboard_cached({}, period)
     assert again.from_cache and again.values == first.values
     with time_machine.travel(at(2026, 11, 30, 9), tick=False):
         rollup_refresh()
-    assert not selectors.dashboard({}, period).from_cache
+    assert not dashboard_cached({}, period).from_cache
 
 
 def test_an_empty_rollup_gives_zeros_not_errors(db):
-    board = selectors.dashboard({}, Period(*PERIOD), use_cache=False)
+    board = dashboard({}, Period(*PERIOD))
     assert board.refreshed_at is None
     assert all(f.value == 0 for f in board.figures)
     assert board.handling == [] and board.visits.per_application is None

@@ -10,7 +10,8 @@ from django.core.management import CommandError, call_command
 from acceptance import tasks
 from acceptance.models import DASHBOARD_FIGURES, DailyCaseRollup, RollupState
 from acceptance.rollups import day_runs, rollup_refresh, rollup_rows
-from acceptance.selectors import Period, dashboard
+from acceptance.selectors.common import Period
+from acceptance.selectors.dashboard import dashboard
 from kuaiban.catalog.models import District
 
 from .conftest import PERIOD, at
@@ -29,7 +30,7 @@ def rows():
 
 
 def figures(filters=None):
-    board = dashboard(filters or {}, Period(*PERIOD), use_cache=False)
+    board = dashboard(filters or {}, Period(*PERIOD))
     return {f.key: f.value for f in board.figures}
 
 
@@ -160,15 +161,16 @@ def test_the_command_refuses_contradictory_options_and_writes_nothing(args, comp
 
 
 def test_the_task_puts_the_first_dashboards_in_the_cache(history):
-    from acceptance.selectors import default_period, programme_status_cached
+    from acceptance.page_cache import dashboard_cached, programme_cached
+    from acceptance.selectors.common import default_period
 
     with time_machine.travel(END, tick=False):
         tasks.refresh_rollups()
         period = default_period()
-        assert dashboard({}, period).from_cache
+        assert dashboard_cached({}, period).from_cache
         guangling = District.objects.get(code="321002").pk
-        assert dashboard({"district": guangling}, period).from_cache
-        assert programme_status_cached(2026).bundles_in_service == 3
+        assert dashboard_cached({"district": guangling}, period).from_cache
+        assert programme_cached(2026).bundles_in_service == 3
 
 
 def test_refreshes_at_once_give_the_rows_of_one(committed_db, clerk_of, settings, tmp_path):

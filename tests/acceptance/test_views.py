@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from acceptance.models import DASHBOARD_FIGURES
 from acceptance.rollups import rollup_refresh
-from acceptance.selectors import programme_status
+from acceptance.selectors.programme import programme_status
 from bundles.services import handling, intake
 from kuaiban.accounts.models import Role
 from kuaiban.cases.models import ItemCase

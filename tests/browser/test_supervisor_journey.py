@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from acceptance.models import DASHBOARD_FIGURES
 from acceptance.rollups import rollup_refresh
-from acceptance.selectors import default_period
+from acceptance.selectors.common import default_period
 from kuaiban import celery as kuaiban_celery
 from kuaiban.accounts.models import User
 from kuaiban.cases.models import ItemCase

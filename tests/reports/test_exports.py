@@ -12,7 +12,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from acceptance.rollups import rollup_refresh
-from acceptance.selectors import Period, cases_behind, dashboard
+from acceptance.selectors.common import Period
+from acceptance.selectors.dashboard import dashboard
+from acceptance.selectors.drilldown import cases_behind
 from devtools.history import history_generate
 from kuaiban.accounts.models import Role, User
 from kuaiban.cases.models import ItemCase
@@ -253,7 +255,7 @@ def test_the_kpi_workbook_equals_the_dashboard(
         .first()
     )
     for filters in ({}, {"district": district}):
-        board = dashboard(filters, period, use_cache=False)
+        board = dashboard(filters, period)
         assert board.values["received"] > 0
         job = run_job(
             django_capture_on_commit_callbacks,

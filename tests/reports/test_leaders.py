@@ -10,7 +10,9 @@ import pytest
 from django.utils import timezone
 
 from acceptance.rollups import rollup_refresh
-from acceptance.selectors import Period, dashboard, overdue_cases
+from acceptance.selectors.common import Period
+from acceptance.selectors.dashboard import dashboard
+from acceptance.selectors.drilldown import overdue_cases
 from devtools.history import history_generate
 from kuaiban.accounts.models import Role
 from kuaiban.cases.models import ItemCase
@@ -45,7 +47,7 @@ def test_the_leader_report_shows_the_dashboard_figures(client, supervisor, histo
             f"&{k}={v}" for k, v in filters.items()
         )
         html = client.get(f"/reports/leaders/?{query}").content.decode()
-        board = dashboard(filters, period, use_cache=False)
+        board = dashboard(filters, period)
         assert board.values["received"] > 0
         assert shown_figures(html) == board.values
         overdue = overdue_cases(filters).count()
@@ -79,7 +81,7 @@ def test_next_steps_are_saved_shown_and_exported(client, supervisor, history):
     assert report.next_steps == text.replace("\n", "\r\n") or report.next_steps == text
     html = client.get(f"/reports/leaders/{report.pk}/").content.decode()
     assert "督促劳动关系处压缩审批时限" in html
-    assert shown_figures(html) == dashboard({}, period, use_cache=False).values
+    assert shown_figures(html) == dashboard({}, period).values
 
     client.post(f"/reports/leaders/{report.pk}/", {"next_steps": "改进后的下一步"})
     report.refresh_from_db()
