@@ -217,3 +217,15 @@ def history(db, clerk_of, reviewer_of) -> History:
 
 def application_count() -> int:
     return Application.objects.count()
+
+
+def cache_cut(monkeypatch) -> None:
+    """From now on every read and write of the cache fails, as with Redis unreachable."""
+    from django.core.cache import caches
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("cache unreachable (test)")
+
+    backend = type(caches["default"])
+    for method in ("get", "set", "add"):
+        monkeypatch.setattr(backend, method, unreachable)

@@ -15,10 +15,11 @@ from acceptance.rollups import rollup_refresh
 from acceptance.selectors.common import Period
 from acceptance.selectors.dashboard import dashboard, handling_times
 from acceptance.selectors.drilldown import MULTI_VISIT, cases_behind
+from acceptance.selectors.programme import programme_status
 from kuaiban.catalog.models import Bundle, District, ServiceHall, ServiceItem, Unit, Window
 from speedup.selectors import item_metrics, unit_usage
 
-from .conftest import PERIOD, at
+from .conftest import PERIOD, at, cache_cut
 from .direct import direct_counts, direct_sets, direct_visits, load
 
 pytestmark = pytest.mark.django_db
@@ -199,6 +200,14 @@ def test_the_dashboard_is_cached_until_the_next_refresh(history):
     with time_machine.travel(at(2026, 11, 30, 9), tick=False):
         rollup_refresh()
     assert not dashboard_cached({}, period).from_cache
+
+
+def test_the_selectors_neither_read_nor_write_the_cache(history, monkeypatch):
+    refreshed(full=True)
+    cache_cut(monkeypatch)  # a selector touching the cache would raise now
+    board = dashboard({}, Period(*PERIOD))
+    assert not board.from_cache and board.values["received"] > 0
+    assert programme_status(2026, today=date(2026, 11, 29)).bundles_in_service == 3
 
 
 def test_an_empty_rollup_gives_zeros_not_errors(db):

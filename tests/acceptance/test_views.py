@@ -1,6 +1,7 @@
 """The supervision pages: who may see them, the district scope, the drill-down and overdue lists,
 and a constant number of SQL queries whatever the number of cases."""
 
+import logging
 import re
 from datetime import date, timedelta
 
@@ -22,7 +23,7 @@ from speedup.services.sweep import deadlines_sweep
 from tests.builders import single_item_submitted
 from tests.factories import UserFactory
 
-from .conftest import PERIOD, at
+from .conftest import PERIOD, at, cache_cut
 from .direct import direct_counts, direct_sets
 from .test_charts import parse
 
@@ -192,6 +193,45 @@ def test_a_city_supervisor_may_filter_any_district(client, supervisor, history):
     ]
     expected = direct_counts({"district": hanjiang.pk}, *PERIOD)
     assert board.values == {k: expected.get(k, 0) for k in DASHBOARD_FIGURES}
+
+
+# -- the page cache --------------------------------------------------------------------------
+
+
+def _freshness(html: str) -> str:
+    return re.search(r'data-testid="freshness">(.*?)</p>', html, flags=re.S).group(1)
+
+
+def test_the_dashboard_page_is_served_from_the_cache_the_second_time(
+    client, supervisor, history, travel_to_end
+):
+    refreshed()
+    client.force_login(supervisor)
+    url = f"/supervision/dashboard/?{PERIOD_QUERY}"
+    first, again = client.get(url), client.get(url)
+    assert not first.context["board"].from_cache
+    assert again.context["board"].from_cache
+    assert again.context["board"].values == first.context["board"].values
+    assert "muted" not in _freshness(first.content.decode())
+    assert "muted" in _freshness(again.content.decode())  # "served from the cache (computed at)"
+
+
+def test_with_the_cache_unreachable_the_pages_render_from_the_database(
+    client, supervisor, history, travel_to_end, monkeypatch, caplog
+):
+    refreshed()
+    client.force_login(supervisor)
+    cache_cut(monkeypatch)
+    with caplog.at_level(logging.WARNING, logger="acceptance.page_cache"):
+        dashboard = client.get(f"/supervision/dashboard/?{PERIOD_QUERY}")
+        programme = client.get("/supervision/?year=2026")
+    assert dashboard.status_code == programme.status_code == 200
+    board = dashboard.context["board"]
+    expected = direct_counts({}, *PERIOD)
+    assert not board.from_cache
+    assert board.values == {k: expected.get(k, 0) for k in DASHBOARD_FIGURES}
+    assert programme.context["status"].bundles_in_service == 3
+    assert any("cache unreachable" in r.getMessage() for r in caplog.records)
 
 
 # -- the programme page ----------------------------------------------------------------------
