@@ -7,8 +7,9 @@
 It needs PostgreSQL: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/kuaiban_bench).
 The database is created when missing, migrated, and loaded with the reference data. The bench
 owns it: P3 empties the case tables and refills them with `speedup.history`, so its name must
-contain "bench". Each workload is a function returning its figures; `WORKLOADS` lists them (P2,
-P4 … go there). The test suite never asserts these times.
+contain "bench". Each workload is a function returning its figures (P2 in `p2_dashboard.py`,
+P4 in `p4_export.py`, beside this file); `WORKLOADS` lists them. The test suite never asserts
+these times.
 """
 
 from __future__ import annotations
@@ -395,12 +396,9 @@ WORKLOADS: dict[str, Callable[[argparse.Namespace], object]] = {
 
 def _p2(args: argparse.Namespace):
     """Supervisor dashboard (quality.md P2): rebuild the rollup, then the page vs its bare SQL."""
-    from django.core.management import call_command
+    from p2_dashboard import p2_dashboard  # bench/ is on sys.path when run as a script
 
-    from kuaiban.cases.models import ItemCase
-
-    print(f"P2 supervisor dashboard over {ItemCase.objects.count():,} item cases")
-    call_command("bench_supervision", rebuild=True, samples=10 if args.quick else 30)
+    return p2_dashboard(samples=10 if args.quick else 30)
 
 
 def _p4(args: argparse.Namespace):
