@@ -132,7 +132,7 @@ def _sweep_with_due(ids: list[int], now) -> tuple[float, int]:
     everything back. Returns (seconds, flags fired)."""
     from django.db import connection, transaction
 
-    from speedup.services import deadlines_sweep
+    from speedup.services.sweep import deadlines_sweep
 
     outcome = {}
     try:
@@ -195,7 +195,7 @@ def p3_sweep(
 
     from devtools.history import history_generate
     from kuaiban.cases.models import RUNNING_CLOCK_STATES, ItemCase
-    from speedup.services import deadlines_sweep
+    from speedup.services.sweep import deadlines_sweep
 
     sizes = sorted(sizes)
     _reset_cases()
