@@ -4,7 +4,8 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.workdays.calendar import calendar_from_db
@@ -66,34 +67,48 @@ def clock_start(case: ItemCase, *, received_at: datetime, accepted_at: datetime)
     case.due_provisional = plan.provisional
 
 
+def _stored_plan(case: ItemCase) -> deadlines.ClockPlan:
+    """The case's stored clock as a plan, for the pure arithmetic of `deadlines`."""
+    return deadlines.ClockPlan(
+        unit=case.clock_unit,
+        start=case.clock_start,
+        committed_due=case.committed_due_at,
+        statutory_due=case.statutory_due_at,
+        warn_50=case.warn_50_at,
+        warn_75=case.warn_75_at,
+        provisional=case.due_provisional,
+    )
+
+
+def _store_plan(case: ItemCase, plan: deadlines.ClockPlan) -> None:
+    case.clock_unit = plan.unit
+    case.committed_due_at, case.statutory_due_at = plan.committed_due, plan.statutory_due
+    case.warn_50_at, case.warn_75_at = plan.warn_50, plan.warn_75
+    case.due_provisional = plan.provisional
+
+
 def clock_shift_for_pause(case: ItemCase, *, started: datetime, ended: datetime, label: str) -> str:
     """Move both due times (and the warnings) by the paused working time; returns the reason."""
     cal = calendar_from_db()
     shift = deadlines.pause_shift(cal, started, ended, label)
-    provisional = False
-    for field in ("committed_due_at", "statutory_due_at", "warn_50_at", "warn_75_at"):
-        due = getattr(case, field)
-        if due is None:
-            continue
-        unit = case.clock_unit if field != "statutory_due_at" else case.item.statutory_unit
-        moved = deadlines.shift_due(cal, due, unit, shift)
-        setattr(case, field, moved.at)
-        provisional |= moved.provisional
-    case.due_provisional = case.due_provisional or provisional
+    _store_plan(
+        case,
+        deadlines.shift_plan(
+            cal, _stored_plan(case), shift, statutory_unit=case.item.statutory_unit
+        ),
+    )
     case.add_note(shift.explanation)
     return shift.explanation
 
 
 def clock_to_statutory(case: ItemCase, *, reason: str) -> str:
     """Statutory mode: the committed due time becomes the statutory one."""
-    case.committed_due_at = case.statutory_due_at
-    case.clock_unit = case.item.statutory_unit
     cal = calendar_from_db()
-    if case.committed_due_at and case.clock_start:
-        case.warn_50_at, case.warn_75_at = deadlines.warnings_between(
-            cal, case.clock_start, case.committed_due_at
-        )
-    note = f"按法定时限办理（{reason}）：承诺时限改为 {case.committed_due_at:%Y-%m-%d %H:%M}"
+    _store_plan(
+        case,
+        deadlines.statutory_plan(cal, _stored_plan(case), statutory_unit=case.item.statutory_unit),
+    )
+    note = deadlines.statutory_note(cal, reason, case.committed_due_at)
     case.add_note(note)
     return note
 
@@ -144,23 +159,25 @@ def clock_recompute(case: ItemCase) -> str | None:
 
 
 def record_handling_time(case: ItemCase, *, decided_at: datetime) -> None:
-    """Store how long the case took, net of pauses: office minutes (instant items' measure) and
-    days in the statutory unit (working or calendar days, start day not counted)."""
+    """Store how long the case took, net of pauses (`deadlines.handling_time`)."""
     if case.clock_start is None:
         return
-    cal = calendar_from_db()
-    paused = list(case.pauses.exclude(ended_at=None).values_list("started_at", "ended_at"))
-    minutes = cal.office_minutes_between(case.clock_start, decided_at)
-    minutes -= sum(cal.office_minutes_between(a, b) for a, b in paused)
-    case.handling_minutes = max(minutes, 0.0)
-    start_day = cal.local(case.accepted_at or case.clock_start).date()
-    end_day = cal.local(decided_at).date()
-    paused_days = sum(deadlines.pause_shift(cal, a, b, "").working_days for a, b in paused)
-    if case.item.statutory_unit == LimitUnit.CALENDAR_DAYS:
-        days = (end_day - start_day).days - sum((b - a).days for a, b in paused)
-    else:
-        days = cal.working_days_between(start_day, end_day) - paused_days
-    case.handling_days = float(max(days, 0))
+    case.handling_minutes, case.handling_days = deadlines.handling_time(
+        calendar_from_db(),
+        clock_start=case.clock_start,
+        accepted_at=case.accepted_at,
+        decided_at=decided_at,
+        pauses=case.pauses.exclude(ended_at=None).values_list("started_at", "ended_at"),
+        statutory_unit=case.item.statutory_unit,
+    )
+
+
+def flag_event_facts(kind: str) -> tuple[str, dict]:
+    """The reason and data of the event that records a fired flag: the flag's label in the
+    portal's language (stored text) and its kind. The sweep and the history generator use it."""
+    kind = FlagKind(kind)
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(kind.label), {"kind": kind.value}
 
 
 # -- how a clock reads at a moment -----------------------------------------------------------

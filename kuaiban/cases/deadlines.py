@@ -7,11 +7,16 @@
 - Statutory mode: the committed due time is the statutory one.
 - Warnings at 50% and 75% of the committed time are measured in office minutes between the
   start and the committed due time, so every unit of limit is treated alike.
+- A pause moves the clock (`pause_shift`, `shift_plan`); the handling time of a decided case is
+  measured net of its pauses (`handling_time`).
+
+The ORM side (`clocks`) and the history generator both call these, so they cannot drift.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from kuaiban.workdays.arithmetic import Deadline, WorkCalendar
@@ -110,6 +115,27 @@ def plan_clock(
     )
 
 
+def statutory_plan(cal: WorkCalendar, plan: ClockPlan, *, statutory_unit: str) -> ClockPlan:
+    """Statutory mode switched on for a running clock: the committed due time becomes the
+    statutory one, counted in the statutory unit, and the warnings are measured again."""
+    warn_50, warn_75 = plan.warn_50, plan.warn_75
+    if plan.statutory_due and plan.start:
+        warn_50, warn_75 = warnings_between(cal, plan.start, plan.statutory_due)
+    return replace(
+        plan,
+        unit=statutory_unit,
+        committed_due=plan.statutory_due,
+        warn_50=warn_50,
+        warn_75=warn_75,
+    )
+
+
+def statutory_note(cal: WorkCalendar, reason: str, committed_due: datetime | None) -> str:
+    """The deadline note (and event reason) of a switch to statutory mode, in local time."""
+    due = f"{cal.local(committed_due):%Y-%m-%d %H:%M}" if committed_due else "—"
+    return f"按法定时限办理（{reason}）：承诺时限改为 {due}"
+
+
 @dataclass(frozen=True)
 class Shift:
     """How far a pause moves a clock, and the sentence that explains it."""
@@ -139,3 +165,53 @@ def shift_due(cal: WorkCalendar, due: datetime, unit: str, shift: Shift) -> Dead
     if shift.working_days == 0:
         return Deadline(due, False)
     return cal.add_working_days(due, shift.working_days)
+
+
+def shift_plan(
+    cal: WorkCalendar, plan: ClockPlan, shift: Shift, *, statutory_unit: str
+) -> ClockPlan:
+    """The clock after a pause: the committed due time and the warnings move in the clock's
+    unit, the statutory due time in the statutory unit; provisional if any moved one is."""
+    provisional = plan.provisional
+    moved: dict[str, datetime | None] = {}
+    for name, unit in (
+        ("committed_due", plan.unit),
+        ("statutory_due", statutory_unit),
+        ("warn_50", plan.unit),
+        ("warn_75", plan.unit),
+    ):
+        due = getattr(plan, name)
+        if due is None:
+            moved[name] = None
+            continue
+        result = shift_due(cal, due, unit, shift)
+        moved[name] = result.at
+        provisional |= result.provisional
+    return replace(plan, **moved, provisional=provisional)
+
+
+def handling_time(
+    cal: WorkCalendar,
+    *,
+    clock_start: datetime,
+    accepted_at: datetime | None,
+    decided_at: datetime,
+    pauses: Iterable[tuple[datetime, datetime]],
+    statutory_unit: str,
+) -> tuple[float, float]:
+    """How long a case took, net of its ended pauses `(started, ended)`: office minutes from the
+    clock start (instant items' measure), and days in the statutory unit from the acceptance day
+    (not counted). Calendar-day items count calendar days less the whole days paused; the others
+    working days less the working days each pause moved the clock by (`pause_shift`)."""
+    pauses = list(pauses)
+    minutes = cal.office_minutes_between(clock_start, decided_at)
+    minutes -= sum(cal.office_minutes_between(started, ended) for started, ended in pauses)
+    start_day = cal.local(accepted_at or clock_start).date()
+    end_day = cal.local(decided_at).date()
+    if statutory_unit == LimitUnit.CALENDAR_DAYS:
+        days = (end_day - start_day).days - sum((ended - started).days for started, ended in pauses)
+    else:
+        days = cal.working_days_between(start_day, end_day) - sum(
+            pause_shift(cal, started, ended, "").working_days for started, ended in pauses
+        )
+    return max(minutes, 0.0), float(max(days, 0))

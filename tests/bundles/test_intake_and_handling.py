@@ -174,6 +174,19 @@ def test_statutory_mode_is_recorded_with_its_reason(clerk_of, reviewer_of):
     )
 
 
+def test_the_statutory_mode_note_gives_the_new_due_time_in_local_time(clerk_of, reviewer_of):
+    with time_machine.travel(datetime(2026, 9, 24, 10, 0, tzinfo=SH), tick=False):
+        application = single_item_submitted("劳务派遣经营许可")
+        intake.application_accept(application=application, actor=clerk_of("LABOUR"))
+    case = application.cases.get()
+    handling.case_statutory_mode(case=case, actor=reviewer_of("LDGX"), reason="需现场核查")
+    case.refresh_from_db()
+    assert case.statutory_due_at == datetime(2026, 10, 29, 17, 30, tzinfo=SH)
+    note = "按法定时限办理（需现场核查）：承诺时限改为 2026-10-29 17:30"  # not 09:30 (UTC)
+    assert note in case.deadline_notes
+    assert CaseEvent.objects.get(item_case=case, action="statutory_mode").reason == note
+
+
 def test_an_extension_is_decided_by_the_unit_head_and_moves_the_statutory_due(
     clerk_of, reviewer_of
 ):
