@@ -7,6 +7,7 @@ sweep racing the first blocks on the row locks and then finds nothing left to ma
 concluded before the UPDATE is not in a running state and is never flagged.
 """
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kuaiban.accounts.models import Role
-from kuaiban.cases.clocks import THRESHOLDS
+from kuaiban.cases.clocks import THRESHOLDS, flag_event_facts
 from kuaiban.cases.models import RUNNING_CLOCK_STATES, CaseEvent, EventAction, FlagKind, ItemCase
 from kuaiban.notifications.models import Notification
 from kuaiban.notifications.services import notifications_dispatch
@@ -122,7 +123,8 @@ def _insert_flags_and_events(kind: str, threshold: str, ids: list[int], now) -> 
     postgres = connection.vendor == "postgresql"
     where = "id = ANY(%s)" if postgres else f"id IN ({', '.join(['%s'] * len(ids))})"
     id_params = [ids] if postgres else ids
-    data = "jsonb_build_object('kind', %s)" if postgres else "json_object('kind', %s)"
+    data = "CAST(%s AS jsonb)" if postgres else "%s"
+    reason, facts = flag_event_facts(kind)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {flag_table} (item_case_id, kind, threshold_at, flagged_at) "  # noqa: S608
@@ -137,9 +139,9 @@ def _insert_flags_and_events(kind: str, threshold: str, ids: list[int], now) -> 
             [
                 EventAction.FLAG,
                 now,
-                str(FlagKind(kind).label),
+                reason,
                 current_request_id.get(),
-                kind,
+                json.dumps(facts),
                 *id_params,
             ],
         )

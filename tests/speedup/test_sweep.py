@@ -8,9 +8,10 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import connection
+from django.utils import translation
 
 from bundles.services import handling, intake
-from kuaiban.cases.models import CaseEvent, ItemCase
+from kuaiban.cases.models import CaseEvent, EventAction, ItemCase
 from kuaiban.notifications.models import Notification
 from kuaiban.workdays.models import CalendarDay
 from kuaiban.workdays.services import CalendarChange, calendar_edited
@@ -71,6 +72,19 @@ def test_an_instant_case_31_minutes_old_is_flagged_overdue_once_and_supervisors_
     assert sweep_at(2026, 11, 24, 10, 32).total == 0
     assert sweep_at(2026, 11, 24, 10, 32).total == 0
     assert CaseFlag.objects.filter(item_case=case).count() == 3
+
+
+def test_flag_events_are_written_in_the_portals_language_whatever_is_active(clerk_of):
+    case = accepted_instant_case(clerk_of)
+    with translation.override("en"):
+        sweep_at(2026, 11, 24, 10, 31)
+    events = CaseEvent.objects.filter(item_case=case, action=EventAction.FLAG)
+    assert {(e.data["kind"], e.reason) for e in events} == {
+        ("warn_50", "承诺时限已过半"),
+        ("warn_75", "承诺时限已过75%"),
+        ("overdue", "已超期：超过承诺时限"),
+    }
+    assert all(e.at == at(2026, 11, 24, 10, 31) for e in events)
 
 
 def test_warnings_fire_in_order_as_time_passes(clerk_of):
