@@ -34,8 +34,6 @@ The page shows when the rollup was last refreshed; figures of the current day ca
 
 from __future__ import annotations
 
-import io
-import json
 import time as time_module
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -45,7 +43,8 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from kuaiban.cases.models import CaseEvent, ItemCase
+from kuaiban.cases.models import CaseEvent, EventAction, ItemCase
+from kuaiban.pgcopy import copy_instances
 
 from .figures import ANCHORS, DIMENSIONS, FIELD_ANCHORS, FIGURES, anchored, day_spans
 from .models import ROLLUP_COUNTS, ROLLUP_LISTS, ROLLUP_SUMS, DailyCaseRollup, RollupState
@@ -166,34 +165,13 @@ def rollup_rows(runs: list[tuple[date, date]]) -> list[DailyCaseRollup]:
     ]
 
 
-def _text(value) -> str:
-    """A value in PostgreSQL's COPY text format (our values hold no tabs or newlines)."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, list):
-        return json.dumps(value)
-    return str(value)
-
-
 def _insert(rows: list[DailyCaseRollup]) -> None:
     """Write the rows: COPY on PostgreSQL (a full rebuild writes half a million), else
     `bulk_create`."""
     if connection.vendor != "postgresql":
         DailyCaseRollup.objects.bulk_create(rows, batch_size=2000)
         return
-    fields = [f for f in DailyCaseRollup._meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    sql = "COPY {} ({}) FROM STDIN".format(
-        quote(DailyCaseRollup._meta.db_table), ", ".join(quote(f.column) for f in fields)
-    )
-    names = [f.attname for f in fields]
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(_text(getattr(row, name)) for name in names))
-        buffer.write("\n")
-    buffer.seek(0)
-    with connection.cursor() as cursor:
-        cursor.copy_expert(sql, buffer)
+    copy_instances(DailyCaseRollup, rows)
 
 
 def _runs_q(runs) -> Q:
@@ -227,7 +205,7 @@ def _dirty_days(since_event_id: int) -> set[date] | None:
     ):
         days.update(_local_day(m) for m in moments if m is not None)
     for (moment,) in CaseEvent.objects.filter(
-        application_id__in=touched, action__in=("return", "refuse")
+        application_id__in=touched, action__in=(EventAction.RETURN, EventAction.REFUSE)
     ).values_list("at"):
         days.add(_local_day(moment))
     return days
