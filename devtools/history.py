@@ -15,23 +15,29 @@ handling time before `now`, with at least one item counted in days (what is open
 the work that takes days; instant items are done within the half hour), so its clocks run with
 thresholds around `now`. Fewer cases than that share run a clock: a bundle also holds decided
 instant items and later stages that wait. Thresholds that passed more than `sweep_lag` ago have
-fired (flag row, fired time, index key moved on); those within the lag are left for the next
-sweep. The stored facts follow the services' rules: `next_flag_at` is the earliest unfired
-threshold of a running clock and NULL otherwise; handling times are measured like
-`clocks.record_handling_time`; a pause moves the due times like `clocks.clock_shift_for_pause`.
+fired (flag row, flag event, fired time, index key moved on); those within the lag are left for
+the next sweep.
 
-On PostgreSQL the rows go in with COPY in chunks of about `chunk` item cases (with their
-applications, events and flags), one transaction each, written by a background thread on its own
-connection while the next chunk is generated (inline when called inside a transaction), with ids
-reserved from the tables' sequences; then ANALYZE. Elsewhere (SQLite, the demo) `bulk_create`.
+The stored facts are the ones the services and the sweep would write, computed by the same pure
+functions, so the generator cannot drift from the rules: clocks by `deadlines.plan_clock`,
+`statutory_plan` and (a pause) `shift_plan`; handling times by `deadlines.handling_time`; flags in
+the order of `clocks.THRESHOLDS`, each with its `CaseFlag` and its `flag` event
+(`clocks.flag_event_facts`); references by `references.reference_number`; event actions are
+`EventAction` members. `next_flag_at` is the earliest unfired threshold of a running clock and
+NULL otherwise. It writes the events of the application's journey and of each case's clock, not
+every per-case transition event the services write.
+
+On PostgreSQL the rows go in with COPY (`kuaiban.pgcopy`) in chunks of about `chunk` item cases
+(with their applications, events and flags), one transaction each, written by a background thread
+on its own connection while the next chunk is generated (inline when called inside a
+transaction), with ids reserved from the tables' sequences; then ANALYZE. Elsewhere (SQLite, the
+demo) `bulk_create`.
 Generated people are never real: identity numbers are random with valid check characters and are
 stored encrypted like any other; passwords are unusable.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import queue
 import random
 import secrets
@@ -42,9 +48,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection, models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kuaiban.accounts.identity import (
     CREDIT_ALPHABET,
@@ -53,7 +60,7 @@ from kuaiban.accounts.identity import (
 )
 from kuaiban.accounts.models import Role, User
 from kuaiban.cases import deadlines
-from kuaiban.cases.clocks import THRESHOLDS
+from kuaiban.cases.clocks import THRESHOLDS, flag_event_facts
 from kuaiban.cases.models import (
     RUNNING_CLOCK_STATES,
     Application,
@@ -62,9 +69,11 @@ from kuaiban.cases.models import (
     CasePause,
     CaseState,
     DepartmentRequest,
+    EventAction,
     FlagKind,
     ItemCase,
 )
+from kuaiban.cases.references import REFERENCE_ALPHABET, SUFFIX_LENGTH, reference_number
 from kuaiban.catalog.models import (
     Bundle,
     BundleItem,
@@ -74,6 +83,7 @@ from kuaiban.catalog.models import (
     SpeedUpEntry,
     Unit,
 )
+from kuaiban.pgcopy import CopyTable, copy_rendered
 from kuaiban.workdays.arithmetic import WorkCalendar
 from kuaiban.workdays.calendar import calendar_from_db
 from kuaiban.workdays.units import LimitUnit
@@ -100,7 +110,6 @@ DEFAULT_SWEEP_LAG = timedelta(minutes=60)
 CHUNK_CASES = 20_000  # item cases per chunk (with their applications, events, flags: ~50k rows)
 USERNAME_PREFIX = "gen-hist-"
 
-_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # as cases.services
 _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
 )
@@ -188,7 +197,8 @@ class _Catalog:
     bundles: list[_BundleSpec]
     singles: list[_Item]
     halls: list[int]
-    external_units: list[int]
+    hall_codes: dict[int, str]
+    external_units: list[tuple[int, str]]  # (id, code)
     regions: list[str]
 
     @classmethod
@@ -229,84 +239,23 @@ class _Catalog:
         regions = [
             code for code in District.objects.values_list("code", flat=True) if len(code) == 6
         ]
+        halls = list(ServiceHall.objects.order_by("pk").values_list("pk", "code"))
         return cls(
             items=items,
             bundles=bundles,
             singles=sorted(singles, key=lambda i: i.code) or list(items.values()),
-            halls=list(ServiceHall.objects.order_by("pk").values_list("pk", flat=True)),
+            halls=[pk for pk, _code in halls],
+            hall_codes=dict(halls),
             external_units=list(
                 Unit.objects.filter(kind=Unit.Kind.EXTERNAL)
                 .order_by("pk")
-                .values_list("pk", flat=True)
+                .values_list("pk", "code")
             ),
             regions=regions or ["321002"],
         )
 
 
 # -- writing rows ------------------------------------------------------------------------------
-
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _json_text(value) -> str:
-    return json.dumps(value, ensure_ascii=False).translate(_ESCAPES)
-
-
-_CONVERTERS: dict[type, Callable[[object], str]] = {
-    type(None): lambda value: "\\N",
-    bool: lambda value: "t" if value else "f",
-    int: repr,
-    float: repr,
-    datetime: datetime.isoformat,
-    str: lambda value: value.translate(_ESCAPES),
-    dict: _json_text,
-    list: _json_text,
-}
-
-
-def _text(value) -> str:
-    """A value in PostgreSQL's COPY text format."""
-    convert = _CONVERTERS.get(type(value))
-    if convert is None:
-        return str(value).translate(_ESCAPES)
-    return convert(value)
-
-
-class _Table:
-    """The columns of one model for COPY, with each column's default already in text form."""
-
-    def __init__(self, model: type[models.Model], *, with_pk: bool) -> None:
-        self.model = model
-        self.db_table = model._meta.db_table
-        fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
-        self.defaults = []
-        for f in fields:
-            if isinstance(f, models.JSONField):
-                self.defaults.append(_text(json.dumps(f.get_default())))
-            else:
-                self.defaults.append(
-                    _text(f.get_db_prep_save(f.get_default(), connection=connection))
-                )
-        self.position = {f.attname: i for i, f in enumerate(fields)}
-        self.copy_sql = "COPY {} ({}) FROM STDIN".format(
-            connection.ops.quote_name(self.db_table),
-            ", ".join(connection.ops.quote_name(f.column) for f in fields),
-        )
-
-    def render(self, rows: list[dict]) -> str:
-        """The rows as COPY text: the defaults, overwritten by the values each row sets."""
-        position, defaults, converters = self.position, self.defaults, _CONVERTERS
-        lines = []
-        for row in rows:
-            values = defaults.copy()
-            for name, value in row.items():
-                convert = converters.get(type(value))
-                values[position[name]] = (
-                    convert(value) if convert else str(value).translate(_ESCAPES)
-                )
-            lines.append("\t".join(values))
-        lines.append("")
-        return "\n".join(lines)
 
 
 class _Writer(threading.Thread):
@@ -322,7 +271,7 @@ class _Writer(threading.Thread):
         try:
             while (chunk := self.chunks.get()) is not None:
                 if self.error is None:
-                    _copy(chunk)
+                    copy_rendered(chunk)
         except BaseException as error:  # reported by finish() in the caller's thread
             self.error = error
             while self.chunks.get() is not None:
@@ -342,12 +291,6 @@ class _Writer(threading.Thread):
             raise self.error
 
 
-def _copy(chunk: list[tuple[str, str]]) -> None:
-    with transaction.atomic(), connection.cursor() as cursor:
-        for copy_sql, text in chunk:
-            cursor.copy_expert(copy_sql, io.StringIO(text))
-
-
 class _Sink:
     """Collects rows per model, in dependency order, and writes them a chunk at a time."""
 
@@ -358,7 +301,9 @@ class _Sink:
     def __init__(self, *, background: bool) -> None:
         self.postgres = connection.vendor == "postgresql"
         self.rows: dict[type[models.Model], list] = {model: [] for model in self.ORDER}
-        self.tables = {model: _Table(model, with_pk=model in self.WITH_PK) for model in self.ORDER}
+        self.tables = {
+            model: CopyTable.of(model, with_pk=model in self.WITH_PK) for model in self.ORDER
+        }
         self._pools: dict[type[models.Model], list[int]] = {model: [] for model in self.WITH_PK}
         self._taken: dict[type[models.Model], int] = dict.fromkeys(self.WITH_PK, 0)
         self._next_id: dict[type[models.Model], int] = {}
@@ -406,13 +351,12 @@ class _Sink:
                     model.objects.bulk_create((model(**row) for row in rows), batch_size=500)
             return
         chunk = [
-            (self.tables[model].copy_sql, self.tables[model].render(rows))
-            for model, rows in collected
+            (self.tables[model].sql, self.tables[model].render(rows)) for model, rows in collected
         ]
         if self.writer is not None:
             self.writer.put(chunk)
         else:
-            _copy(chunk)
+            copy_rendered(chunk)
 
     def close(self) -> None:
         if self.writer is not None:
@@ -545,6 +489,20 @@ def _create_people(rng: random.Random, catalog: _Catalog, applicants: int) -> _P
 ONE_MINUTE = timedelta(minutes=1)
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment and moment.isoformat()
+
+
+def _due_fields(clock: deadlines.ClockPlan) -> dict[str, datetime | None]:
+    """A clock's due times by the `ItemCase` fields that hold them."""
+    return {
+        "warn_50_at": clock.warn_50,
+        "warn_75_at": clock.warn_75,
+        "committed_due_at": clock.committed_due,
+        "statutory_due_at": clock.statutory_due,
+    }
+
+
 def _fires(threshold: datetime) -> datetime:
     """When the once-a-minute sweep marks a threshold: the minute after it passed."""
     return threshold.replace(second=0, microsecond=0) + ONE_MINUTE
@@ -579,9 +537,9 @@ class _CaseSim:
     id: int = 0
     accepted: datetime | None = None
     received: datetime | None = None
-    plan: deadlines.ClockPlan | None = None
-    thresholds: dict[str, datetime | None] = field(default_factory=dict)  # as planned
-    shifted: dict[str, datetime | None] = field(default_factory=dict)  # after the pause
+    plan: deadlines.ClockPlan | None = None  # as planned at acceptance (the "original" dues)
+    clock: deadlines.ClockPlan | None = None  # as it runs (statutory mode from the acceptance)
+    shifted: deadlines.ClockPlan | None = None  # after the pause (the clock when none)
     pause: _Pause | None = None
     review_start: datetime | None = None
     decided: datetime | None = None
@@ -622,8 +580,9 @@ class _Generator:
             if sink.postgres
             else {}
         )
-        self.flag_labels = {kind.value: str(kind.label) for kind in FlagKind}
-        self.pause_labels = {kind.value: str(kind.label) for kind in CasePause.Kind}
+        self.flag_facts = {kind: flag_event_facts(kind) for kind in FlagKind}
+        with translation.override(settings.LANGUAGE_CODE):  # stored text: the portal's language
+            self.pause_labels = {kind.value: str(kind.label) for kind in CasePause.Kind}
 
     # -- what an application is for ------------------------------------------------------------
 
@@ -691,54 +650,40 @@ class _Generator:
     # -- one case's clock ----------------------------------------------------------------------
 
     def run_clock(self, case: _CaseSim, accepted: datetime, received: datetime) -> None:
-        """Plan the clock like `clocks.clock_start`; place the review, pause and decision in
-        office minutes after the clock start."""
+        """Plan the clock like `clocks.clock_start` (and `clock_to_statutory` when the reviewer
+        keeps the statutory limit); place the review, pause and decision in office minutes after
+        the clock start."""
         cal, draw = self.cal, case.draw
         case.accepted, case.received = accepted, received
         plan = deadlines.plan_clock(
-            cal,
-            case.item.policy,
-            received_at=received,
-            accepted_at=accepted,
-            statutory_mode=draw.statutory_mode,
+            cal, case.item.policy, received_at=received, accepted_at=accepted
         )
-        case.plan = plan
-        case.thresholds = case.shifted = {
-            "warn_50_at": plan.warn_50,
-            "warn_75_at": plan.warn_75,
-            "committed_due_at": plan.committed_due,
-            "statutory_due_at": plan.statutory_due,
-        }
-        if plan.committed_due is not None:
-            total = cal.office_minutes_between(plan.start, plan.committed_due)
+        clock = plan
+        if draw.statutory_mode:
+            clock = deadlines.statutory_plan(cal, plan, statutory_unit=case.item.statutory_unit)
+        case.plan, case.clock, case.shifted = plan, clock, clock
+        if clock.committed_due is not None:
+            total = cal.office_minutes_between(clock.start, clock.committed_due)
         else:
             total = float(self.rng.randint(1, 5) * OFFICE_DAY_MINUTES)
         target = max(2, round(total * draw.fraction))
         review = max(1, round(target * draw.review_share))
-        case.review_start = cal.add_office_minutes(plan.start, review).at
-        if draw.pause is not None and plan.committed_due is not None:
+        case.review_start = cal.add_office_minutes(clock.start, review).at
+        if draw.pause is not None and clock.committed_due is not None:
             share, length, kind = draw.pause
             before = max(review + 1, round(total * 0.5 * share))
             # Paused before the 50% mark (no flag has fired) and before the decision.
             if before < total * 0.5 and before < target:
-                started = cal.add_office_minutes(plan.start, before).at
+                started = cal.add_office_minutes(clock.start, before).at
                 ended = cal.add_office_minutes(started, length).at
                 shift = deadlines.pause_shift(cal, started, ended, self.pause_labels[kind])
-                # As clocks.clock_shift_for_pause: the statutory due time in its own unit.
-                case.shifted = {
-                    name: value
-                    and deadlines.shift_due(
-                        cal,
-                        value,
-                        case.item.statutory_unit if name == "statutory_due_at" else plan.unit,
-                        shift,
-                    ).at
-                    for name, value in case.thresholds.items()
-                }
+                case.shifted = deadlines.shift_plan(
+                    cal, clock, shift, statutory_unit=case.item.statutory_unit
+                )
                 case.pause = _Pause(started, ended, kind, shift.explanation)
                 case.decided = cal.add_office_minutes(ended, max(1, target - before)).at
                 return
-        decided = cal.add_office_minutes(plan.start, target).at
+        decided = cal.add_office_minutes(clock.start, target).at
         if decided <= accepted:
             # An instant item's clock runs from receipt: accepted late online, it is decided
             # (already late) shortly after the acceptance, never before.
@@ -823,7 +768,7 @@ class _Generator:
         sim = _AppSim(
             row={
                 "id": app_id,
-                "reference": f"KB{timezone.localtime(created):%Y%m%d}{_reference_suffix(app_id)}",
+                "reference": reference_number(created, _reference_suffix(app_id)),
                 "applicant_id": applicant,
                 "bundle_id": bundle_id,
                 "item_id": item.id if item is not None else None,
@@ -846,10 +791,10 @@ class _Generator:
                 for c in cases
             },
             events=[
-                (created, "create", "", ApplicationState.DRAFT, applicant),
+                (created, EventAction.CREATE, "", ApplicationState.DRAFT, applicant),
                 (
                     submitted,
-                    "submit",
+                    EventAction.SUBMIT,
                     ApplicationState.DRAFT,
                     ApplicationState.SUBMITTED,
                     applicant,
@@ -863,7 +808,7 @@ class _Generator:
             sim.events.append(
                 (
                     accepted,
-                    "refuse",
+                    EventAction.REFUSE,
                     ApplicationState.SUBMITTED,
                     ApplicationState.REFUSED,
                     clerk,
@@ -878,7 +823,7 @@ class _Generator:
             sim.events.append(
                 (
                     withdrawn_early,
-                    "withdraw",
+                    EventAction.WITHDRAW,
                     ApplicationState.SUBMITTED,
                     ApplicationState.WITHDRAWN,
                     applicant,
@@ -886,9 +831,19 @@ class _Generator:
             )
             sim.states = dict.fromkeys(sim.states, CaseState.WITHDRAWN)
         elif outcome in ("handled", "withdrawn_late") and accepted <= now:
-            sim.row["hall_id"] = rng.choice(self.catalog.halls) if self.catalog.halls else None
+            hall = rng.choice(self.catalog.halls) if self.catalog.halls else None
+            sim.row["hall_id"] = hall
             sim.events.append(
-                (accepted, "accept", ApplicationState.SUBMITTED, ApplicationState.ACCEPTED, clerk)
+                (
+                    accepted,
+                    EventAction.ACCEPT,
+                    ApplicationState.SUBMITTED,
+                    ApplicationState.ACCEPTED,
+                    clerk,
+                    None,
+                    "",
+                    {"hall": self.catalog.hall_codes.get(hall)},
+                )
             )
             self.handle(sim, accepted, received, withdraw_share if outcome != "handled" else None)
         self.write(sim)
@@ -927,14 +882,26 @@ class _Generator:
         if review <= sim.stop:
             state = ApplicationState.IN_PROGRESS
             sim.events.append(
-                (review, "start_review", ApplicationState.ACCEPTED, state, first[0].draw.reviewer)
+                (
+                    review,
+                    EventAction.START_REVIEW,
+                    ApplicationState.ACCEPTED,
+                    state,
+                    first[0].draw.reviewer,
+                )
             )
         concluded = withdrawn_at is None and end <= now and (denied or len(opened) == len(cases))
         for case in opened:
             sim.states[case.id] = self.case_state(case, sim.stop, concluded=concluded)
         if withdrawn_at is not None:
             sim.events.append(
-                (withdrawn_at, "withdraw", state, ApplicationState.WITHDRAWN, row["applicant_id"])
+                (
+                    withdrawn_at,
+                    EventAction.WITHDRAW,
+                    state,
+                    ApplicationState.WITHDRAWN,
+                    row["applicant_id"],
+                )
             )
             sim.states = dict.fromkeys(sim.states, CaseState.WITHDRAWN)
             state = ApplicationState.WITHDRAWN
@@ -945,7 +912,7 @@ class _Generator:
             sim.events.append(
                 (
                     end,
-                    "conclude",
+                    EventAction.CONCLUDE,
                     state,
                     ApplicationState.CONCLUDED,
                     None,
@@ -1001,16 +968,17 @@ class _Generator:
             return
         pause = case.pause if case.pause is not None and case.pause.started <= stop else None
         resumed = pause is not None and pause.ended <= stop
-        thresholds = case.shifted if resumed else case.thresholds
+        clock = case.shifted if resumed else case.clock
+        thresholds = _due_fields(clock)
         row.update(thresholds)
         row.update(
             received_at=case.received,
             accepted_at=case.accepted,
-            clock_unit=plan.unit,
-            clock_start=plan.start,
+            clock_unit=clock.unit,
+            clock_start=clock.start,
             original_committed_due_at=plan.committed_due,
             original_statutory_due_at=plan.statutory_due,
-            due_provisional=plan.provisional,
+            due_provisional=clock.provisional,
         )
         if case.review_start <= stop:
             row["reviewer_id"] = draw.reviewer
@@ -1023,10 +991,19 @@ class _Generator:
                 statutory_mode_reason=reason,
                 statutory_mode_by_id=draw.reviewer,
             )
-            note = f"按法定时限办理（{reason}）"
+            # Switched at the acceptance: the note names the due time before any pause.
+            note = deadlines.statutory_note(self.cal, reason, case.clock.committed_due)
             notes.append(note)
             self.event(
-                app_id, case.accepted, "statutory_mode", "", "", draw.reviewer, case.id, note
+                app_id,
+                case.accepted,
+                EventAction.STATUTORY_MODE,
+                "",
+                "",
+                draw.reviewer,
+                case.id,
+                note,
+                {"committed_due": _iso(case.clock.committed_due)},
             )
 
         # Flags: the sweep marks a threshold in the minute after it passed while the clock runs
@@ -1055,11 +1032,9 @@ class _Generator:
                 },
             )
             self.result.flags += 1
-            if kind in (FlagKind.OVERDUE, FlagKind.BREACH):
-                label = self.flag_labels[kind.value]
-                self.event(
-                    app_id, fires, "flag", "", "", None, case.id, label, {"kind": kind.value}
-                )
+            # As the sweep: every fired flag has its event, with the same reason and data.
+            reason, data = self.flag_facts[kind]
+            self.event(app_id, fires, EventAction.FLAG, "", "", None, case.id, reason, dict(data))
         if state in RUNNING_CLOCK_STATES:
             row["next_flag_at"] = min(pending, default=None)
             self.result.running += 1
@@ -1076,7 +1051,7 @@ class _Generator:
             self.event(
                 app_id,
                 pause.started,
-                "pause",
+                EventAction.PAUSE,
                 CaseState.IN_REVIEW,
                 CaseState.PAUSED,
                 draw.reviewer,
@@ -1092,12 +1067,16 @@ class _Generator:
                 self.event(
                     app_id,
                     pause.ended,
-                    "resume",
+                    EventAction.RESUME,
                     CaseState.PAUSED,
                     CaseState.IN_REVIEW,
                     draw.reviewer,
                     case.id,
                     pause.explanation,
+                    {
+                        "committed_due": _iso(case.shifted.committed_due),
+                        "statutory_due": _iso(case.shifted.statutory_due),
+                    },
                 )
             elif state == CaseState.PAUSED:
                 row["paused_since"] = pause.started
@@ -1108,13 +1087,13 @@ class _Generator:
             since = pause.ended if resumed else case.review_start
             sent = since + (self.now - since) * draw.awaiting
             question = "请协助核实相关信息"
+            externals = self.catalog.external_units
+            department_id, department_code = externals[case.id % len(externals)]
             sink.add(
                 DepartmentRequest,
                 {
                     "item_case_id": case.id,
-                    "department_id": self.catalog.external_units[
-                        case.id % len(self.catalog.external_units)
-                    ],
+                    "department_id": department_id,
                     "question": question,
                     "sent_at": sent,
                     "sent_by_id": draw.reviewer,
@@ -1125,18 +1104,21 @@ class _Generator:
             self.event(
                 app_id,
                 sent,
-                "department_request",
+                EventAction.DEPARTMENT_REQUEST,
                 CaseState.IN_REVIEW,
                 state,
                 draw.reviewer,
                 case.id,
                 question,
+                {"department": department_code},
             )
 
         if decided is not None:
             self.decision(row, case, decided, sim.row.get("concluded_at"))
             action, to_state = (
-                ("deny", CaseState.DENIED) if draw.denied else ("approve", CaseState.APPROVED)
+                (EventAction.DENY, CaseState.DENIED)
+                if draw.denied
+                else (EventAction.APPROVE, CaseState.APPROVED)
             )
             self.event(
                 app_id,
@@ -1153,26 +1135,19 @@ class _Generator:
 
     def decision(self, row: dict, case: _CaseSim, decided: datetime, concluded_at) -> None:
         """Decision facts as `review.case_approve` / `case_deny` and `conclude` store them."""
-        cal = self.cal
         row["decided_at"] = decided
         if case.draw.denied:
             row["decision_reason"] = _DENIAL_REASONS[case.id % len(_DENIAL_REASONS)]
             row["legal_basis"] = case.item.legal_basis
-        # As clocks.record_handling_time: office minutes and days, net of the pause.
-        minutes = cal.office_minutes_between(case.plan.start, decided)
-        paused_days = paused_calendar_days = 0
-        if case.pause is not None:
-            started, ended = case.pause.started, case.pause.ended
-            minutes -= cal.office_minutes_between(started, ended)
-            paused_days = deadlines.pause_shift(cal, started, ended, "").working_days
-            paused_calendar_days = (ended - started).days
-        row["handling_minutes"] = max(minutes, 0.0)
-        start_day, end_day = cal.local(case.accepted).date(), cal.local(decided).date()
-        if case.item.statutory_unit == LimitUnit.CALENDAR_DAYS:
-            days = (end_day - start_day).days - paused_calendar_days
-        else:
-            days = cal.working_days_between(start_day, end_day) - paused_days
-        row["handling_days"] = float(max(days, 0))
+        pauses = [(case.pause.started, case.pause.ended)] if case.pause is not None else []
+        row["handling_minutes"], row["handling_days"] = deadlines.handling_time(
+            self.cal,
+            clock_start=case.clock.start,
+            accepted_at=case.accepted,
+            decided_at=decided,
+            pauses=pauses,
+            statutory_unit=case.item.statutory_unit,
+        )
         if concluded_at is not None:
             row["concluded_at"] = concluded_at
             committed = row.get("committed_due_at")
@@ -1182,7 +1157,7 @@ class _Generator:
         self,
         app_id: int,
         at: datetime,
-        action: str,
+        action: EventAction,
         from_state: str,
         to_state: str,
         actor: int | None = None,
@@ -1208,12 +1183,14 @@ class _Generator:
 
 
 def _reference_suffix(pk: int) -> str:
-    """Six characters unique per primary key (a bijection of the key modulo 32**6)."""
-    n = (pk * 0x2545F491 + 0x1B873593) % (1 << 30)
+    """A reference suffix unique per primary key: a bijection of the key modulo the number of
+    suffixes (32**6; the multiplier is odd, so coprime to it), scattered like random ones."""
+    base = len(REFERENCE_ALPHABET)
+    n = (pk * 0x2545F491 + 0x1B873593) % base**SUFFIX_LENGTH
     chars = []
-    for _ in range(6):
-        n, r = divmod(n, 32)
-        chars.append(_REFERENCE_ALPHABET[r])
+    for _ in range(SUFFIX_LENGTH):
+        n, r = divmod(n, base)
+        chars.append(REFERENCE_ALPHABET[r])
     return "".join(chars)
 
 

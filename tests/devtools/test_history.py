@@ -9,18 +9,25 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from devtools import history as history_module
 from devtools.history import history_generate
 from kuaiban.accounts.identity import normalize_credit_code, normalize_resident_id
 from kuaiban.accounts.models import Role, User
-from kuaiban.cases.clocks import THRESHOLDS
+from kuaiban.cases import clocks, deadlines
+from kuaiban.cases.clocks import THRESHOLDS, flag_event_facts
 from kuaiban.cases.models import (
     RUNNING_CLOCK_STATES,
     Application,
     CaseEvent,
     CaseState,
+    EventAction,
+    FlagKind,
     ItemCase,
 )
+from kuaiban.cases.references import REFERENCE_ALPHABET, reference_number
 from kuaiban.catalog.models import BundleItem
+from kuaiban.workdays.calendar import calendar_from_db
+from kuaiban.workdays.units import LimitUnit
 from speedup.models import CaseFlag
 from speedup.services.sweep import deadlines_sweep
 
@@ -36,6 +43,20 @@ def history(db):
         cases=CASES, open_share=0.5, seed=7, now=now, sweep_lag=timedelta(days=3)
     )
     return now, result
+
+
+@pytest.fixture
+def rare_paths(db, monkeypatch):
+    """300 cases where the rare paths are common: breaches, late decisions, pauses and
+    statutory mode; most thresholds already swept."""
+    for name, share in (
+        ("BREACH_SHARE", 0.15),
+        ("LATE_SHARE", 0.2),
+        ("PAUSE_SHARE", 0.4),
+        ("STATUTORY_MODE_SHARE", 0.25),
+    ):
+        monkeypatch.setattr(history_module, name, share)
+    return history_generate(cases=CASES, open_share=0.3, seed=11, sweep_lag=timedelta(0))
 
 
 def earliest_unfired(case):
@@ -191,3 +212,71 @@ def test_the_p5_benchmark_runs_at_a_tiny_size(db):
     assert figures["agree"] is True
     assert figures["fast_s"] > 0 and figures["naive_s"] > 0
     assert figures["ratio"] > 0
+
+
+def test_handling_times_are_what_record_handling_time_gives(rare_paths):
+    decided = list(
+        ItemCase.objects.filter(decided_at__isnull=False)
+        .select_related("item")
+        .prefetch_related("pauses")
+    )
+    paused = [c for c in decided if c.pauses.all()]
+    units = {c.item.statutory_unit for c in paused}
+    assert {LimitUnit.WORKING_DAYS, LimitUnit.CALENDAR_DAYS} <= units, "pauses of both units"
+    for case in decided:
+        stored = (case.handling_minutes, case.handling_days)
+        clocks.record_handling_time(case, decided_at=case.decided_at)
+        assert stored == (case.handling_minutes, case.handling_days), case.pk
+
+
+def test_due_times_are_what_the_clock_rules_give_replayed(rare_paths):
+    """Planned at acceptance (the original due times), statutory mode and pauses replayed by
+    `clocks.clock_recompute`: nothing moves."""
+    cal = calendar_from_db()
+    cases = list(
+        ItemCase.objects.filter(accepted_at__isnull=False)
+        .select_related("item")
+        .prefetch_related("pauses")
+    )
+    assert any(c.statutory_mode for c in cases)
+    assert any(c.pauses.all() and c.pauses.all()[0].ended_at for c in cases)
+    for case in cases:
+        plan = deadlines.plan_clock(
+            cal,
+            deadlines.LimitPolicy.of(case.item),
+            received_at=case.received_at,
+            accepted_at=case.accepted_at,
+        )
+        assert (case.original_committed_due_at, case.original_statutory_due_at) == (
+            plan.committed_due,
+            plan.statutory_due,
+        ), case.pk
+        stored = (case.warn_50_at, case.warn_75_at, case.due_provisional)
+        assert clocks.clock_recompute(case) is None, case.pk
+        if not case.statutory_mode:  # a replay switches to statutory mode after the pauses
+            assert stored == (case.warn_50_at, case.warn_75_at, case.due_provisional), case.pk
+
+
+def test_every_flag_has_the_event_the_sweep_writes_for_all_four_kinds(rare_paths):
+    flags = list(CaseFlag.objects.select_related("item_case"))
+    assert {flag.kind for flag in flags} == set(FlagKind.values)
+    events = {
+        (event.item_case_id, event.data["kind"]): event
+        for event in CaseEvent.objects.filter(action=EventAction.FLAG)
+    }
+    assert len(events) == CaseEvent.objects.filter(action=EventAction.FLAG).count() == len(flags)
+    for flag in flags:
+        event = events[(flag.item_case_id, flag.kind)]
+        reason, data = flag_event_facts(flag.kind)
+        assert (event.at, event.reason, event.data) == (flag.flagged_at, reason, data)
+        assert event.application_id == flag.item_case.application_id
+        assert event.actor_id is None
+
+
+def test_references_are_the_portal_format_and_unique(history):
+    references = list(Application.objects.values_list("reference", "created_at"))
+    assert len({reference for reference, _created in references}) == len(references)
+    for reference, created in references:
+        suffix = reference[-6:]
+        assert set(suffix) <= set(REFERENCE_ALPHABET)
+        assert reference == reference_number(created, suffix)
