@@ -49,13 +49,16 @@ def refresh_next_flag(case: ItemCase) -> None:
 
 
 def clock_start(case: ItemCase, *, received_at: datetime, accepted_at: datetime) -> None:
-    """Give a newly accepted case its committed and statutory due times (not saved here)."""
+    """Give a newly accepted case its committed and statutory due times (not saved here).
+
+    The item's policy decides; a case's own statutory mode is a later switch
+    (`clock_to_statutory`), replayed after this by `clock_recompute`, so the original due times
+    stay the commitment's."""
     plan = deadlines.plan_clock(
         calendar_from_db(),
         deadlines.LimitPolicy.of(case.item),
         received_at=received_at,
         accepted_at=accepted_at,
-        statutory_mode=case.statutory_mode,
     )
     case.received_at = received_at
     case.accepted_at = accepted_at

@@ -157,6 +157,24 @@ def test_a_calendar_edit_moves_open_due_dates_with_an_explanation(clerk_of):
     assert CaseEvent.objects.filter(item_case=case, action="recompute").count() == 1
 
 
+def test_a_recompute_keeps_the_original_due_time_of_a_case_in_statutory_mode(clerk_of, reviewer_of):
+    with time_machine.travel(at(2026, 11, 23, 10, 0), tick=False):
+        application = single_item_submitted("劳务派遣经营许可")
+        intake.application_accept(application=application, actor=clerk_of("LABOUR"))
+    case = application.cases.get()
+    handling.case_statutory_mode(case=case, actor=reviewer_of("LDGX"), reason="需现场核查")
+    case.refresh_from_db()
+    statutory = case.statutory_due_at
+    assert case.original_committed_due_at == at(2026, 12, 7, 17, 30) != case.committed_due_at
+    closure = CalendarDay.objects.get(date=date(2026, 12, 1))
+    closure.kind, closure.name = CalendarDay.Kind.CLOSURE, "台风停工"
+    closure.save()
+    assert calendar_edited(CalendarChange(days=frozenset({closure.date}), background=False))
+    case.refresh_from_db()
+    assert case.committed_due_at == case.statutory_due_at > statutory
+    assert case.original_committed_due_at == at(2026, 12, 8, 17, 30)  # the commitment's, moved
+
+
 def test_a_provisional_due_date_is_recomputed_when_the_year_is_loaded(clerk_of):
     with time_machine.travel(at(2026, 12, 24, 10, 0), tick=False):
         application = single_item_submitted("劳务派遣经营许可")
