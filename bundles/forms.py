@@ -44,6 +44,16 @@ _WIDGETS = {
 }
 
 
+class CatalogAnswerField(forms.CharField):
+    """One answer of the one form. Never required for the form itself (the service reports every
+    missing value together with the rest), but marked required on screen when the catalog says
+    so (`marked_required`)."""
+
+    def __init__(self, *, marked_required: bool, **kwargs):
+        super().__init__(required=False, **kwargs)
+        self.marked_required = marked_required
+
+
 class ApplicationForm(forms.Form):
     """The one tailored form: the catalog's fields for the planned items, plus result delivery.
 
@@ -65,13 +75,12 @@ class ApplicationForm(forms.Form):
         self.catalog_fields = form_fields
         for form_field in form_fields:
             widget_factory = _WIDGETS.get(form_field.kind)
-            self.fields[form_field.code] = forms.CharField(
+            self.fields[form_field.code] = CatalogAnswerField(
                 label=form_field.label,
                 help_text=form_field.help,
-                required=False,  # the service reports missing required values with the rest
+                marked_required=form_field.required,
                 widget=widget_factory(form_field) if widget_factory else None,
             )
-            self.fields[form_field.code].kuaiban_required = form_field.required
             self.fields[form_field.code].widget.attrs["data-kind"] = form_field.kind
 
     def raw_answers(self) -> dict[str, str]:

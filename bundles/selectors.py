@@ -5,6 +5,7 @@ None (the view answers 404: others' records do not exist for them)."""
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from kuaiban.cases.models import (
     Application,
@@ -27,9 +28,9 @@ class PlannedItem:
 
 def planned_items(application: Application) -> list[PlannedItem]:
     """The items the questionnaire answers include (a single-item application: that item)."""
-    if application.item_id:
+    if application.item is not None:
         return [PlannedItem(application.item, 1)]
-    bundle_items = BundleItem.objects.filter(bundle_id=application.bundle_id).select_related(
+    bundle_items = BundleItem.objects.filter(bundle=application.bundle).select_related(
         "item__unit", "condition"
     )
     answers = application.answers or {}
@@ -49,11 +50,27 @@ class RequiredMaterial:
     provided: ApplicationMaterial | None = None
 
     @property
+    def notice(self) -> str:
+        """The one written notice when a commitment may replace this proof (else empty)."""
+        return commitment_notice(self.material) if self.material.commitment_allowed else ""
+
+    @property
     def needs_action(self) -> bool:
         """Whether the applicant must still upload it or commit. Shared data is fetched by the
         bureau; a paper original (a sealed personnel file) is checked at the window instead."""
         material = self.material
         return not (material.shared_data or material.physical) and self.provided is None
+
+
+def commitment_notice(material: Material) -> str:
+    """The one written notice: what is proved, by what, and the liability for a false commitment."""
+    return _(
+        "Instead of providing “%(material)s”, you may commit in writing that: %(statement)s "
+        "The bureau will verify this after deciding (through shared data, an online check, a "
+        "visit or a public notice). If the commitment is false, the decision will be revoked, "
+        "benefits obtained must be repaid, the false commitment is recorded and you will no "
+        "longer be able to use commitments; legal liability may follow."
+    ) % {"material": material.name, "statement": material.commitment_text or material.name}
 
 
 def required_materials(application: Application) -> list[RequiredMaterial]:

@@ -2,6 +2,7 @@
 check → submit → confirmation → status. Views parse, call one service or selector, render."""
 
 import uuid
+from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -29,6 +30,17 @@ from .forms import (
 )
 from .services import applications, submission
 from .services import materials as material_services
+
+
+@dataclass
+class MaterialStep(selectors.RequiredMaterial):
+    """A required material on the materials step, with the applicant's earlier uploads of it."""
+
+    reusable: list[StoredFile] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, entry: selectors.RequiredMaterial, **extra) -> "MaterialStep":
+        return cls(entry.material, entry.items, entry.provided, **extra)
 
 
 def _own(request, reference):
@@ -105,7 +117,7 @@ def questions(request, reference):
     application = _own(request, reference)
     if (blocked := _editable_or_status(application)) or not application.bundle_id:
         return blocked or redirect("applications:form", reference=reference)
-    bundle_questions = list(application.bundle.questions.all())
+    bundle_questions = list(application.situation_questions())
     initial = {code: ("yes" if v else "no") for code, v in (application.answers or {}).items()}
     form = QuestionnaireForm(request.POST or None, questions=bundle_questions, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -164,23 +176,23 @@ def materials(request, reference):
         return redirect("applications:materials", reference=reference)
     required = selectors.required_materials(application)
     reusable = selectors.reusable_files(request.user, [r.material.pk for r in required])
-    for entry in required:
-        entry.reusable = [
-            f
-            for f in reusable.get(entry.material.pk, [])
-            if not (entry.provided and entry.provided.file_id == f.pk)
-        ]
-        entry.notice = (
-            material_services.commitment_notice(entry.material)
-            if entry.material.commitment_allowed
-            else ""
+    rows = [
+        MaterialStep.of(
+            entry,
+            reusable=[
+                f
+                for f in reusable.get(entry.material.pk, [])
+                if not (entry.provided and entry.provided.file_id == f.pk)
+            ],
         )
+        for entry in required
+    ]
     return _render_step(
         request,
         application,
         "materials",
         "bundles/materials.html",
-        {"required": required, "barred": bool(request.user.commitment_barred_at)},
+        {"required": rows, "barred": bool(request.user.commitment_barred_at)},
     )
 
 
@@ -248,7 +260,7 @@ def review(request, reference):
         "bundles/review.html",
         {
             "answers": answers,
-            "questions": list(application.bundle.questions.all()) if application.bundle_id else [],
+            "questions": list(application.situation_questions()),
             "planned": selectors.planned_items(application),
             "required": selectors.required_materials(application),
             "problems": submission.missing_for_submission(application),

@@ -1,10 +1,12 @@
 """Forms of the staff desk. They parse what staff typed; the services decide."""
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.accounts.identity import normalize_phone, normalize_resident_id
-from kuaiban.cases.models import CasePause
+from kuaiban.cases.models import CasePause, DepartmentRequest
 
 from . import selectors
 
@@ -31,7 +33,8 @@ class ReturnForm(forms.Form):
 
     def __init__(self, *args, materials=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["materials"].choices = [(m.pk, m.name) for m in materials]
+        materials_field = cast(forms.TypedMultipleChoiceField, self.fields["materials"])
+        materials_field.choices = [(m.pk, m.name) for m in materials]
 
 
 class ReasonBasisForm(forms.Form):
@@ -72,7 +75,7 @@ class WindowIntakeStartForm(forms.Form):
         self.subjects = {f"bundle:{b.code}": b for b in bundles} | {
             f"item:{i.code}": i for i in items
         }
-        self.fields["service"].choices = [
+        cast(forms.ChoiceField, self.fields["service"]).choices = [
             ("", "—"),
             (_("Bundles"), [(f"bundle:{b.code}", b.name) for b in bundles]),
             (_("Single items"), [(f"item:{i.code}", i.name) for i in items]),
@@ -124,14 +127,15 @@ class DepartmentRequestForm(forms.Form):
 
 
 class DepartmentReplyForm(forms.Form):
-    request = forms.ModelChoiceField(label=_("Request"), queryset=None)
+    request = forms.ModelChoiceField(label=_("Request"), queryset=DepartmentRequest.objects.none())
     reply = forms.CharField(
         label=_("Reply"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["request"].queryset = case.department_requests.filter(replied_at__isnull=True)
+        request_field = cast(forms.ModelChoiceField, self.fields["request"])
+        request_field.queryset = case.department_requests.filter(replied_at__isnull=True)
 
 
 # -- unit head -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from columns already loaded. Staff see only their own windows' applications and 
 cases: a look-up of anything else returns None, and the view answers 404, as if it did not exist.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import F, Prefetch, Q, QuerySet
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from bundles.selectors import required_form_fields
 from bundles.services.window import WINDOW_INTAKE_APPLICANTS
-from kuaiban.cases.clocks import CLOCK_LABELS, clock_colour, time_left
+from kuaiban.cases.clocks import ClockReading, read_clock
 from kuaiban.cases.models import (
     OPEN_CASE_STATES,
     Application,
@@ -45,19 +46,14 @@ def _clerk_window_ids(clerk):
     return clerk.windows.values("pk")
 
 
-def intake_queue(clerk, *, now: datetime | None = None) -> list[Application]:
-    """Submitted applications waiting at the clerk's windows, oldest first; each with `waited`
-    (a timedelta since submission)."""
-    now = now or timezone.now()
-    applications = list(
+def intake_queue(clerk) -> QuerySet[Application]:
+    """Submitted applications waiting at the clerk's windows, oldest first."""
+    return (
         Application.objects.filter(_in_windows(_clerk_window_ids(clerk)))
         .filter(state=ApplicationState.SUBMITTED)
         .select_related("applicant", "bundle", "item")
         .order_by(F("submitted_at").asc(nulls_last=True), "id")
     )
-    for application in applications:
-        application.waited = now - application.submitted_at if application.submitted_at else None
-    return applications
 
 
 def application_for_clerk(clerk, reference: str) -> Application | None:
@@ -101,31 +97,31 @@ def intake_services(clerk) -> tuple[list, list]:
 # -- back office -------------------------------------------------------------------------------
 
 
-def review_queue(reviewer, *, now: datetime | None = None) -> list[ItemCase]:
-    """The reviewer's unit's open cases, the nearest committed due time first (none last); each
-    with `clock` (its colour), `clock_label` and `time_left`."""
+@dataclass(frozen=True)
+class CaseOnDesk:
+    """A case in a reviewer's queue with how its clock reads now."""
+
+    case: ItemCase
+    clock: ClockReading
+
+
+def review_queue(reviewer, *, now: datetime | None = None) -> list[CaseOnDesk]:
+    """The reviewer's unit's open cases, the nearest committed due time first (none last), each
+    with its clock read at `now`."""
     now = now or timezone.now()
     if reviewer.unit_id is None:
         return []
-    cases = list(
+    cases = (
         ItemCase.objects.filter(unit_id=reviewer.unit_id, state__in=OPEN_CASE_STATES)
         .select_related("item", "application")
         .order_by(F("committed_due_at").asc(nulls_last=True), "id")
     )
-    for case in cases:
-        _annotate_clock(case, now)
-    return cases
+    return [CaseOnDesk(case, read_clock(case, now)) for case in cases]
 
 
-def _annotate_clock(case: ItemCase, now: datetime) -> None:
-    case.clock = clock_colour(case, now)
-    case.clock_label = CLOCK_LABELS[case.clock]
-    case.time_left = time_left(case, now)
-
-
-def case_for_reviewer(reviewer, case_id: int, *, now: datetime | None = None) -> ItemCase | None:
+def case_for_reviewer(reviewer, case_id: int) -> ItemCase | None:
     """One case of the reviewer's unit with everything its page shows (None for any other)."""
-    case = (
+    return (
         ItemCase.objects.select_related(
             "item",
             "unit",
@@ -158,9 +154,6 @@ def case_for_reviewer(reviewer, case_id: int, *, now: datetime | None = None) ->
         .filter(pk=case_id, unit_id=reviewer.unit_id)
         .first()
     )
-    if case is not None:
-        _annotate_clock(case, now or timezone.now())
-    return case
 
 
 def extension_requestable(case: ItemCase) -> bool:
@@ -222,7 +215,3 @@ def form_answers(application: Application) -> list[tuple]:
     """The one form's fields with the applicant's values (the template masks personal ones)."""
     form_data = application.form_data or {}
     return [(f, form_data.get(f.code, "")) for f in required_form_fields(application)]
-
-
-def bundle_questions(application: Application) -> list:
-    return list(application.bundle.questions.all()) if application.bundle_id else []

@@ -53,7 +53,7 @@ def draft(user, code: str = "B10", answers: dict | None = None) -> Application:
     applications.application_answer_questions(
         application=application,
         actor=user,
-        answers={q.code: False for q in application.bundle.questions.all()} | (answers or {}),
+        answers={q.code: False for q in application.situation_questions()} | (answers or {}),
     )
     application.refresh_from_db()
     return application

@@ -92,7 +92,7 @@ def application_answer_questions(*, application: Application, actor, answers: di
     application = lock_application(application)
     require_editor(application, actor)
     require_editable(application)
-    codes = set(application.bundle.questions.values_list("code", flat=True))
+    codes = set(application.situation_questions().values_list("code", flat=True))
     missing = codes - answers.keys()
     if missing:
         raise ValidationError(_("Please answer every question."))

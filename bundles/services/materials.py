@@ -19,7 +19,7 @@ from kuaiban.cases.models import (
 )
 from kuaiban.catalog.models import Material
 
-from ..selectors import RequiredMaterial, required_materials
+from ..selectors import RequiredMaterial, commitment_notice, required_materials
 from .guards import lock_application, require_editable, require_editor
 
 
@@ -148,14 +148,3 @@ def material_seen_at_window(
         file=existing.file if existing else None,
         reused=existing.reused if existing and existing.file_id else False,
     )
-
-
-def commitment_notice(material: Material) -> str:
-    """The one written notice: what is proved, by what, and the liability for a false commitment."""
-    return _(
-        "Instead of providing “%(material)s”, you may commit in writing that: %(statement)s "
-        "The bureau will verify this after deciding (through shared data, an online check, a "
-        "visit or a public notice). If the commitment is false, the decision will be revoked, "
-        "benefits obtained must be repaid, the false commitment is recorded and you will no "
-        "longer be able to use commitments; legal liability may follow."
-    ) % {"material": material.name, "statement": material.commitment_text or material.name}

@@ -26,9 +26,8 @@ from .materials import provide
 def missing_for_submission(application: Application) -> list[str]:
     """What still stops submission, in words for the applicant (empty when ready)."""
     problems = []
-    if application.bundle_id and set(
-        application.bundle.questions.values_list("code", flat=True)
-    ) - set(application.answers or {}):
+    questions = set(application.situation_questions().values_list("code", flat=True))
+    if questions - set(application.answers or {}):
         problems.append(_("Answer the questions about your situation."))
     fields = required_form_fields(application)
     data = application.form_data or {}

@@ -92,9 +92,9 @@ def window_intake_start(
     `real_name`, `phone`, `service`); the same `start_key` (a repeated POST) gives the same
     application without counting a second visit.
     """
-    if (bundle is None) == (item is None):
-        raise ValueError("an application is for a bundle or for a single item")
     subject = bundle or item
+    if subject is None or (bundle is not None and item is not None):
+        raise ValueError("an application is for a bundle or for a single item")
     if clerk.role != Role.CLERK or not clerk.windows.filter(pk=subject.window_id).exists():
         raise PermissionDenied
     errors = {}

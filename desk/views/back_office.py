@@ -2,9 +2,12 @@
 clocks, and one case's page with its actions (review, decide, pause and resume, statutory
 limit, extension request, another department). Another unit's case is 404."""
 
+from collections.abc import Callable
+
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -12,6 +15,7 @@ from django.views.decorators.http import require_POST
 from bundles.selectors import required_materials
 from bundles.services import handling
 from kuaiban.accounts.decorators import reviewer_required
+from kuaiban.cases.clocks import read_clock
 from kuaiban.web import form_errors_as_messages, or_404
 
 from .. import selectors
@@ -38,18 +42,19 @@ def case_queue(request):
 @reviewer_required
 def case_detail(request, case_id):
     now = timezone.now()
-    case = or_404(selectors.case_for_reviewer(request.user, case_id, now=now))
+    case = or_404(selectors.case_for_reviewer(request.user, case_id))
     application = case.application
     return render(
         request,
         "desk/case_detail.html",
         {
             "case": case,
+            "clock": read_clock(case, now),
             "available": case.available_transitions(),
             "application": application,
             "now": now,
             "answers": selectors.form_answers(application),
-            "questions": selectors.bundle_questions(application),
+            "questions": list(application.situation_questions()),
             "required": required_materials(application),
             "timeline": selectors.case_timeline(case),
             "open_requests": [r for r in case.department_requests.all() if not r.replied_at],
@@ -66,7 +71,7 @@ def case_detail(request, case_id):
 
 
 # Actions without a form: (the service, the success message).
-PLAIN_ACTIONS = {
+PLAIN_ACTIONS: dict[str, tuple[Callable[..., object], Promise]] = {
     "start-review": (handling.case_start_review, gettext_lazy("Review started.")),
     "approve": (handling.case_approve, gettext_lazy("Approved.")),
     "resume": (handling.case_resume, gettext_lazy("Clock resumed.")),

@@ -4,6 +4,7 @@ as it is handed over, and submits and accepts in the same sitting. Each POST is 
 call in one transaction."""
 
 import uuid
+from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,8 +13,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from bundles.forms import ApplicationForm, QuestionnaireForm
-from bundles.selectors import planned_items, required_form_fields, required_materials
-from bundles.services import applications, materials, submission, window
+from bundles.selectors import (
+    RequiredMaterial,
+    planned_items,
+    required_form_fields,
+    required_materials,
+)
+from bundles.services import applications, submission, window
 from kuaiban.accounts.decorators import clerk_required
 from kuaiban.cases.models import Application, ApplicationMaterial
 from kuaiban.web import add_errors_to_form, or_404
@@ -70,12 +76,25 @@ def intake_in_person(request, reference):
     application = _in_person_application(request, reference)
     if not application.is_editable:
         return _to_intake_page(application)
-    questions = selectors.bundle_questions(application)
+    questions = list(application.situation_questions())
     unanswered = {q.code for q in questions} - set(application.answers or {})
     step = request.POST.get("step") if request.method == "POST" else request.GET.get("step")
     if questions and (unanswered or step == "questions"):
         return _questions_step(request, application, questions)
     return _form_step(request, application)
+
+
+@dataclass
+class MaterialAtWindow(RequiredMaterial):
+    """A required material on the clerk's page, with what the clerk ticked or typed for it."""
+
+    seen: bool = False
+    signed_name: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, entry: RequiredMaterial, **extra) -> "MaterialAtWindow":
+        return cls(entry.material, entry.items, entry.provided, **extra)
 
 
 def _page(request, application, step, **context):
@@ -85,7 +104,7 @@ def _page(request, application, step, **context):
         {
             "application": application,
             "step": step,
-            "questions_count": len(selectors.bundle_questions(application)),
+            "questions_count": application.situation_questions().count(),
             **context,
         },
     )
@@ -175,18 +194,20 @@ def _form_step(request, application):
         material_errors, problems = result.material_errors, result.problems
         # Show the page again with what is stored now and everything typed.
         application = _in_person_application(request, application.reference)
-    required = required_materials(application)
     seen = set(request.POST.getlist("seen")) if posted else set()
-    for entry in required:
-        code = entry.material.code
-        entry.seen = code in seen or bool(
-            entry.provided and entry.provided.provision == ApplicationMaterial.Provision.AT_WINDOW
+    required = [
+        MaterialAtWindow.of(
+            entry,
+            seen=entry.material.code in seen
+            or bool(
+                entry.provided
+                and entry.provided.provision == ApplicationMaterial.Provision.AT_WINDOW
+            ),
+            signed_name=request.POST.get(f"commit-{entry.material.code}", "") if posted else "",
+            errors=material_errors.get(entry.material.code, []),
         )
-        entry.signed_name = request.POST.get(f"commit-{code}", "") if posted else ""
-        entry.errors = material_errors.get(code, [])
-        entry.notice = (
-            materials.commitment_notice(entry.material) if entry.material.commitment_allowed else ""
-        )
+        for entry in required_materials(application)
+    ]
     return _page(
         request,
         application,

@@ -35,11 +35,10 @@ def _back(application):
 
 @clerk_required
 def intake_queue(request):
-    now = timezone.now()
     return render(
         request,
         "desk/intake_queue.html",
-        {"applications": selectors.intake_queue(request.user, now=now), "now": now},
+        {"applications": selectors.intake_queue(request.user), "now": timezone.now()},
     )
 
 
@@ -53,7 +52,7 @@ def intake_application(request, reference):
         {
             "application": application,
             "answers": selectors.form_answers(application),
-            "questions": selectors.bundle_questions(application),
+            "questions": list(application.situation_questions()),
             "required": required,
             "is_open_for_intake": intake.is_open_for_intake(application),
             "accept_form": AcceptForm(),

@@ -13,7 +13,7 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ["username", "display_name"]
     filter_horizontal = ["windows", "groups", "user_permissions"]
     fieldsets = [
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         (
             _("Role in the portal"),
             {

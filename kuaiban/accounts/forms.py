@@ -49,7 +49,7 @@ class _RegistrationForm(forms.Form):
         return normalize_phone(self.cleaned_data["phone"])
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         password = cleaned.get("password")
         confirm = cleaned.get("password_confirm")
         if password and confirm and password != confirm:

@@ -220,3 +220,19 @@ def time_left(case: ItemCase, now: datetime) -> timedelta | None:
         return None
     reference = case.paused_since if case.state == CaseState.PAUSED and case.paused_since else now
     return case.committed_due_at - reference
+
+
+@dataclass(frozen=True)
+class ClockReading:
+    """How a case's clock reads at a moment: its colour and the wall-clock time left."""
+
+    colour: str
+    time_left: timedelta | None
+
+    @property
+    def label(self):
+        return CLOCK_LABELS[self.colour]
+
+
+def read_clock(case: ItemCase, now: datetime) -> ClockReading:
+    return ClockReading(clock_colour(case, now), time_left(case, now))

@@ -7,12 +7,13 @@ The FSM fields are protected so nothing else can assign a state directly.
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from kuaiban.accounts.crypto import EncryptedJSONField
+from kuaiban.catalog.models import Bundle, BundleQuestion, ServiceItem
 from kuaiban.workdays.units import LimitUnit
 
 
@@ -183,9 +184,18 @@ class Application(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
         return self.reference
 
     @property
-    def subject(self):
-        """The bundle or the single item applied for."""
-        return self.bundle or self.item
+    def subject(self) -> Bundle | ServiceItem:
+        """The bundle or the single item applied for (a database CHECK keeps exactly one)."""
+        subject = self.bundle or self.item
+        if subject is None:
+            raise ValueError(f"application {self.pk} has neither a bundle nor an item")
+        return subject
+
+    def situation_questions(self) -> QuerySet[BundleQuestion]:
+        """The bundle's situation questions (情形引导); none for a single-item application."""
+        if self.bundle is None:
+            return BundleQuestion.objects.none()
+        return self.bundle.questions.all()
 
     @property
     def is_open(self) -> bool:

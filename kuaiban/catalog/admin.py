@@ -1,5 +1,11 @@
+from typing import TYPE_CHECKING
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldOpts
+    from django.utils.functional import _StrPromise
 
 from .models import (
     Bundle,
@@ -16,7 +22,7 @@ from .models import (
     Window,
 )
 
-GUIDE_FIELDSET = (
+GUIDE_FIELDSET: "tuple[_StrPromise, _FieldOpts]" = (
     _("Service guide"),
     {
         "fields": [

@@ -254,7 +254,7 @@ class ServiceItem(Bilingual, GuideFields):
     statutory_mode_reason = models.CharField(
         _("reason for keeping the statutory limit"), max_length=300, blank=True
     )
-    materials = models.ManyToManyField(
+    materials: models.ManyToManyField = models.ManyToManyField(
         "Material", through="ItemMaterial", verbose_name=_("materials"), blank=True
     )
 
@@ -462,7 +462,7 @@ class Bundle(Bilingual, GuideFields):
     applicant = models.CharField(_("applicant"), max_length=32, choices=Applicant.choices)
     lead_unit = models.ForeignKey(Unit, verbose_name=_("lead unit"), on_delete=models.PROTECT)
     window = models.ForeignKey(Window, verbose_name=_("intake window"), on_delete=models.PROTECT)
-    items = models.ManyToManyField(
+    items: models.ManyToManyField = models.ManyToManyField(
         ServiceItem, through="BundleItem", verbose_name=_("items"), related_name="bundles"
     )
 
@@ -541,14 +541,16 @@ class BundleItem(models.Model):
         return f"{self.bundle.code} · {self.stage} · {self.item.code}"
 
     def clean(self):
-        if self.condition_id and self.bundle_id and self.condition.bundle_id != self.bundle_id:
+        condition = self.condition  # None without a query when there is none
+        if condition is not None and self.bundle_id and condition.bundle_id != self.bundle_id:
             raise ValidationError({"condition": _("The question must belong to the same bundle.")})
 
     def applies(self, answers: dict[str, bool]) -> bool:
         """Whether the item is included for these questionnaire answers (code → yes/no)."""
-        if self.condition_id is None:
+        condition = self.condition  # None without a query when there is none
+        if condition is None:
             return True
-        return answers.get(self.condition.code) == self.condition_answer
+        return answers.get(condition.code) == self.condition_answer
 
 
 class SpeedUpEntryManager(models.Manager):

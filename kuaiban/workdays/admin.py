@@ -5,11 +5,11 @@ from .models import CalendarDay, OfficeHoursPeriod
 from .services import CalendarChange, calendar_edited, calendar_edited_on_commit
 
 
-class CalendarEditMixin:
+class CalendarEditAdmin(admin.ModelAdmin):
     """Every edit of the calendar goes through `calendar_edited` once committed: the cached
     calendar is invalidated and open clocks are recomputed by a worker."""
 
-    actions = ["recompute_open_deadlines"]
+    actions = ("recompute_open_deadlines",)
 
     def _changed(self, days=()):
         calendar_edited_on_commit(CalendarChange(days=frozenset(days)))
@@ -45,7 +45,7 @@ class CalendarEditMixin:
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(CalendarEditMixin, admin.ModelAdmin):
+class CalendarDayAdmin(CalendarEditAdmin):
     list_display = ["date", "kind", "name", "source"]
     list_filter = ["kind", "source"]
     search_fields = ["name"]
@@ -58,5 +58,5 @@ class CalendarDayAdmin(CalendarEditMixin, admin.ModelAdmin):
 
 
 @admin.register(OfficeHoursPeriod)
-class OfficeHoursPeriodAdmin(CalendarEditMixin, admin.ModelAdmin):
+class OfficeHoursPeriodAdmin(CalendarEditAdmin):
     list_display = ["start", "end"]

@@ -201,7 +201,7 @@ class WorkCalendar:
             raise ValueError("minutes must not be negative")
         first = self.next_office_minute(start)
         wall = self.local(first)
-        remaining = minutes
+        remaining: float = minutes
         day = wall.date()
         while True:
             for period_start, period_end in self.office_periods:

@@ -168,7 +168,7 @@ def _queue_notifications(fired: dict[str, list[int]], now) -> None:
             "pk", "unit_id", "application__reference"
         )
     }
-    reviewers: dict[int, list] = {}
+    reviewers: dict[int | None, list] = {}
     for user in User.objects.filter(
         role=Role.REVIEWER, unit_id__in={u for u, _r in case_info.values()}, is_active=True
     ):

@@ -1,5 +1,7 @@
 """Display helpers for applications: personal numbers masked, answers in words."""
 
+from collections.abc import Callable
+
 from django import template
 from django.utils.translation import gettext as _
 
@@ -8,7 +10,7 @@ from kuaiban.catalog.models import FormField
 
 register = template.Library()
 
-_MASKS = {
+_MASKS: dict[str, Callable[[str], str]] = {
     FormField.Kind.RESIDENT_ID: mask_resident_id,
     FormField.Kind.PHONE: mask_phone,
     FormField.Kind.BANK_ACCOUNT: mask_account,
