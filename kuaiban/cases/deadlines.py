@@ -146,11 +146,16 @@ class Shift:
 
 
 def pause_shift(cal: WorkCalendar, started: datetime, ended: datetime, label: str) -> Shift:
-    """The working time a pause took: office minutes, and whole working days it covered."""
+    """The working time a pause took: office minutes, and the working days from the pause's
+    first day up to (not including) the resume day. The first day counts only when the pause
+    began before its close of business: a pause from Monday evening to Tuesday morning took no
+    working day (and one started and ended on the same day takes none either)."""
     minutes = cal.office_minutes_between(started, ended)
     start_day, end_day = cal.local(started).date(), cal.local(ended).date()
-    # Days whose office hours the pause covered (start day counts when it began before closing).
-    days = cal.working_days_between(start_day - timedelta(days=1), end_day - timedelta(days=1))
+    first_day = start_day
+    if started >= cal.close_of_business(start_day):
+        first_day += timedelta(days=1)
+    days = cal.working_days_between(first_day - timedelta(days=1), end_day - timedelta(days=1))
     days = max(days, 0) if minutes else 0
     text = (
         f"+{days} 个工作日（{minutes:.0f} 分钟办公时间）：{label} {start_day:%m-%d}…{end_day:%m-%d}"
@@ -159,12 +164,15 @@ def pause_shift(cal: WorkCalendar, started: datetime, ended: datetime, label: st
 
 
 def shift_due(cal: WorkCalendar, due: datetime, unit: str, shift: Shift) -> Deadline:
-    """Move a due time by a pause: office-minute clocks by minutes, day clocks by working days."""
+    """Move a due time by a pause: office-minute clocks by minutes, day clocks by working days,
+    keeping the time of day (a due time stays at close of business, a warning at its hour)."""
     if unit == LimitUnit.OFFICE_MINUTES:
         return cal.add_office_minutes(due, round(shift.office_minutes))
     if shift.working_days == 0:
         return Deadline(due, False)
-    return cal.add_working_days(due, shift.working_days)
+    moved = cal.add_working_days(due, shift.working_days)
+    wall = datetime.combine(cal.local(moved.at).date(), cal.local(due).time())
+    return Deadline(cal.aware(wall), moved.provisional)
 
 
 def shift_plan(
