@@ -660,7 +660,9 @@ class _Generator:
         )
         clock = plan
         if draw.statutory_mode:
-            clock = deadlines.statutory_plan(cal, plan, statutory_unit=case.item.statutory_unit)
+            clock = deadlines.statutory_plan(
+                cal, plan, statutory_unit=case.item.statutory_unit, accepted_at=accepted
+            )
         case.plan, case.clock, case.shifted = plan, clock, clock
         if clock.committed_due is not None:
             total = cal.office_minutes_between(clock.start, clock.committed_due)

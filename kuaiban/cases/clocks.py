@@ -1,8 +1,10 @@
 """The stored clock of an item case: setting and moving it (the ORM side of the pure
 `deadlines`), its thresholds, and how it reads at a given moment (colour, time left)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.utils import timezone, translation
@@ -12,7 +14,14 @@ from kuaiban.workdays.calendar import calendar_from_db
 from kuaiban.workdays.units import LimitUnit
 
 from . import deadlines
-from .models import RUNNING_CLOCK_STATES, CaseState, ExtensionRequest, FlagKind, ItemCase
+from .models import (
+    RUNNING_CLOCK_STATES,
+    CaseState,
+    EventAction,
+    ExtensionRequest,
+    FlagKind,
+    ItemCase,
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,8 @@ THRESHOLDS = (
     Threshold(FlagKind.OVERDUE, "committed_due_at", "overdue_at"),
     Threshold(FlagKind.BREACH, "statutory_due_at", "breach_at"),
 )
+# The moments that make up a clock: what a recompute compares before and after.
+DUE_FIELDS = ("committed_due_at", "statutory_due_at", "warn_50_at", "warn_75_at")
 
 
 def refresh_next_flag(case: ItemCase) -> None:
@@ -85,6 +96,7 @@ def _stored_plan(case: ItemCase) -> deadlines.ClockPlan:
 
 def _store_plan(case: ItemCase, plan: deadlines.ClockPlan) -> None:
     case.clock_unit = plan.unit
+    case.clock_start = plan.start
     case.committed_due_at, case.statutory_due_at = plan.committed_due, plan.statutory_due
     case.warn_50_at, case.warn_75_at = plan.warn_50, plan.warn_75
     case.due_provisional = plan.provisional
@@ -109,54 +121,121 @@ def clock_to_statutory(case: ItemCase, *, reason: str) -> str:
     cal = calendar_from_db()
     _store_plan(
         case,
-        deadlines.statutory_plan(cal, _stored_plan(case), statutory_unit=case.item.statutory_unit),
+        deadlines.statutory_plan(
+            cal,
+            _stored_plan(case),
+            statutory_unit=case.item.statutory_unit,
+            accepted_at=case.accepted_at,
+        ),
     )
     note = deadlines.statutory_note(cal, reason, case.committed_due_at)
     case.add_note(note)
     return note
 
 
+def runs_on_statutory_limit(case: ItemCase) -> bool:
+    """Statutory mode: switched on for the case, or the item's own rule in the catalog."""
+    return case.statutory_mode or case.item.statutory_mode
+
+
+def _warnings_to_committed(case: ItemCase, cal) -> None:
+    if case.committed_due_at and case.clock_start:
+        case.warn_50_at, case.warn_75_at = deadlines.warnings_between(
+            cal, case.clock_start, case.committed_due_at
+        )
+
+
+def _fmt(value: datetime | None) -> str | None:
+    return value and timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+
 def clock_extend(case: ItemCase, *, amount: int, unit: str, reason: str) -> str:
-    """An approved extension moves the statutory due time."""
+    """An approved extension moves the statutory due time (and, in statutory mode, the
+    committed one with it: there the commitment is the statutory limit)."""
     cal = calendar_from_db()
     moved = deadlines.add_limit(cal, case.statutory_due_at, amount, unit)
     case.statutory_due_at = moved.at
     case.due_provisional = case.due_provisional or moved.provisional
+    if runs_on_statutory_limit(case):
+        case.committed_due_at = case.statutory_due_at
+        _warnings_to_committed(case, cal)
     note = f"延长 {amount} {'个工作日' if unit == LimitUnit.WORKING_DAYS else '日'}（{reason}）"
     case.add_note(note)
     return note
 
 
+def _clock_history(case: ItemCase) -> list[tuple[datetime, int, Callable[[], object]]]:
+    """What moved the clock since acceptance, as (when, tie-break, replay) in any order: ended
+    pauses (at their resumption), the switch to statutory mode, approved extensions."""
+    steps = [
+        (
+            pause.ended_at,
+            0,
+            partial(
+                clock_shift_for_pause,
+                case,
+                started=pause.started_at,
+                ended=pause.ended_at,
+                label=pause.get_kind_display(),
+            ),
+        )
+        for pause in case.pauses.exclude(ended_at=None)
+    ]
+    if case.statutory_mode:
+        # The event log says when; a case without the event was in statutory mode from the start.
+        switched = (
+            case.events.filter(action=EventAction.STATUTORY_MODE).values_list("at", flat=True)
+        ).first()
+        steps.append(
+            (
+                switched or case.accepted_at,
+                1,
+                partial(clock_to_statutory, case, reason=case.statutory_mode_reason),
+            )
+        )
+    for extension in case.extensions.filter(status=ExtensionRequest.Status.APPROVED):
+        steps.append(
+            (
+                extension.decided_at or case.accepted_at,
+                2,
+                partial(
+                    clock_extend,
+                    case,
+                    amount=case.item.extension_limit,
+                    unit=case.item.extension_unit,
+                    reason="",
+                ),
+            )
+        )
+    return steps
+
+
 def clock_recompute(case: ItemCase) -> str | None:
     """Plan the clock again from the current calendar, replaying its pauses, statutory mode and
-    approved extensions. Returns the explanation when a due time moved, else None."""
+    approved extensions. Returns the explanation when a due time or a warning moved, else None.
+
+    The steps are replayed in the order they happened, as the live services applied them: a
+    pause moves day clocks by working days and an extension in calendar days rolls a rest day
+    forward, so the two do not commute.
+    """
     if case.accepted_at is None:
         return None
-    before = (case.committed_due_at, case.statutory_due_at)
+    before = tuple(getattr(case, field) for field in DUE_FIELDS)
     notes = case.deadline_notes
     clock_start(case, received_at=case.received_at, accepted_at=case.accepted_at)
-    for pause in case.pauses.exclude(ended_at=None).order_by("started_at"):
-        clock_shift_for_pause(
-            case, started=pause.started_at, ended=pause.ended_at, label=pause.get_kind_display()
-        )
-    if case.statutory_mode:
-        clock_to_statutory(case, reason=case.statutory_mode_reason)
-    for _extension in case.extensions.filter(status=ExtensionRequest.Status.APPROVED):
-        clock_extend(
-            case, amount=case.item.extension_limit, unit=case.item.extension_unit, reason=""
-        )
+    for _when, _order, replay in sorted(_clock_history(case), key=lambda step: step[:2]):
+        replay()
     case.deadline_notes = notes
-    after = (case.committed_due_at, case.statutory_due_at)
+    after = tuple(getattr(case, field) for field in DUE_FIELDS)
     if after == before:
         return None
-
-    def fmt(value):
-        return value and timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-
-    note = (
-        f"日历变更，重新计算：承诺时限 {fmt(before[0])} → {fmt(after[0])}；"
-        f"法定时限 {fmt(before[1])} → {fmt(after[1])}"
-    )
+    if after[:2] == before[:2]:
+        note = "日历变更，重新计算：预警时间调整，承诺时限和法定时限不变"
+    else:
+        note = (
+            f"日历变更，重新计算：承诺时限 {_fmt(before[0])} → {_fmt(after[0])}；"
+            f"法定时限 {_fmt(before[1])} → {_fmt(after[1])}"
+        )
     case.add_note(note)
     return note
 

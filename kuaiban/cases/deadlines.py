@@ -115,15 +115,25 @@ def plan_clock(
     )
 
 
-def statutory_plan(cal: WorkCalendar, plan: ClockPlan, *, statutory_unit: str) -> ClockPlan:
+def statutory_plan(
+    cal: WorkCalendar,
+    plan: ClockPlan,
+    *,
+    statutory_unit: str,
+    accepted_at: datetime | None,
+) -> ClockPlan:
     """Statutory mode switched on for a running clock: the committed due time becomes the
-    statutory one, counted in the statutory unit, and the warnings are measured again."""
+    statutory one, counted in the statutory unit from acceptance (as `plan_clock` plans a
+    statutory clock: an instant item's clock started at receipt), and the warnings are measured
+    again, so a replay from scratch gives the same clock."""
+    start = accepted_at or plan.start
     warn_50, warn_75 = plan.warn_50, plan.warn_75
-    if plan.statutory_due and plan.start:
-        warn_50, warn_75 = warnings_between(cal, plan.start, plan.statutory_due)
+    if plan.statutory_due and start:
+        warn_50, warn_75 = warnings_between(cal, start, plan.statutory_due)
     return replace(
         plan,
         unit=statutory_unit,
+        start=start,
         committed_due=plan.statutory_due,
         warn_50=warn_50,
         warn_75=warn_75,
@@ -195,7 +205,23 @@ def shift_plan(
         result = shift_due(cal, due, unit, shift)
         moved[name] = result.at
         provisional |= result.provisional
-    return replace(plan, **moved, provisional=provisional)
+    return within_the_law(replace(plan, **moved, provisional=provisional))
+
+
+def within_the_law(plan: ClockPlan) -> ClockPlan:
+    """The committed due time is never after the statutory one, nor a warning after it. An
+    instant item's office-minute clock moves by every paused minute, its statutory day clock
+    only by whole working days (a same-day pause moves it by none), so pauses could otherwise
+    push the promise past the law — and the sweep expects the thresholds in that order."""
+    if plan.committed_due is None or plan.statutory_due is None:
+        return plan
+    committed = min(plan.committed_due, plan.statutory_due)
+    return replace(
+        plan,
+        committed_due=committed,
+        warn_50=plan.warn_50 and min(plan.warn_50, committed),
+        warn_75=plan.warn_75 and min(plan.warn_75, committed),
+    )
 
 
 def handling_time(

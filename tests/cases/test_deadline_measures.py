@@ -111,7 +111,9 @@ def test_an_office_minute_clock_moves_by_the_paused_office_minutes(cal):
 
 def test_statutory_mode_takes_the_statutory_due_time_and_measures_the_warnings_again(cal):
     plan = plan_of(statutory_due=at(2026, 12, 11, 10, 0))
-    kept = deadlines.statutory_plan(cal, plan, statutory_unit=LimitUnit.CALENDAR_DAYS)
+    kept = deadlines.statutory_plan(
+        cal, plan, statutory_unit=LimitUnit.CALENDAR_DAYS, accepted_at=plan.start
+    )
     assert kept.unit == LimitUnit.CALENDAR_DAYS
     assert kept.committed_due == kept.statutory_due == at(2026, 12, 11, 10, 0)
     # Eight working days of office time: 50% after four, 75% after six.
