@@ -156,16 +156,18 @@ class Shift:
 
 
 def pause_shift(cal: WorkCalendar, started: datetime, ended: datetime, label: str) -> Shift:
-    """The working time a pause took: office minutes, and the working days from the pause's
-    first day up to (not including) the resume day. The first day counts only when the pause
-    began before its close of business: a pause from Monday evening to Tuesday morning took no
-    working day (and one started and ended on the same day takes none either)."""
+    """The working time a pause took: office minutes, and the working days whose close of
+    business came while the clock was stopped. Monday 10:00 to Tuesday 10:00 takes Monday;
+    Monday evening to Tuesday morning takes none (no office day was lost); 09:00 to 15:00 takes
+    none, 09:00 to after closing takes that day (the clock did not run again that day)."""
     minutes = cal.office_minutes_between(started, ended)
     start_day, end_day = cal.local(started).date(), cal.local(ended).date()
-    first_day = start_day
+    first_day, last_day = start_day, end_day
     if started >= cal.close_of_business(start_day):
         first_day += timedelta(days=1)
-    days = cal.working_days_between(first_day - timedelta(days=1), end_day - timedelta(days=1))
+    if ended < cal.close_of_business(end_day):
+        last_day -= timedelta(days=1)
+    days = cal.working_days_between(first_day - timedelta(days=1), last_day)
     days = max(days, 0) if minutes else 0
     text = (
         f"+{days} 个工作日（{minutes:.0f} 分钟办公时间）：{label} {start_day:%m-%d}…{end_day:%m-%d}"

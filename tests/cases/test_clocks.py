@@ -166,8 +166,9 @@ def test_a_closure_that_moves_only_the_warnings_is_saved_and_explained():
 
 def test_same_day_pauses_never_push_an_instant_commitment_past_the_statutory_due(reviewer_of):
     """就业创业证申领: 30 office minutes committed, 5 working days statutory. A pause from opening
-    to closing moves the minute clock by a working day's minutes, the day clock by none (it
-    began and ended on the same day); six of them would put the promise after the law."""
+    to a minute before closing moves the minute clock by 419 office minutes, the day clock by
+    none (no close of business came while it was stopped); six of them would put the promise
+    after the law."""
     monday = at(2026, 11, 23, 9, 0)
     case = accepted_case("就业创业证申领", "EMPLOY", monday)
     reviewer = reviewer_of(case.unit.code)
@@ -178,9 +179,9 @@ def test_same_day_pauses_never_push_an_instant_commitment_past_the_statutory_due
             at(2026, 11, day, 9, 0),
             lambda: handling.case_pause(case=case, actor=reviewer, kind="hearing", reason="听证"),
         )
-        act(at(2026, 11, day, 17, 30), lambda: handling.case_resume(case=case, actor=reviewer))
+        act(at(2026, 11, day, 17, 29), lambda: handling.case_resume(case=case, actor=reviewer))
         check_clock_rules(fresh(case))
     case = fresh(case)
     assert case.statutory_due_at == statutory
-    assert case.committed_due_at == statutory  # not 12-01 09:30
+    assert case.committed_due_at == statutory  # not 12-01 09:24
     assert case.warn_50_at <= case.warn_75_at <= case.committed_due_at

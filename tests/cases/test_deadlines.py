@@ -245,8 +245,24 @@ PAUSES = [
         id="same day: no working day, only its office minutes",
     ),
     pytest.param(
+        at(2026, 11, 24, 9, 0), at(2026, 11, 24, 17, 29), 0, 419,
+        id="same day, resumed a minute before closing: the clock runs again that day",
+    ),
+    pytest.param(
+        at(2026, 11, 24, 9, 0), at(2026, 11, 24, 17, 30), 1, 420,
+        id="same day, resumed at closing: the day is taken",
+    ),
+    pytest.param(
+        at(2026, 11, 24, 15, 0), at(2026, 11, 24, 18, 0), 1, 150,
+        id="same day, stopped at closing time: the day is taken",
+    ),
+    pytest.param(
         at(2026, 11, 24, 10, 0), at(2026, 11, 25, 10, 0), 1, 420,
         id="overnight, begun in office hours: the first day counts",
+    ),
+    pytest.param(
+        at(2026, 11, 24, 10, 0), at(2026, 11, 25, 18, 0), 2, 780,
+        id="overnight, resumed after closing: both days count",
     ),
     pytest.param(
         at(2026, 11, 24, 12, 10), at(2026, 11, 25, 9, 0), 1, 240,
@@ -255,6 +271,10 @@ PAUSES = [
     pytest.param(
         at(2026, 11, 24, 18, 0), at(2026, 11, 25, 10, 0), 0, 60,
         id="overnight, begun after closing: no working day was taken",
+    ),
+    pytest.param(
+        at(2026, 11, 24, 17, 31), at(2026, 11, 25, 17, 29), 0, 419,
+        id="from after closing to before the next closing: no close of business stopped",
     ),
     pytest.param(
         at(2026, 11, 20, 10, 0), at(2026, 11, 23, 10, 0), 1, 420,
