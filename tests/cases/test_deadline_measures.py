@@ -1,4 +1,5 @@
-"""The pure clock maths of kuaiban/cases/deadlines.py used by the stored clock and the history generator: handling time, a clock moved by a pause, statutory mode."""
+"""The pure clock maths of kuaiban/cases/deadlines.py that the stored clock and the history
+generator share: handling time, a clock moved by a pause, statutory mode."""
 
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -86,9 +87,10 @@ def test_a_pause_moves_every_due_time_and_makes_the_clock_provisional_past_the_k
     shift = deadlines.pause_shift(cal, at(2026, 12, 2, 9, 0), at(2026, 12, 4, 9, 0), "鉴定")
     assert shift.working_days == 2
     moved = deadlines.shift_plan(cal, plan, shift, statutory_unit=LimitUnit.WORKING_DAYS)
-    # A day clock moves by working days, to their close of business.
-    assert moved.warn_50 == at(2026, 12, 17, 17, 30)
-    assert moved.warn_75 == at(2026, 12, 24, 17, 30)
+    # A day clock moves by working days and keeps its time of day: a warning its hour, a due
+    # time the close of business.
+    assert moved.warn_50 == at(2026, 12, 17, 10, 0)
+    assert moved.warn_75 == at(2026, 12, 24, 10, 0)
     assert moved.committed_due == at(2026, 12, 31, 17, 30)
     assert moved.statutory_due.date() == date(2027, 1, 4)  # 2027 is not configured
     assert moved.provisional and not plan.provisional
