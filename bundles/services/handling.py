@@ -160,7 +160,7 @@ def case_statutory_mode(*, case: ItemCase, actor, reason: str) -> ItemCase:
         action=EventAction.STATUTORY_MODE,
         actor=actor,
         reason=note,
-        data={"committed_due": case.committed_due_at.isoformat()},
+        data={"committed_due": case.committed_due_at and case.committed_due_at.isoformat()},
     )
     return case
 
@@ -207,12 +207,7 @@ def extension_decide(
     request.save()
     reason = note or request.reason
     if approve:
-        reason = clocks.clock_extend(
-            case,
-            amount=case.item.extension_limit,
-            unit=case.item.extension_unit,
-            reason=request.reason,
-        )
+        reason = clocks.clock_extend(case, reason=request.reason)
         clocks.refresh_next_flag(case)
         case.save()
     record_event(

@@ -83,6 +83,8 @@ def clock_start(case: ItemCase, *, received_at: datetime, accepted_at: datetime)
 
 def _stored_plan(case: ItemCase) -> deadlines.ClockPlan:
     """The case's stored clock as a plan, for the pure arithmetic of `deadlines`."""
+    if case.clock_start is None:
+        raise ValueError(f"the clock of {case} has not started")
     return deadlines.ClockPlan(
         unit=case.clock_unit,
         start=case.clock_start,
@@ -146,12 +148,15 @@ def _warnings_to_committed(case: ItemCase, cal) -> None:
 
 
 def _fmt(value: datetime | None) -> str | None:
-    return value and timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else None
 
 
-def clock_extend(case: ItemCase, *, amount: int, unit: str, reason: str) -> str:
-    """An approved extension moves the statutory due time (and, in statutory mode, the
-    committed one with it: there the commitment is the statutory limit)."""
+def clock_extend(case: ItemCase, *, reason: str) -> str:
+    """An approved extension moves the statutory due time by the item's extension (and, in
+    statutory mode, the committed one with it: there the commitment is the statutory limit)."""
+    amount, unit = case.item.extension_limit, case.item.extension_unit
+    if case.statutory_due_at is None or not amount:
+        raise ValueError(f"{case} has no statutory limit to extend")
     cal = calendar_from_db()
     moved = deadlines.add_limit(cal, case.statutory_due_at, amount, unit)
     case.statutory_due_at = moved.at
@@ -164,10 +169,12 @@ def clock_extend(case: ItemCase, *, amount: int, unit: str, reason: str) -> str:
     return note
 
 
-def _clock_history(case: ItemCase) -> list[tuple[datetime, int, Callable[[], object]]]:
+def _clock_history(
+    case: ItemCase, accepted_at: datetime
+) -> list[tuple[datetime, int, Callable[[], object]]]:
     """What moved the clock since acceptance, as (when, tie-break, replay) in any order: ended
     pauses (at their resumption), the switch to statutory mode, approved extensions."""
-    steps = [
+    steps: list[tuple[datetime, int, Callable[[], object]]] = [
         (
             pause.ended_at,
             0,
@@ -180,6 +187,7 @@ def _clock_history(case: ItemCase) -> list[tuple[datetime, int, Callable[[], obj
             ),
         )
         for pause in case.pauses.exclude(ended_at=None)
+        if pause.ended_at is not None
     ]
     if case.statutory_mode:
         # The event log says when; a case without the event was in statutory mode from the start.
@@ -188,7 +196,7 @@ def _clock_history(case: ItemCase) -> list[tuple[datetime, int, Callable[[], obj
         ).first()
         steps.append(
             (
-                switched or case.accepted_at,
+                switched or accepted_at,
                 1,
                 partial(clock_to_statutory, case, reason=case.statutory_mode_reason),
             )
@@ -196,15 +204,9 @@ def _clock_history(case: ItemCase) -> list[tuple[datetime, int, Callable[[], obj
     for extension in case.extensions.filter(status=ExtensionRequest.Status.APPROVED):
         steps.append(
             (
-                extension.decided_at or case.accepted_at,
+                extension.decided_at or accepted_at,
                 2,
-                partial(
-                    clock_extend,
-                    case,
-                    amount=case.item.extension_limit,
-                    unit=case.item.extension_unit,
-                    reason="",
-                ),
+                partial(clock_extend, case, reason=""),
             )
         )
     return steps
@@ -218,12 +220,14 @@ def clock_recompute(case: ItemCase) -> str | None:
     pause moves day clocks by working days and an extension in calendar days rolls a rest day
     forward, so the two do not commute.
     """
-    if case.accepted_at is None:
+    accepted_at, received_at = case.accepted_at, case.received_at
+    if accepted_at is None or received_at is None:
         return None
     before = tuple(getattr(case, field) for field in DUE_FIELDS)
     notes = case.deadline_notes
-    clock_start(case, received_at=case.received_at, accepted_at=case.accepted_at)
-    for _when, _order, replay in sorted(_clock_history(case), key=lambda step: step[:2]):
+    clock_start(case, received_at=received_at, accepted_at=accepted_at)
+    history = _clock_history(case, accepted_at)
+    for _when, _order, replay in sorted(history, key=lambda step: step[:2]):
         replay()
     case.deadline_notes = notes
     after = tuple(getattr(case, field) for field in DUE_FIELDS)
@@ -249,7 +253,11 @@ def record_handling_time(case: ItemCase, *, decided_at: datetime) -> None:
         clock_start=case.clock_start,
         accepted_at=case.accepted_at,
         decided_at=decided_at,
-        pauses=case.pauses.exclude(ended_at=None).values_list("started_at", "ended_at"),
+        pauses=[
+            (started, ended)
+            for started, ended in case.pauses.values_list("started_at", "ended_at")
+            if ended is not None
+        ],
         statutory_unit=case.item.statutory_unit,
     )
 

@@ -193,21 +193,23 @@ def shift_plan(
     """The clock after a pause: the committed due time and the warnings move in the clock's
     unit, the statutory due time in the statutory unit; provisional if any moved one is."""
     provisional = plan.provisional
-    moved: dict[str, datetime | None] = {}
-    for name, unit in (
-        ("committed_due", plan.unit),
-        ("statutory_due", statutory_unit),
-        ("warn_50", plan.unit),
-        ("warn_75", plan.unit),
-    ):
-        due = getattr(plan, name)
+
+    def move(due: datetime | None, unit: str) -> datetime | None:
+        nonlocal provisional
         if due is None:
-            moved[name] = None
-            continue
+            return None
         result = shift_due(cal, due, unit, shift)
-        moved[name] = result.at
         provisional |= result.provisional
-    return within_the_law(replace(plan, **moved, provisional=provisional))
+        return result.at
+
+    moved = replace(
+        plan,
+        committed_due=move(plan.committed_due, plan.unit),
+        statutory_due=move(plan.statutory_due, statutory_unit),
+        warn_50=move(plan.warn_50, plan.unit),
+        warn_75=move(plan.warn_75, plan.unit),
+    )
+    return within_the_law(replace(moved, provisional=provisional))
 
 
 def within_the_law(plan: ClockPlan) -> ClockPlan:
