@@ -221,7 +221,7 @@ class _Catalog:
                 (
                     items[bi.item_id],
                     bi.stage,
-                    bi.condition.code if bi.condition_id else None,
+                    bi.condition.code if bi.condition is not None else None,
                     bi.condition_answer,
                 )
                 for bi in BundleItem.objects.filter(bundle=bundle)
@@ -294,8 +294,15 @@ class _Writer(threading.Thread):
 class _Sink:
     """Collects rows per model, in dependency order, and writes them a chunk at a time."""
 
-    ORDER = (Application, ItemCase, CasePause, DepartmentRequest, CaseFlag, CaseEvent)
-    WITH_PK = (Application, ItemCase)
+    ORDER: tuple[type[models.Model], ...] = (
+        Application,
+        ItemCase,
+        CasePause,
+        DepartmentRequest,
+        CaseFlag,
+        CaseEvent,
+    )
+    WITH_PK: tuple[type[models.Model], ...] = (Application, ItemCase)
     ID_BLOCK = 20_000
 
     def __init__(self, *, background: bool) -> None:
@@ -325,7 +332,7 @@ class _Sink:
                 return [row[0] for row in cursor.fetchall()]
         start = self._next_id.get(model)
         if start is None:
-            start = (model.objects.aggregate(m=models.Max("pk"))["m"] or 0) + 1
+            start = (model._default_manager.aggregate(m=models.Max("pk"))["m"] or 0) + 1
         self._next_id[model] = start + want
         return list(range(start, start + want))
 
@@ -348,7 +355,9 @@ class _Sink:
         if not self.postgres:
             with transaction.atomic():
                 for model, rows in collected:
-                    model.objects.bulk_create((model(**row) for row in rows), batch_size=500)
+                    model._default_manager.bulk_create(
+                        (model(**row) for row in rows), batch_size=500
+                    )
             return
         chunk = [
             (self.tables[model].sql, self.tables[model].render(rows)) for model, rows in collected
@@ -439,19 +448,20 @@ def _create_people(rng: random.Random, catalog: _Catalog, applicants: int) -> _P
     for pk, unit_id in staff.filter(role=Role.REVIEWER).values_list("pk", "unit_id"):
         reviewers.setdefault(unit_id, []).append(pk)
     clerks = list(staff.filter(role=Role.CLERK).values_list("pk", flat=True))
+    new_reviewers: list[tuple[int, User]] = []  # (unit id, reviewer)
     for unit_id in sorted({item.unit_id for item in catalog.items.values()}):
         if unit_id in reviewers:
             continue
         for k in range(REVIEWERS_PER_UNIT):
-            users.append(
-                User(
-                    username=f"{tag}-r{unit_id}-{k}",
-                    password=unusable,
-                    role=Role.REVIEWER,
-                    unit_id=unit_id,
-                    display_name=f"审核员{_name(rng)}",
-                )
+            reviewer = User(
+                username=f"{tag}-r{unit_id}-{k}",
+                password=unusable,
+                role=Role.REVIEWER,
+                unit_id=unit_id,
+                display_name=f"审核员{_name(rng)}",
             )
+            new_reviewers.append((unit_id, reviewer))
+            users.append(reviewer)
     for k in range(0 if clerks else CLERKS):
         users.append(
             User(
@@ -473,10 +483,10 @@ def _create_people(rng: random.Random, catalog: _Catalog, applicants: int) -> _P
             people.citizens.append(user.pk)
         elif user.role == Role.ENTERPRISE:
             people.enterprises.append(user.pk)
-        elif user.role == Role.REVIEWER:
-            people.reviewers.setdefault(user.unit_id, []).append(user.pk)
-        else:
+        elif user.role == Role.CLERK:
             people.clerks.append(user.pk)
+    for unit_id, reviewer in new_reviewers:
+        people.reviewers.setdefault(unit_id, []).append(reviewer.pk)
     if not people.citizens:
         people.citizens = people.enterprises
     if not people.enterprises:
@@ -490,7 +500,7 @@ ONE_MINUTE = timedelta(minutes=1)
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment and moment.isoformat()
+    return moment.isoformat() if moment is not None else None
 
 
 def _due_fields(clock: deadlines.ClockPlan) -> dict[str, datetime | None]:
@@ -530,19 +540,26 @@ class _Pause:
 
 
 @dataclass
+class _ClockRun:
+    """A case's clock from its stage's opening, simulated to the decision (`run_clock`)."""
+
+    accepted: datetime
+    received: datetime
+    plan: deadlines.ClockPlan  # as planned at acceptance (the "original" dues)
+    clock: deadlines.ClockPlan  # as it runs (statutory mode from the acceptance)
+    shifted: deadlines.ClockPlan  # after the pause (the clock when none)
+    review_start: datetime
+    decided: datetime
+    pause: _Pause | None = None
+
+
+@dataclass
 class _CaseSim:
     item: _Item
     stage: int
     draw: _CaseDraw
     id: int = 0
-    accepted: datetime | None = None
-    received: datetime | None = None
-    plan: deadlines.ClockPlan | None = None  # as planned at acceptance (the "original" dues)
-    clock: deadlines.ClockPlan | None = None  # as it runs (statutory mode from the acceptance)
-    shifted: deadlines.ClockPlan | None = None  # after the pause (the clock when none)
-    pause: _Pause | None = None
-    review_start: datetime | None = None
-    decided: datetime | None = None
+    run: _ClockRun | None = None  # None while its stage has not opened
 
 
 @dataclass
@@ -550,8 +567,8 @@ class _AppSim:
     row: dict
     cases: list[_CaseSim]
     states: dict[int, str]  # case id → its state now
+    stop: datetime  # clocks ran until then at the latest (now, or a withdrawal)
     events: list[tuple] = field(default_factory=list)
-    stop: datetime | None = None  # clocks ran until then at the latest (now, or a withdrawal)
 
 
 class _Generator:
@@ -649,12 +666,11 @@ class _Generator:
 
     # -- one case's clock ----------------------------------------------------------------------
 
-    def run_clock(self, case: _CaseSim, accepted: datetime, received: datetime) -> None:
+    def run_clock(self, case: _CaseSim, accepted: datetime, received: datetime) -> _ClockRun:
         """Plan the clock like `clocks.clock_start` (and `clock_to_statutory` when the reviewer
         keeps the statutory limit); place the review, pause and decision in office minutes after
-        the clock start."""
+        the clock start. Sets and returns `case.run`."""
         cal, draw = self.cal, case.draw
-        case.accepted, case.received = accepted, received
         plan = deadlines.plan_clock(
             cal, case.item.policy, received_at=received, accepted_at=accepted
         )
@@ -663,14 +679,13 @@ class _Generator:
             clock = deadlines.statutory_plan(
                 cal, plan, statutory_unit=case.item.statutory_unit, accepted_at=accepted
             )
-        case.plan, case.clock, case.shifted = plan, clock, clock
         if clock.committed_due is not None:
             total = cal.office_minutes_between(clock.start, clock.committed_due)
         else:
             total = float(self.rng.randint(1, 5) * OFFICE_DAY_MINUTES)
         target = max(2, round(total * draw.fraction))
         review = max(1, round(target * draw.review_share))
-        case.review_start = cal.add_office_minutes(clock.start, review).at
+        review_start = cal.add_office_minutes(clock.start, review).at
         if draw.pause is not None and clock.committed_due is not None:
             share, length, kind = draw.pause
             before = max(review + 1, round(total * 0.5 * share))
@@ -679,20 +694,36 @@ class _Generator:
                 started = cal.add_office_minutes(clock.start, before).at
                 ended = cal.add_office_minutes(started, length).at
                 shift = deadlines.pause_shift(cal, started, ended, self.pause_labels[kind])
-                case.shifted = deadlines.shift_plan(
-                    cal, clock, shift, statutory_unit=case.item.statutory_unit
+                case.run = _ClockRun(
+                    accepted=accepted,
+                    received=received,
+                    plan=plan,
+                    clock=clock,
+                    shifted=deadlines.shift_plan(
+                        cal, clock, shift, statutory_unit=case.item.statutory_unit
+                    ),
+                    review_start=review_start,
+                    decided=cal.add_office_minutes(ended, max(1, target - before)).at,
+                    pause=_Pause(started, ended, kind, shift.explanation),
                 )
-                case.pause = _Pause(started, ended, kind, shift.explanation)
-                case.decided = cal.add_office_minutes(ended, max(1, target - before)).at
-                return
+                return case.run
         decided = cal.add_office_minutes(clock.start, target).at
         if decided <= accepted:
             # An instant item's clock runs from receipt: accepted late online, it is decided
             # (already late) shortly after the acceptance, never before.
             decided = cal.add_office_minutes(accepted, 1 + round(target * draw.review_share)).at
-        if case.review_start < accepted:
-            case.review_start = accepted + (decided - accepted) * draw.review_share
-        case.decided = decided
+        if review_start < accepted:
+            review_start = accepted + (decided - accepted) * draw.review_share
+        case.run = _ClockRun(
+            accepted=accepted,
+            received=received,
+            plan=plan,
+            clock=clock,
+            shifted=clock,
+            review_start=review_start,
+            decided=decided,
+        )
+        return case.run
 
     def office_moment_before(self, moment: datetime) -> datetime:
         """The first office minute at or after `moment`, or of an earlier day if that would be
@@ -844,7 +875,7 @@ class _Generator:
                     clerk,
                     None,
                     "",
-                    {"hall": self.catalog.hall_codes.get(hall)},
+                    {"hall": self.catalog.hall_codes.get(hall) if hall is not None else None},
                 )
             )
             self.handle(sim, accepted, received, withdraw_share if outcome != "handled" else None)
@@ -858,28 +889,32 @@ class _Generator:
         approved; a denial closes the later stages), cut at now or at the withdrawal."""
         now, cases, row = self.now, sim.cases, sim.row
         stages = sorted({c.stage for c in cases})
-        opened: list[_CaseSim] = []
+        opened: list[tuple[_CaseSim, _ClockRun]] = []
         stage_start, stage_received = accepted, received
         denied = False
-        end = withdrawn_at = None
+        withdrawn_at: datetime | None = None
         for stage in stages:
             if denied or stage_start > now or withdrawn_at is not None:
                 break
-            members = [c for c in cases if c.stage == stage]
-            for case in members:
-                self.run_clock(case, stage_start, stage_received)
+            members = [
+                (c, self.run_clock(c, stage_start, stage_received))
+                for c in cases
+                if c.stage == stage
+            ]
             opened += members
-            end = max(c.decided for c in members)
-            denied = any(c.draw.denied for c in members)
+            denied = any(c.draw.denied for c, _run in members)
             if withdraw_share is not None:
-                earliest = min(c.decided for c in members)
+                earliest = min(run.decided for _c, run in members)
                 moment = accepted + (earliest - accepted) * withdraw_share
                 withdrawn_at = moment if moment <= now else None
                 withdraw_share = None
-            stage_start = stage_received = end
+            stage_start = stage_received = max(run.decided for _c, run in members)
+        # Called once accepted (accepted <= now), so the first stage opened: the last decision
+        # of the last stage that opened.
+        end = stage_start
         sim.stop = withdrawn_at or now
-        first = [c for c in opened if c.stage == stages[0]]
-        review = min(c.review_start for c in first)
+        first = [(c, run) for c, run in opened if c.stage == stages[0]]
+        review = min(run.review_start for _c, run in first)
         state = ApplicationState.ACCEPTED
         if review <= sim.stop:
             state = ApplicationState.IN_PROGRESS
@@ -889,12 +924,12 @@ class _Generator:
                     EventAction.START_REVIEW,
                     ApplicationState.ACCEPTED,
                     state,
-                    first[0].draw.reviewer,
+                    first[0][0].draw.reviewer,
                 )
             )
         concluded = withdrawn_at is None and end <= now and (denied or len(opened) == len(cases))
-        for case in opened:
-            sim.states[case.id] = self.case_state(case, sim.stop, concluded=concluded)
+        for case, run in opened:
+            sim.states[case.id] = self.case_state(case, run, sim.stop, concluded=concluded)
         if withdrawn_at is not None:
             sim.events.append(
                 (
@@ -909,7 +944,7 @@ class _Generator:
             state = ApplicationState.WITHDRAWN
         elif concluded:
             for case in cases:
-                if case not in opened:
+                if case.run is None:  # a later stage that a denial closed
                     sim.states[case.id] = CaseState.CLOSED
             sim.events.append(
                 (
@@ -927,14 +962,14 @@ class _Generator:
             state = ApplicationState.CONCLUDED
         row["state"] = state
 
-    def case_state(self, case: _CaseSim, stop: datetime, *, concluded: bool) -> str:
-        if case.decided <= stop:
+    def case_state(self, case: _CaseSim, run: _ClockRun, stop: datetime, *, concluded: bool) -> str:
+        if run.decided <= stop:
             if concluded:
                 return CaseState.CONCLUDED
             return CaseState.DENIED if case.draw.denied else CaseState.APPROVED
-        if case.pause and case.pause.started <= stop < case.pause.ended:
+        if run.pause and run.pause.started <= stop < run.pause.ended:
             return CaseState.PAUSED
-        if case.review_start > stop:
+        if run.review_start > stop:
             return CaseState.ACCEPTED
         if case.draw.awaiting is not None:
             return CaseState.AWAITING_DEPARTMENT
@@ -965,26 +1000,26 @@ class _Generator:
         }
         sink.add(ItemCase, row)
         self.result.cases += 1
-        plan, draw = case.plan, case.draw
-        if plan is None or case.accepted > stop:  # no clock (yet)
+        run, draw = case.run, case.draw
+        if run is None or run.accepted > stop:  # no clock (yet)
             return
-        pause = case.pause if case.pause is not None and case.pause.started <= stop else None
+        pause = run.pause if run.pause is not None and run.pause.started <= stop else None
         resumed = pause is not None and pause.ended <= stop
-        clock = case.shifted if resumed else case.clock
+        clock = run.shifted if resumed else run.clock
         thresholds = _due_fields(clock)
         row.update(thresholds)
         row.update(
-            received_at=case.received,
-            accepted_at=case.accepted,
+            received_at=run.received,
+            accepted_at=run.accepted,
             clock_unit=clock.unit,
             clock_start=clock.start,
-            original_committed_due_at=plan.committed_due,
-            original_statutory_due_at=plan.statutory_due,
+            original_committed_due_at=run.plan.committed_due,
+            original_statutory_due_at=run.plan.statutory_due,
             due_provisional=clock.provisional,
         )
-        if case.review_start <= stop:
+        if run.review_start <= stop:
             row["reviewer_id"] = draw.reviewer
-        decided = case.decided if case.decided <= stop else None
+        decided = run.decided if run.decided <= stop else None
         notes = []
         if draw.statutory_mode:
             reason = _STATUTORY_REASONS[case.id % len(_STATUTORY_REASONS)]
@@ -994,18 +1029,18 @@ class _Generator:
                 statutory_mode_by_id=draw.reviewer,
             )
             # Switched at the acceptance: the note names the due time before any pause.
-            note = deadlines.statutory_note(self.cal, reason, case.clock.committed_due)
+            note = deadlines.statutory_note(self.cal, reason, run.clock.committed_due)
             notes.append(note)
             self.event(
                 app_id,
-                case.accepted,
+                run.accepted,
                 EventAction.STATUTORY_MODE,
                 "",
                 "",
                 draw.reviewer,
                 case.id,
                 note,
-                {"committed_due": _iso(case.clock.committed_due)},
+                {"committed_due": _iso(run.clock.committed_due)},
             )
 
         # Flags: the sweep marks a threshold in the minute after it passed while the clock runs
@@ -1019,8 +1054,11 @@ class _Generator:
                 continue
             fires = _fires(threshold)
             if pause is not None and fires >= pause.started:
-                fires = max(fires, _fires(pause.ended)) if resumed else None
-            if fires is None or fires > last:
+                if not resumed:  # passed during the pause, which still runs
+                    pending.append(threshold)
+                    continue
+                fires = max(fires, _fires(pause.ended))
+            if fires > last:
                 pending.append(threshold)
                 continue
             row[fired_name] = fires
@@ -1076,8 +1114,8 @@ class _Generator:
                     case.id,
                     pause.explanation,
                     {
-                        "committed_due": _iso(case.shifted.committed_due),
-                        "statutory_due": _iso(case.shifted.statutory_due),
+                        "committed_due": _iso(run.shifted.committed_due),
+                        "statutory_due": _iso(run.shifted.statutory_due),
                     },
                 )
             elif state == CaseState.PAUSED:
@@ -1085,8 +1123,13 @@ class _Generator:
             sink.add(CasePause, pause_row)
             self.result.pauses += 1
 
-        if state == CaseState.AWAITING_DEPARTMENT and self.catalog.external_units:
-            since = pause.ended if resumed else case.review_start
+        # (case_state() says AWAITING_DEPARTMENT only for a case drawn to wait.)
+        if (
+            state == CaseState.AWAITING_DEPARTMENT
+            and draw.awaiting is not None
+            and self.catalog.external_units
+        ):
+            since = pause.ended if pause is not None and resumed else run.review_start
             sent = since + (self.now - since) * draw.awaiting
             question = "请协助核实相关信息"
             externals = self.catalog.external_units
@@ -1116,7 +1159,7 @@ class _Generator:
             )
 
         if decided is not None:
-            self.decision(row, case, decided, sim.row.get("concluded_at"))
+            self.decision(row, case, run, decided, sim.row.get("concluded_at"))
             action, to_state = (
                 (EventAction.DENY, CaseState.DENIED)
                 if draw.denied
@@ -1135,17 +1178,19 @@ class _Generator:
         if notes:
             row["deadline_notes"] = "\n".join(notes)
 
-    def decision(self, row: dict, case: _CaseSim, decided: datetime, concluded_at) -> None:
+    def decision(
+        self, row: dict, case: _CaseSim, run: _ClockRun, decided: datetime, concluded_at
+    ) -> None:
         """Decision facts as `review.case_approve` / `case_deny` and `conclude` store them."""
         row["decided_at"] = decided
         if case.draw.denied:
             row["decision_reason"] = _DENIAL_REASONS[case.id % len(_DENIAL_REASONS)]
             row["legal_basis"] = case.item.legal_basis
-        pauses = [(case.pause.started, case.pause.ended)] if case.pause is not None else []
+        pauses = [(run.pause.started, run.pause.ended)] if run.pause is not None else []
         row["handling_minutes"], row["handling_days"] = deadlines.handling_time(
             self.cal,
-            clock_start=case.clock.start,
-            accepted_at=case.accepted,
+            clock_start=run.clock.start,
+            accepted_at=run.accepted,
             decided_at=decided,
             pauses=pauses,
             statutory_unit=case.item.statutory_unit,
