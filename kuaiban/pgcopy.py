@@ -15,6 +15,7 @@ import io
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from django.db import connection, models, transaction
 
@@ -30,7 +31,8 @@ def json_text(value) -> str:
 
 
 # By exact type, the common case first; anything else (choices enums, UUID, Decimal) is `str()`.
-_CONVERTERS: dict[type, Callable[[object], str]] = {
+# Each converter takes a value of its key's type, which a dict's type cannot say: `Any` in.
+_CONVERTERS: dict[type, Callable[[Any], str]] = {
     type(None): lambda value: NULL,
     str: lambda value: value.translate(ESCAPES),
     int: repr,
