@@ -48,7 +48,10 @@ class Text:
     def from_excel(self, raw):
         return None if blank(raw) else as_text(raw)
 
-    dropdown: list[str] | None = None
+    @property
+    def dropdown(self) -> list[str] | None:
+        """The values the cell's dropdown offers; None for free input."""
+        return None
 
 
 class Code(Text):

@@ -54,8 +54,9 @@ _UNRESOLVED = object()  # a code that names nothing; reported where it was found
 
 
 def _key_part(obj: models.Model, name: str):
+    """A part of the natural key as the workbook writes it: a referenced row by its code."""
     value = getattr(obj, name)
-    return value.code if isinstance(value, models.Model) else value
+    return value.serializable_value("code") if isinstance(value, models.Model) else value
 
 
 def _field_values(instance: models.Model) -> dict[str, Any]:
@@ -65,7 +66,7 @@ def _field_values(instance: models.Model) -> dict[str, Any]:
 def _sync_foreign_keys(instance: models.Model) -> None:
     # A row may point at a row created earlier in this import; copy the now-known id.
     for f in instance._meta.concrete_fields:
-        if f.is_relation and f.is_cached(instance):
+        if isinstance(f, models.ForeignKey) and f.is_cached(instance):
             target = f.get_cached_value(instance)
             setattr(instance, f.attname, target.pk if target is not None else None)
 
@@ -105,7 +106,9 @@ class _Import:
             # A missing sheet or column makes every row of its dependants look wrong.
             self.fail_if_problems()
         for spec in SHEETS:
-            self.plan_sheet(spec, rows[spec])
+            sheet_rows = rows[spec]
+            if sheet_rows is not None:  # else reported (and raised just above)
+                self.plan_sheet(spec, sheet_rows)
         self.fail_if_problems()
         with transaction.atomic():
             summary = self.apply()
@@ -193,7 +196,11 @@ class _Import:
             key = tuple(row.values[name] for name in spec.key)
             if key in first_seen:
                 column = spec.column_for(spec.key[-1])
-                self.problem(row, column.header, f"“{key[-1]}”重复（已见于第{first_seen[key]}行）")
+                self.problem(
+                    row,
+                    column.header if column is not None else "",
+                    f"“{key[-1]}”重复（已见于第{first_seen[key]}行）",
+                )
                 continue
             first_seen[key] = row.number
             instance = existing.get(key) or spec.model()
@@ -217,21 +224,23 @@ class _Import:
                 continue
             value = row.values[column.field]
             if isinstance(column.cell, Ref):
-                value = self.resolve(row, column, value)
+                value = self.resolve(row, column, column.cell, value)
                 if value is _UNRESOLVED:
                     row.bad.add(column.field)
                     continue
             elif isinstance(column.cell, Refs):
-                plan.m2m[column.field] = self.resolve_many(row, column, value)
+                plan.m2m[column.field] = self.resolve_many(row, column, column.cell, value)
                 continue
             elif value is None:
-                value = instance._meta.get_field(column.field).get_default()
+                model_field = instance._meta.get_field(column.field)
+                if isinstance(model_field, models.Field):  # (a column is never a reverse relation)
+                    value = model_field.get_default()
             setattr(instance, column.field, value)
 
-    def resolve(self, row: _Row, column: Column, code: str | None):
+    def resolve(self, row: _Row, column: Column, ref: Ref, code: str | None):
+        """The row `column`'s cell `ref` names, or `_UNRESOLVED` (reported)."""
         if code is None:
             return None
-        ref: Ref = column.cell
         spec = SHEET_OF_MODEL[ref.model]
         key: tuple = (code,)
         if ref.within:
@@ -252,8 +261,7 @@ class _Import:
         self.problem(row, column.header, message)
         return _UNRESOLVED
 
-    def resolve_many(self, row: _Row, column: Column, codes: list[str]) -> list:
-        ref: Refs = column.cell
+    def resolve_many(self, row: _Row, column: Column, ref: Refs, codes: list[str]) -> list:
         spec = SHEET_OF_MODEL[ref.model]
         found, unknown = [], []
         for code in dict.fromkeys(codes):  # a code listed twice counts once
@@ -280,7 +288,7 @@ class _Import:
         exclude = set(row.bad)
         for f in instance._meta.concrete_fields:
             # A reference to a row this import will create is valid but has no id yet.
-            if f.is_relation and f.is_cached(instance):
+            if isinstance(f, models.ForeignKey) and f.is_cached(instance):
                 target = f.get_cached_value(instance)
                 if target is not None and target.pk is None:
                     exclude.add(f.name)
@@ -333,7 +341,8 @@ class _Import:
             elif name == NON_FIELD_ERRORS:
                 self.problem(row, "", message)
             else:
-                label = row.spec.model._meta.get_field(name).verbose_name
+                model_field = row.spec.model._meta.get_field(name)
+                label = model_field.verbose_name if isinstance(model_field, models.Field) else name
                 self.problem(row, "", f"{label}：{message}")
 
     def check_final_state(self) -> None:
@@ -372,6 +381,8 @@ class _Import:
             counts = summary.counts[spec.title]
             if spec.parent:
                 parent_model = spec.model._meta.get_field(spec.parent).related_model
+                if not isinstance(parent_model, type):  # a class, once the apps are loaded
+                    raise TypeError(f"{spec.title}: {spec.parent} is not a foreign key")
                 parents = {key for (key,) in self.in_workbook[parent_model]}
                 for key, obj in self.in_db[spec.model].items():
                     if key[0] in parents and key not in listed:

@@ -367,7 +367,7 @@ def value_at(obj, path: str):
 def queryset_of(spec: Sheet):
     """The sheet's rows in the database, in workbook order, with what the columns read."""
     return (
-        spec.model.objects.select_related(*spec.related)
+        spec.model._default_manager.select_related(*spec.related)
         .prefetch_related(*spec.prefetch)
         .order_by(*spec.order_by)
     )
