@@ -252,15 +252,15 @@ def line_chart(
         x += 48 + _text_width(str(name), size) + 28
     # Grid and y axis.
     for tick in range(round(scale_max / step) + 1):
-        value = tick * step
-        y = y_at(value)
+        level = tick * step
+        y = y_at(level)
         parts.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
             f'stroke="{GRID}" stroke-width="1"/>'
         )
         parts.append(
             f'<text x="{left - 10}" y="{y + 6:.1f}" font-size="16" text-anchor="end" '
-            f'fill="{MUTED}">{escape(value_format(value))}</text>'
+            f'fill="{MUTED}">{escape(value_format(level))}</text>'
         )
     parts.append(
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" '

@@ -3,6 +3,7 @@ with `district` set) is held to that district: the form offers only it and its h
 `filters()` returns it whatever the request said."""
 
 from datetime import date, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -55,18 +56,18 @@ class FilterForm(forms.Form):
         if not with_period:
             del self.fields["start"], self.fields["end"]
         anything = [("", _("All"))]
-        self.fields["bundle"].choices = [
+        self._choice_field("bundle").choices = [
             *anything,
             (SINGLE_ITEMS, _("Single-item applications (no bundle)")),
             *((b.pk, f"{b.code} {b.name}") for b in Bundle.objects.order_by("code")),
         ]
-        self.fields["item"].choices = anything + [
+        self._choice_field("item").choices = anything + [
             (i.pk, f"{i.code} {i.name}") for i in ServiceItem.objects.order_by("code")
         ]
-        self.fields["unit"].choices = anything + [
+        self._choice_field("unit").choices = anything + [
             (u.pk, u.name) for u in Unit.objects.order_by("kind", "code")
         ]
-        self.fields["window"].choices = anything + [
+        self._choice_field("window").choices = anything + [
             (w.pk, w.name) for w in Window.objects.order_by("code")
         ]
         halls = ServiceHall.objects.order_by("code")
@@ -74,18 +75,26 @@ class FilterForm(forms.Form):
         if self.scope_district:
             halls = halls.filter(district_id=self.scope_district)
             districts = districts.filter(pk=self.scope_district)
-            self.fields["district"].choices = [(d.pk, d.name) for d in districts]
+            self._choice_field("district").choices = [(d.pk, d.name) for d in districts]
             self.fields["district"].disabled = True
             self.fields["district"].initial = self.scope_district
         else:
-            self.fields["district"].choices = anything + [(d.pk, d.name) for d in districts]
-        self.fields["hall"].choices = anything + [(h.pk, h.name) for h in halls]
+            self._choice_field("district").choices = anything + [(d.pk, d.name) for d in districts]
+        self._choice_field("hall").choices = anything + [(h.pk, h.name) for h in halls]
         if with_period and not self.is_bound:
             period = self.period()
             self.fields["start"].initial, self.fields["end"].initial = period.start, period.end
 
-    def clean(self):
-        data = super().clean()
+    def _choice_field(self, name: str) -> forms.ChoiceField:
+        """One of this form's choice fields (its choices are set per request)."""
+        field = self.fields[name]
+        if not isinstance(field, forms.ChoiceField):
+            raise TypeError(f"{name} is not a choice field")
+        return field
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("start"), data.get("end")
         if start and end:
             if start > end:

@@ -85,7 +85,9 @@ def dashboards_warm(today: date | None = None) -> int:
     whole city and each district) and this year's programme page into the cache. Returns how
     many pages."""
     period = default_period(today)
-    scopes = [{}] + [{"district": pk} for pk in District.objects.values_list("pk", flat=True)]
+    scopes: list[dict[str, int]] = [{}] + [
+        {"district": pk} for pk in District.objects.values_list("pk", flat=True)
+    ]
     for filters in scopes:
         dashboard_cached(filters, period)
     programme_cached((today or timezone.localdate()).year)

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Aggregate, Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -79,8 +79,8 @@ def day_runs(days) -> list[tuple[date, date]]:
     return [(first, last) for first, last in runs]
 
 
-def _aggregates(anchor: str) -> dict:
-    aggregates = {
+def _aggregates(anchor: str) -> dict[str, Aggregate]:
+    aggregates: dict[str, Aggregate] = {
         f.key: Count("pk", filter=f.condition or None)
         for f in FIGURES.values()
         if f.anchor == anchor

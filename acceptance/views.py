@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
@@ -69,7 +70,8 @@ def _trend_chart(board: Dashboard) -> str:
 def _unit_charts(board: Dashboard) -> tuple[str, str]:
     """The on-time rate per unit (worst first) and the share of accepted cases put in
     statutory mode, against the average of the units shown (a unit far above it stands out)."""
-    concluded = sorted((r for r in board.units if r.concluded), key=lambda r: r.on_time_rate)
+    # (Rates are None only without cases, and those units are left out.)
+    concluded = sorted((r for r in board.units if r.concluded), key=lambda r: r.on_time_rate or 0.0)
     on_time = charts.bar_chart(
         title=_("On-time rate of the cases concluded, per unit"),
         labels=[r.unit.name for r in concluded],
@@ -86,7 +88,7 @@ def _unit_charts(board: Dashboard) -> tuple[str, str]:
     if not total or not any(r.statutory_mode for r in accepted):
         return on_time, ""
     average = sum(r.statutory_mode for r in accepted) / total
-    accepted.sort(key=lambda r: -r.statutory_mode_rate)
+    accepted.sort(key=lambda r: -(r.statutory_mode_rate or 0.0))
     usage = charts.bar_chart(
         title=_("Share of accepted cases kept on the statutory limit, per unit"),
         labels=[r.unit.name for r in accepted],
@@ -148,6 +150,8 @@ def cases(request):
     queryset = cases_behind(figure, form.filters(), period, sort=sort)
     sort, _ordering = case_ordering(sort, DEFAULT_SORT.get(figure, "-received"))
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    label: str | Promise
+    definition: str | Promise
     if figure in FIGURES:
         label, definition = FIGURES[figure].label, FIGURES[figure].definition
     else:

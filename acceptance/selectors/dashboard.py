@@ -151,9 +151,9 @@ class HandlingRow:
     def over_committed(self) -> bool:
         """The median is above the committed limit (both in the same unit)."""
         limit, unit = self.committed
-        return bool(self.median is not None and limit and unit == self.measure) and (
-            self.median > limit
-        )
+        if self.median is None or not limit or unit != self.measure:
+            return False
+        return self.median > limit
 
     @property
     def share_of_statutory(self) -> float | None:
@@ -250,20 +250,20 @@ def _scan(filters: dict, period: Period) -> _Scan:
     per_bucket: dict[date, dict[str, int]] = {}
     for row in grouped:
         unit = per_unit.setdefault(row["unit_id"], dict.fromkeys(UNIT_COLUMNS, 0))
-        trend = per_bucket.setdefault(_as_date(row["bucket"]), dict.fromkeys(columns, 0))
+        in_bucket = per_bucket.setdefault(_as_date(row["bucket"]), dict.fromkeys(columns, 0))
         for name in columns:
             value = row[f"s_{name}"]
             totals[name] += value
-            trend[name] += value
+            in_bucket[name] += value
             if name in unit:
                 unit[name] += value
 
     (w1_start, w1_end), (w0_start, w0_end) = period.last_week, period.week_before
-    weeks = {}
+    week_sums = {}
     for key in DASHBOARD_FIGURES:
-        weeks[f"w1_{key}"] = rollup_sum(key, day__gte=w1_start)
-        weeks[f"w0_{key}"] = rollup_sum(key, day__lte=w0_end)
-    weeks = rows.filter(day__gte=w0_start, day__lte=w1_end).aggregate(**weeks)
+        week_sums[f"w1_{key}"] = rollup_sum(key, day__gte=w1_start)
+        week_sums[f"w0_{key}"] = rollup_sum(key, day__lte=w0_end)
+    weeks = rows.filter(day__gte=w0_start, day__lte=w1_end).aggregate(**week_sums)
     figures = [
         FigureValue(
             key=key,
