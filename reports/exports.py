@@ -50,8 +50,10 @@ class Book:
         for sheet in self.workbook.worksheets:
             try:
                 sheet.close()
-                if sheet._writer is not None:
-                    sheet._writer.cleanup()
+                # A write-only sheet's private writer (not in openpyxl's stubs): None until used.
+                writer = getattr(sheet, "_writer", None)
+                if writer is not None:
+                    writer.cleanup()
             except Exception:  # noqa: S112 - best effort; the job is failing anyway
                 continue
 
@@ -230,7 +232,7 @@ def stream(
 # -- small tables ----------------------------------------------------------------------------
 
 
-def rate(numerator: float | None, denominator: float | None) -> float | None:
+def rate(numerator: float, denominator: float) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 

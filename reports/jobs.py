@@ -134,9 +134,9 @@ def _write(job: ExportJob, path: Path, mine) -> int:
     period = job_period(job)
     if job.kind == ExportKind.KPI:
         board = dashboard_cached(filters, period)
-        rows = exports.write_kpi(path, board, _about(job, period))
-        mine.update(total_rows=rows)
-        return rows
+        written = exports.write_kpi(path, board, _about(job, period))
+        mine.update(total_rows=written)
+        return written
     queryset = export_queryset(
         job.kind, filters=filters, period=period, figure=p.get("figure", ""), now=job.created_at
     )
@@ -150,6 +150,7 @@ def _write(job: ExportJob, path: Path, mine) -> int:
             raise Superseded
 
     book = exports.Book()
+    values: tuple[str, ...]
     if job.kind == ExportKind.FLAGS:
         sheet = book.sheet("预警记录", exports.FLAG_HEADERS)
         make, values = exports.flag_row_maker(), exports.FLAG_VALUES

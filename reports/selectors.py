@@ -51,7 +51,7 @@ def filters_described(filters: dict) -> list[tuple[str, str]]:
         if name == "bundle" and value == SINGLE_ITEMS:
             described.append((label, "单事项申请（不属于一件事）"))
             continue
-        obj = model.objects.filter(pk=value).first()
+        obj = model._default_manager.filter(pk=value).first()
         described.append((label, str(obj) if obj else f"#{value}"))
     return described
 
