@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from kuaiban.cases.models import CaseEvent, CasePause, CaseState, ItemCase
+from kuaiban.cases.models import CaseEvent, CasePause, CaseState, EventAction, ItemCase
 from kuaiban.catalog.models import ServiceItem
 
 # anchor name → the ItemCase column holding the moment (the two others come from the event log)
@@ -200,11 +200,13 @@ def anchored(anchor: str, spans: list[Span]) -> QuerySet[ItemCase]:
         column = FIELD_ANCHORS[anchor]
         return ItemCase.objects.filter(spans_q(column, spans)).annotate(anchor_at=F(column))
     if anchor == "returned":
-        events = CaseEvent.objects.filter(item_case=OuterRef("pk"), action="return")
+        events = CaseEvent.objects.filter(item_case=OuterRef("pk"), action=EventAction.RETURN)
         first = events.order_by("at", "pk").values("at")[:1]
     elif anchor == "refused":
         events = CaseEvent.objects.filter(
-            application=OuterRef("application"), item_case__isnull=True, action="refuse"
+            application=OuterRef("application"),
+            item_case__isnull=True,
+            action=EventAction.REFUSE,
         )
         first = events.order_by("at", "pk").values("at")[:1]
     else:

@@ -8,6 +8,10 @@ single items by code or Chinese name. Applicants are generated (valid check digi
 people); uploads are tiny valid PDFs.
 """
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Q
 
@@ -144,3 +148,25 @@ def reviewer_of(unit_code: str, *, head: bool = False, **kwargs):
 
     kwargs.setdefault("is_unit_head", head)
     return UserFactory(reviewer=True, unit=Unit.objects.get(code=unit_code), **kwargs)
+
+
+# -- moments -----------------------------------------------------------------------------------
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def at(*args) -> datetime:
+    """A moment in Beijing time: at(2026, 11, 24, 10, 0)."""
+    return datetime(*args, tzinfo=SH)
+
+
+TUESDAY_10AM = at(2026, 11, 24, 10, 0)
+
+
+def accepted_instant_case(when: datetime = TUESDAY_10AM) -> ItemCase:
+    """An all-instant social-security card application accepted at `when` at the 一窗通办
+    window; its card case (due 30 office minutes later)."""
+    with time_machine.travel(when, tick=False):
+        application = submitted("B10", answers={"BANK_OUTLET": True, "INSURED": True})
+        intake.application_accept(application=application, actor=clerk_of("BUNDLE"))
+    return application.cases.get(item__code="SI-025")

@@ -143,3 +143,20 @@ def test_the_kernel_names_no_app_above_it_in_a_string():
             if is_text and UPWARD_STRING.match(node.value.strip()):
                 found.append((module, node.value))
     assert not found
+
+
+def test_no_test_module_imports_another():
+    """Shared set-up lives in tests/builders.py, conftest fixtures and helper modules, never in
+    a test module another one imports (a test's helper would then run its tests twice)."""
+    tests = Path(settings.BASE_DIR) / "tests"
+    offenders = []
+    for path in tests.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module.rsplit(".", 1)[-1].startswith("test_"):
+                    offenders.append((path.relative_to(tests).as_posix(), node.module))
+            elif isinstance(node, ast.ImportFrom) and any(
+                alias.name.startswith("test_") for alias in node.names
+            ):
+                offenders.append((path.relative_to(tests).as_posix(), node.names[0].name))
+    assert not offenders

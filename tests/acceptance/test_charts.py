@@ -1,21 +1,11 @@
 """The SVG charts: well-formed XML whatever the labels, escaped, readable."""
 
 import re
-import xml.etree.ElementTree as ET
 
 from acceptance import charts
+from tests.acceptance.svg import SVG, parse, texts
 
-SVG = "{http://www.w3.org/2000/svg}"
 NASTY = "<script>alert(\"x\")</script> & '社保' ]]> \x00\x07"
-
-
-def parse(svg: str) -> ET.Element:
-    """Parse our own generated markup (raises on malformed XML)."""
-    return ET.fromstring(svg)  # noqa: S314 - our own output, not untrusted input
-
-
-def texts(root) -> list[str]:
-    return ["".join(el.itertext()) for el in root.iter(f"{SVG}text")]
 
 
 def test_a_bar_chart_is_valid_xml_with_escaped_labels():

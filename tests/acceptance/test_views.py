@@ -25,7 +25,7 @@ from tests.factories import UserFactory
 
 from .conftest import PERIOD, at, cache_cut
 from .direct import direct_counts, direct_sets
-from .test_charts import parse
+from .svg import parse
 
 pytestmark = pytest.mark.django_db
 URLS = ("/supervision/", "/supervision/dashboard/", "/supervision/cases/?figure=received",

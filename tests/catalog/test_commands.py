@@ -11,7 +11,7 @@ from django.core.management import call_command
 from kuaiban.accounts.models import User
 from kuaiban.catalog.management.commands.setup_demo import DEMO_PASSWORD
 from kuaiban.workdays.models import CalendarDay, OfficeHoursPeriod
-from tests.catalog.test_excel import catalog_dump
+from tests.catalog.dump import catalog_dump
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,6 @@ import openpyxl
 import pytest
 import xlwt
 from django.core.management import CommandError, call_command
-from django.db import models
 
 from kuaiban.catalog.excel import (
     EXPORT_ORDER,
@@ -29,49 +28,9 @@ from kuaiban.catalog.models import (
     Unit,
     Window,
 )
+from tests.catalog.dump import CATALOG_MODELS, catalog_dump
 
 pytestmark = pytest.mark.django_db
-
-CATALOG_MODELS = [
-    Unit,
-    Window,
-    District,
-    ServiceHall,
-    ServiceItem,
-    Material,
-    ItemMaterial,
-    Bundle,
-    BundleQuestion,
-    BundleItem,
-    SpeedUpEntry,
-    FormField,
-]
-
-
-def _natural(obj):
-    if isinstance(obj, BundleQuestion):
-        return (obj.bundle.code, obj.code)
-    return obj.code
-
-
-def catalog_dump() -> dict[str, list]:
-    """Every field of every catalog row, with references as codes: equal dumps, equal catalogs."""
-    dump = {}
-    for model in CATALOG_MODELS:
-        rows = []
-        for obj in model.objects.all():
-            row = {}
-            for f in model._meta.concrete_fields:
-                if f.primary_key:
-                    continue
-                value = getattr(obj, f.name)
-                row[f.name] = _natural(value) if isinstance(value, models.Model) else value
-            for f in model._meta.many_to_many:
-                if f.remote_field.through._meta.auto_created:  # through-models are dumped
-                    row[f.name] = sorted(o.code for o in getattr(obj, f.name).all())
-            rows.append(row)
-        dump[model.__name__] = sorted(rows, key=repr)
-    return dump
 
 
 def header_index(sheet) -> dict[str, int]:

@@ -14,10 +14,8 @@ from kuaiban.notifications.models import Notification
 from kuaiban.workdays.calendar import calendar_cache_invalidate
 from kuaiban.workdays.models import CalendarDay
 from speedup.models import CaseFlag
-from tests.builders import single_item_submitted
+from tests.builders import accepted_instant_case, at, single_item_submitted
 from tests.factories import UserFactory
-
-from .test_sweep import accepted_instant_case, at
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +39,7 @@ def restored_signals():
 
 
 def test_sweep_deadlines_flags_an_overdue_case_and_prints_the_count(clerk_of):
-    case = accepted_instant_case(clerk_of)  # Tuesday 10:00, due 10:30
+    case = accepted_instant_case()  # Tuesday 10:00, due 10:30
     with time_machine.travel(at(2026, 11, 24, 10, 31), tick=False):
         printed = command("sweep_deadlines")
     case.refresh_from_db()
@@ -108,7 +106,7 @@ def test_recompute_deadlines_moves_the_provisional_clocks_only_then_every_clock(
 
 def test_the_demo_timer_loop_runs_beats_schedule_in_process(clerk_of, capsys, restored_signals):
     """Without Redis, `run_timers` runs the same beat schedule: the sweep flags what is due."""
-    case = accepted_instant_case(clerk_of, when=at(2026, 11, 20, 10, 0))
+    case = accepted_instant_case(when=at(2026, 11, 20, 10, 0))
     call_command("run_timers", once=True)
     case.refresh_from_db()
     assert case.overdue_at is not None  # 2026-11-20 10:30 is long past
@@ -117,7 +115,7 @@ def test_the_demo_timer_loop_runs_beats_schedule_in_process(clerk_of, capsys, re
 def test_a_failing_timer_is_reported_and_the_others_still_run(
     clerk_of, monkeypatch, restored_signals
 ):
-    case = accepted_instant_case(clerk_of, when=at(2026, 11, 20, 10, 0))
+    case = accepted_instant_case(when=at(2026, 11, 20, 10, 0))
     message = Notification.objects.create(
         recipient=UserFactory(citizen=True), channel="in_app", subject="提醒", body="请补正材料"
     )

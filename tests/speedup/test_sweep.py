@@ -1,7 +1,7 @@
 """The deadline sweep: every threshold fires once, never on a stopped clock."""
 
 import threading
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,26 +17,11 @@ from kuaiban.workdays.models import CalendarDay
 from kuaiban.workdays.services import CalendarChange, calendar_edited
 from speedup.models import CaseFlag
 from speedup.services.sweep import deadlines_sweep
-from tests.builders import single_item_submitted, submitted
+from tests.builders import accepted_instant_case, at, single_item_submitted
 from tests.factories import UserFactory
 
 SH = ZoneInfo("Asia/Shanghai")
 pytestmark = pytest.mark.django_db
-
-
-def at(*args):
-    return datetime(*args, tzinfo=SH)
-
-
-TUESDAY_10AM = at(2026, 11, 24, 10, 0)
-
-
-def accepted_instant_case(clerk_of, when=TUESDAY_10AM):
-    """An all-instant social-security card application accepted at `when`; its card case."""
-    with time_machine.travel(when, tick=False):
-        application = submitted("B10", answers={"BANK_OUTLET": True, "INSURED": True})
-        intake.application_accept(application=application, actor=clerk_of("BUNDLE"))
-    return application.cases.get(item__code="SI-025")
 
 
 def sweep_at(*args):
@@ -49,7 +34,7 @@ def test_an_instant_case_31_minutes_old_is_flagged_overdue_once_and_supervisors_
 ):
     supervisor = UserFactory(supervisor=True, email="supervisor@example.invalid")
     reviewer = reviewer_of("XXZX")
-    case = accepted_instant_case(clerk_of)
+    case = accepted_instant_case()
     assert case.committed_due_at == at(2026, 11, 24, 10, 30)
     with django_capture_on_commit_callbacks(execute=True):
         result = sweep_at(2026, 11, 24, 10, 31)
@@ -75,7 +60,7 @@ def test_an_instant_case_31_minutes_old_is_flagged_overdue_once_and_supervisors_
 
 
 def test_flag_events_are_written_in_the_portals_language_whatever_is_active(clerk_of):
-    case = accepted_instant_case(clerk_of)
+    case = accepted_instant_case()
     with translation.override("en"):
         sweep_at(2026, 11, 24, 10, 31)
     events = CaseEvent.objects.filter(item_case=case, action=EventAction.FLAG)
@@ -88,7 +73,7 @@ def test_flag_events_are_written_in_the_portals_language_whatever_is_active(cler
 
 
 def test_warnings_fire_in_order_as_time_passes(clerk_of):
-    case = accepted_instant_case(clerk_of)
+    case = accepted_instant_case()
     assert sweep_at(2026, 11, 24, 10, 10).total == 0
     sweep_at(2026, 11, 24, 10, 16)
     assert set(CaseFlag.objects.filter(item_case=case).values_list("kind", flat=True)) == {
@@ -104,7 +89,7 @@ def test_warnings_fire_in_order_as_time_passes(clerk_of):
 
 
 def test_a_case_concluded_in_time_is_never_flagged(clerk_of, reviewer_of):
-    case = accepted_instant_case(clerk_of)
+    case = accepted_instant_case()
     with time_machine.travel(at(2026, 11, 24, 10, 20), tick=False):
         for other in case.application.cases.select_related("unit"):
             handling.case_approve(case=other, actor=reviewer_of(other.unit.code))
@@ -115,7 +100,7 @@ def test_a_case_concluded_in_time_is_never_flagged(clerk_of, reviewer_of):
 
 
 def test_a_case_concluded_late_is_recorded_as_completed_late(clerk_of, reviewer_of):
-    case = accepted_instant_case(clerk_of)
+    case = accepted_instant_case()
     sweep_at(2026, 11, 24, 10, 45)
     with time_machine.travel(at(2026, 11, 24, 11, 0), tick=False):
         for other in case.application.cases.select_related("unit"):
@@ -201,7 +186,7 @@ def test_a_provisional_due_date_is_recomputed_when_the_year_is_loaded(clerk_of):
 
 def test_two_sweeps_at_once_give_one_flag(committed_db, clerk_of, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    cases = [accepted_instant_case(clerk_of) for _ in range(3)]
+    cases = [accepted_instant_case() for _ in range(3)]
     barrier = threading.Barrier(2)
     results = []
 
