@@ -247,21 +247,27 @@ def department_request_send(
 
 @transaction.atomic
 def department_reply_record(*, request: DepartmentRequest, actor, reply: str) -> DepartmentRequest:
+    """Record the other department's reply. A case waiting for it goes back to review; a case
+    that moved on meanwhile (paused for an appraisal and resumed, say) keeps its state, and the
+    reply is recorded all the same."""
     request = DepartmentRequest.objects.select_for_update().get(pk=request.pk)
     case = lock_case(request.item_case)
     require_unit_reviewer(case, actor)
+    _require_open(case)
     if request.replied_at or not reply.strip():
         raise ValidationError(_("Record the reply once."))
     request.replied_at, request.reply = timezone.now(), reply.strip()
     request.save()
-    transition(
-        case,
-        "department_replied",
-        actor=actor,
-        action=EventAction.DEPARTMENT_REPLY,
-        reason=reply.strip(),
-        data={"department": request.department.code},
-    )
+    facts = {
+        "actor": actor,
+        "action": EventAction.DEPARTMENT_REPLY,
+        "reason": reply.strip(),
+        "data": {"department": request.department.code},
+    }
+    if "department_replied" in case.available_transitions():
+        transition(case, "department_replied", **facts)
+    else:
+        record_event(application=case.application, item_case=case, **facts)
     return request
 
 

@@ -223,6 +223,39 @@ def test_asking_another_department_keeps_the_clock_running(clerk_of, reviewer_of
     assert case.state == "in_review" and case.committed_due_at == due
 
 
+def test_a_reply_that_comes_after_a_pause_and_resumption_is_still_recorded(
+    client, clerk_of, reviewer_of
+):
+    """Paused for an appraisal while waiting for another department, then resumed: the case is
+    in review again, and the department's reply can still be recorded from the case page."""
+    application = single_item_submitted("劳务派遣经营许可")
+    intake.application_accept(application=application, actor=clerk_of("LABOUR"))
+    case = application.cases.get()
+    reviewer = reviewer_of("LDGX")
+    request = handling.department_request_send(
+        case=case,
+        actor=reviewer,
+        department=Unit.objects.get(code="EXT-SCJG"),
+        question="请核验营业执照登记信息",
+    )
+    handling.case_pause(case=case, actor=reviewer, kind="appraisal", reason="委托鉴定")
+    handling.case_resume(case=case, actor=reviewer)
+    case.refresh_from_db()
+    assert case.state == "in_review"
+    client.force_login(reviewer)
+    page = client.get(f"/staff/cases/{case.pk}/").content.decode()
+    assert 'data-testid="department-reply-form"' in page
+    client.post(
+        f"/staff/cases/{case.pk}/department-reply/",
+        {"reply-request": request.pk, "reply-reply": "信息一致"},
+    )
+    request.refresh_from_db()
+    case.refresh_from_db()
+    assert request.reply == "信息一致" and request.replied_at is not None
+    assert case.state == "in_review"
+    assert CaseEvent.objects.filter(item_case=case, action="department_reply").count() == 1
+
+
 def approve_all(application, stage, reviewers):
     for case in application.cases.filter(stage=stage).select_related("unit"):
         handling.case_approve(case=case, actor=reviewers[case.unit.code])

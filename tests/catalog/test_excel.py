@@ -476,6 +476,11 @@ def test_export_catalog_command_writes_the_workbook(tmp_path):
     assert book["事项"].max_row == ServiceItem.objects.count() + 1
 
 
+def test_export_catalog_into_a_folder_that_does_not_exist_says_so(tmp_path):
+    with pytest.raises(CommandError, match="no such folder"):
+        call_command("export_catalog", str(tmp_path / "missing" / "out.xlsx"))
+
+
 def test_what_export_catalog_writes_import_catalog_reads_back_unchanged(tmp_path, form_fields):
     before = catalog_dump()
     path = tmp_path / "目录.xlsx"

@@ -1,4 +1,6 @@
-from django.core.management import BaseCommand
+from pathlib import Path
+
+from django.core.management import BaseCommand, CommandError
 
 from kuaiban.catalog.excel import catalog_export
 
@@ -10,6 +12,9 @@ class Command(BaseCommand):
         parser.add_argument("file", help="the .xlsx file to write")
 
     def handle(self, *args, **options):
+        folder = Path(options["file"]).resolve().parent
+        if not folder.is_dir():
+            raise CommandError(f"没有这个文件夹：{folder} (no such folder)")
         counts = catalog_export(options["file"])
         for title, rows in counts.items():
             self.stdout.write(f"{title}：{rows} 行")
