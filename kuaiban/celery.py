@@ -14,7 +14,8 @@ app.autodiscover_tasks()
 SWEEP_SECONDS = float(os.environ.get("KUAIBAN_SWEEP_SECONDS", "60"))
 app.conf.beat_schedule = {
     "sweep-deadlines": {"task": "speedup.sweep_deadlines", "schedule": SWEEP_SECONDS},
-    "dispatch-notifications": {"task": "speedup.dispatch_notifications", "schedule": SWEEP_SECONDS},
+    # The outbox: rows whose delivery task never ran, and retries whose backoff has passed.
+    "dispatch-notifications": {"task": "notifications.dispatch", "schedule": SWEEP_SECONDS},
     # The supervision rollup: recent days and whatever changed since the last run.
     "refresh-rollups": {
         "task": "acceptance.refresh_rollups",

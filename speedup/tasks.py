@@ -5,7 +5,6 @@ import logging
 
 from celery import shared_task
 
-from kuaiban.notifications.services import notifications_dispatch
 from kuaiban.workdays.services import CalendarChange
 
 from .services.recompute import open_clocks_recompute
@@ -17,11 +16,6 @@ logger = logging.getLogger(__name__)
 @shared_task(name="speedup.sweep_deadlines", acks_late=True, ignore_result=True)
 def sweep_deadlines() -> int:
     return deadlines_sweep().total
-
-
-@shared_task(name="speedup.dispatch_notifications", acks_late=True, ignore_result=True)
-def dispatch_notifications() -> int:
-    return notifications_dispatch()
 
 
 @shared_task(name="speedup.recompute_deadlines", acks_late=True, ignore_result=True)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -8,14 +9,23 @@ from django.utils.translation import gettext_lazy as _
 class Notification(models.Model):
     """An outbox row, written in the same transaction as the change it reports.
 
-    Sending happens after commit; a row not yet sent (the mail server or Redis was down) is sent
-    by the next dispatch, exactly once, because sending marks it under a row lock.
+    After commit a Celery task delivers it (`delivery.py`); beat's periodic dispatch picks up
+    whatever the task did not (broker down, worker lost). A dispatcher claims a row for a lease
+    (`claimed_until`, `claim_token`) and talks to the gateway holding no lock. A failure moves
+    `next_attempt_at` on with backoff; after `KUAIBAN_NOTIFY_MAX_ATTEMPTS` failures, or one
+    permanent refusal, the row is dead until an administrator retries it. In-app messages are
+    delivered by being in the table.
     """
 
     class Channel(models.TextChoices):
         IN_APP = "in_app", _("In the portal")
         EMAIL = "email", _("Email")
         SMS = "sms", _("SMS")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        DEAD = "dead", _("Dead (no more attempts)")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -28,6 +38,19 @@ class Notification(models.Model):
     body = models.TextField(_("message"))
     link = models.CharField(_("link"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # Database defaults too, so rows written in bulk SQL are queued like any other.
+    status = models.CharField(
+        _("status"),
+        max_length=8,
+        choices=Status.choices,
+        default=Status.PENDING,
+        db_default=Status.PENDING,
+    )
+    next_attempt_at = models.DateTimeField(
+        _("next attempt"), default=timezone.now, db_default=Now()
+    )
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
@@ -38,8 +61,11 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
         ordering = ["-created_at"]
         indexes = [
+            # The dispatch's queue: pending rows, oldest due first.
             models.Index(
-                fields=["created_at"], name="notification_unsent", condition=Q(sent_at__isnull=True)
+                fields=["next_attempt_at", "id"],
+                name="notification_due",
+                condition=Q(status="pending"),
             ),
             models.Index(fields=["recipient", "-created_at"]),
         ]

@@ -1,67 +1,106 @@
 import logging
 from collections.abc import Iterable
 
-from django.conf import settings
-from django.core.mail import send_mail
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from .models import Notification
+from .tasks import deliver
 
 logger = logging.getLogger(__name__)
+
+# Queueing the delivery task is a wake-up call, never a condition of the request: the rows are
+# committed and beat's dispatch finds them anyway. One connection attempt, one second at most.
+QUEUE_CONNECT_TIMEOUT = 1.0
 
 
 def notify(
     *, recipient, subject: str, body: str, link: str = "", channels: Iterable[str] | None = None
-):
-    """Queue a message to a user (inside the caller's transaction); it goes out after commit."""
+) -> list[Notification]:
+    """Queue a message to a user (inside the caller's transaction); it goes out after commit.
+
+    In-app messages are delivered by being written; e-mail and SMS are queued for Celery.
+    """
     if channels is None:
         channels = [Notification.Channel.IN_APP]
         if recipient.email:
             channels.append(Notification.Channel.EMAIL)
         if getattr(recipient, "phone", ""):
             channels.append(Notification.Channel.SMS)
+    now = timezone.now()
     rows = Notification.objects.bulk_create(
-        Notification(recipient=recipient, channel=c, subject=subject, body=body, link=link)
-        for c in channels
+        Notification(
+            recipient=recipient,
+            channel=channel,
+            subject=subject,
+            body=body,
+            link=link,
+            created_at=now,
+            next_attempt_at=now,
+            **_delivered_on_write(channel, now),
+        )
+        for channel in channels
     )
-    ids = [row.pk for row in rows]
-    transaction.on_commit(lambda: notifications_dispatch(ids=ids))
+    outgoing = [row.pk for row in rows if row.status == Notification.Status.PENDING]
+    if outgoing:
+        transaction.on_commit(lambda: notifications_enqueue(ids=outgoing))
     return rows
 
 
-def _deliver(notification: Notification) -> None:
-    if notification.channel == Notification.Channel.EMAIL:
-        send_mail(notification.subject, notification.body, None, [notification.recipient.email])
-    elif notification.channel == Notification.Channel.SMS:
-        backend = import_string(settings.KUAIBAN_SMS_BACKEND)()
-        backend.send(notification.recipient.phone, f"{notification.subject}：{notification.body}")
-    # In-app messages are delivered by being in the table.
+def _delivered_on_write(channel: str, now) -> dict:
+    if channel == Notification.Channel.IN_APP:
+        return {"status": Notification.Status.SENT, "sent_at": now}
+    return {}
 
 
-def notifications_dispatch(*, ids: Iterable[int] | None = None, limit: int = 500) -> int:
-    """Send unsent notifications (the given ones, or the oldest); each exactly once."""
-    sent = 0
+def notifications_enqueue(*, ids: list[int]) -> bool:
+    """Queue the delivery of these committed rows; False (and the rows wait for beat's dispatch)
+    when the broker cannot be reached. With `CELERY_TASK_ALWAYS_EAGER` they are sent here."""
+    try:
+        # A connection of its own: it gives up after one attempt instead of the broker
+        # connection's default retries (seconds a request would wait).
+        with deliver.app.connection_for_write(
+            connect_timeout=QUEUE_CONNECT_TIMEOUT,
+            transport_options={"max_retries": 0, "socket_connect_timeout": QUEUE_CONNECT_TIMEOUT},
+        ) as connection:
+            deliver.apply_async((ids,), retry=False, connection=connection)
+    except Exception as error:  # broker unreachable: the periodic dispatch delivers them
+        logger.warning("delivery of notifications %s not queued: %s", ids, error)
+        return False
+    return True
+
+
+def notifications_retry(*, actor, ids: Iterable[int]) -> int:
+    """Put dead notifications back in the queue with a fresh set of attempts (an administrator
+    fixed the cause); each is recorded in the admin log under the actor's name. Returns how many
+    were dead; rows in any other state are left alone."""
     with transaction.atomic():
-        pending = (
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(sent_at__isnull=True)
-            .select_related("recipient")
+        dead = list(
+            Notification.objects.select_for_update()
+            .filter(pk__in=list(ids), status=Notification.Status.DEAD)
+            .order_by("pk")
         )
-        if ids is not None:
-            pending = pending.filter(pk__in=list(ids))
-        for notification in pending.order_by("created_at")[:limit]:
-            try:
-                _deliver(notification)
-            except Exception as error:  # any gateway failure: keep it for a retry
-                logger.warning("notification %s not sent: %s", notification.pk, error)
-                notification.attempts += 1
-                notification.last_error = str(error)[:300]
-                notification.save(update_fields=["attempts", "last_error"])
-                continue
-            notification.sent_at = timezone.now()
-            notification.attempts += 1
-            notification.save(update_fields=["sent_at", "attempts"])
-            sent += 1
-    return sent
+        if not dead:
+            return 0
+        pks = [n.pk for n in dead]
+        Notification.objects.filter(pk__in=pks).update(
+            status=Notification.Status.PENDING,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            claim_token=None,
+            claimed_until=None,
+        )
+        for notification in dead:
+            LogEntry.objects.log_actions(
+                actor.pk,
+                [notification],
+                CHANGE,
+                change_message=_("Retried by hand after %(attempts)d failed attempt(s): %(error)s")
+                % {"attempts": notification.attempts, "error": notification.last_error},
+                single_object=True,
+            )
+        transaction.on_commit(lambda: notifications_enqueue(ids=pks))
+    logger.info("notifications %s put back in the queue by %s", pks, actor.get_username())
+    return len(dead)

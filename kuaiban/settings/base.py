@@ -143,9 +143,15 @@ SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 60 * 60)))
 X_FRAME_OPTIONS = "DENY"
 
 # SMS goes through a small backend interface; the demo prints messages on the console.
+# Production: kuaiban.notifications.sms.HttpSMSBackend (the gateway contract is in sms.py).
 KUAIBAN_SMS_BACKEND = os.environ.get(
     "KUAIBAN_SMS_BACKEND", "kuaiban.notifications.sms.ConsoleSMSBackend"
 )
+KUAIBAN_SMS_URL = os.environ.get("KUAIBAN_SMS_URL", "")
+KUAIBAN_SMS_TOKEN = os.environ.get("KUAIBAN_SMS_TOKEN", "")
+KUAIBAN_SMS_TIMEOUT = float(os.environ.get("KUAIBAN_SMS_TIMEOUT", "5"))
+# A notification that failed this many times is dead: no more automatic attempts.
+KUAIBAN_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("KUAIBAN_NOTIFY_MAX_ATTEMPTS", "8"))
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )

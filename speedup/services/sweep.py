@@ -22,7 +22,7 @@ from kuaiban.accounts.models import Role
 from kuaiban.cases.clocks import THRESHOLDS, flag_event_facts
 from kuaiban.cases.models import RUNNING_CLOCK_STATES, CaseEvent, EventAction, FlagKind, ItemCase
 from kuaiban.notifications.models import Notification
-from kuaiban.notifications.services import notifications_dispatch
+from kuaiban.notifications.services import notifications_enqueue
 from kuaiban.requestid import current_request_id
 
 from ..models import CaseFlag
@@ -193,6 +193,7 @@ def _queue_notifications(fired: dict[str, list[int]], now) -> None:
                 body=body,
                 link=link,
                 created_at=now,
+                status=Notification.Status.SENT,
                 sent_at=now,
             )
         )
@@ -223,5 +224,6 @@ def _queue_notifications(fired: dict[str, list[int]], now) -> None:
             for user in supervisors:
                 message(user, kind, everything, reverse("supervision:overdue"))
     Notification.objects.bulk_create(rows, batch_size=2000)
-    if any(r.channel == Notification.Channel.EMAIL for r in rows):
-        transaction.on_commit(lambda: notifications_dispatch())
+    emails = [r.pk for r in rows if r.channel == Notification.Channel.EMAIL]
+    if emails:
+        transaction.on_commit(lambda: notifications_enqueue(ids=emails))

@@ -1,0 +1,19 @@
+"""Celery tasks of the outbox (autodiscovered): `deliver` is queued after each commit that wrote
+notifications; `dispatch` runs on beat's timer (kuaiban/celery.py) and delivers whatever is due,
+the rows whose task never ran (broker down, worker lost) and the retries after a backoff."""
+
+from celery import shared_task
+
+from .delivery import notifications_dispatch
+
+
+# acks_late: a worker lost mid-delivery leaves the message to run again; the rows it had claimed
+# come due again when their lease expires, so nothing is lost and nothing is sent twice at once.
+@shared_task(name="notifications.deliver", acks_late=True, ignore_result=True)
+def deliver(ids: list[int]) -> int:
+    return notifications_dispatch(ids=ids, limit=len(ids))
+
+
+@shared_task(name="notifications.dispatch", acks_late=True, ignore_result=True)
+def dispatch() -> int:
+    return notifications_dispatch()
