@@ -30,7 +30,7 @@ def sweep_at(*args):
 
 
 def test_an_instant_case_31_minutes_old_is_flagged_overdue_once_and_supervisors_hear(
-    clerk_of, reviewer_of, django_capture_on_commit_callbacks
+    clerk_of, reviewer_of, eager, django_capture_on_commit_callbacks
 ):
     supervisor = UserFactory(supervisor=True, email="supervisor@example.invalid")
     reviewer = reviewer_of("XXZX")
