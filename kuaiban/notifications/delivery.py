@@ -42,6 +42,8 @@ LEASE_MARGIN = timedelta(seconds=60)
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
 BACKOFF_JITTER = 0.2
+# A run stops using a channel whose gateway failed this many times running.
+FAILURES_IN_A_ROW = 3
 # Long digit runs in an error (a phone or ID number echoed by a gateway) are masked.
 DIGIT_RUN = re.compile(r"\d{7,}")
 
@@ -69,11 +71,14 @@ def notifications_dispatch(*, ids: Iterable[int] | None = None, limit: int = 500
     gateways = _Gateways()
     sent = handled = 0
     while handled < limit:
-        claim = _claim(ids=wanted, size=min(BATCH, limit - handled))
+        claim = _claim(ids=wanted, size=min(BATCH, limit - handled), skip=gateways.down)
         for position, notification in enumerate(claim.rows):
             if timezone.now() + LEASE_MARGIN >= claim.until:
                 _release(claim.token, [n.pk for n in claim.rows[position:]])
                 break
+            if notification.channel in gateways.down:  # it failed just now: wait for the next run
+                _release(claim.token, [notification.pk])
+                continue
             sent += _attempt(notification, claim.token, gateways)
         handled += len(claim.rows)
         if len(claim.rows) < BATCH:
@@ -88,7 +93,8 @@ class _Claim:
     rows: list[Notification]
 
 
-def _claim(*, ids: list[int] | None, size: int) -> _Claim:
+def _claim(*, ids: list[int] | None, size: int, skip: set[str]) -> _Claim:
+    """Claim up to `size` due rows, none of the channels in `skip`."""
     now = timezone.now()
     token = uuid.uuid4()
     until = now + LEASE
@@ -96,7 +102,7 @@ def _claim(*, ids: list[int] | None, size: int) -> _Claim:
         Q(claimed_until__isnull=True) | Q(claimed_until__lte=now),
         status=Notification.Status.PENDING,
         next_attempt_at__lte=now,
-    )
+    ).exclude(channel__in=skip)
     if ids is not None:
         due = due.filter(pk__in=ids)
     chosen = (
@@ -121,27 +127,46 @@ def _release(token: uuid.UUID, pks: list[int]) -> None:
 
 
 class _Gateways:
-    """The SMS backend, made on first use and kept for the run."""
+    """The run's view of the gateways: the SMS backend (made on first use), and the channels
+    whose gateway failed `FAILURES_IN_A_ROW` times running. A run stops sending on such a
+    channel: with the gateway down, every message would wait out its timeout in vain."""
 
     def __init__(self) -> None:
         self._sms: SMSBackend | None = None
+        self._failures: dict[str, int] = {}
+        self.down: set[str] = set()
 
     def sms(self) -> SMSBackend:
         if self._sms is None:
             self._sms = import_string(settings.KUAIBAN_SMS_BACKEND)()
         return self._sms
 
+    def worked(self, channel: str) -> None:
+        self._failures[channel] = 0
+
+    def failed(self, channel: str) -> None:
+        self._failures[channel] = self._failures.get(channel, 0) + 1
+        if self._failures[channel] >= FAILURES_IN_A_ROW and channel not in self.down:
+            self.down.add(channel)
+            logger.warning(
+                "%s gateway failed %d times in a row: its other messages wait for the next run",
+                channel,
+                FAILURES_IN_A_ROW,
+            )
+
 
 def _attempt(notification: Notification, token: uuid.UUID, gateways: _Gateways) -> int:
     """Send one claimed row and record the outcome; 1 if it went out."""
     try:
         _send(notification, gateways)
-    except PERMANENT as error:
+    except PERMANENT as error:  # this message's fault, not the gateway's
         _record_failure(notification, token, error, permanent=True)
         return 0
     except Exception as error:  # any other gateway failure may pass: retry later
         _record_failure(notification, token, error, permanent=False)
+        gateways.failed(notification.channel)
         return 0
+    gateways.worked(notification.channel)
     recorded = _mine(notification, token).update(
         status=Notification.Status.SENT,
         sent_at=timezone.now(),

@@ -7,8 +7,9 @@ from celery import shared_task
 from .delivery import notifications_dispatch
 
 
-# acks_late: a worker lost mid-delivery leaves the message to run again; the rows it had claimed
-# come due again when their lease expires, so nothing is lost and nothing is sent twice at once.
+# acks_late: the message is acknowledged after the run, so a worker that dies mid-delivery leaves
+# it for the broker to hand out again; either way the rows it had claimed come due again when
+# their lease runs out and beat's dispatch sends them: nothing is lost, nothing sent twice at once.
 @shared_task(name="notifications.deliver", acks_late=True, ignore_result=True)
 def deliver(ids: list[int]) -> int:
     return notifications_dispatch(ids=ids, limit=len(ids))

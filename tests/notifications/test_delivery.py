@@ -129,6 +129,23 @@ def test_a_gateway_always_failing_is_dead_lettered_after_the_cap_and_others_go_o
 
 
 @pytest.mark.django_db
+def test_with_the_gateway_down_a_run_stops_after_three_failures_in_a_row(settings):
+    """Ten messages and a gateway answering 503: three tries, not ten timeouts; the others keep
+    their attempts for later, and mail still goes out in the same run."""
+    citizen = UserFactory(citizen=True)
+    with time_machine.travel(START, tick=False):
+        texts = [sms_to(citizen, f"第{i}条") for i in range(10)]
+        (email,) = notify(recipient=citizen, subject="已受理", body="…", channels=["email"])
+    with ScriptedGateway(lambda request: Answer(503, "maintenance")) as gateway:
+        gateway.configure(settings)
+        assert dispatch_at(START) == 1
+    assert len(gateway.received) == 3
+    assert sorted(stored(row).attempts for row in texts) == [0] * 7 + [1] * 3
+    assert all(row.claimed_until is None and row.status == "pending" for row in texts)
+    assert stored(email).status == "sent" and len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
 def test_a_refusal_4xx_is_dead_at_once_and_says_so_without_the_full_number(settings):
     citizen = UserFactory(citizen=True)
     refusal = Answer(400, f"invalid recipient {citizen.phone}")
