@@ -7,7 +7,8 @@ exception when the failure may pass (the outbox retries with backoff).
 The HTTP gateway contract (`HttpSMSBackend`)
 --------------------------------------------
 Settings: ``KUAIBAN_SMS_URL`` (the endpoint), ``KUAIBAN_SMS_TOKEN`` (a bearer token),
-``KUAIBAN_SMS_TIMEOUT`` (seconds for connecting and for the answer; default 5).
+``KUAIBAN_SMS_TIMEOUT`` (seconds allowed to connect, and to each read of the answer;
+default 5).
 
 Each message is one request::
 
