@@ -21,6 +21,21 @@ app.conf.beat_schedule = {
         "task": "acceptance.refresh_rollups",
         "schedule": float(os.environ.get("KUAIBAN_ROLLUP_SECONDS", "300")),
     },
+    # Excel exports: what a killed worker left running is re-queued, old files deleted. Without
+    # a broker (the demo's run_timers) queued exports run here, often; with one, the task is a
+    # no-op (workers run them), so it is rarely sent.
+    "sweep-stale-exports": {
+        "task": "reports.sweep_stale_exports",
+        "schedule": float(os.environ.get("KUAIBAN_EXPORT_SWEEP_SECONDS", "60")),
+    },
+    "run-queued-exports": {
+        "task": "reports.run_queued_exports",
+        "schedule": float(
+            os.environ.get(
+                "KUAIBAN_EXPORT_QUEUE_SECONDS", "3600" if os.environ.get("REDIS_URL") else "5"
+            )
+        ),
+    },
     # A safety net for provisional clocks (a year loaded while no worker listened).
     "recompute-provisional": {
         "task": "speedup.recompute_deadlines",

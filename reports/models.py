@@ -18,6 +18,13 @@ class ExportStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")  # done, and its file deleted after the retention period
+
+
+# The owner may stop these, and run those again (as a new job with the same parameters).
+CANCELLABLE = (ExportStatus.QUEUED, ExportStatus.RUNNING)
+RETRYABLE = (ExportStatus.FAILED, ExportStatus.CANCELLED, ExportStatus.EXPIRED)
 
 
 class ExportJob(models.Model):
@@ -33,7 +40,7 @@ class ExportJob(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=ExportKind.choices)
     parameters = models.JSONField(_("parameters"), default=dict, blank=True)
     status = models.CharField(
-        _("status"), max_length=8, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+        _("status"), max_length=16, choices=ExportStatus.choices, default=ExportStatus.QUEUED
     )
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     rows_written = models.PositiveIntegerField(_("rows written"), default=0)
@@ -42,22 +49,50 @@ class ExportJob(models.Model):
     # Which run of the task owns the job now: a re-delivered task takes over, the old run stops.
     run_token = models.CharField(max_length=32, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # When it was last put in the queue (created or re-queued): a job nobody picks up is re-queued.
+    queued_at = models.DateTimeField(_("queued"), default=timezone.now)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    # The running run's last sign of life (its claim, then every progress update): a run that
+    # stopped beating (a killed worker) is re-queued by the sweeper.
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    requeues = models.PositiveSmallIntegerField(_("times re-queued"), default=0)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # The owner's retry of a failed, cancelled or expired job is a new job; one per job, so a
+    # second click opens the run the first one started.
+    retry_of = models.OneToOneField(
+        "self",
+        verbose_name=_("retry of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="retried_as",
+    )
 
     class Meta:
         verbose_name = _("Excel export")
         verbose_name_plural = _("Excel exports")
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["user", "-created_at"])]
+        indexes = [
+            models.Index(fields=["user", "-created_at"]),
+            models.Index(fields=["status", "finished_at"]),  # the sweeper's look-ups
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (ExportStatus.DONE, ExportStatus.FAILED)
+        """Nothing more will happen to it (the job page stops polling)."""
+        return self.status not in CANCELLABLE
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in CANCELLABLE
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status in RETRYABLE
 
 
 class LeaderReport(models.Model):

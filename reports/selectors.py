@@ -93,6 +93,11 @@ def jobs_of(user, limit: int = 20) -> list[ExportJob]:
     return list(ExportJob.objects.filter(user=user)[:limit])
 
 
+def retried_as(job: ExportJob) -> ExportJob | None:
+    """The new run its owner started from this job, if any."""
+    return ExportJob.objects.filter(retry_of=job).first()
+
+
 # -- the report to bureau leaders ------------------------------------------------------------
 
 OVERDUE_SHOWN = 20

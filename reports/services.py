@@ -1,18 +1,23 @@
 """Export jobs and leader reports: the state changes a supervisor asks for.
 
 An export is a row (`ExportJob`) and a Celery task queued when the row is committed; the task
-runs `jobs.export_run` (see there how a re-delivered or doubled run writes one file).
+runs `jobs.export_run` (see there how a re-delivered or doubled run writes one file). The owner
+may cancel a queued or running export (its run stops at its next chunk) and run a failed,
+cancelled or expired one again (a new job with the same parameters).
 
 Broker unreachable when the job is queued: the job is marked failed at once with a clear message
-(the page says to try again later). It is not run inline: a 100 k-row export takes ~30 s and
-would hold the request and a web worker for that long. Without REDIS_URL (the demo, and tests that
-set `task_always_eager`) Celery runs the task in-process, at commit.
+(the page says to try again later). It is never run inline: a 100 k-row export takes ~30 s and
+would hold the request and a web worker for that long. Without a broker (the demo,
+KUAIBAN_EXPORTS_RUN_BY_TIMERS) the request only queues the job and the timer process runs it
+(`reports.run_queued_exports`); tests that set `task_always_eager` run the task at commit.
 """
 
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -48,8 +53,14 @@ def export_request(
     parameters = export_parameters(kind=kind, filters=filters, period=period, figure=figure)
     with transaction.atomic():
         job = ExportJob.objects.create(user=user, kind=kind, parameters=parameters)
-        transaction.on_commit(lambda: export_enqueue(job.pk))
+        _queue(job)
     return job
+
+
+def _queue(job: ExportJob) -> None:
+    if settings.KUAIBAN_EXPORTS_RUN_BY_TIMERS:  # no broker: the timer process runs queued jobs
+        return
+    transaction.on_commit(lambda: export_enqueue(job.pk))
 
 
 def export_enqueue(job_id: int) -> bool:
@@ -62,6 +73,46 @@ def export_enqueue(job_id: int) -> bool:
         )
         return False
     return True
+
+
+def _own_locked(job: ExportJob, user) -> ExportJob:
+    locked = ExportJob.objects.select_for_update().get(pk=job.pk)
+    if locked.user_id != user.pk:
+        raise PermissionDenied
+    return locked
+
+
+def export_cancel(*, job: ExportJob, user) -> bool:
+    """The owner stops a queued or running export. Its run stops at its next chunk and removes
+    its temporary files (a run being finished holds the row: the cancel waits and then finds the
+    job done). False when the job had already finished."""
+    with transaction.atomic():
+        locked = _own_locked(job, user)
+        if not locked.can_cancel:
+            return False
+        locked.status = ExportStatus.CANCELLED
+        locked.run_token = ""  # the running run no longer owns the job
+        locked.finished_at = timezone.now()
+        locked.save(update_fields=["status", "run_token", "finished_at"])
+    return True
+
+
+def export_retry(*, job: ExportJob, user) -> ExportJob | None:
+    """The owner runs a failed, cancelled or expired export again: a new job with the same
+    parameters (an overdue list is as of the new run). A job is retried once: asking again
+    returns the run the first retry started. None when the job may not be retried."""
+    with transaction.atomic():
+        locked = _own_locked(job, user)
+        again = ExportJob.objects.filter(retry_of=locked).first()
+        if again is not None:
+            return again
+        if not locked.can_retry:
+            return None
+        again = ExportJob.objects.create(
+            user=locked.user, kind=locked.kind, parameters=locked.parameters, retry_of=locked
+        )
+        _queue(again)
+    return again
 
 
 # -- leader reports --------------------------------------------------------------------------

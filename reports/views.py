@@ -1,11 +1,13 @@
 """Reports (mounted at /reports/): Excel exports run as background jobs, and the written report
 to bureau leaders. Supervisors and administrators only (404 for anyone else, as the supervision
 pages); a district supervisor is held to their district by the supervision filter form. A job,
-its status and its file are its owner's only (404 for anyone else)."""
+its status and its file are its owner's only (404 for anyone else), and so are cancelling and
+retrying it (POST only)."""
 
 import io
 
 from django import forms
+from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -138,6 +140,7 @@ def export_job(request, pk: int):
             if job.kind == ExportKind.CASES
             else "",
             "filter_names": selectors.filters_described(job.parameters.get("filters", {})),
+            "retried_as": selectors.retried_as(job),
         },
     )
 
@@ -161,6 +164,29 @@ def export_download(request, pk: int):
         filename=jobs.download_name(job),
         content_type=XLSX,
     )
+
+
+@supervisor_required
+@require_http_methods(["POST"])
+def export_cancel(request, pk: int):
+    job = _own_job(request, pk)
+    if services.export_cancel(job=job, user=request.user):
+        messages.success(request, _("The export was cancelled."))
+    else:
+        messages.info(request, _("This export had already finished."))
+    return redirect("reports:export", pk=job.pk)
+
+
+@supervisor_required
+@require_http_methods(["POST"])
+def export_retry(request, pk: int):
+    job = _own_job(request, pk)
+    again = services.export_retry(job=job, user=request.user)
+    if again is None:
+        messages.info(request, _("Only a failed, cancelled or expired export can be run again."))
+        return redirect("reports:export", pk=job.pk)
+    messages.success(request, _("The export runs again as export #%(id)d.") % {"id": again.pk})
+    return redirect("reports:export", pk=again.pk)
 
 
 # -- the report to bureau leaders ------------------------------------------------------------

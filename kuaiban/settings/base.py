@@ -165,6 +165,22 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis hands an unacknowledged message (acks_late: a killed worker's task) to another worker
+# after this many seconds; longer than the longest job (a 100 k-row export takes ~30 s), or a
+# job still running would be delivered twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("KUAIBAN_CELERY_VISIBILITY_TIMEOUT", "7200"))
+}
+
+# Excel exports (reports/): a running export that has not ticked for STALE seconds (a killed
+# worker) is re-queued by the sweeper, a queued one nobody picked up after QUEUED seconds too,
+# at most REQUEUES times, then failed; files are deleted after RETENTION days. Without a broker
+# (the demo) a request only queues the export and the timer process (`run_timers`) runs it.
+KUAIBAN_EXPORT_STALE_SECONDS = int(os.environ.get("KUAIBAN_EXPORT_STALE_SECONDS", "120"))
+KUAIBAN_EXPORT_QUEUED_SECONDS = int(os.environ.get("KUAIBAN_EXPORT_QUEUED_SECONDS", "600"))
+KUAIBAN_EXPORT_REQUEUES = int(os.environ.get("KUAIBAN_EXPORT_REQUEUES", "2"))
+KUAIBAN_EXPORT_RETENTION_DAYS = int(os.environ.get("KUAIBAN_EXPORT_RETENTION_DAYS", "7"))
+KUAIBAN_EXPORTS_RUN_BY_TIMERS = not REDIS_URL
 
 # Personal data at rest (see kuaiban/accounts/crypto.py). Empty: derived from SECRET_KEY (demo).
 KUAIBAN_DATA_KEYS = env_list("KUAIBAN_DATA_KEY", [])

@@ -170,9 +170,12 @@ def test_progress_is_updated_each_chunk_and_a_rerun_leaves_one_file(
     finished = job.finished_at
     again = export_run(job.pk)
     assert again.status == "done" and again.finished_at == finished
-    # A worker killed mid-run: the job is left running with a partial file; the re-run takes
-    # over, and there is one workbook and no partial file.
-    ExportJob.objects.filter(pk=job.pk).update(status="running", progress=40, run_token="dead")
+    # A worker killed mid-run: the job is left running with a partial file and a heartbeat that
+    # stopped; the re-run takes over, and there is one workbook and no partial file.
+    stopped = timezone.now() - timedelta(seconds=settings.KUAIBAN_EXPORT_STALE_SECONDS + 1)
+    ExportJob.objects.filter(pk=job.pk).update(
+        status="running", progress=40, run_token="dead", heartbeat_at=stopped
+    )
     (folder / f"job-{job.pk}-dead.part").write_bytes(b"partial")
     rerun = export_run(job.pk)
     assert rerun.status == "done" and rerun.rows_written == 60 and rerun.progress == 100
