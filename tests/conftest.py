@@ -45,10 +45,13 @@ def _media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture
-def eager():
-    """Celery runs tasks in-process (with REDIS_URL set the suite would otherwise queue them)."""
+def eager(settings):
+    """Celery runs tasks in-process (with REDIS_URL set the suite would otherwise queue them),
+    as a worker would run them at commit; exports too (the demo's timer runner is for when no
+    broker is there)."""
     from kuaiban.celery import app
 
+    settings.KUAIBAN_EXPORTS_RUN_BY_TIMERS = False
     before = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield app

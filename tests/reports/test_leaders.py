@@ -138,6 +138,8 @@ def all_urls(supervisor) -> list[tuple[str, str]]:
         ("get", f"/reports/exports/{job.pk}/"),
         ("get", f"/reports/exports/{job.pk}/status.json"),
         ("get", f"/reports/exports/{job.pk}/download"),
+        ("post", f"/reports/exports/{job.pk}/cancel"),
+        ("post", f"/reports/exports/{job.pk}/retry"),
         ("get", "/reports/leaders/"),
         ("post", "/reports/leaders/"),
         ("get", "/reports/leaders/xlsx"),
@@ -160,6 +162,7 @@ def test_everyone_but_supervisors_gets_404_on_every_reports_url(
         )
         assert response.status_code == 404, (role, method, url)
     assert ExportJob.objects.count() == 1 and LeaderReport.objects.get().next_steps == ""
+    assert ExportJob.objects.get().status == "queued"  # not cancelled either
 
 
 def test_anonymous_users_are_sent_to_log_in(client, supervisor):
