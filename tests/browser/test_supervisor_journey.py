@@ -13,10 +13,10 @@ from playwright.sync_api import expect
 from acceptance.models import DASHBOARD_FIGURES
 from acceptance.rollups import rollup_refresh
 from acceptance.selectors.common import default_period
-from kuaiban import celery as kuaiban_celery
 from kuaiban.accounts.models import User
 from kuaiban.cases.models import ItemCase
 from kuaiban.workdays.calendar import calendar_from_db
+from reports.tasks import run_queued_exports
 from speedup.services.sweep import deadlines_sweep
 from tests.acceptance.conftest import History, at
 from tests.acceptance.direct import direct_counts, direct_sets
@@ -30,13 +30,11 @@ CARD = {"BANK_OUTLET": True, "INSURED": True}  # the instant card, concluded at 
 
 
 @pytest.fixture
-def eager_celery():
-    """No worker listens in the browser tests: run the export task in the request itself."""
-    conf = kuaiban_celery.app.conf
-    saved = conf.task_always_eager, conf.task_eager_propagates
-    conf.task_always_eager, conf.task_eager_propagates = True, True
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = saved
+def without_a_broker(settings):
+    """As in the demo: no worker listens, the request only queues the export and the timer
+    process runs it (`run_queued_exports`, called here when the test plays that process)."""
+    settings.KUAIBAN_EXPORTS_RUN_BY_TIMERS = True
+    return run_queued_exports
 
 
 def working_day_on_or_before(day):
@@ -101,7 +99,7 @@ def build_recent_history() -> tuple[History, ItemCase]:
 
 
 def test_supervisor_follows_an_overdue_case_from_the_goals_to_an_excel_export(
-    site, browser, eager_celery, tmp_path
+    site, browser, without_a_broker, tmp_path
 ):
     history, overdue_case = build_recent_history()
     overdue_case.refresh_from_db()
@@ -180,7 +178,10 @@ def test_supervisor_follows_an_overdue_case_from_the_goals_to_an_excel_export(
     page.get_by_test_id("start-export").click()
     page.wait_for_load_state()
     job = page.get_by_test_id("job")
-    expect(job).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(job).to_have_attribute("data-status", "queued")  # the request did not run it
+    expect(page.get_by_test_id("cancel-export")).to_be_visible()
+    assert without_a_broker.apply().result == 1  # the timer process's next tick
+    expect(job).to_have_attribute("data-status", "done", timeout=30_000)  # the page polled
     expect(page.locator("progress#job-progress")).to_have_attribute("value", "100")
     with page.expect_download() as download_info:
         page.get_by_test_id("download").click()
