@@ -45,6 +45,14 @@ class Book:
     def save(self, path_or_file) -> None:
         self.workbook.save(path_or_file)
 
+    def __enter__(self) -> Book:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        """Left by an error (a cancelled run's included): its temporary files are removed."""
+        if error is not None:
+            self.abandon()
+
     def abandon(self) -> None:
         """After a failure: close the sheets' streams and remove their temporary files."""
         for sheet in self.workbook.worksheets:
@@ -364,20 +372,20 @@ def visit_rows(visits) -> list[list]:
 def write_kpi(path_or_file, board, about: list[tuple[str, Any]]) -> int:
     """The dashboard's tables: figures (with week-over-week change), units, handling times,
     visits. Returns the data rows written."""
-    book = Book()
     n = 0
-    for title, headers, rows in (
-        ("指标", FIGURE_HEADERS, list(figure_rows(board))),
-        ("各单位", UNIT_HEADERS, list(unit_rows(board.units))),
-        ("办理用时", HANDLING_HEADERS, list(handling_rows(board.handling))),
-        ("到场次数", VISIT_HEADERS, visit_rows(board.visits)),
-    ):
-        sheet = book.sheet(title, headers)
-        for row in rows:
-            sheet.append(row)
-        n += len(rows)
-    book.about(about)
-    book.save(path_or_file)
+    with Book() as book:
+        for title, headers, rows in (
+            ("指标", FIGURE_HEADERS, list(figure_rows(board))),
+            ("各单位", UNIT_HEADERS, list(unit_rows(board.units))),
+            ("办理用时", HANDLING_HEADERS, list(handling_rows(board.handling))),
+            ("到场次数", VISIT_HEADERS, visit_rows(board.visits)),
+        ):
+            sheet = book.sheet(title, headers)
+            for row in rows:
+                sheet.append(row)
+            n += len(rows)
+        book.about(about)
+        book.save(path_or_file)
     return n
 
 

@@ -221,22 +221,18 @@ def _write(job: ExportJob, path: Path, mine) -> int:
         if not mine.update(progress=progress, rows_written=written, heartbeat_at=timezone.now()):
             raise Superseded
 
-    book = exports.Book()
     values: tuple[str, ...]
-    if job.kind == ExportKind.FLAGS:
-        sheet = book.sheet("预警记录", exports.FLAG_HEADERS)
-        make, values = exports.flag_row_maker(), exports.FLAG_VALUES
-    else:
-        sheet = book.sheet("案件清单", exports.CASE_HEADERS)
-        make, values = exports.case_row_maker(), exports.CASE_VALUES
-    rows = queryset.values_list(*values).iterator(chunk_size=exports.CHUNK)
-    try:
+    with exports.Book() as book:  # stopped or failing: its temporary files are removed
+        if job.kind == ExportKind.FLAGS:
+            sheet = book.sheet("预警记录", exports.FLAG_HEADERS)
+            make, values = exports.flag_row_maker(), exports.FLAG_VALUES
+        else:
+            sheet = book.sheet("案件清单", exports.CASE_HEADERS)
+            make, values = exports.case_row_maker(), exports.CASE_VALUES
+        rows = queryset.values_list(*values).iterator(chunk_size=exports.CHUNK)
         written = exports.stream(sheet, rows, make, tick=tick)
         book.about(_about(job, period))
         book.save(path)
-    except BaseException:
-        book.abandon()
-        raise
     return written
 
 

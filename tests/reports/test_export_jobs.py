@@ -96,6 +96,26 @@ def test_the_owner_is_told_when_the_export_fails(supervisor):
     assert told(supervisor, job).filter(channel="in_app", body__contains=FAILED).count() == 1
 
 
+def test_a_failing_export_leaves_no_temporary_file(supervisor, monkeypatch, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # openpyxl's sheet files go here
+
+    def broken(book, pairs):  # after every data sheet was written
+        raise RuntimeError("the last sheet cannot be written")
+
+    monkeypatch.setattr(exports.Book, "about", broken)
+    job = ExportJob.objects.create(
+        user=supervisor,
+        kind="kpi",
+        parameters={"filters": {}, "start": "2026-11-01", "end": "2026-11-28"},
+    )
+    job = export_run(job.pk)
+    assert (job.status, job.error) == ("failed", FAILED)
+    assert not list(scratch.iterdir())
+    assert not list(folder().iterdir())
+
+
 # -- the sweeper -----------------------------------------------------------------------------
 
 
