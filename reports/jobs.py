@@ -12,7 +12,9 @@ A run is idempotent and safe to deliver twice (acks_late: a killed worker's mess
   to the job's one final name (`exports/job-<id>.xlsx`) and marks the job done, only if it still
   owns the job (a cancel waits for that lock, so a cancelled job never gets a file);
 - its temporary files (the `.part` file, openpyxl's sheet files) are removed on every way out; a
-  killed run's `.part` file is removed by the job's next run or by the sweeper.
+  killed run's `.part` file is removed by the job's next run or by the sweeper (its openpyxl
+  files stay in the worker's TMPDIR: run workers with a private temporary directory cleaned at
+  start, e.g. systemd's PrivateTmp).
 
 The owner is told once, when the job is done or has failed: the transition happens once, and the
 notification is written in its transaction.
