@@ -11,7 +11,10 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# The package carries its templates, static files, translations and fixtures, so an installed
+# wheel runs without the source tree; BASE_DIR is only the default home of local data (var/).
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = PACKAGE_DIR.parent
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -74,7 +77,7 @@ WSGI_APPLICATION = "kuaiban.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [PACKAGE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -127,14 +130,14 @@ LOGOUT_REDIRECT_URL = "home"
 # Chinese first, English available through the language switch.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "var" / "static"))
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 # Uploaded materials live outside the static root and are served only through authorised views.
 MEDIA_ROOT = Path(os.environ.get("KUAIBAN_MEDIA_ROOT", BASE_DIR / "var" / "media"))
 
@@ -189,6 +192,9 @@ KUAIBAN_LOOKUP_KEY = os.environ.get("KUAIBAN_LOOKUP_KEY", "")
 # Uploaded materials: accepted types are sniffed from the content, never from the file name.
 KUAIBAN_UPLOAD_MAX_BYTES = int(os.environ.get("KUAIBAN_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
 KUAIBAN_UPLOADS_PER_APPLICATION = int(os.environ.get("KUAIBAN_UPLOADS_PER_APPLICATION", "40"))
+
+# The reference data (catalog, office hours) and the demo accounts, loaded by management commands.
+KUAIBAN_FIXTURES_DIR = PACKAGE_DIR / "fixtures"
 
 # Warn administrators when fewer than this many days ahead are covered by a loaded calendar.
 KUAIBAN_CALENDAR_HORIZON_DAYS = 90

@@ -24,7 +24,7 @@ DEMO_USERNAMES = {
     "supervisor",
     "admin",
 }
-DEMO_RESIDENT_ID = "321002196504150236"  # the demo citizen of fixtures/demo_accounts.json
+DEMO_RESIDENT_ID = "321002196504150236"  # the demo citizen of kuaiban/fixtures/demo_accounts.json
 DEMO_CREDIT_CODE = "91321003MA1XK8T20E"  # the demo enterprise
 
 

@@ -1,4 +1,4 @@
-"""The application-form fields of the reference catalog (fixtures/form_fields.json).
+"""The application-form fields of the reference catalog (kuaiban/fixtures/form_fields.json).
 
 Items name the fields they need; a bundle's one form asks each field once however many of its
 items need it (一表申请). The applicant's own identity comes from the account and is never a field.
@@ -144,5 +144,5 @@ def test_bank_accounts_are_optional_for_benefits_paid_to_the_social_security_car
 def test_loading_the_form_fields_again_changes_nothing():
     links = FormField.items.through.objects
     before = (FormField.objects.count(), links.count())
-    call_command("loaddata", str(settings.BASE_DIR / "fixtures" / "form_fields.json"), verbosity=0)
+    call_command("loaddata", str(settings.KUAIBAN_FIXTURES_DIR / "form_fields.json"), verbosity=0)
     assert (FormField.objects.count(), links.count()) == before

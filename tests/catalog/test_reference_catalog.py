@@ -1,4 +1,5 @@
-"""The reference catalog of domain.md §9 (fixtures/catalog.json, loaded by load_reference_data)."""
+"""The reference catalog of domain.md §9 (kuaiban/fixtures/catalog.json, loaded by
+load_reference_data)."""
 
 import pytest
 from django.conf import settings
@@ -172,5 +173,5 @@ def test_external_items_are_handled_by_external_departments():
 def test_loading_the_catalog_again_changes_no_counts():
     models = (ServiceItem, Material, ItemMaterial, Bundle, BundleQuestion, BundleItem, SpeedUpEntry)
     before = {model: model.objects.count() for model in models}
-    call_command("loaddata", str(settings.BASE_DIR / "fixtures" / "catalog.json"), verbosity=0)
+    call_command("loaddata", str(settings.KUAIBAN_FIXTURES_DIR / "catalog.json"), verbosity=0)
     assert {model: model.objects.count() for model in models} == before

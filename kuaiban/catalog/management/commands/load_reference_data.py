@@ -8,13 +8,13 @@ REFERENCE_FIXTURES = ["office_hours.json", "catalog.json", "form_fields.json"]
 
 class Command(BaseCommand):
     help = (
-        "Load the reference data: the service catalog and office hours from fixtures/, and the "
-        "working-day calendar from chinesecalendar. Safe to run again: rows are matched by code "
-        "and calendar days already present (an administrator's closure) are kept."
+        "Load the reference data: the service catalog and office hours from kuaiban/fixtures/, "
+        "and the working-day calendar from chinesecalendar. Safe to run again: rows are matched "
+        "by code and calendar days already present (an administrator's closure) are kept."
     )
 
     def handle(self, *args, **options):
-        fixtures = [str(settings.BASE_DIR / "fixtures" / name) for name in REFERENCE_FIXTURES]
+        fixtures = [str(settings.KUAIBAN_FIXTURES_DIR / name) for name in REFERENCE_FIXTURES]
         call_command("loaddata", *fixtures, verbosity=options["verbosity"])
         # A newly loaded year turns provisional due times into real ones: the change is
         # announced (workdays.services.calendar_edited) and open clocks are recomputed now.

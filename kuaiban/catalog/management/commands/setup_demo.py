@@ -11,7 +11,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("load_reference_data", verbosity=1)
         call_command(
-            "loaddata", str(settings.BASE_DIR / "fixtures" / "demo_accounts.json"), verbosity=0
+            "loaddata", str(settings.KUAIBAN_FIXTURES_DIR / "demo_accounts.json"), verbosity=0
         )
         from kuaiban.accounts.models import User
 
