@@ -5,16 +5,12 @@ built here, so neither the test process's settings nor the caller's variables le
 """
 
 import json
-import os
-import secrets
 import subprocess
 import sys
 
 import pytest
-from cryptography.fernet import Fernet
-from django.conf import settings
 
-PROJECT = settings.BASE_DIR
+from tests.production_env import PROJECT, production_env
 
 # Prints the settings a deployment relies on, or the ImproperlyConfigured message that refused
 # them (any other exception is a failure of its own: a traceback and a non-zero exit).
@@ -31,23 +27,15 @@ else:
         "SECURE_SSL_REDIRECT", "SECURE_PROXY_SSL_HEADER", "SECURE_HSTS_SECONDS",
         "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SECURE_CONTENT_TYPE_NOSNIFF",
         "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "CSRF_COOKIE_SECURE",
-        "X_FRAME_OPTIONS",
+        "X_FRAME_OPTIONS", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER", "REDIS_URL",
+        "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_TIMEOUT", "DEFAULT_FROM_EMAIL", "SERVER_EMAIL",
+        "KUAIBAN_SMS_BACKEND",
     ]
-    print(json.dumps({name: getattr(s, name) for name in names}))
+    loaded = {name: getattr(s, name) for name in names}
+    loaded["DATABASE_ENGINE"] = s.DATABASES["default"]["ENGINE"]
+    loaded["CACHE"] = [s.CACHES["default"]["BACKEND"], s.CACHES["default"]["LOCATION"]]
+    print(json.dumps(loaded))
 """
-
-
-def production_env(**overrides) -> dict[str, str]:
-    """A complete production environment (fresh random secrets), minus keys set to None."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "DJANGO_SETTINGS_MODULE": "kuaiban.settings.production",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "KUAIBAN_DATA_KEY": Fernet.generate_key().decode(),
-        "KUAIBAN_LOOKUP_KEY": secrets.token_urlsafe(32),
-    }
-    env.update(overrides)
-    return {name: value for name, value in env.items() if value is not None}
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -118,11 +106,7 @@ def test_with_everything_set_it_is_https_only_with_secure_cookies():
 
 def test_the_deployment_check_passes_with_no_warning():
     # `check` reads the database settings but writes nothing; the test server will do.
-    database = {"DATABASE_URL": os.environ["DATABASE_URL"]} if "DATABASE_URL" in os.environ else {}
-    result = run(
-        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        production_env(**database),
-    )
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env())
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 
@@ -135,3 +119,87 @@ def test_the_deployment_check_would_catch_an_unsafe_override():
     )
     assert result.returncode != 0
     assert "security.W004" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("database_url", "named"),
+    [
+        (None, "DATABASE_URL must be set"),
+        ("", "DATABASE_URL must be set"),
+        ("sqlite:////srv/kuaiban/kuaiban.sqlite3", "not sqlite"),
+        ("mysql://kuaiban@db/kuaiban", "not mysql"),
+    ],
+    ids=["unset", "empty", "sqlite", "mysql"],
+)
+def test_without_postgresql_it_refuses_to_start(database_url, named):
+    refused = evaluated(production_env(DATABASE_URL=database_url))["refused"]
+    assert "DATABASE_URL" in refused and "PostgreSQL" in refused and named in refused
+
+
+@pytest.mark.parametrize("redis_url", [None, "", "memory://"], ids=["unset", "empty", "memory"])
+def test_without_redis_it_refuses_to_start(redis_url):
+    refused = evaluated(production_env(REDIS_URL=redis_url))["refused"]
+    assert "REDIS_URL" in refused
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.mail.backends.console.EmailBackend",
+        "django.core.mail.backends.locmem.EmailBackend",
+        "django.core.mail.backends.dummy.EmailBackend",
+        "django.core.mail.backends.filebased.EmailBackend",
+    ],
+    ids=["console", "locmem", "dummy", "file"],
+)
+def test_an_email_backend_that_sends_nothing_is_refused(backend):
+    refused = evaluated(production_env(DJANGO_EMAIL_BACKEND=backend))["refused"]
+    assert "DJANGO_EMAIL_BACKEND" in refused and backend in refused
+
+
+def test_smtp_needs_its_relay_and_a_sender():
+    assert "EMAIL_HOST" in evaluated(production_env(EMAIL_HOST=None))["refused"]
+    refused = evaluated(production_env(DJANGO_DEFAULT_FROM_EMAIL=None))["refused"]
+    assert "DJANGO_DEFAULT_FROM_EMAIL" in refused
+    refused = evaluated(production_env(EMAIL_USE_TLS="true", EMAIL_USE_SSL="true"))["refused"]
+    assert "EMAIL_USE_TLS" in refused and "EMAIL_USE_SSL" in refused
+
+
+@pytest.mark.parametrize(
+    "backend",
+    ["kuaiban.notifications.sms.ConsoleSMSBackend", "kuaiban.notifications.sms.MemorySMSBackend"],
+    ids=["console", "memory"],
+)
+def test_an_sms_backend_that_sends_nothing_is_refused(backend):
+    refused = evaluated(production_env(KUAIBAN_SMS_BACKEND=backend))["refused"]
+    assert "KUAIBAN_SMS_BACKEND" in refused and backend in refused
+
+
+@pytest.mark.parametrize("sms_url", [None, "", "sms.example.invalid/send"])
+def test_the_http_sms_gateway_needs_its_url(sms_url):
+    env = production_env(
+        KUAIBAN_SMS_BACKEND="kuaiban.notifications.sms.HttpSMSBackend", KUAIBAN_SMS_URL=sms_url
+    )
+    assert "KUAIBAN_SMS_URL" in evaluated(env)["refused"]
+    # The HTTP gateway is also what production uses when no backend is named.
+    assert "KUAIBAN_SMS_URL" in evaluated(production_env(KUAIBAN_SMS_URL=sms_url))["refused"]
+
+
+def test_another_real_sms_gateway_needs_no_http_url():
+    env = production_env(KUAIBAN_SMS_BACKEND="vendor.sms.GatewayBackend", KUAIBAN_SMS_URL=None)
+    assert evaluated(env)["KUAIBAN_SMS_BACKEND"] == "vendor.sms.GatewayBackend"
+
+
+def test_with_everything_set_it_runs_on_postgresql_redis_smtp_and_the_sms_gateway():
+    env = production_env()
+    loaded = evaluated(env)
+    assert loaded["DATABASE_ENGINE"] == "django.db.backends.postgresql"
+    assert loaded["CACHE"] == ["django.core.cache.backends.redis.RedisCache", env["REDIS_URL"]]
+    assert loaded["CELERY_BROKER_URL"] == env["REDIS_URL"]
+    assert loaded["CELERY_TASK_ALWAYS_EAGER"] is False
+    assert loaded["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert loaded["EMAIL_HOST"] == env["EMAIL_HOST"]
+    assert loaded["EMAIL_TIMEOUT"] > 0
+    sender = env["DJANGO_DEFAULT_FROM_EMAIL"]
+    assert loaded["DEFAULT_FROM_EMAIL"] == loaded["SERVER_EMAIL"] == sender
+    assert loaded["KUAIBAN_SMS_BACKEND"] == "kuaiban.notifications.sms.HttpSMSBackend"

@@ -1,6 +1,12 @@
-"""Production: safe defaults; `manage.py check --deploy --fail-level WARNING` passes."""
+"""Production: real parts only, safe defaults; `check --deploy --fail-level WARNING` passes.
+
+The settings refuse to start (ImproperlyConfigured, naming the variable) rather than fall back
+on the embedded default's toy parts: SQLite, an in-process cache that a calendar edit in one
+process never reaches in another, Celery tasks run inline, e-mail and SMS printed to a console.
+"""
 
 import os
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -14,6 +20,84 @@ if len(SECRET_KEY) < 50:
 
 if not KUAIBAN_DATA_KEYS or not KUAIBAN_LOOKUP_KEY:  # noqa: F405
     raise ImproperlyConfigured("KUAIBAN_DATA_KEY and KUAIBAN_LOOKUP_KEY must be set in production")
+
+# The database: PostgreSQL (row locks, COPY, percentile_cont), never the SQLite file.
+POSTGRESQL_ENGINES = {
+    "django.db.backends.postgresql",
+    "django.contrib.gis.db.backends.postgis",
+}
+if not os.environ.get("DATABASE_URL"):
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be set in production to a PostgreSQL URL "
+        "(postgres://user:password@host:5432/kuaiban)"
+    )
+if DATABASES["default"]["ENGINE"] not in POSTGRESQL_ENGINES:  # noqa: F405
+    raise ImproperlyConfigured(
+        "DATABASE_URL must point at PostgreSQL in production (postgres://…), not "
+        f"{urlsplit(os.environ['DATABASE_URL']).scheme or 'a path'}"
+    )
+
+# Redis: the shared cache (the calendar, supervision pages) and Celery's broker.
+if not REDIS_URL:  # noqa: F405
+    raise ImproperlyConfigured(
+        "REDIS_URL must be set in production (redis://host:6379/0): the cache every process "
+        "shares and Celery's broker"
+    )
+if urlsplit(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:  # noqa: F405
+    raise ImproperlyConfigured("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+CELERY_BROKER_URL = REDIS_URL  # noqa: F405
+CELERY_TASK_ALWAYS_EAGER = False
+
+# E-mail: SMTP unless DJANGO_EMAIL_BACKEND names another real backend.
+TOY_EMAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+}
+SMTP_EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", SMTP_EMAIL_BACKEND)
+if EMAIL_BACKEND in TOY_EMAIL_BACKENDS:
+    raise ImproperlyConfigured(
+        f"DJANGO_EMAIL_BACKEND is {EMAIL_BACKEND}, which sends nothing: use "
+        f"{SMTP_EMAIL_BACKEND} (the default) or a real provider's backend in production"
+    )
+if EMAIL_BACKEND == SMTP_EMAIL_BACKEND and not os.environ.get("EMAIL_HOST"):
+    raise ImproperlyConfigured("EMAIL_HOST must be set in production (the SMTP relay)")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL exclude each other: set one")
+# A relay that stops answering must not hold a worker forever.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+if not os.environ.get("DJANGO_DEFAULT_FROM_EMAIL"):
+    raise ImproperlyConfigured(
+        "DJANGO_DEFAULT_FROM_EMAIL must be set in production (the sender the relay accepts)"
+    )
+SERVER_EMAIL = DEFAULT_FROM_EMAIL  # noqa: F405
+
+# SMS: the HTTP gateway unless KUAIBAN_SMS_BACKEND names another real one.
+TOY_SMS_BACKENDS = {
+    "kuaiban.notifications.sms.ConsoleSMSBackend",
+    "kuaiban.notifications.sms.MemorySMSBackend",
+}
+HTTP_SMS_BACKEND = "kuaiban.notifications.sms.HttpSMSBackend"
+KUAIBAN_SMS_BACKEND = os.environ.get("KUAIBAN_SMS_BACKEND", HTTP_SMS_BACKEND)
+if KUAIBAN_SMS_BACKEND in TOY_SMS_BACKENDS:
+    raise ImproperlyConfigured(
+        f"KUAIBAN_SMS_BACKEND is {KUAIBAN_SMS_BACKEND}, which sends nothing: use "
+        f"{HTTP_SMS_BACKEND} (the default) or another real gateway in production"
+    )
+if KUAIBAN_SMS_BACKEND == HTTP_SMS_BACKEND and urlsplit(
+    os.environ.get("KUAIBAN_SMS_URL", "")
+).scheme not in {"http", "https"}:
+    raise ImproperlyConfigured(
+        "KUAIBAN_SMS_URL must be set in production to the SMS gateway's http(s):// URL"
+    )
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
