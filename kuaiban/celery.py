@@ -4,7 +4,9 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kuaiban.settings.dev")
+# Workers and beat are production processes: they run on the production settings (which refuse
+# toy parts) unless DJANGO_SETTINGS_MODULE says otherwise; manage.py alone defaults to the demo.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kuaiban.settings.production")
 
 app = Celery("kuaiban")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -203,3 +203,43 @@ def test_with_everything_set_it_runs_on_postgresql_redis_smtp_and_the_sms_gatewa
     sender = env["DJANGO_DEFAULT_FROM_EMAIL"]
     assert loaded["DEFAULT_FROM_EMAIL"] == loaded["SERVER_EMAIL"] == sender
     assert loaded["KUAIBAN_SMS_BACKEND"] == "kuaiban.notifications.sms.HttpSMSBackend"
+
+
+# What a worker, beat or the WSGI server loads when nobody names the settings.
+DEFAULT_SETTINGS_PROBE = """
+import json, sys
+from django.conf import settings
+if sys.argv[1] == "celery":
+    from kuaiban.celery import app
+    loaded = {"broker": app.conf.broker_url, "eager": app.conf.task_always_eager}
+else:
+    from kuaiban.wsgi import application
+    loaded = {}
+print(json.dumps({**loaded, "settings": settings.SETTINGS_MODULE, "debug": settings.DEBUG}))
+"""
+
+
+@pytest.mark.parametrize("entry", ["celery", "wsgi"])
+def test_celery_and_wsgi_default_to_the_production_settings(entry):
+    env = production_env(DJANGO_SETTINGS_MODULE=None)
+    result = run(["-c", DEFAULT_SETTINGS_PROBE, entry], env)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert loaded["settings"] == "kuaiban.settings.production"
+    assert loaded["debug"] is False
+    if entry == "celery":
+        assert loaded["broker"] == env["REDIS_URL"] and loaded["eager"] is False
+
+
+def test_a_celery_worker_without_the_production_variables_refuses_to_start():
+    env = production_env(DJANGO_SETTINGS_MODULE=None, DATABASE_URL=None)
+    result = run(["-m", "celery", "-A", "kuaiban", "worker", "--pool=solo"], env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "DATABASE_URL" in result.stderr
+
+
+def test_manage_py_still_defaults_to_the_demo_settings():
+    env = {"PATH": production_env()["PATH"]}
+    result = run(["manage.py", "diffsettings", "--output", "unified"], env)
+    assert result.returncode == 0, result.stderr
+    assert "+ DEBUG = True" in result.stdout  # dev.py
