@@ -31,3 +31,13 @@ def production_env(**overrides: str | None) -> dict[str, str]:
     }
     env.update(overrides)
     return {name: value for name, value in env.items() if value is not None}
+
+
+def current_database_url() -> str:
+    """The database this test run uses (the test database), as a URL for a subprocess."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    return f"postgres://{db['USER']}{password}@{host}/{db['NAME']}"

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the WSGI process (compressed, cached for ever in production).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "kuaiban.requestid.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "kuaiban.middleware.LanguageSwitchMiddleware",

@@ -99,6 +99,13 @@ if KUAIBAN_SMS_BACKEND == HTTP_SMS_BACKEND and urlsplit(
         "KUAIBAN_SMS_URL must be set in production to the SMS gateway's http(s):// URL"
     )
 
+# Static files: collected with hashed names and pre-compressed (scripts/serve runs
+# collectstatic), served by WhiteNoise with far-future cache headers.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 # Monitors and the load balancer ask for /health/ over plain HTTP on the private side.
