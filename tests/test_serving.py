@@ -115,8 +115,9 @@ def test_serve_runs_web_worker_and_beat_and_stops_them_together(committed_db, tm
 
         # Production redirects plain HTTP; behind the proxy the page links hashed static names.
         assert get(f"{site}/")[0] == 301
-        status, _, page = get(f"{site}/", HTTPS)
+        status, headers, page = get(f"{site}/", HTTPS)
         assert status == 200
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
         css = re.search(rb'href="(/static/kuaiban\.[0-9a-f]{12}\.css)"', page)
         assert css, page[:2000]
         status, headers, _ = get(site + css[1].decode(), {**HTTPS, "Accept-Encoding": "gzip"})

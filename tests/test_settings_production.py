@@ -29,7 +29,7 @@ else:
         "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "CSRF_COOKIE_SECURE",
         "X_FRAME_OPTIONS", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER", "REDIS_URL",
         "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_TIMEOUT", "DEFAULT_FROM_EMAIL", "SERVER_EMAIL",
-        "KUAIBAN_SMS_BACKEND",
+        "KUAIBAN_SMS_BACKEND", "MIDDLEWARE", "STORAGES",
     ]
     loaded = {name: getattr(s, name) for name in names}
     loaded["DATABASE_ENGINE"] = s.DATABASES["default"]["ENGINE"]
@@ -203,6 +203,14 @@ def test_with_everything_set_it_runs_on_postgresql_redis_smtp_and_the_sms_gatewa
     sender = env["DJANGO_DEFAULT_FROM_EMAIL"]
     assert loaded["DEFAULT_FROM_EMAIL"] == loaded["SERVER_EMAIL"] == sender
     assert loaded["KUAIBAN_SMS_BACKEND"] == "kuaiban.notifications.sms.HttpSMSBackend"
+    # Static files from WhiteNoise, right after the security middleware, hashed and compressed.
+    middleware = loaded["MIDDLEWARE"]
+    security = middleware.index("django.middleware.security.SecurityMiddleware")
+    assert middleware[security + 1] == "whitenoise.middleware.WhiteNoiseMiddleware"
+    assert loaded["STORAGES"]["staticfiles"]["BACKEND"] == (
+        "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    )
+    assert "csp.middleware.CSPMiddleware" in middleware
 
 
 # What a worker, beat or the WSGI server loads when nobody names the settings.

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
+from .base import MIDDLEWARE as BASE_MIDDLEWARE
 from .base import env_bool
 
 DEBUG = False
@@ -100,7 +101,14 @@ if KUAIBAN_SMS_BACKEND == HTTP_SMS_BACKEND and urlsplit(
     )
 
 # Static files: collected with hashed names and pre-compressed (scripts/serve runs
-# collectstatic), served by WhiteNoise with far-future cache headers.
+# collectstatic), served by WhiteNoise straight after the security middleware (its redirects
+# first) with far-future cache headers. Dev and test serve them through staticfiles.
+_security = BASE_MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
+MIDDLEWARE = [
+    *BASE_MIDDLEWARE[: _security + 1],
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    *BASE_MIDDLEWARE[_security + 1 :],
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

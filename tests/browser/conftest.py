@@ -2,8 +2,10 @@
 
 import os
 import shutil
+from dataclasses import dataclass, field
 
 import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Response
 
 # Playwright's sync API keeps an event loop in the test thread; the live server's ORM calls
 # from fixtures and assertions are ordinary synchronous code.
@@ -41,3 +43,49 @@ def log_in(page, site, username, password="pw-for-tests-2026"):
     page.fill("input[name=password]", password)
     page.click("button[type=submit].primary")
     page.wait_for_load_state()
+
+
+# Chromium reports a blocked inline script or style on the console itself; the listener also
+# catches what it might word differently (report-only, an eval).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.violatedDirective + " blocked " + event.blockedURI
+    + " at " + event.sourceFile + ":" + event.lineNumber);
+});
+"""
+
+
+@dataclass
+class CSPWatch:
+    """Every page a journey opened, with its Content-Security-Policy, and every violation."""
+
+    documents: list[tuple[str, str | None]] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+
+    def console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text or message.text.startswith("CSP violation"):
+            self.violations.append(message.text)
+
+    def response(self, response: Response) -> None:
+        if response.request.resource_type == "document":
+            self.documents.append((response.url, response.headers.get("content-security-policy")))
+
+
+@pytest.fixture(autouse=True)
+def csp_watch(monkeypatch):
+    """Every browser context a journey opens is watched: at the end, every page it loaded
+    carried the Content-Security-Policy header and the browser reported no violation."""
+    watch = CSPWatch()
+    original_new_context = Browser.new_context
+
+    def watched_new_context(self, *args, **kwargs):
+        context = original_new_context(self, *args, **kwargs)
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
+        context.on("console", watch.console)
+        context.on("response", watch.response)
+        return context
+
+    monkeypatch.setattr(Browser, "new_context", watched_new_context)
+    yield watch
+    assert not watch.violations, watch.violations
+    assert not [url for url, policy in watch.documents if not policy], watch.documents
