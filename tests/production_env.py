@@ -28,6 +28,8 @@ def production_env(**overrides: str | None) -> dict[str, str]:
         "EMAIL_HOST": "smtp.example.invalid",
         "DJANGO_DEFAULT_FROM_EMAIL": "kuaiban@hrss.example.invalid",
         "KUAIBAN_SMS_URL": "https://sms.example.invalid/send",
+        "KUAIBAN_MEDIA_ROOT": "/var/lib/kuaiban/media",
+        "DJANGO_STATIC_ROOT": "/var/lib/kuaiban/static",
     }
     env.update(overrides)
     return {name: value for name, value in env.items() if value is not None}

@@ -29,10 +29,11 @@ else:
         "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "CSRF_COOKIE_SECURE",
         "X_FRAME_OPTIONS", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER", "REDIS_URL",
         "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_TIMEOUT", "DEFAULT_FROM_EMAIL", "SERVER_EMAIL",
-        "KUAIBAN_SMS_BACKEND", "MIDDLEWARE", "STORAGES",
+        "KUAIBAN_SMS_BACKEND", "MIDDLEWARE", "STORAGES", "MEDIA_ROOT", "STATIC_ROOT",
     ]
     loaded = {name: getattr(s, name) for name in names}
     loaded["DATABASE_ENGINE"] = s.DATABASES["default"]["ENGINE"]
+    loaded["MEDIA_ROOT"], loaded["STATIC_ROOT"] = str(s.MEDIA_ROOT), str(s.STATIC_ROOT)
     loaded["CACHE"] = [s.CACHES["default"]["BACKEND"], s.CACHES["default"]["LOCATION"]]
     print(json.dumps(loaded))
 """
@@ -190,6 +191,13 @@ def test_another_real_sms_gateway_needs_no_http_url():
     assert evaluated(env)["KUAIBAN_SMS_BACKEND"] == "vendor.sms.GatewayBackend"
 
 
+@pytest.mark.parametrize("folder", ["KUAIBAN_MEDIA_ROOT", "DJANGO_STATIC_ROOT"])
+@pytest.mark.parametrize("value", [None, "", "var/media"], ids=["unset", "empty", "relative"])
+def test_uploads_and_static_files_need_their_own_folders(folder, value):
+    refused = evaluated(production_env(**{folder: value}))["refused"]
+    assert folder in refused and "absolute path" in refused
+
+
 def test_with_everything_set_it_runs_on_postgresql_redis_smtp_and_the_sms_gateway():
     env = production_env()
     loaded = evaluated(env)
@@ -211,6 +219,8 @@ def test_with_everything_set_it_runs_on_postgresql_redis_smtp_and_the_sms_gatewa
         "whitenoise.storage.CompressedManifestStaticFilesStorage"
     )
     assert "csp.middleware.CSPMiddleware" in middleware
+    assert loaded["MEDIA_ROOT"] == env["KUAIBAN_MEDIA_ROOT"]
+    assert loaded["STATIC_ROOT"] == env["DJANGO_STATIC_ROOT"]
 
 
 # What a worker, beat or the WSGI server loads when nobody names the settings.

@@ -100,6 +100,14 @@ if KUAIBAN_SMS_BACKEND == HTTP_SMS_BACKEND and urlsplit(
         "KUAIBAN_SMS_URL must be set in production to the SMS gateway's http(s):// URL"
     )
 
+# Uploaded materials (personal data), exports and collected static files live outside the code:
+# beside an installed wheel the defaults would fall inside site-packages, lost on reinstall.
+for _folder in ("KUAIBAN_MEDIA_ROOT", "DJANGO_STATIC_ROOT"):
+    if not os.path.isabs(os.environ.get(_folder, "")):
+        raise ImproperlyConfigured(
+            f"{_folder} must be set in production to an absolute path outside the code"
+        )
+
 # Static files: collected with hashed names and pre-compressed (scripts/serve runs
 # collectstatic), served by WhiteNoise straight after the security middleware (its redirects
 # first) with far-future cache headers. Dev and test serve them through staticfiles.
