@@ -1,6 +1,9 @@
 """Chinese identity numbers: validation, normalisation, masking. Pure, no Django models.
 
-- Resident ID (GB 11643-1999): 17 digits + check character over weights 2^(17-i) mod 11.
+- Resident ID (GB 11643-1999): 6 digits of region (an administrative division code of
+  GB/T 2260, current or former: a number keeps the code it was issued under), the birth date
+  (not in the future, not before 1900), 3 digits of sequence, and a check character over weights
+  2^(17-i) mod 11.
 - Unified social credit code (GB 32100-2015): 18 characters; the check character is computed
   over the first 17 with weights 3^(i-1) mod 31.
 """
@@ -11,7 +14,11 @@ import re
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from stdnum import numdb
+
+EARLIEST_BIRTH = date(1900, 1, 1)
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -28,7 +35,14 @@ def resident_id_check_char(first17: str) -> str:
     return ID_CHECK[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 
 
-def normalize_resident_id(value: str) -> str:
+def is_division_code(code: str) -> bool:
+    """Whether a six-digit code names a county-level division in GB/T 2260, now or in the past
+    (the table python-stdnum ships; a prefix that only names a province does not count)."""
+    found = {key for _part, props in numdb.get("cn/loc").info(code) for key in props}
+    return "county" in found
+
+
+def normalize_resident_id(value: str, *, today: date | None = None) -> str:
     """The number in its stored form (upper-case X), or a ValidationError saying what is wrong."""
     number = (value or "").strip().upper()
     if not _ID_SHAPE.match(number):
@@ -36,14 +50,27 @@ def normalize_resident_id(value: str) -> str:
             _("A resident ID number has 18 characters: 17 digits and a final digit or X."),
             code="id_format",
         )
+    shown = f"{number[6:10]}-{number[10:12]}-{number[12:14]}"
     try:
-        date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise ValidationError(
             _("The birth date in this ID number (%(date)s) does not exist."),
             code="id_birth_date",
-            params={"date": f"{number[6:10]}-{number[10:12]}-{number[12:14]}"},
+            params={"date": shown},
         ) from None
+    if not EARLIEST_BIRTH <= born <= (today or timezone.localdate()):
+        raise ValidationError(
+            _("The birth date in this ID number (%(date)s) is in the future or before 1900."),
+            code="id_birth_date_range",
+            params={"date": shown},
+        )
+    if not is_division_code(number[:6]):
+        raise ValidationError(
+            _("The first six digits of this ID number (%(code)s) are not a region code."),
+            code="id_region",
+            params={"code": number[:6]},
+        )
     if resident_id_check_char(number[:17]) != number[17]:
         raise ValidationError(
             _("The check digit of this ID number is wrong; please check the number."),

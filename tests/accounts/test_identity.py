@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from kuaiban.accounts.identity import (
     CREDIT_ALPHABET,
     credit_code_check_char,
+    is_division_code,
     mask_phone,
     mask_resident_id,
     normalize_credit_code,
@@ -33,6 +34,7 @@ def test_valid_resident_ids_are_accepted_and_stored_upper_case(number):
         ("321002198502303015", "id_birth_date"),  # check digit right, but 30 February
         ("32100219850612301", "id_format"),
         ("32100219850612301Y", "id_format"),
+        ("999999198506123019", "id_region"),  # check digit right, but no such region
         ("", "id_format"),
     ],
 )
@@ -59,16 +61,18 @@ def test_masks_show_only_what_the_standard_allows():
 
 
 birth_dates = st.dates(min_value=date(1930, 1, 1), max_value=date(2010, 12, 31))
+# Real county-level codes of GB/T 2260 across provinces (current and former).
+regions = st.sampled_from(["110101", "310104", "321002", "321003", "321012", "440305", "650102"])
 
 
-@given(region=st.from_regex(r"\A[1-6]\d{5}\Z"), born=birth_dates, seq=st.integers(0, 999))
+@given(region=regions, born=birth_dates, seq=st.integers(0, 999))
 def test_any_generated_id_with_its_check_digit_is_valid(region, born, seq):
     first17 = f"{region}{born:%Y%m%d}{seq:03d}"
     number = first17 + resident_id_check_char(first17)
     assert normalize_resident_id(number) == number
 
 
-@given(region=st.from_regex(r"\A[1-6]\d{5}\Z"), born=birth_dates, seq=st.integers(0, 999))
+@given(region=regions, born=birth_dates, seq=st.integers(0, 999))
 def test_changing_the_check_digit_is_always_caught(region, born, seq):
     first17 = f"{region}{born:%Y%m%d}{seq:03d}"
     wrong = next(c for c in "0123456789X" if c != resident_id_check_char(first17))
@@ -96,3 +100,37 @@ def test_a_day_after_the_last_of_february_is_never_a_birth_date():
     with pytest.raises(ValidationError) as caught:
         normalize_resident_id(first17 + resident_id_check_char(first17))
     assert caught.value.code == "id_birth_date"
+
+
+def _with_check(first17: str) -> str:
+    return first17 + resident_id_check_char(first17)
+
+
+@pytest.mark.parametrize("born", ["18991231", "20261201", "21000101"])
+def test_rule_a_birth_date_in_the_future_or_before_1900_is_refused(born):
+    with pytest.raises(ValidationError) as caught:
+        normalize_resident_id(_with_check(f"321002{born}001"), today=date(2026, 11, 30))
+    assert caught.value.code == "id_birth_date_range"
+    assert born[:4] in str(caught.value.messages[0])
+
+
+def test_rule_a_birth_date_of_today_or_1900_is_accepted():
+    today = date(2026, 11, 30)
+    for born in ("19000101", "20261130"):
+        number = _with_check(f"321002{born}001")
+        assert normalize_resident_id(number, today=today) == number
+
+
+@pytest.mark.parametrize("region", ["999999", "000000", "321099", "190101"])
+def test_rule_a_region_code_not_in_gbt_2260_is_refused(region):
+    with pytest.raises(ValidationError) as caught:
+        normalize_resident_id(_with_check(f"{region}19850612301"))
+    assert caught.value.code == "id_region"
+    assert region in str(caught.value.messages[0])
+
+
+def test_a_former_region_code_still_counts_because_a_number_keeps_its_code():
+    # 321011 was 扬州市郊区 (1983–2001), later merged: people issued numbers there keep them.
+    assert is_division_code("321011")
+    number = _with_check("32101119650415023")
+    assert normalize_resident_id(number) == number
