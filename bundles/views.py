@@ -30,6 +30,7 @@ from .forms import (
 )
 from .services import applications, submission
 from .services import materials as material_services
+from .services.guards import require_open_to
 
 
 @dataclass
@@ -92,20 +93,36 @@ def apply_item(request, code):
 
 
 def _start(request, *, bundle=None, item=None):
+    refusal = ""
     if request.method == "POST":
         try:
             start_key = uuid.UUID(request.POST.get("start_key", ""))
         except ValueError:
             start_key = None
-        application = applications.application_start(
-            applicant=request.user, bundle=bundle, item=item, start_key=start_key
-        )
-        first = "questions" if bundle and bundle.questions.exists() else "form"
-        return redirect(f"applications:{first}", reference=application.reference)
+        try:
+            application = applications.application_start(
+                applicant=request.user, bundle=bundle, item=item, start_key=start_key
+            )
+        except ValidationError as error:
+            refusal = " ".join(error.messages)
+        else:
+            first = "questions" if bundle and bundle.questions.exists() else "form"
+            return redirect(f"applications:{first}", reference=application.reference)
+    else:
+        try:
+            require_open_to(bundle, request.user)
+        except ValidationError as error:
+            refusal = " ".join(error.messages)
     return render(
         request,
         "bundles/start.html",
-        {"subject": bundle or item, "is_bundle": bundle is not None, "start_key": uuid.uuid4()},
+        {
+            "subject": bundle or item,
+            "is_bundle": bundle is not None,
+            "start_key": uuid.uuid4(),
+            "refusal": refusal,
+        },
+        status=403 if refusal else 200,
     )
 
 

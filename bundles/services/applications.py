@@ -32,6 +32,7 @@ from .guards import (
     notify_applicant,
     require_editable,
     require_editor,
+    require_open_to,
     require_owner,
 )
 
@@ -54,6 +55,7 @@ def application_start(
     opens it on the applicant's behalf in the clerk's `hall`."""
     if (bundle is None) == (item is None):
         raise ValueError("an application is for a bundle or for a single item")
+    require_open_to(bundle, applicant)
     if start_key is not None:
         existing = Application.objects.filter(submission_key=start_key, applicant=applicant).first()
         if existing:

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from kuaiban.accounts.models import Role
 from kuaiban.cases.models import Application, ItemCase
+from kuaiban.catalog.models import Bundle
 from kuaiban.notifications.services import notify
 
 
@@ -67,6 +68,24 @@ def require_unit_reviewer(case: ItemCase, actor) -> None:
 def require_unit_head(case: ItemCase, actor) -> None:
     if not (actor.role == Role.REVIEWER and actor.is_unit_head and actor.unit_id == case.unit_id):
         raise PermissionDenied
+
+
+def require_open_to(bundle: Bundle | None, applicant) -> None:
+    """A bundle is applied for by the kind of account its applicant type names (a citizen
+    cannot start an enterprise's bundle); single items are open to every applicant."""
+    if bundle is not None and not bundle.open_to(applicant.role):
+        raise ValidationError(
+            _(
+                "“%(bundle)s” is applied for by: %(who)s. Your account is a %(account)s "
+                "account; log in with the right kind of account to apply."
+            )
+            % {
+                "bundle": bundle.name,
+                "who": bundle.get_applicant_display(),
+                "account": applicant.get_role_display(),
+            },
+            code="applicant_type",
+        )
 
 
 def notify_applicant(application: Application, subject: str, body: str) -> None:

@@ -28,12 +28,8 @@ from .intake import application_accept, visit_record
 from .materials import material_commit, material_seen_at_window, material_upload
 from .submission import application_submit, missing_for_submission
 
-# Bundles an individual applies for; the others are applied for by an enterprise or institution.
-WINDOW_INTAKE_APPLICANTS = (
-    Bundle.Applicant.CITIZEN,
-    Bundle.Applicant.FAMILY,
-    Bundle.Applicant.CITIZEN_OR_ENTERPRISE,
-)
+# In-person intake files for a person (a citizen account): the bundles a citizen applies for.
+WINDOW_INTAKE_APPLICANTS = Bundle.applicants_open_to(Role.CITIZEN)
 
 
 def _citizen_for_intake(*, number: str, real_name: str, phone: str) -> User:
@@ -100,7 +96,7 @@ def window_intake_start(
     errors = {}
     if not subject.is_published:
         errors["service"] = [_("This service is not offered at the moment.")]
-    elif bundle is not None and bundle.applicant not in WINDOW_INTAKE_APPLICANTS:
+    elif bundle is not None and not bundle.open_to(Role.CITIZEN):
         errors["service"] = [_("This bundle is applied for by an enterprise or institution.")]
     try:
         number = normalize_resident_id(resident_id)

@@ -458,6 +458,16 @@ class Bundle(Bilingual, GuideFields):
         FAMILY = "family", _("Family member")
         CITIZEN_OR_ENTERPRISE = "citizen_or_enterprise", _("Citizen or enterprise")
 
+    # Which kind of account applies for each applicant type (the account roles "citizen" and
+    # "enterprise"; an enterprise account stands for enterprises and public institutions).
+    APPLIED_FOR_BY = {
+        Applicant.CITIZEN: frozenset({"citizen"}),
+        Applicant.FAMILY: frozenset({"citizen"}),
+        Applicant.ENTERPRISE: frozenset({"enterprise"}),
+        Applicant.INSTITUTION: frozenset({"enterprise"}),
+        Applicant.CITIZEN_OR_ENTERPRISE: frozenset({"citizen", "enterprise"}),
+    }
+
     code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
     applicant = models.CharField(_("applicant"), max_length=32, choices=Applicant.choices)
     lead_unit = models.ForeignKey(Unit, verbose_name=_("lead unit"), on_delete=models.PROTECT)
@@ -472,6 +482,15 @@ class Bundle(Bilingual, GuideFields):
         verbose_name = _("bundle (一件事)")
         verbose_name_plural = _("bundles (一件事)")
         ordering = ["code"]
+
+    def open_to(self, role: str) -> bool:
+        """Whether an account of this role may apply for the bundle."""
+        return role in self.APPLIED_FOR_BY[self.Applicant(self.applicant)]
+
+    @classmethod
+    def applicants_open_to(cls, role: str) -> tuple[str, ...]:
+        """The applicant types an account of this role applies for."""
+        return tuple(a.value for a, roles in cls.APPLIED_FOR_BY.items() if role in roles)
 
     def natural_key(self):
         return (self.code,)

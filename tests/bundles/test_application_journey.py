@@ -296,3 +296,44 @@ def test_an_oversized_upload_is_refused_and_nothing_is_kept(client, citizen, set
     )
     assert response.status_code == 200
     assert not StoredFile.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "who"),
+    [("B01", "citizen"), ("B02", "citizen"), ("B03", "enterprise"), ("B08", "enterprise")],
+)
+def test_rule_an_account_applies_only_for_bundles_of_its_applicant_type(
+    client, citizen, enterprise, code, who
+):
+    """A citizen cannot start an enterprise's bundle (B01 hiring) nor an enterprise a person's
+    (B03 unemployment, B08 a family's work-death benefits): the start page says who applies,
+    offers no button, and a forged POST opens nothing."""
+    client.force_login(citizen if who == "citizen" else enterprise)
+    page = client.get(f"/apply/bundles/{code}/")
+    assert page.status_code == 403
+    text = page.content.decode()
+    assert 'data-testid="refusal"' in text and 'name="start_key"' not in text
+    assert Bundle.objects.get(code=code).get_applicant_display() in text
+    forged = client.post(f"/apply/bundles/{code}/", {"start_key": str(uuid.uuid4())})
+    assert forged.status_code == 403
+    assert not Application.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "who"),
+    [
+        ("B01", "enterprise"),
+        ("B05", "enterprise"),
+        ("B07", "enterprise"),
+        ("B07", "citizen"),
+        ("B09", "citizen"),
+    ],
+)
+def test_an_account_starts_the_bundles_of_its_applicant_type(
+    client, citizen, enterprise, code, who
+):
+    client.force_login(citizen if who == "citizen" else enterprise)
+    assert 'name="start_key"' in client.get(f"/apply/bundles/{code}/").content.decode()
+    key = uuid.uuid4()
+    assert client.post(f"/apply/bundles/{code}/", {"start_key": str(key)}).status_code == 302
+    assert Application.objects.filter(submission_key=key, bundle__code=code).exists()
