@@ -162,10 +162,12 @@ def file_for_user(user, file_id: int) -> StoredFile | None:
         return files.filter(pk=file_id, owner=user).first()
     uses = ApplicationMaterial.objects.filter(file_id=file_id)
     window_ids = list(user.windows.values_list("pk", flat=True))
+    at_windows = Application.objects.filter(Application.seen_at_windows()).filter(
+        Q(bundle__window_id__in=window_ids) | Q(item__window_id__in=window_ids)
+    )
     allowed = uses.filter(
         Q(application__cases__unit_id=user.unit_id, application__cases__unit__isnull=False)
-        | Q(application__bundle__window_id__in=window_ids)
-        | Q(application__item__window_id__in=window_ids)
+        | Q(application__in=at_windows)
     )
     if not allowed.exists():
         return None

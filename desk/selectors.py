@@ -57,9 +57,11 @@ def intake_queue(clerk) -> QuerySet[Application]:
 
 
 def application_for_clerk(clerk, reference: str) -> Application | None:
-    """An application of one of the clerk's windows, with what the intake page shows."""
+    """An application of one of the clerk's windows, with what the intake page shows (an online
+    draft is not shown: it is the applicant's until submitted)."""
     return (
         Application.objects.filter(_in_windows(_clerk_window_ids(clerk)))
+        .filter(Application.seen_at_windows())
         .select_related("applicant", "bundle", "item", "hall")
         .prefetch_related(
             Prefetch(

@@ -201,6 +201,12 @@ class Application(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
     def is_open(self) -> bool:
         return self.state in OPEN_APPLICATION_STATES
 
+    @staticmethod
+    def seen_at_windows() -> Q:
+        """What window staff may see: an online application once it was submitted (until then
+        the draft is the applicant's alone), and the drafts clerks open in person."""
+        return Q(channel=Application.Channel.WINDOW) | Q(submitted_at__isnull=False)
+
     @property
     def is_editable(self) -> bool:
         return self.state in EDITABLE_APPLICATION_STATES

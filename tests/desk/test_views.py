@@ -25,6 +25,7 @@ from kuaiban.catalog.models import Bundle, ServiceItem, Unit
 from tests.builders import (
     case_of,
     clerk_of,
+    ready_application,
     reviewer_of,
     single_item_submitted,
     submitted,
@@ -106,6 +107,29 @@ def test_a_clerk_of_another_window_gets_404_and_cannot_accept(client, applicant)
     assert application.state == "submitted"
     assert set(application.cases.values_list("state", flat=True)) == {"submitted"}
     assert not CaseEvent.objects.filter(application=application, action="accept").exists()
+
+
+def test_rule_clerks_do_not_see_an_online_draft_nor_its_files_until_it_is_submitted(
+    client, applicant, bundle_clerk
+):
+    """A draft is the applicant's alone: its intake page and its uploads are 404 for the clerks
+    of its own window, the queue does not list it; once submitted, both open."""
+    draft = ready_application(applicant)
+    file_id = draft.materials.exclude(file=None).values_list("file_id", flat=True).first()
+    assert file_id is not None
+    client.force_login(bundle_clerk)
+    assert client.get(f"/staff/intake/{draft.reference}/").status_code == 404
+    assert client.get(f"/files/{file_id}/").status_code == 404
+    assert (
+        f'data-reference="{draft.reference}"' not in client.get("/staff/intake/").content.decode()
+    )
+    assert (
+        client.post(f"/staff/intake/{draft.reference}/visit/", {"purpose": "x"}).status_code == 404
+    )
+
+    submission.application_submit(application=draft, actor=applicant)
+    assert client.get(f"/staff/intake/{draft.reference}/").status_code == 200
+    assert client.get(f"/files/{file_id}/").status_code == 200
 
 
 def test_the_intake_page_shows_masked_values_materials_and_the_three_actions(
