@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from bundles.selectors import required_form_fields
 from bundles.services.window import WINDOW_INTAKE_APPLICANTS
+from kuaiban.accounts.models import Role
 from kuaiban.cases.clocks import ClockReading, read_clock
 from kuaiban.cases.models import (
     OPEN_CASE_STATES,
@@ -181,33 +182,36 @@ def external_departments() -> QuerySet[Unit]:
     return Unit.objects.filter(kind=Unit.Kind.EXTERNAL).order_by("code")
 
 
-def pending_extensions(unit_head) -> QuerySet[ExtensionRequest]:
-    """Extension requests of the head's unit still to be decided, oldest first."""
-    if not unit_head.is_unit_head or unit_head.unit_id is None:
+def _extensions_decided_by(user) -> QuerySet[ExtensionRequest]:
+    """The extension requests `user` decides: a head their unit's, the city's supervision office
+    (局行风办) every unit's (the requests a head cannot decide included)."""
+    if not user.decides_extensions:
         return ExtensionRequest.objects.none()
+    if user.role == Role.REVIEWER:
+        return ExtensionRequest.objects.filter(item_case__unit_id=user.unit_id)
+    return ExtensionRequest.objects.all()
+
+
+def pending_extensions(user) -> QuerySet[ExtensionRequest]:
+    """Extension requests still to be decided that `user` sees, oldest first (their own among
+    them, shown as waiting for someone else)."""
     return (
-        ExtensionRequest.objects.filter(
-            status=ExtensionRequest.Status.REQUESTED, item_case__unit_id=unit_head.unit_id
-        )
+        _extensions_decided_by(user)
+        .filter(status=ExtensionRequest.Status.REQUESTED)
         .select_related(
             "requested_by",
             "item_case__item",
+            "item_case__unit",
             "item_case__application",
         )
         .order_by("requested_at", "id")
     )
 
 
-def extension_for_unit_head(unit_head, request_id: int) -> ExtensionRequest | None:
-    """An extension request of the head's unit, decided or not (a second decision is refused by
-    the service with a message); None for anyone else's."""
-    if not unit_head.is_unit_head or unit_head.unit_id is None:
-        return None
-    return (
-        ExtensionRequest.objects.select_related("item_case")
-        .filter(pk=request_id, item_case__unit_id=unit_head.unit_id)
-        .first()
-    )
+def extension_for_decider(user, request_id: int) -> ExtensionRequest | None:
+    """An extension request `user` may decide, decided or not (a second decision, or one's own
+    request, is refused by the service with a message); None for anyone else's."""
+    return _extensions_decided_by(user).select_related("item_case").filter(pk=request_id).first()
 
 
 # -- shared by the pages ---------------------------------------------------------------------

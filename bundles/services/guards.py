@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from kuaiban.accounts.models import Role
-from kuaiban.cases.models import Application, ItemCase
+from kuaiban.cases.models import Application, ExtensionRequest, ItemCase
 from kuaiban.catalog.models import Bundle
 from kuaiban.notifications.services import notify
 
@@ -65,9 +65,21 @@ def require_unit_reviewer(case: ItemCase, actor) -> None:
         raise PermissionDenied
 
 
-def require_unit_head(case: ItemCase, actor) -> None:
-    if not (actor.role == Role.REVIEWER and actor.is_unit_head and actor.unit_id == case.unit_id):
+def require_extension_decider(request: ExtensionRequest, actor) -> None:
+    """Another head of the case's unit, or the city's supervision office (局行风办); never the
+    one who asked for the extension (a head asking for their own case's extension included)."""
+    if not actor.decides_extensions:
         raise PermissionDenied
+    if actor.role == Role.REVIEWER and actor.unit_id != request.item_case.unit_id:
+        raise PermissionDenied
+    if request.requested_by_id == actor.pk:
+        raise ValidationError(
+            _(
+                "You requested this extension yourself: another head of the unit or the "
+                "bureau's supervision office (局行风办) decides it."
+            ),
+            code="own_extension",
+        )
 
 
 def require_open_to(bundle: Bundle | None, applicant) -> None:

@@ -28,7 +28,7 @@ from .guards import (
     lock_application,
     lock_case,
     notify_applicant,
-    require_unit_head,
+    require_extension_decider,
     require_unit_reviewer,
 )
 
@@ -193,10 +193,11 @@ def extension_request(*, case: ItemCase, actor, reason: str) -> ExtensionRequest
 def extension_decide(
     *, request: ExtensionRequest, actor, approve: bool, note: str = ""
 ) -> ExtensionRequest:
-    """The unit head approves (the statutory due time moves) or rejects."""
+    """Another unit head or the city's supervision office approves (the statutory due time
+    moves) or rejects; never the one who asked."""
     request = ExtensionRequest.objects.select_for_update().get(pk=request.pk)
     case = lock_case(request.item_case)
-    require_unit_head(case, actor)
+    require_extension_decider(request, actor)
     _require_open(case)
     if request.status != ExtensionRequest.Status.REQUESTED:
         raise ValidationError(_("This request has already been decided."))

@@ -1,11 +1,12 @@
-"""The unit head's decisions: extension requests of the unit's cases (approve or reject)."""
+"""Extension decisions: a unit head for the unit's cases, the city's supervision office (局行风办)
+for any; never on one's own request."""
 
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bundles.services import handling
-from kuaiban.accounts.decorators import unit_head_required
+from kuaiban.accounts.decorators import extension_decider_required
 from kuaiban.web import form_errors_as_messages, or_404
 
 from .. import selectors
@@ -13,7 +14,7 @@ from ..actions import run_service
 from ..forms import ExtensionDecisionForm
 
 
-@unit_head_required
+@extension_decider_required
 def extension_list(request):
     return render(
         request,
@@ -25,10 +26,10 @@ def extension_list(request):
     )
 
 
-@unit_head_required
+@extension_decider_required
 @require_POST
 def extension_decide(request, request_id):
-    extension = or_404(selectors.extension_for_unit_head(request.user, request_id))
+    extension = or_404(selectors.extension_for_decider(request.user, request_id))
     form = ExtensionDecisionForm(request.POST)
     if not form.is_valid():
         form_errors_as_messages(request, form)

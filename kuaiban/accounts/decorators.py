@@ -34,5 +34,5 @@ def role_required(*roles: str) -> Callable:
 applicant_required = user_passes(lambda user: user.is_applicant)
 clerk_required = role_required(Role.CLERK)
 reviewer_required = role_required(Role.REVIEWER)
-unit_head_required = user_passes(lambda user: user.role == Role.REVIEWER and user.is_unit_head)
+extension_decider_required = user_passes(lambda user: user.decides_extensions)
 supervisor_required = role_required(Role.SUPERVISOR, Role.ADMINISTRATOR)

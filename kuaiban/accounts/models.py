@@ -105,5 +105,13 @@ class User(AbstractUser):
         return self.role in (Role.CITIZEN, Role.ENTERPRISE)
 
     @property
+    def decides_extensions(self) -> bool:
+        """A unit head (for the unit's cases) or a city-level supervisor (局行风办, any case):
+        who may decide an extension request, when they did not ask for it themselves."""
+        if self.role == Role.REVIEWER:
+            return self.is_unit_head and self.unit_id is not None
+        return self.role == Role.SUPERVISOR and self.district_id is None
+
+    @property
     def is_bureau_staff(self) -> bool:
         return self.role in STAFF_ROLES

@@ -21,7 +21,7 @@ from kuaiban.cases.models import (
     ItemCase,
     ReturnNotice,
 )
-from kuaiban.catalog.models import Bundle, ServiceItem, Unit
+from kuaiban.catalog.models import Bundle, District, ServiceItem, Unit
 from tests.builders import (
     case_of,
     clerk_of,
@@ -450,6 +450,56 @@ def test_an_extension_is_requested_by_the_reviewer_and_decided_by_the_unit_head(
 
     client.force_login(reviewer_of("SBZX", is_unit_head=True))
     assert client.post(f"/staff/extensions/{extension.pk}/decide/").status_code == 404
+
+
+def _extension_requested_by(requester):
+    """An accepted LR-002 case (劳动关系处) with an extension requested by `requester`."""
+    application = single_item_submitted("LR-002", UserFactory(enterprise=True))
+    from bundles.services import handling, intake
+
+    intake.application_accept(application=application, actor=clerk_of("LABOUR"))
+    case = application.cases.get()
+    return handling.extension_request(case=case, actor=requester, reason="需现场核查")
+
+
+def test_rule_a_unit_head_cannot_decide_their_own_extension_request(client):
+    head = reviewer_of("LDGX", head=True)
+    extension = _extension_requested_by(head)
+    client.force_login(head)
+    page = client.get("/staff/extensions/").content.decode()
+    assert f'data-request="{extension.pk}"' in page and 'data-testid="own-request"' in page
+    response = client.post(f"/staff/extensions/{extension.pk}/decide/", {"decision": "approve"})
+    assert any("局行风办" in str(m) for m in error_messages(response))
+    extension.refresh_from_db()
+    assert extension.status == "requested" and extension.decided_by is None
+    assert not CaseEvent.objects.filter(action="extension_decided").exists()
+
+    other_head = reviewer_of("LDGX", head=True)
+    client.force_login(other_head)
+    client.post(f"/staff/extensions/{extension.pk}/decide/", {"decision": "approve"})
+    extension.refresh_from_db()
+    assert extension.status == "approved" and extension.decided_by == other_head
+
+
+def test_rule_the_city_supervision_office_decides_any_units_extension_a_district_one_cannot(
+    client,
+):
+    extension = _extension_requested_by(reviewer_of("LDGX", head=True))
+    district = UserFactory(supervisor=True, district=District.objects.first())
+    client.force_login(district)
+    assert client.get("/staff/extensions/").status_code == 404
+    assert client.post(f"/staff/extensions/{extension.pk}/decide/").status_code == 404
+
+    city = UserFactory(supervisor=True)
+    client.force_login(city)
+    assert 'data-testid="nav-extensions"' in client.get("/").content.decode()
+    page = client.get("/staff/extensions/").content.decode()
+    assert f'data-request="{extension.pk}"' in page
+    client.post(
+        f"/staff/extensions/{extension.pk}/decide/", {"decision": "reject", "note": "理由不足"}
+    )
+    extension.refresh_from_db()
+    assert extension.status == "rejected" and extension.decided_by == city
 
 
 # -- clock colours -------------------------------------------------------------------------------
