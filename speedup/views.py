@@ -1,13 +1,11 @@
 from datetime import datetime, time, timedelta
 
 from django import forms
-from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kuaiban.accounts.models import Role
+from kuaiban.accounts.decorators import supervisor_required
 
 from . import selectors
 
@@ -21,17 +19,6 @@ class PeriodForm(forms.Form):
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
             raise forms.ValidationError(_("The period must end after it starts."))
         return data
-
-
-def supervisor_required(view):
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if request.user.role not in (Role.SUPERVISOR, Role.ADMINISTRATOR):
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    return wrapped
 
 
 @supervisor_required

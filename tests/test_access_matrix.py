@@ -1,0 +1,306 @@
+"""The access matrix: every URL of the portal × every kind of user × their own or someone else's
+record, as a table. A URL added without its row fails `test_every_url_has_its_row`.
+
+Outcomes: OK (the page or its redirect), LOGIN (sent to log in), NO (404: a page someone may not
+open does not exist for them, never 403), or a status code where a page answers one on purpose.
+Each request runs in a savepoint that is rolled back, so a POST by one user changes nothing for
+the next."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from bundles.services import handling
+from bundles.services.window import window_intake_start
+from kuaiban.accounts.models import Role
+from kuaiban.cases.models import Application
+from kuaiban.catalog.models import District
+from reports.models import ExportJob, LeaderReport
+from tests.builders import (
+    accepted,
+    case_of,
+    clerk_of,
+    draft,
+    reviewer_of,
+    single_item_submitted,
+)
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+OK, LOGIN, NO = "ok", "login", "404"
+
+ROLES = (
+    "anonymous",
+    "owner",  # the citizen whose applications these are
+    "other_citizen",
+    "enterprise",
+    "clerk",  # of the applications' intake window
+    "other_clerk",
+    "reviewer",  # of the unit handling the case
+    "other_reviewer",
+    "unit_head",  # of that unit
+    "supervisor",  # city level (局行风办); owns the export and the saved report
+    "district_supervisor",
+    "admin",
+)
+APPLICANTS = {"owner", "other_citizen", "enterprise"}
+SUPERVISORS = {"supervisor", "district_supervisor", "admin"}
+EVERYONE = set(ROLES) - {"anonymous"}
+
+
+@dataclass
+class Row:
+    path: Callable[["World"], str]
+    allowed: set[str]
+    method: str = "get"
+    anonymous: str = LOGIN
+    data: dict = field(default_factory=dict)
+    # Someone logged in but not allowed gets NO, unless named here.
+    others: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    draft: Application
+    application: Application  # submitted and accepted
+    case_id: int
+    file_id: int
+    in_person: Application
+    export_id: int
+    report_id: int
+    extension_id: int
+
+
+def _row(path, allowed, **kwargs) -> Row:
+    return Row(path=path if callable(path) else (lambda w, p=path: p), allowed=allowed, **kwargs)
+
+
+def _draft(suffix: str) -> Callable[[World], str]:
+    return lambda w: f"/applications/{w.draft.reference}/{suffix}"
+
+
+def _intake(suffix: str) -> Callable[[World], str]:
+    return lambda w: f"/staff/intake/{w.application.reference}/{suffix}"
+
+
+def _export(suffix: str) -> Callable[[World], str]:
+    return lambda w: f"/reports/exports/{w.export_id}/{suffix}"
+
+
+MATRIX: dict[str, Row] = {
+    # public pages
+    "home": _row("/", EVERYONE, anonymous=OK),
+    "health": _row("/health/", EVERYONE, anonymous=OK),
+    "guide:index": _row("/guide/", EVERYONE, anonymous=OK),
+    "guide:bundle": _row("/guide/bundles/B10/", EVERYONE, anonymous=OK),
+    "guide:item": _row("/guide/items/LR-002/", EVERYONE, anonymous=OK),
+    "login": _row("/accounts/login/", EVERYONE, anonymous=OK),
+    "logout": _row("/accounts/logout/", EVERYONE, method="post", anonymous=OK),
+    "set_language": _row("/i18n/setlang/", EVERYONE, method="post", anonymous=OK),
+    "accounts:register": _row("/accounts/register/", EVERYONE, anonymous=OK),
+    "accounts:register_citizen": _row("/accounts/register/citizen/", EVERYONE, anonymous=OK),
+    "accounts:register_enterprise": _row("/accounts/register/enterprise/", EVERYONE, anonymous=OK),
+    "accounts:profile": _row("/accounts/profile/", EVERYONE),
+    # the applicant's journey: B10 is a citizen's bundle (an enterprise is told it is not theirs)
+    "applications:apply_bundle": _row(
+        "/apply/bundles/B10/", {"owner", "other_citizen"}, others={"enterprise": "403"}
+    ),
+    "applications:apply_item": _row("/apply/items/LR-002/", APPLICANTS),
+    "applications:list": _row("/applications/", APPLICANTS),
+    "applications:status": _row(lambda w: f"/applications/{w.application.reference}/", {"owner"}),
+    "applications:questions": _row(_draft("questions/"), {"owner"}),
+    "applications:form": _row(_draft("form/"), {"owner"}),
+    "applications:materials": _row(_draft("materials/"), {"owner"}),
+    "applications:review": _row(_draft("review/"), {"owner"}),
+    "applications:done": _row(
+        lambda w: f"/applications/{w.application.reference}/done/", {"owner"}
+    ),
+    "applications:withdraw": _row(_draft("withdraw/"), {"owner"}, method="post"),
+    # the file of a material: its owner, the intake window's clerks, the handling unit's staff
+    "applications:download": _row(
+        lambda w: f"/files/{w.file_id}/", {"owner", "clerk", "reviewer", "unit_head"}
+    ),
+    # the window
+    "staff:intake": _row("/staff/intake/", {"clerk", "other_clerk"}),
+    "staff:intake_new": _row("/staff/intake/new/", {"clerk", "other_clerk"}),
+    "staff:intake_in_person": _row(
+        lambda w: f"/staff/intake/new/{w.in_person.reference}/", {"clerk"}
+    ),
+    "staff:intake_application": _row(_intake(""), {"clerk"}),
+    "staff:intake_accept": _row(_intake("accept/"), {"clerk"}, method="post"),
+    "staff:intake_return": _row(_intake("return/"), {"clerk"}, method="post"),
+    "staff:intake_refuse": _row(_intake("refuse/"), {"clerk"}, method="post"),
+    "staff:intake_visit": _row(_intake("visit/"), {"clerk"}, method="post"),
+    # the back office
+    "staff:cases": _row("/staff/cases/", {"reviewer", "other_reviewer", "unit_head"}),
+    "staff:case_detail": _row(lambda w: f"/staff/cases/{w.case_id}/", {"reviewer", "unit_head"}),
+    "staff:case_action": _row(
+        lambda w: f"/staff/cases/{w.case_id}/pause/", {"reviewer", "unit_head"}, method="post"
+    ),
+    # extensions: the unit's heads and the city's supervision office
+    # (the other reviewer heads another unit: their list, without this request)
+    "staff:extensions": _row("/staff/extensions/", {"unit_head", "other_reviewer", "supervisor"}),
+    "staff:extension_decide": _row(
+        lambda w: f"/staff/extensions/{w.extension_id}/decide/",
+        {"unit_head", "supervisor"},
+        method="post",
+    ),
+    # supervision
+    "speedup:metrics": _row("/speedup/", SUPERVISORS),
+    "supervision:programme": _row("/supervision/", SUPERVISORS),
+    "supervision:dashboard": _row("/supervision/dashboard/", SUPERVISORS),
+    "supervision:cases": _row("/supervision/cases/?figure=received", SUPERVISORS),
+    "supervision:overdue": _row("/supervision/overdue/", SUPERVISORS),
+    # exports: every supervisor has their own; a job is its owner's alone
+    "reports:exports": _row("/reports/exports/", SUPERVISORS),
+    "reports:export_new": _row("/reports/exports/new/?figure=received", SUPERVISORS),
+    "reports:export": _row(_export(""), {"supervisor"}),
+    "reports:export_status": _row(_export("status.json"), {"supervisor"}),
+    "reports:download": _row(_export("download"), {"supervisor"}),
+    "reports:export_cancel": _row(_export("cancel"), {"supervisor"}, method="post"),
+    "reports:export_retry": _row(_export("retry"), {"supervisor"}, method="post"),
+    "reports:leader": _row("/reports/leaders/", SUPERVISORS),
+    "reports:leader_xlsx": _row("/reports/leaders/xlsx", SUPERVISORS),
+    # a saved report of the whole city: not for a district's supervisor
+    "reports:leader_saved": _row(
+        lambda w: f"/reports/leaders/{w.report_id}/", {"supervisor", "admin"}
+    ),
+    "reports:leader_saved_xlsx": _row(
+        lambda w: f"/reports/leaders/{w.report_id}/xlsx", {"supervisor", "admin"}
+    ),
+    # the Django admin: administrators only (others are sent to its login)
+    "admin": _row(
+        "/admin/",
+        {"admin"},
+        anonymous="admin-login",
+        others=dict.fromkeys(EVERYONE - {"admin"}, "admin-login"),
+    ),
+}
+
+
+def _url_names() -> set[str]:
+    names: set[str] = set()
+
+    def walk(patterns, namespace):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace == "admin":
+                    names.add("admin")
+                    continue
+                walk(pattern.url_patterns, pattern.namespace or namespace)
+            elif isinstance(pattern, URLPattern) and pattern.name:
+                names.add(f"{namespace}:{pattern.name}" if namespace else pattern.name)
+
+    walk(get_resolver().url_patterns, None)
+    return names
+
+
+def test_every_url_has_its_row():
+    assert _url_names() == set(MATRIX), "add the new URL's row to MATRIX (who may open it)"
+
+
+def _users() -> dict[str, object]:
+    district = District.objects.first()
+    return {
+        "owner": UserFactory(citizen=True),
+        "other_citizen": UserFactory(citizen=True),
+        "enterprise": UserFactory(enterprise=True),
+        "clerk": clerk_of("LABOUR"),
+        "other_clerk": clerk_of("BUNDLE", "SOCIAL"),
+        "reviewer": None,  # of the case's unit, once the case exists
+        "other_reviewer": None,
+        "unit_head": None,
+        "supervisor": UserFactory(supervisor=True),
+        "district_supervisor": UserFactory(supervisor=True, district=district),
+        "admin": UserFactory(
+            role=Role.ADMINISTRATOR, is_staff=True, is_superuser=True, username="root-admin"
+        ),
+    }
+
+
+def _world(users) -> World:
+    """The owner's B10 draft, and their LR-002 application (window LABOUR, unit LDGX: an item
+    whose law allows an extension) accepted, with an extension requested by the reviewer."""
+    owner = users["owner"]
+    application = accepted(single_item_submitted("LR-002", owner), users["clerk"])
+    case = case_of(application)
+    users["reviewer"] = reviewer_of(case.unit.code)
+    users["unit_head"] = reviewer_of(case.unit.code, head=True)
+    users["other_reviewer"] = reviewer_of("SBZX", head=True)
+    extension = handling.extension_request(case=case, actor=users["reviewer"], reason="需现场核查")
+    in_person = window_intake_start(
+        clerk=users["clerk"],
+        resident_id=owner.resident_id,
+        real_name=owner.real_name,
+        phone=owner.phone,
+        item=case.item,
+    )
+    job = ExportJob.objects.create(
+        user=users["supervisor"], kind="cases", parameters={}, status="done", file_path="x.xlsx"
+    )
+    (Path(settings.MEDIA_ROOT) / "x.xlsx").write_bytes(b"PK")
+    report = LeaderReport.objects.create(
+        author=users["supervisor"],
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30),
+        next_steps="…",
+    )
+    return World(
+        draft=draft(owner),
+        application=application,
+        case_id=case.pk,
+        file_id=application.materials.exclude(file=None).values_list("file_id", flat=True)[0],
+        in_person=in_person,
+        export_id=job.pk,
+        report_id=report.pk,
+        extension_id=extension.pk,
+    )
+
+
+def _outcome(response) -> str:
+    if response.status_code == 302 and "/admin/login/" in response.headers["Location"]:
+        return "admin-login"
+    if response.status_code == 302 and "/accounts/login/" in response.headers["Location"]:
+        return LOGIN
+    if response.status_code == 404:
+        return NO
+    if response.status_code < 400:
+        return OK
+    return str(response.status_code)
+
+
+def _expected(row: Row, role: str) -> str:
+    if role == "anonymous":
+        return row.anonymous
+    if role in row.allowed:
+        return OK
+    return row.others.get(role, NO)
+
+
+def test_the_access_matrix(client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    users = _users()
+    world = _world(users)
+    wrong = []
+    for name, row in MATRIX.items():
+        path = row.path(world)
+        for role in ROLES:
+            client.logout()
+            if role != "anonymous":
+                client.force_login(users[role])
+            with transaction.atomic():
+                response = getattr(client, row.method)(path, row.data)
+                transaction.set_rollback(True)
+            got, expected = _outcome(response), _expected(row, role)
+            if got != expected:
+                wrong.append(
+                    f"{name} {row.method.upper()} {path} as {role}: {got}, expected {expected}"
+                )
+    assert not wrong, "\n".join(wrong)
