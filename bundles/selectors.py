@@ -73,9 +73,16 @@ def commitment_notice(material: Material) -> str:
     ) % {"material": material.name, "statement": material.commitment_text or material.name}
 
 
-def required_materials(application: Application) -> list[RequiredMaterial]:
-    """The deduplicated list of materials for the planned items (一套材料)."""
-    item_ids = [planned.item.pk for planned in planned_items(application)]
+def _planned_item_ids(application: Application, planned: list[PlannedItem] | None) -> list[int]:
+    return [p.item.pk for p in (planned_items(application) if planned is None else planned)]
+
+
+def required_materials(
+    application: Application, planned: list[PlannedItem] | None = None
+) -> list[RequiredMaterial]:
+    """The deduplicated list of materials for the planned items (一套材料); pass `planned` when
+    the caller has computed them already (a submission computes them once)."""
+    item_ids = _planned_item_ids(application, planned)
     links = (
         ItemMaterial.objects.filter(item_id__in=item_ids)
         .select_related("material", "item")
@@ -92,9 +99,11 @@ def required_materials(application: Application) -> list[RequiredMaterial]:
     return list(by_material.values())
 
 
-def required_form_fields(application: Application) -> list[FormField]:
+def required_form_fields(
+    application: Application, planned: list[PlannedItem] | None = None
+) -> list[FormField]:
     """The fields of the one form: each asked once however many planned items need it."""
-    item_ids = [planned.item.pk for planned in planned_items(application)]
+    item_ids = _planned_item_ids(application, planned)
     return list(FormField.objects.filter(items__in=item_ids).distinct().order_by("order", "code"))
 
 

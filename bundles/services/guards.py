@@ -12,8 +12,13 @@ from kuaiban.notifications.services import notify
 
 
 def lock_application(application: Application) -> Application:
-    """The application again, its row locked until the transaction ends."""
-    return Application.objects.select_for_update().get(pk=application.pk)
+    """The application again, its row locked until the transaction ends (only its own row: the
+    bundle or item and the applicant come in the same query, unlocked)."""
+    return (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("bundle", "item", "applicant")
+        .get(pk=application.pk)
+    )
 
 
 def lock_case(case: ItemCase) -> ItemCase:

@@ -55,6 +55,24 @@ def provide(
     return provided
 
 
+def provide_shared(application: Application, materials: list[Material]) -> None:
+    """Record the shared-data materials (共享数据, fetched by the bureau itself) not provided yet,
+    in one statement (inside the caller's transaction, the application locked)."""
+    if not materials:
+        return
+    application.commitments.filter(material__in=materials).delete()
+    now = timezone.now()
+    ApplicationMaterial.objects.bulk_create(
+        ApplicationMaterial(
+            application=application,
+            material=material,
+            provision=ApplicationMaterial.Provision.SHARED,
+            provided_at=now,
+        )
+        for material in materials
+    )
+
+
 @transaction.atomic
 def material_upload(
     *, application: Application, actor, material: Material, upload

@@ -9,7 +9,6 @@ from django.utils.translation import gettext as _
 from kuaiban.cases.events import transition
 from kuaiban.cases.models import (
     Application,
-    ApplicationMaterial,
     ApplicationState,
     CaseEvent,
     CaseState,
@@ -18,22 +17,38 @@ from kuaiban.cases.models import (
 )
 from kuaiban.requestid import current_request_id
 
-from ..selectors import planned_items, required_form_fields, required_materials
+from ..selectors import (
+    PlannedItem,
+    RequiredMaterial,
+    planned_items,
+    required_form_fields,
+    required_materials,
+)
 from .guards import lock_application, notify_applicant, require_editor
-from .materials import provide
+from .materials import provide_shared
 
 
-def missing_for_submission(application: Application) -> list[str]:
-    """What still stops submission, in words for the applicant (empty when ready)."""
+def missing_for_submission(
+    application: Application,
+    *,
+    planned: list[PlannedItem] | None = None,
+    required: list[RequiredMaterial] | None = None,
+) -> list[str]:
+    """What still stops submission, in words for the applicant (empty when ready). A caller that
+    has the planned items or the required materials already passes them (computed once)."""
+    if planned is None:
+        planned = planned_items(application)
+    if required is None:
+        required = required_materials(application, planned)
     problems = []
     questions = set(application.situation_questions().values_list("code", flat=True))
     if questions - set(application.answers or {}):
         problems.append(_("Answer the questions about your situation."))
-    fields = required_form_fields(application)
+    fields = required_form_fields(application, planned)
     data = application.form_data or {}
     if any(f.required and not data.get(f.code) for f in fields):
         problems.append(_("Fill in the application form."))
-    for entry in required_materials(application):
+    for entry in required:
         if entry.needs_action:
             problems.append(_("Provide “%(material)s”.") % {"material": entry.material.name})
     return problems
@@ -42,25 +57,33 @@ def missing_for_submission(application: Application) -> list[str]:
 @transaction.atomic
 def application_submit(*, application: Application, actor) -> Application:
     """Submit once: fan out into item cases. Submitting an already submitted application again
-    (a double click, a retried request) changes nothing and returns it."""
+    (a double click, a retried request) changes nothing and returns it.
+
+    The planned items and the materials are computed once and passed down; the writes are one
+    statement each (shared materials, the application, its event, the cases, their events, the
+    notifications), so the number of queries does not grow with the bundle."""
     application = lock_application(application)
     require_editor(application, actor)
     if not application.is_editable:
         return application
-    problems = missing_for_submission(application)
+    planned = planned_items(application)
+    required = required_materials(application, planned)
+    problems = missing_for_submission(application, planned=planned, required=required)
     if problems:
         raise ValidationError(problems)
-    for entry in required_materials(application):
-        if entry.material.shared_data and entry.provided is None:
-            provide(application, entry.material, ApplicationMaterial.Provision.SHARED)
+    provide_shared(
+        application,
+        [e.material for e in required if e.material.shared_data and e.provided is None],
+    )
     resubmission = application.state == ApplicationState.RETURNED
     action = EventAction.RESUBMIT if resubmission else EventAction.SUBMIT
     transition(application, "submit", actor=actor, action=action)
     if resubmission:
         for case in application.cases.select_for_update().filter(state=CaseState.RETURNED):
+            case.application = application
             transition(case, "resubmit", actor=actor, action=EventAction.RESUBMIT)
     else:
-        fan_out(application, actor)
+        fan_out(application, actor, planned)
     notify_applicant(
         application,
         _("Application %(reference)s received") % {"reference": application.reference},
@@ -70,11 +93,10 @@ def application_submit(*, application: Application, actor) -> Application:
     return application
 
 
-def fan_out(application: Application, actor) -> None:
+def fan_out(application: Application, actor, planned: list[PlannedItem]) -> None:
     """The fan-out: one item case per planned item, for its unit; the first stage's cases go to
     intake, later stages wait for the earlier ones. One INSERT for the cases, one for their
     events (inside the caller's transaction)."""
-    planned = planned_items(application)
     first_stage = min(p.stage for p in planned)
     cases = ItemCase.objects.bulk_create(
         ItemCase(

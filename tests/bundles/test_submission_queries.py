@@ -1,0 +1,85 @@
+"""A submission's SQL (quality.md P9): the planned items and the one set of materials are computed
+once per submission and every write is one statement, so the number of queries does not grow with
+the bundle: three items, four, or six in two stages cost the same."""
+
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from bundles import selectors
+from bundles.services import submission
+from kuaiban.cases.models import ApplicationMaterial, ApplicationState
+from tests.builders import ready_application, single_item_ready
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+# Lock (with the bundle and applicant), questions, planned items, form fields, materials, what is
+# provided, commitments dropped and shared materials recorded, the application, its event, the
+# cases, their events, the notifications: 13, 13.
+BUNDLE_QUERIES = 13
+# A single item needs neither the questions nor the bundle's items.
+SINGLE_ITEM_QUERIES = BUNDLE_QUERIES - 2
+
+
+def _submit_counting_queries(application) -> tuple[int, int]:
+    """(queries, item cases created) of one submission through the service; the savepoints of
+    the test's own transaction are not counted (a request's atomic block is the outermost)."""
+    applicant = application.applicant
+    with CaptureQueriesContext(connection) as captured:
+        submission.application_submit(application=application, actor=applicant)
+    statements = [q["sql"] for q in captured.captured_queries]
+    queries = [s for s in statements if not s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+    application.refresh_from_db()
+    assert application.state == ApplicationState.SUBMITTED
+    return len(queries), application.cases.count()
+
+
+@pytest.mark.parametrize(
+    ("code", "answers", "cases"),
+    [
+        ("B10", {"BANK_OUTLET": True, "INSURED": True}, 3),
+        ("B10", None, 4),
+        ("B07", None, 4),
+        ("B08", None, 4),
+        ("B08", {"FACTS_CLEAR": True, "DEPENDANTS": True, "INSURED": True}, 6),
+        ("B06", None, 6),
+    ],
+)
+def test_a_bundle_submission_runs_the_same_queries_whatever_the_bundle(code, answers, cases):
+    application = ready_application(UserFactory(citizen=True), code, answers)
+    assert _submit_counting_queries(application) == (BUNDLE_QUERIES, cases)
+
+
+def test_a_single_item_submission_runs_a_constant_number_of_queries():
+    assert _submit_counting_queries(single_item_ready("EM-001")) == (SINGLE_ITEM_QUERIES, 1)
+
+
+def test_a_submission_computes_its_planned_items_and_materials_once(citizen):
+    application = ready_application(citizen, "B07")
+    planned = mock.Mock(wraps=selectors.planned_items)
+    required = mock.Mock(wraps=selectors.required_materials)
+    with (
+        mock.patch.object(selectors, "planned_items", planned),
+        mock.patch.object(submission, "planned_items", planned),
+        mock.patch.object(submission, "required_materials", required),
+    ):
+        submission.application_submit(application=application, actor=citizen)
+    assert planned.call_count == 1
+    assert required.call_count == 1
+    assert application.cases.count() == 4
+
+
+def test_shared_data_materials_are_recorded_as_provided_by_the_bureau_on_submission(citizen):
+    application = ready_application(citizen, "B07")
+    shared = {
+        e.material.pk for e in selectors.required_materials(application) if e.material.shared_data
+    }
+    assert shared and not application.materials.filter(material__in=shared).exists()
+    submission.application_submit(application=application, actor=citizen)
+    recorded = application.materials.filter(material__in=shared)
+    assert {m.material_id for m in recorded} == shared
+    assert {m.provision for m in recorded} == {ApplicationMaterial.Provision.SHARED}
+    assert all(m.provided_at and m.file_id is None for m in recorded)
