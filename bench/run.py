@@ -3,6 +3,7 @@
     python bench/run.py                  # P3 at 100,000 and 1,000,000 item cases, P5 at 1 M
     python bench/run.py --quick          # P3 at 10,000 and 100,000, P5 at 100 k: a fast check
     python bench/run.py --sizes 50000,500000 --only p3 --repeat 7
+    python bench/run.py --only p1        # P1: submissions over HTTP (p1_submissions.py)
 
 It needs PostgreSQL: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/kuaiban_bench).
 The database is created when missing, migrated, and loaded with the reference data. The bench
@@ -391,6 +392,12 @@ WORKLOADS: dict[str, Callable[[argparse.Namespace], object]] = {
     "p5": lambda args: p5_arithmetic(
         args.p5_size, naive_size=args.p5_naive, repeat=args.repeat, out=print
     ),
+    # P1 (`p1_submissions.py`): submissions over HTTP against gunicorn, and raw SQL.
+    "p1": lambda args: __import__("p1_submissions").p1_submissions(
+        args.p1_submissions or (400 if args.quick else 2000),
+        concurrency=args.p1_concurrency,
+        workers=args.p1_workers,
+    ),
 }
 
 
@@ -414,6 +421,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(WORKLOADS), help="workloads, e.g. p3,p5")
     parser.add_argument("--repeat", type=int, default=5, help="repetitions per figure")
     parser.add_argument("--due", type=int, default=2000, help="P3 newly due clocks per sweep")
+    parser.add_argument("--p1-submissions", type=int, help="P1 submissions (2000; quick 400)")
+    parser.add_argument("--p1-concurrency", type=int, default=12, help="P1 client connections")
+    parser.add_argument("--p1-workers", type=int, default=3, help="P1 gunicorn workers")
     args = parser.parse_args(argv)
     if args.sizes:
         args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]

@@ -1,0 +1,582 @@
+"""P1 of docs/quality.md: bundle submissions over HTTP against gunicorn on PostgreSQL.
+
+    python bench/run.py --only p1         # 2,000 submissions, 12 at a time, 3 gunicorn workers
+    python bench/run.py --only p1 --p1-workers 4 --p1-concurrency 16 --p1-submissions 4000
+
+Set-up (not timed): N generated citizens and N ready applications for the bundle (B07: four item
+cases), cloned in bulk from one application made ready through the services (the same answers,
+form and materials; the clones share the template's uploaded files, which a submission never
+reads); a logged-in session per citizen written straight to the session table, and a CSRF
+cookie and form token from Django's own `get_token`, as the review page would give the browser.
+
+Timed: gunicorn (`kuaiban/gunicorn_conf.py`, W sync workers) on the bench's settings and
+database, and an asyncio + httpx client with C connections sending each citizen's final submit
+exactly as the browser does (POST to the review page with the session and CSRF cookies, the form
+token, Origin and Referer). A 302 to the confirmation page counts; anything else is an error.
+Afterwards the database must hold exactly N submitted applications with their item cases.
+
+Against: the same rows written by raw SQL in the same run. One submission runs through the
+service once (rolled back) with its INSERT, UPDATE and DELETE statements captured; each of N
+other ready applications then gets those statements replayed (its own ids, reference and key
+substituted) as one psycopg2 transaction, C connections at a time.
+
+gunicorn gets the bench's settings module (`kuaiban.settings.test` unless DJANGO_SETTINGS_MODULE
+says otherwise: DEBUG off, the same middleware, sessions, CSRF and Content-Security-Policy as
+production; production's HTTPS redirect and secure cookies need TLS in front and its mail/SMS
+checks need gateways, neither of which a submission touches) and a real Redis: REDIS_URL, or
+redis://127.0.0.1:6379/15, so a submission queues its e-mail and SMS on Celery's broker as in
+production (nobody consumes them; the bench's own default queue is emptied afterwards).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+from kuaiban.stats import percentile
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_REDIS_URL = "redis://127.0.0.1:6379/15"
+TARGET_RATE = 200  # submissions/s
+TARGET_P95 = 0.150  # s
+
+
+# -- set-up: citizens, ready applications, sessions -----------------------------------------------
+
+
+def _citizens(count: int, tag: str) -> list:
+    """`count` generated citizens (valid check digits, never real people), in bulk."""
+    from django.contrib.auth.hashers import make_password
+
+    from devtools.history import USERNAME_PREFIX
+    from kuaiban.accounts.crypto import keyed_hash
+    from kuaiban.accounts.identity import resident_id_check_char
+    from kuaiban.accounts.models import Role, User
+
+    taken = set(
+        User.objects.exclude(resident_id_hash=None).values_list("resident_id_hash", flat=True)
+    )
+    unusable = make_password(None)
+    users: list[User] = []
+    serial = 0
+    while len(users) < count:
+        serial += 1
+        born = date(1950, 1, 1) + timedelta(days=serial // 1000)
+        first17 = f"321002{born:%Y%m%d}{serial % 1000:03d}"
+        number = first17 + resident_id_check_char(first17)
+        if keyed_hash(number) in taken:
+            continue
+        i = len(users)
+        user = User(
+            username=f"{USERNAME_PREFIX}p1-{tag}-{i:06d}",
+            password=unusable,
+            email=f"p1-{tag}-{i:06d}@example.invalid",
+            role=Role.CITIZEN,
+            real_name=f"压测{i}号",
+            display_name=f"压测{i}号",
+            phone=f"139{serial % 10**8:08d}",
+        )
+        user.set_resident_id(number)
+        users.append(user)
+    return User.objects.bulk_create(users, batch_size=1000)
+
+
+def _ready_applications(users: list, bundle: str) -> list:
+    """One application made ready through the services for the first user, then a clone of it
+    for every other user (draft, the same answers, form and materials), in bulk."""
+    import uuid
+
+    from django.utils import timezone
+
+    from kuaiban.cases.models import Application, ApplicationMaterial, CaseEvent, EventAction
+    from kuaiban.cases.references import reference_number
+    from tests.builders import ready_application
+
+    template = ready_application(users[0], bundle)
+    provided = list(template.materials.all())
+
+    def clone(obj, **changes):
+        fields = type(obj)._meta.concrete_fields
+        values = {f.attname: getattr(obj, f.attname) for f in fields if not f.primary_key}
+        return type(obj)(**(values | changes))
+
+    now = timezone.now()
+    references = {template.reference}
+    while len(references) < len(users):
+        references.add(reference_number(now))
+    references.discard(template.reference)
+    apps = Application.objects.bulk_create(
+        (
+            clone(
+                template,
+                applicant_id=user.pk,
+                reference=reference,
+                submission_key=uuid.uuid4(),
+                created_at=now,
+            )
+            for user, reference in zip(users[1:], sorted(references), strict=True)
+        ),
+        batch_size=1000,
+    )
+    ApplicationMaterial.objects.bulk_create(
+        (clone(row, application_id=app.pk) for app in apps for row in provided), batch_size=2000
+    )
+    CaseEvent.objects.bulk_create(
+        (
+            CaseEvent(
+                application=app,
+                action=EventAction.CREATE,
+                actor_id=app.applicant_id,
+                to_state=app.state,
+                data={},
+            )
+            for app in apps
+        ),
+        batch_size=2000,
+    )
+    return [template, *apps]
+
+
+def _logged_in(users: list) -> list[dict[str, str]]:
+    """A session per user, as the login view leaves it, and a CSRF cookie and form token as the
+    review page gives the browser: the cookies and token each user's browser would send."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.http import HttpRequest
+    from django.middleware.csrf import get_token
+    from django.utils import timezone
+
+    expires = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    store = SessionStore()
+    rows, browsers = [], []
+    for user in users:
+        key = secrets.token_hex(16)
+        data = {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+        rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expires))
+        request = HttpRequest()
+        token = get_token(request)
+        browsers.append(
+            {"session": key, "csrf_cookie": request.META["CSRF_COOKIE"], "csrf_token": token}
+        )
+    Session.objects.bulk_create(rows, batch_size=2000)
+    return browsers
+
+
+# -- gunicorn ---------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _database_url(settings: dict) -> str:
+    """The URL of the database this process uses (under pytest: the test database)."""
+    from urllib.parse import quote
+
+    user = quote(settings["USER"] or "", safe="")
+    password = f":{quote(settings['PASSWORD'], safe='')}" if settings["PASSWORD"] else ""
+    credentials = f"{user}{password}@" if user else ""
+    host = settings["HOST"] or "127.0.0.1"
+    port = f":{settings['PORT']}" if settings["PORT"] else ""
+    return f"postgres://{credentials}{host}{port}/{settings['NAME']}"
+
+
+class Gunicorn:
+    """gunicorn with the portal's config file on a free local port, its log in a file."""
+
+    def __init__(self, workers: int, redis_url: str):
+        from django.db import connection
+
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="p1-gunicorn-", suffix=".log", delete=False)  # noqa: SIM115
+        env = os.environ | {
+            "KUAIBAN_BIND": f"127.0.0.1:{self.port}",
+            "KUAIBAN_WEB_WORKERS": str(workers),
+            "DATABASE_URL": _database_url(connection.settings_dict),  # the bench's own
+            "REDIS_URL": redis_url,
+            "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        }
+        command = [sys.executable, "-m", "gunicorn", "-c", "python:kuaiban.gunicorn_conf"]
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [*command, "kuaiban.wsgi"], cwd=ROOT, env=env, stdout=self.log, stderr=self.log
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.tail()}")
+            try:
+                if httpx.get(f"{self.base}/health/", timeout=5).status_code < 600:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not answer within {timeout} s: {self.tail()}")
+
+    def tail(self, lines: int = 20) -> str:
+        return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
+
+
+# -- the load generator -----------------------------------------------------------------------
+
+
+def _submit_request(base: str, application, browser: dict[str, str]) -> dict:
+    """The final submit exactly as the browser posts it from the review page."""
+    from django.conf import settings
+
+    page = f"{base}/applications/{application.reference}/review/"
+    return {
+        "url": page,
+        "content": f"csrfmiddlewaretoken={browser['csrf_token']}".encode(),
+        "headers": {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"{settings.SESSION_COOKIE_NAME}={browser['session']}; "
+            f"{settings.CSRF_COOKIE_NAME}={browser['csrf_cookie']}",
+            "Origin": base,
+            "Referer": page,
+            "Accept": "text/html,application/xhtml+xml",
+            "Accept-Language": "zh-CN,zh;q=0.9",
+            "User-Agent": "Mozilla/5.0 (kuaiban bench P1)",
+        },
+        "done": f"/applications/{application.reference}/done/",
+    }
+
+
+async def _post_all(requests: list[dict], concurrency: int) -> tuple[float, list[float], list]:
+    """Send every request, `concurrency` at a time; (wall seconds, latencies, errors)."""
+    import logging
+
+    import httpx
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
+    latencies: list[float] = []
+    errors: list = []
+    pending = iter(requests)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60, follow_redirects=False) as client:
+
+        async def user() -> None:
+            for request in pending:
+                started = time.perf_counter()
+                try:
+                    response = await client.post(
+                        request["url"], content=request["content"], headers=request["headers"]
+                    )
+                except httpx.HTTPError as error:
+                    errors.append(repr(error))
+                    continue
+                latencies.append(time.perf_counter() - started)
+                location = response.headers.get("location", "")
+                if response.status_code != 302 or not location.endswith(request["done"]):
+                    errors.append(f"{response.status_code} {location or response.text[:200]}")
+
+        began = time.perf_counter()
+        await asyncio.gather(*(user() for _ in range(concurrency)))
+        return time.perf_counter() - began, latencies, errors
+
+
+# -- the raw SQL baseline -----------------------------------------------------------------------
+
+# Columns whose values name the submitted application, its applicant or its new cases, and what
+# they name: replayed with the other application's own values. Everything else is written as
+# captured.
+_IDENTITY_COLUMNS = {
+    "id": "application",  # UPDATE cases_application … WHERE id
+    "application_id": "application",
+    "applicant_id": "user",
+    "actor_id": "user",
+    "recipient_id": "user",
+    "item_case_id": "case",
+    "reference": "text",
+    "submission_key": "text",
+}
+_INSERT = re.compile(r'^INSERT INTO "(\w+)" \(([^)]*)\)')
+_COMPARISON = re.compile(r'"(\w+)" (?:= %s|IN \(((?:%s(?:, )?)+)\))')
+
+
+class _Statement:
+    """A captured write, replayable with another application's identity."""
+
+    def __init__(self, sql: str, params):
+        self.sql, self.params = sql, list(params or ())
+        self.returning_cases = sql.startswith('INSERT INTO "cases_itemcase"') and "RETURNING" in sql
+        if match := _INSERT.match(sql):
+            columns = [c.strip().strip('"') for c in match.group(2).split(",")]
+            if "UNNEST" in sql:  # one array per column
+                self.layout, self.columns = "arrays", columns
+            else:  # VALUES rows, flat
+                self.layout = "rows"
+                self.columns = columns * (len(self.params) // len(columns))
+        else:
+            self.layout, self.columns = "flat", []
+            for name, in_list in _COMPARISON.findall(sql):
+                self.columns.extend([name] * (in_list.count("%s") if in_list else 1))
+        if len(self.columns) != len(self.params):
+            raise RuntimeError(f"cannot map the parameters of a captured statement: {sql[:200]}")
+
+    def params_for(self, identity: dict[str, dict]) -> list:
+        params = []
+        for column, value in zip(self.columns, self.params, strict=True):
+            if kind := _IDENTITY_COLUMNS.get(column):
+                names = identity[kind]
+                if self.layout == "arrays":
+                    value = [names.get(v, v) for v in value]
+                else:
+                    value = names.get(value, value)
+            params.append(value)
+        return params
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _captured_writes(application) -> list[_Statement]:
+    """The INSERT, UPDATE and DELETE statements one submission runs (through the service, then
+    rolled back: nothing stays and nothing is queued)."""
+    from django.db import connection, transaction
+
+    from bundles.services.submission import application_submit
+
+    writes: list[_Statement] = []
+
+    def capture(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            if many:
+                raise RuntimeError("a submission ran executemany; the bench cannot replay it")
+            writes.append(_Statement(sql, params))
+        return execute(sql, params, many, context)
+
+    try:
+        with transaction.atomic(), connection.execute_wrapper(capture):
+            application_submit(application=application, actor=application.applicant)
+            raise _Rollback
+    except _Rollback:
+        pass
+    return writes
+
+
+def _identity(application) -> dict:
+    return {
+        "application": application.pk,
+        "user": application.applicant_id,
+        "reference": application.reference,
+        "key": application.submission_key,
+    }
+
+
+def _raw_sql_submissions(
+    statements: list[_Statement], template: dict, targets: list[dict], concurrency: int
+) -> float:
+    """Replay the captured writes for every target application, one transaction each,
+    `concurrency` connections at a time; the wall time."""
+    import psycopg2
+    from django.db import connection
+
+    settings = connection.settings_dict
+    if sum(s.returning_cases for s in statements) != 1:
+        raise RuntimeError("a submission should insert its item cases in one statement")
+    template_cases = _captured_case_ids(statements)  # what the captured event rows name
+    pending = iter(targets)
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        db = psycopg2.connect(
+            dbname=settings["NAME"],
+            user=settings["USER"] or None,
+            password=settings["PASSWORD"] or None,
+            host=settings["HOST"] or None,
+            port=settings["PORT"] or None,
+        )
+        try:
+            while True:
+                with lock:
+                    target = next(pending, None)
+                if target is None:
+                    return
+                identity: dict[str, dict] = {
+                    "application": {template["application"]: target["application"]},
+                    "user": {template["user"]: target["user"]},
+                    "text": {
+                        template["reference"]: target["reference"],
+                        template["key"]: target["key"],
+                    },
+                    "case": {},
+                }
+                with db, db.cursor() as cursor:  # one transaction, committed
+                    for statement in statements:
+                        cursor.execute(statement.sql, statement.params_for(identity))
+                        if statement.returning_cases:
+                            new = [row[0] for row in cursor.fetchall()]
+                            identity["case"] = dict(zip(template_cases, new, strict=True))
+        except BaseException as error:  # reported by the caller
+            failures.append(error)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=run) for _ in range(concurrency)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    if failures:
+        raise RuntimeError(f"raw SQL replay failed: {failures[0]!r}")
+    return wall
+
+
+def _captured_case_ids(statements: list[_Statement]) -> list[int]:
+    """The ids the captured submission gave its cases (named by its events)."""
+    for statement in statements:
+        if (
+            statement.sql.startswith('INSERT INTO "cases_caseevent"')
+            and statement.layout == "arrays"
+        ):
+            ids = statement.params[statement.columns.index("item_case_id")]
+            return [i for i in ids if i is not None]
+    raise RuntimeError("the captured submission wrote no case events")
+
+
+# -- the workload ------------------------------------------------------------------------------
+
+
+def p1_submissions(
+    submissions: int = 2000,
+    *,
+    concurrency: int = 12,
+    workers: int = 3,
+    bundle: str = "B07",
+    warmup: int | None = None,
+    out: Callable[[str], None] = print,
+) -> dict:
+    """Submissions/s, p50/p95 and errors over HTTP against gunicorn, and the raw SQL
+    transactions/s writing the same rows in the same run (see the module's docstring)."""
+    from django.db import connection
+
+    from kuaiban.cases.models import Application, ApplicationState, ItemCase
+
+    warmup = warmup if warmup is not None else 4 * workers
+    tag = secrets.token_hex(3)
+    started = time.perf_counter()
+    people = _citizens(1 + warmup + 2 * submissions, tag)
+    applications = _ready_applications(people, bundle)
+    capture_app, rest = applications[0], applications[1:]
+    warm, timed, raw = (
+        rest[:warmup],
+        rest[warmup : warmup + submissions],
+        rest[warmup + submissions :],
+    )
+    browsers = _logged_in(people[1 : 1 + warmup + submissions])
+    statements = _captured_writes(capture_app)
+    set_up = time.perf_counter() - started
+    connection.close()  # the bench's own connection stays out of the timed phase
+
+    redis_url = os.environ.get("REDIS_URL") or BENCH_REDIS_URL
+    server = Gunicorn(workers, redis_url)
+    try:
+        server.wait_ready()
+        requests = [
+            _submit_request(server.base, app, browser)
+            for app, browser in zip(warm + timed, browsers, strict=True)
+        ]
+        # Every worker opens its connections and fills its caches before the clock starts.
+        _, _, warm_errors = asyncio.run(_post_all(requests[:warmup], min(concurrency, warmup)))
+        if warm_errors:
+            raise RuntimeError(f"warm-up submissions failed: {warm_errors[:3]}\n{server.tail()}")
+        wall, latencies, errors = asyncio.run(_post_all(requests[warmup:], concurrency))
+    finally:
+        server.stop()
+    if redis_url == BENCH_REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(redis_url).delete("celery")  # the bench's own queued deliveries
+
+    raw_wall = _raw_sql_submissions(
+        statements, _identity(capture_app), [_identity(app) for app in raw], concurrency
+    )
+
+    def landed(apps: list) -> tuple[int, int]:
+        ids = [app.pk for app in apps]
+        return (
+            Application.objects.filter(pk__in=ids, state=ApplicationState.SUBMITTED).count(),
+            ItemCase.objects.filter(application_id__in=ids).count(),
+        )
+
+    cases_each = len(_captured_case_ids(statements))
+    http_landed, raw_landed = landed(timed), landed(raw)
+    rate = submissions / wall
+    raw_rate = submissions / raw_wall
+    p50 = percentile(latencies, 0.5) or float("nan")
+    p95 = percentile(latencies, 0.95) or float("nan")
+    figures = {
+        "submissions": submissions,
+        "concurrency": concurrency,
+        "workers": workers,
+        "rate": rate,
+        "p50": p50,
+        "p95": p95,
+        "errors": len(errors),
+        "raw_rate": raw_rate,
+        "ratio": rate / raw_rate,
+        "landed": http_landed,
+        "raw_landed": raw_landed,
+        "cases_each": cases_each,
+        "statements": len(statements),
+        "set_up_s": set_up,
+        "mean": statistics.fmean(latencies) if latencies else float("nan"),
+    }
+    met = rate >= TARGET_RATE and p95 <= TARGET_P95 and not errors
+    out(
+        f"P1 bundle submissions over HTTP: {submissions:,} submissions, {concurrency} concurrent, "
+        f"{workers} gunicorn workers: {rate:,.0f}/s (target ≥ {TARGET_RATE}/s), "
+        f"p50 {p50 * 1000:,.0f} ms, p95 {p95 * 1000:,.0f} ms (target ≤ {TARGET_P95 * 1000:.0f} "
+        f"ms), errors {len(errors)}; raw SQL: {raw_rate:,.0f}/s; ratio {rate / raw_rate:.2f}"
+    )
+    out(
+        f"  {bundle}, {cases_each} item cases each; targets {'met' if met else 'NOT met'}; "
+        f"set-up {set_up:,.1f} s (citizens, ready applications, sessions; not timed)"
+    )
+    out(
+        f"  landed: {http_landed[0]:,} applications submitted over HTTP with {http_landed[1]:,} "
+        f"item cases; raw SQL: {raw_landed[0]:,} with {raw_landed[1]:,} "
+        f"({len(statements)} statements per transaction, {concurrency} connections)"
+    )
+    for error in errors[:5]:
+        out(f"  error: {error}")
+    return figures
