@@ -214,6 +214,10 @@ def materials(request, reference):
 
 
 def _material_action(request, application):
+    if refused := uploads.refusal(request):
+        # The upload handler stopped reading an oversized file: nothing was kept.
+        messages.error(request, refused)
+        return
     action = request.POST.get("action")
     form_class = {"upload": UploadForm, "commit": CommitmentForm, "reuse": ReuseForm}.get(action)
     if form_class is None:

@@ -21,6 +21,7 @@ from bundles.selectors import (
 )
 from bundles.services import applications, submission, window
 from kuaiban.accounts.decorators import clerk_required
+from kuaiban.cases import uploads
 from kuaiban.cases.models import Application, ApplicationMaterial
 from kuaiban.web import add_errors_to_form, or_404
 
@@ -166,7 +167,13 @@ def _form_step(request, application):
     material_errors: dict[str, list[str]] = {}
     problems: list[str] = []
     conclude_instant = bool(posted and request.POST.get("conclude_instant"))
-    if posted:
+    refused = uploads.refusal(request) if posted else None
+    if refused:
+        # A scan was over the limit and the rest of the page was never read: record nothing,
+        # show the page again with what was typed above the materials and the reason.
+        form.is_valid()
+        form.add_error(None, refused)
+    elif posted:
         valid = form.is_valid()
         result = window.window_intake_record(
             application=application,

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
@@ -26,6 +27,80 @@ def storage() -> FileSystemStorage:
     return FileSystemStorage(location=Path(settings.MEDIA_ROOT) / "materials", base_url=None)
 
 
+def megabytes(size: int) -> int:
+    return size // (1024 * 1024)
+
+
+# Where the upload handler leaves its refusal on the request, for the view to show.
+REFUSAL = "kuaiban_upload_refused"
+
+
+class LimitedUploadHandler(FileUploadHandler):
+    """Enforces the upload limits while the body streams in, before anything is kept.
+
+    Installed first in FILE_UPLOAD_HANDLERS, so it sees every chunk before the memory and
+    temporary-file handlers. A file growing past KUAIBAN_UPLOAD_MAX_BYTES stops the parser at
+    that chunk (StopUpload with connection_reset: the rest of the body is never read), and a
+    request whose Content-Length already exceeds KUAIBAN_UPLOAD_MAX_REQUEST_BYTES is stopped at
+    its first file, before any file byte is read. The fields before the stop (the CSRF token,
+    what was typed above the file inputs) are kept; the view asks `refusal(request)` and shows
+    the message on the same page instead of acting on a partial request.
+    """
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.over_total = False
+        self.file_bytes = 0  # of the file being received
+        self.total_bytes = 0  # of every file of the request
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        self.over_total = content_length > settings.KUAIBAN_UPLOAD_MAX_REQUEST_BYTES
+        return None  # the ordinary parser reads the body
+
+    def new_file(self, field_name, file_name, *args, **kwargs):
+        super().new_file(field_name, file_name, *args, **kwargs)
+        self.file_bytes = 0
+        if self.over_total:
+            self._refuse(
+                _(
+                    "The files sent together are larger than %(mb)d MB; please send fewer or "
+                    "smaller files at a time."
+                )
+                % {"mb": megabytes(settings.KUAIBAN_UPLOAD_MAX_REQUEST_BYTES)}
+            )
+
+    def receive_data_chunk(self, raw_data, start):
+        self.file_bytes += len(raw_data)
+        self.total_bytes += len(raw_data)
+        if self.file_bytes > settings.KUAIBAN_UPLOAD_MAX_BYTES:
+            self._refuse(too_large_message(self.file_name))
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None  # the next handler keeps the file
+
+    def _refuse(self, message: str):
+        if self.request is not None:
+            setattr(self.request, REFUSAL, message)
+        raise StopUpload(connection_reset=True)
+
+
+def too_large_message(file_name: str | None) -> str:
+    return _(
+        "The file “%(name)s” is larger than %(mb)d MB; please upload a smaller scan "
+        "(PDF, JPEG or PNG)."
+    ) % {
+        "name": Path(file_name or "file").name,
+        "mb": megabytes(settings.KUAIBAN_UPLOAD_MAX_BYTES),
+    }
+
+
+def refusal(request) -> str | None:
+    """Why the upload handler stopped this request's body (None when it did not)."""
+    request.POST  # noqa: B018 - the body is parsed (once) on first access
+    return getattr(request, REFUSAL, None)
+
+
 def max_files_per_applicant() -> int:
     return settings.KUAIBAN_UPLOADS_PER_APPLICATION * 10
 
@@ -40,10 +115,8 @@ def sniff(head: bytes) -> tuple[str, str] | None:
 def store(*, owner, material, upload) -> StoredFile:
     """Check and keep one uploaded file; raises ValidationError with a message for the user."""
     if upload.size > settings.KUAIBAN_UPLOAD_MAX_BYTES:
-        raise ValidationError(
-            _("The file is larger than %(mb)d MB.")
-            % {"mb": settings.KUAIBAN_UPLOAD_MAX_BYTES // (1024 * 1024)}
-        )
+        # The upload handler stops such a file while it streams; this guards other callers.
+        raise ValidationError(too_large_message(upload.name))
     if upload.size == 0:
         raise ValidationError(_("The file is empty."))
     upload.seek(0)

@@ -216,6 +216,16 @@ KUAIBAN_LOOKUP_KEY = os.environ.get("KUAIBAN_LOOKUP_KEY", "")
 # Uploaded materials: accepted types are sniffed from the content, never from the file name.
 KUAIBAN_UPLOAD_MAX_BYTES = int(os.environ.get("KUAIBAN_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
 KUAIBAN_UPLOADS_PER_APPLICATION = int(os.environ.get("KUAIBAN_UPLOADS_PER_APPLICATION", "40"))
+# One request (a clerk's sitting at the window carries a scan per material) may carry this much.
+KUAIBAN_UPLOAD_MAX_REQUEST_BYTES = int(
+    os.environ.get("KUAIBAN_UPLOAD_MAX_REQUEST_BYTES", str(10 * KUAIBAN_UPLOAD_MAX_BYTES))
+)
+# The limits are enforced while the body streams in (kuaiban/cases/uploads.py), not after.
+FILE_UPLOAD_HANDLERS = [
+    "kuaiban.cases.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # The reference data (catalog, office hours) and the demo accounts, loaded by management commands.
 KUAIBAN_FIXTURES_DIR = PACKAGE_DIR / "fixtures"

@@ -9,13 +9,16 @@ import time_machine
 from django.contrib.messages import constants as message_levels
 from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.utils import translation
 
 from bundles.selectors import planned_items, required_form_fields, required_materials
 from bundles.services import applications, materials, submission, window
 from kuaiban.accounts.crypto import keyed_hash
 from kuaiban.accounts.models import User
 from kuaiban.cases.models import Application, ApplicationMaterial, CaseEvent, StoredFile
+from kuaiban.cases.uploads import too_large_message
 from kuaiban.catalog.models import Bundle, ServiceHall, Window
 from tests.builders import upload, valid_value
 from tests.factories import UserFactory, generated_phone, generated_resident_id
@@ -371,3 +374,33 @@ def test_an_original_seen_at_the_window_counts_as_provided(bundle_clerk):
     assert after.provided.provision == ApplicationMaterial.Provision.AT_WINDOW
     assert not after.needs_action
     assert len(submission.missing_for_submission(application)) == before - 1
+
+
+def test_an_oversized_scan_at_the_window_is_cut_off_and_the_typed_form_is_kept(
+    client, bundle_clerk, settings
+):
+    settings.KUAIBAN_UPLOAD_MAX_BYTES = 1024 * 1024
+    client.force_login(bundle_clerk)
+    start_post(client, resident_id=generated_resident_id(), real_name="李新华")
+    application = Application.objects.get()
+    url = f"/staff/intake/new/{application.reference}/"
+    questions = list(application.bundle.questions.values_list("code", flat=True))
+    client.post(url, {"step": "questions"} | {code: "no" for code in questions})
+    application.refresh_from_db()
+    seen = to_be_seen(application)
+    big = SimpleUploadedFile("scan.pdf", b"%PDF-" + b"0" * (2 * 1024 * 1024), "application/pdf")
+
+    response = client.post(url, form_post(application, seen=seen) | {f"scan-{seen[0]}": big})
+
+    assert response.status_code == 200
+    with translation.override("zh-hans"):
+        expected = too_large_message("scan.pdf")
+    assert "1 MB" in expected
+    assert response.context["form"].non_field_errors() == [expected]
+    assert expected in response.content.decode()
+    typed = response.context["form"].data
+    fields = required_form_fields(application)
+    assert fields and all(typed.get(f.code) == valid_value(f) for f in fields)
+    application.refresh_from_db()
+    assert application.state == "draft" and not application.form_data
+    assert not StoredFile.objects.exists() and not application.materials.exists()

@@ -1,0 +1,227 @@
+"""Uploaded materials: the size limits hold while the body streams in (a 40 MB upload is cut
+off at the limit, never received whole), and nothing of a refused file is kept."""
+
+import http.client
+import select
+import uuid
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import translation
+
+from bundles.selectors import required_materials
+from kuaiban.cases.models import StoredFile
+from kuaiban.cases.uploads import LimitedUploadHandler, too_large_message
+from tests.builders import draft
+from tests.factories import UserFactory
+
+MB = 1024 * 1024
+CHUNK = 64 * 1024  # the parser's chunk size
+FORTY_MB = 40 * MB
+
+
+class CountingHandler(LimitedUploadHandler):
+    """The real handler, remembering each request it parsed so a test can ask how much of the
+    body the application read (its LimitedStream's position)."""
+
+    seen: list = []
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        CountingHandler.seen.append(self)
+
+
+@pytest.fixture
+def counted(settings, tmp_path):
+    settings.FILE_UPLOAD_HANDLERS = [
+        "tests.cases.test_uploads.CountingHandler",
+        *settings.FILE_UPLOAD_HANDLERS[1:],
+    ]
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "upload-tmp")
+    (tmp_path / "upload-tmp").mkdir()
+    CountingHandler.seen = []
+    return CountingHandler.seen
+
+
+def files_under(folder) -> list:
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+def nothing_kept(settings) -> bool:
+    return (
+        not StoredFile.objects.exists()
+        and not files_under(settings.MEDIA_ROOT)
+        and not files_under(Path(settings.FILE_UPLOAD_TEMP_DIR))
+    )
+
+
+def first_needed(application):
+    return next(e for e in required_materials(application) if e.needs_action).material
+
+
+def big_pdf(size: int = FORTY_MB) -> bytes:
+    return b"%PDF-1.4\n" + b"0" * (size - 9)
+
+
+@pytest.mark.django_db
+def test_a_40_mb_upload_is_cut_off_at_the_limit_and_nothing_is_kept(client, counted, settings):
+    citizen = UserFactory(citizen=True)
+    application = draft(citizen)
+    material = first_needed(application)
+    client.force_login(citizen)
+    url = f"/applications/{application.reference}/materials/"
+
+    response = client.post(
+        url,
+        {
+            "action": "upload",
+            "material": material.code,
+            "file": SimpleUploadedFile("huge.pdf", big_pdf(), "application/pdf"),
+        },
+    )
+
+    assert response.status_code == 302
+    (handler,) = counted
+    read = response.wsgi_request._stream._pos
+    limit = settings.KUAIBAN_UPLOAD_MAX_BYTES
+    assert limit < read <= limit + 2 * CHUNK  # the limit, one chunk over it, the form's headers
+    assert handler.file_bytes <= limit + CHUNK
+    assert nothing_kept(settings)
+    page = client.get(url).content.decode()
+    with translation.override("zh-hans"):
+        assert too_large_message("huge.pdf") in page and "10 MB" in too_large_message("x")
+    assert not application.materials.exists()
+
+
+@pytest.mark.django_db
+def test_a_file_within_the_limit_still_streams_to_storage(client, counted, settings):
+    citizen = UserFactory(citizen=True)
+    application = draft(citizen)
+    material = first_needed(application)
+    client.force_login(citizen)
+    content = big_pdf(settings.KUAIBAN_UPLOAD_MAX_BYTES)  # exactly the limit is allowed
+    client.post(
+        f"/applications/{application.reference}/materials/",
+        {
+            "action": "upload",
+            "material": material.code,
+            "file": SimpleUploadedFile("ok.pdf", content),
+        },
+    )
+    stored = StoredFile.objects.get()
+    assert stored.size == len(content)
+    assert counted[0].file_bytes == len(content)
+
+
+@pytest.mark.django_db
+def test_a_request_over_the_total_limit_is_refused_before_its_files_are_read(
+    client, counted, settings
+):
+    settings.KUAIBAN_UPLOAD_MAX_REQUEST_BYTES = 1 * MB
+    citizen = UserFactory(citizen=True)
+    application = draft(citizen)
+    client.force_login(citizen)
+    url = f"/applications/{application.reference}/materials/"
+    response = client.post(
+        url,
+        {
+            "action": "upload",
+            "material": first_needed(application).code,
+            "file": SimpleUploadedFile("two.pdf", big_pdf(2 * MB)),
+        },
+    )
+    assert response.status_code == 302
+    assert response.wsgi_request._stream._pos <= CHUNK  # the parser's first read, of 2 MB
+    assert counted[0].total_bytes == 0
+    assert nothing_kept(settings)
+    page = client.get(url).content.decode()
+    assert "1 MB" in page and "two.pdf" not in page
+
+
+# -- over a real socket ------------------------------------------------------------------------
+
+
+def stream_upload(live_server, path, *, cookies: dict, fields: dict, file_size: int):
+    """POST a multipart body over a socket in 64 KB chunks, stopping early when the server has
+    already answered; (response status, headers, bytes sent)."""
+    boundary = uuid.uuid4().hex
+    head = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    )
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="huge.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    host, port = live_server.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("POST", path)
+    connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+    connection.putheader("Content-Length", str(len(head) + file_size + len(tail)))
+    connection.putheader("Cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()))
+    connection.endheaders()
+    connection.send(head + b"%PDF-1.4\n")
+    sent, chunk = 9, b"0" * CHUNK
+    try:
+        while sent < file_size:
+            piece = chunk[: min(CHUNK, file_size - sent)]
+            connection.sock.sendall(piece)
+            sent += len(piece)
+            if select.select([connection.sock], [], [], 0)[0]:
+                break  # the answer is there: no point sending the rest
+        else:
+            connection.sock.sendall(tail)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response.status, response.headers, sent
+
+
+def http_get(live_server, path, cookies: dict) -> str:
+    host, port = live_server.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.request(
+        "GET", path, headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    )
+    page = connection.getresponse().read().decode()
+    connection.close()
+    return page
+
+
+def test_a_40_mb_upload_over_a_socket_is_cut_off_at_the_limit(
+    live_server, committed_db, counted, settings
+):
+    citizen = UserFactory(citizen=True)
+    application = draft(citizen)
+    material = first_needed(application)
+    browser = Client()
+    browser.force_login(citizen)
+    csrf = "k" * 32
+    cookies = {"sessionid": browser.cookies["sessionid"].value, "csrftoken": csrf}
+    path = f"/applications/{application.reference}/materials/"
+
+    status, headers, _sent = stream_upload(
+        live_server,
+        path,
+        cookies=cookies,
+        fields={"csrfmiddlewaretoken": csrf, "action": "upload", "material": material.code},
+        file_size=FORTY_MB,
+    )
+
+    assert status == 302 and headers["Location"] == path
+    (handler,) = counted
+    limit = settings.KUAIBAN_UPLOAD_MAX_BYTES
+    assert limit < handler.request._stream._pos <= limit + 2 * CHUNK
+    assert nothing_kept(settings)
+    answered: SimpleCookie = SimpleCookie()
+    for line in headers.get_all("Set-Cookie") or []:
+        answered.load(line)
+    page = http_get(live_server, path, cookies | {k: v.value for k, v in answered.items()})
+    with translation.override("zh-hans"):
+        assert too_large_message("huge.pdf") in page
