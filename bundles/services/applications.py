@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kuaiban.accounts.identity import normalize_phone, normalize_resident_id
+from kuaiban.cases import uploads
 from kuaiban.cases.events import record_event, transition
 from kuaiban.cases.models import (
     FINAL_CASE_STATES,
@@ -102,7 +103,10 @@ def application_answer_questions(*, application: Application, actor, answers: di
     application.save(update_fields=["answers"])
     # Materials no longer needed after changed answers are dropped, not left dangling.
     needed = {entry.material.pk for entry in required_materials(application)}
-    application.materials.exclude(material_id__in=needed).delete()
+    dropped = application.materials.exclude(material_id__in=needed)
+    files = list(dropped.values_list("file_id", flat=True))
+    dropped.delete()
+    uploads.discard_unused(files)
     application.commitments.exclude(material_id__in=needed).delete()
     return application
 
@@ -189,7 +193,12 @@ def application_withdraw(*, application: Application, actor, reason: str = "") -
     transition(application, "withdraw", actor=actor, action=EventAction.WITHDRAW, reason=reason)
     for case in application.cases.select_for_update().exclude(state__in=FINAL_CASE_STATES):
         transition(case, "withdraw", actor=actor, action=EventAction.WITHDRAW, reason=reason)
-    if not was_draft:
+    if was_draft:
+        # Nothing was submitted: the draft's documents are not kept (unless reused elsewhere).
+        files = list(application.materials.values_list("file_id", flat=True))
+        application.materials.all().delete()
+        uploads.discard_unused(files)
+    else:
         notify_applicant(
             application,
             _("Application %(reference)s withdrawn") % {"reference": application.reference},

@@ -42,6 +42,8 @@ def provide(
     signed for it before is dropped when the proof itself comes."""
     if provision != ApplicationMaterial.Provision.COMMITMENT:
         application.commitments.filter(material=material).delete()
+    previous = application.materials.filter(material=material).values_list("file_id", flat=True)
+    replaced = previous.first()
     provided, _created = ApplicationMaterial.objects.update_or_create(
         application=application,
         material=material,
@@ -52,6 +54,9 @@ def provide(
             "provided_at": timezone.now(),
         },
     )
+    if replaced and replaced != provided.file_id:
+        # The replaced document goes from storage once this commits (kept if reused elsewhere).
+        uploads.discard_unused([replaced])
     return provided
 
 
@@ -99,6 +104,9 @@ def material_reuse(*, application: Application, actor, material: Material, store
     _needed_material(application, material)
     if stored_file.owner_id != application.applicant_id or stored_file.material_id != material.pk:
         raise ValidationError(_("That file cannot be used for this material."))
+    # Locked against its discarding by another draft at the same moment.
+    if not StoredFile.objects.select_for_update().filter(pk=stored_file.pk).exists():
+        raise ValidationError(_("That file is no longer available; please upload it again."))
     return provide(
         application, material, ApplicationMaterial.Provision.UPLOAD, file=stored_file, reused=True
     )

@@ -1,18 +1,23 @@
 """Uploaded materials: type by content, size limits, generated names outside the static root."""
 
 import hashlib
+import logging
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
-from .models import StoredFile
+from .models import ApplicationMaterial, StoredFile
+
+logger = logging.getLogger(__name__)
 
 # Accepted documents, recognised by their first bytes (never by the name the browser sends).
 SIGNATURES = (
@@ -147,3 +152,35 @@ def store(*, owner, material, upload) -> StoredFile:
 
 def open_stored(stored: StoredFile):
     return storage().open(stored.storage_name, "rb")
+
+
+def discard_unused(file_ids: Iterable[int | None]) -> int:
+    """Forget stored files that no application uses any more (a replaced upload, a dropped
+    material, a withdrawn draft's documents): the rows at once, in the caller's transaction,
+    the bytes on disk only once it commits, so a rollback keeps both. A file another application
+    still uses (材料复用) is kept. Returns how many files were discarded."""
+    ids = {pk for pk in file_ids if pk}
+    if not ids:
+        return 0
+    # Locked, so a concurrent reuse of the same file waits and then finds it gone.
+    unused = list(
+        StoredFile.objects.select_for_update()
+        .filter(pk__in=ids)
+        .exclude(pk__in=ApplicationMaterial.objects.filter(file_id__in=ids).values("file_id"))
+        .values_list("pk", "storage_name")
+    )
+    if not unused:
+        return 0
+    StoredFile.objects.filter(pk__in=[pk for pk, _name in unused]).delete()
+    names = [name for _pk, name in unused]
+    transaction.on_commit(lambda: _remove(names), robust=True)
+    return len(unused)
+
+
+def _remove(names: list[str]) -> None:
+    files = storage()
+    for name in names:
+        try:
+            files.delete(name)
+        except OSError:
+            logger.exception("could not delete the discarded upload %s", name)

@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.test import Client
 from django.utils import translation
 
 from bundles.selectors import required_materials
+from bundles.services import applications, materials
 from kuaiban.cases.models import StoredFile
 from kuaiban.cases.uploads import LimitedUploadHandler, too_large_message
-from tests.builders import draft
+from tests.builders import draft, upload
 from tests.factories import UserFactory
 
 MB = 1024 * 1024
@@ -225,3 +227,115 @@ def test_a_40_mb_upload_over_a_socket_is_cut_off_at_the_limit(
     page = http_get(live_server, path, cookies | {k: v.value for k, v in answered.items()})
     with translation.override("zh-hans"):
         assert too_large_message("huge.pdf") in page
+
+
+# -- replaced uploads are deleted, after the commit --------------------------------------------
+
+
+def on_disk(stored: StoredFile, settings) -> bool:
+    return (Path(settings.MEDIA_ROOT) / "materials" / stored.storage_name).is_file()
+
+
+def uploaded(application, material, name="doc.pdf") -> StoredFile:
+    provided = materials.material_upload(
+        application=application,
+        actor=application.applicant,
+        material=material,
+        upload=upload(name),
+    )
+    return provided.file
+
+
+@pytest.mark.django_db
+def test_a_replaced_upload_is_deleted_from_storage_only_after_the_commit(
+    settings, django_capture_on_commit_callbacks
+):
+    application = draft(UserFactory(citizen=True))
+    material = first_needed(application)
+    with django_capture_on_commit_callbacks(execute=True):
+        old = uploaded(application, material, "old.pdf")
+    assert on_disk(old, settings)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        new = uploaded(application, material, "new.pdf")
+        assert on_disk(old, settings)  # not before the commit
+
+    assert callbacks
+
+    assert not on_disk(old, settings) and on_disk(new, settings)
+    assert list(StoredFile.objects.all()) == [new]
+    assert application.materials.get(material=material).file == new
+
+
+@pytest.mark.django_db
+def test_a_replacement_rolled_back_keeps_the_old_upload(
+    settings, django_capture_on_commit_callbacks
+):
+    application = draft(UserFactory(citizen=True))
+    material = first_needed(application)
+    with django_capture_on_commit_callbacks(execute=True):
+        old = uploaded(application, material, "old.pdf")
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        uploaded(application, material, "new.pdf")
+        raise RuntimeError("the request failed after the upload")
+
+    assert callbacks == []
+    assert on_disk(old, settings) and StoredFile.objects.filter(pk=old.pk).exists()
+    assert application.materials.get(material=material).file == old
+
+
+@pytest.mark.django_db
+def test_a_replaced_upload_reused_by_another_application_is_kept(
+    settings, django_capture_on_commit_callbacks
+):
+    citizen = UserFactory(citizen=True)
+    first, second = draft(citizen), draft(citizen)
+    material = first_needed(first)
+    with django_capture_on_commit_callbacks(execute=True):
+        shared = uploaded(first, material, "shared.pdf")
+        materials.material_reuse(
+            application=second, actor=citizen, material=material, stored_file=shared
+        )
+        uploaded(first, material, "other.pdf")
+    assert on_disk(shared, settings)
+    assert second.materials.get(material=material).file == shared
+
+
+@pytest.mark.django_db
+def test_a_commitment_instead_of_an_upload_deletes_the_upload(
+    settings, django_capture_on_commit_callbacks
+):
+    citizen = UserFactory(citizen=True, real_name="王小明")
+    application = draft(citizen, "B09", {"Q1": True})
+    entry = next(
+        e
+        for e in required_materials(application)
+        if e.material.commitment_allowed and e.needs_action
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        old = uploaded(application, entry.material)
+        materials.material_commit(
+            application=application,
+            actor=citizen,
+            material=entry.material,
+            signed_name="王小明",
+            agreed=True,
+        )
+    assert not on_disk(old, settings) and not StoredFile.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_withdrawn_draft_leaves_no_uploads_behind(settings, django_capture_on_commit_callbacks):
+    citizen = UserFactory(citizen=True)
+    application = draft(citizen)
+    with django_capture_on_commit_callbacks(execute=True):
+        stored = uploaded(application, first_needed(application))
+    with django_capture_on_commit_callbacks(execute=True):
+        applications.application_withdraw(application=application, actor=citizen)
+    assert not on_disk(stored, settings) and not StoredFile.objects.exists()
+    assert files_under(Path(settings.MEDIA_ROOT)) == []
