@@ -341,9 +341,11 @@ def application_list(request):
 def download(request, file_id):
     """Serve a stored material as an attachment, only to those allowed to see it (else 404)."""
     stored = or_404(selectors.file_for_user(request.user, file_id))
-    return FileResponse(
-        uploads.open_stored(stored),
+    response = FileResponse(
+        uploads.open_stored(stored),  # decrypted as it streams
         as_attachment=True,
         filename=stored.original_name,
         content_type=stored.content_type,
     )
+    response["Content-Length"] = stored.size
+    return response

@@ -85,6 +85,11 @@ def test_without_the_personal_data_keys_it_refuses_to_start(missing):
     assert "KUAIBAN_DATA_KEY" in refused and "KUAIBAN_LOOKUP_KEY" in refused
 
 
+def test_without_the_data_key_uploaded_documents_could_not_be_encrypted_so_it_refuses():
+    refused = evaluated(production_env(KUAIBAN_DATA_KEY=None))["refused"]
+    assert "uploaded documents" in refused
+
+
 def test_with_everything_set_it_is_https_only_with_secure_cookies():
     # A stray DJANGO_DEBUG cannot switch debugging on in production.
     env = production_env(DJANGO_DEBUG="true")

@@ -1,19 +1,25 @@
-"""Uploaded materials: type by content, size limits, generated names outside the static root."""
+"""Uploaded materials: type by content, size limits enforced while they stream in, generated
+names outside the static root, encrypted at rest (kuaiban/accounts/crypto.py: sealed files)."""
 
 import hashlib
 import logging
+import os
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
+
+from kuaiban.accounts import crypto
 
 from .models import ApplicationMaterial, StoredFile
 
@@ -136,7 +142,7 @@ def store(*, owner, material, upload) -> StoredFile:
     upload.seek(0)
     now = timezone.now()
     name = f"{now:%Y/%m}/{uuid.uuid4().hex}{extension}"
-    saved_as = storage().save(name, upload)
+    saved_as = storage().save(name, SealingFile(upload))
     original = get_valid_filename(Path(upload.name or "file").name)[:200] or "file"
     return StoredFile.objects.create(
         owner=owner,
@@ -150,8 +156,52 @@ def store(*, owner, material, upload) -> StoredFile:
     )
 
 
+class SealingFile(File):
+    """An upload as the storage writes it: its encrypted form, streamed a chunk at a time."""
+
+    def __init__(self, upload):
+        super().__init__(upload, name=upload.name)
+        self.upload = upload
+
+    def chunks(self, chunk_size=None):
+        self.upload.seek(0)
+        return crypto.seal_chunks(self.upload.chunks())
+
+
 def open_stored(stored: StoredFile):
-    return storage().open(stored.storage_name, "rb")
+    """The document's clear text as a file to stream (only the download view calls this, after
+    it decided the user may see the file). A file written before encryption was introduced and
+    not yet converted by `encrypt_uploads` is read as it is."""
+    raw = storage().open(stored.storage_name, "rb")
+    head = raw.read(len(crypto.SEALED_MAGIC))
+    raw.seek(0)
+    if not crypto.is_sealed(head):
+        return raw
+    return crypto.SealedReader(raw)  # type: ignore[arg-type]
+
+
+def seal_in_place(path: Path, *, rotate: bool = False) -> bool:
+    """Encrypt one stored document where it lies (written beside it, then renamed over it, so
+    an interruption leaves either the old or the new file). False when it is already sealed
+    (with `rotate`: sealed under the current key); a file sealed under an older key is then
+    opened and sealed again under the first KUAIBAN_DATA_KEY's file key."""
+    with path.open("rb") as stored:
+        head = stored.read(len(crypto.SEALED_MAGIC) + 4)
+        stored.seek(0)
+        if crypto.is_sealed(head):
+            if not rotate or crypto.sealed_key_id(head) == crypto.current_file_key_id():
+                return False
+            source: BinaryIO = crypto.SealedReader(stored)  # type: ignore[assignment]
+        else:
+            source = stored
+        partial = path.with_name(f".{path.name}.sealing")
+        with partial.open("wb") as sealed:
+            for piece in crypto.seal_chunks(iter(lambda: source.read(crypto.SEALED_CHUNK), b"")):
+                sealed.write(piece)
+            sealed.flush()
+            os.fsync(sealed.fileno())
+    os.replace(partial, path)
+    return True
 
 
 def discard_unused(file_ids: Iterable[int | None]) -> int:

@@ -20,7 +20,10 @@ if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a random value of 50+ characters")
 
 if not KUAIBAN_DATA_KEYS or not KUAIBAN_LOOKUP_KEY:  # noqa: F405
-    raise ImproperlyConfigured("KUAIBAN_DATA_KEY and KUAIBAN_LOOKUP_KEY must be set in production")
+    raise ImproperlyConfigured(
+        "KUAIBAN_DATA_KEY and KUAIBAN_LOOKUP_KEY must be set in production (KUAIBAN_DATA_KEY "
+        "encrypts the personal numbers and, through a derived key, the uploaded documents)"
+    )
 
 # The database: PostgreSQL (row locks, COPY, percentile_cont), never the SQLite file.
 POSTGRESQL_ENGINES = {

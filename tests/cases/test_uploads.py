@@ -5,6 +5,7 @@ import http.client
 import select
 import uuid
 from http.cookies import SimpleCookie
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -339,3 +340,142 @@ def test_a_withdrawn_draft_leaves_no_uploads_behind(settings, django_capture_on_
         applications.application_withdraw(application=application, actor=citizen)
     assert not on_disk(stored, settings) and not StoredFile.objects.exists()
     assert files_under(Path(settings.MEDIA_ROOT)) == []
+
+
+# -- encrypted at rest -------------------------------------------------------------------------
+
+MARKER = b"KB-PLAINTEXT-MARKER-0123456789"
+
+
+def marked_pdf(size: int = 200 * 1024) -> bytes:
+    """A PDF over three encryption chunks long, the marker at its start, middle and end."""
+    body = b"%PDF-1.4\n" + MARKER + b"x" * size + MARKER + b"y" * size + MARKER
+    return body
+
+
+def raw_bytes(stored: StoredFile, settings) -> bytes:
+    return (Path(settings.MEDIA_ROOT) / "materials" / stored.storage_name).read_bytes()
+
+
+@pytest.fixture
+def data_keys(settings):
+    """Set KUAIBAN_DATA_KEY (a list, the first encrypting) for the rest of the test."""
+    from kuaiban.accounts import crypto
+
+    def use(*keys):
+        settings.KUAIBAN_DATA_KEYS = list(keys)
+        crypto._fernet.cache_clear()
+        crypto._file_keys.cache_clear()
+
+    yield use
+    crypto._fernet.cache_clear()
+    crypto._file_keys.cache_clear()
+
+
+@pytest.mark.django_db
+def test_an_uploaded_document_is_encrypted_on_disk_and_decrypted_for_whom_may_see_it(
+    client, settings
+):
+    citizen, stranger = UserFactory(citizen=True), UserFactory(citizen=True)
+    application = draft(citizen)
+    client.force_login(citizen)
+    content = marked_pdf()
+    client.post(
+        f"/applications/{application.reference}/materials/",
+        {
+            "action": "upload",
+            "material": first_needed(application).code,
+            "file": SimpleUploadedFile("marked.pdf", content),
+        },
+    )
+    stored = StoredFile.objects.get()
+    on_disk_bytes = raw_bytes(stored, settings)
+    assert MARKER not in on_disk_bytes and b"%PDF" not in on_disk_bytes
+    assert on_disk_bytes.startswith(b"KBF1")
+    assert stored.size == len(content)
+
+    response = client.get(f"/files/{stored.pk}/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == content
+    assert response["Content-Length"] == str(len(content))
+    client.force_login(stranger)
+    assert client.get(f"/files/{stored.pk}/").status_code == 404
+
+
+def test_a_sealed_document_altered_or_cut_short_is_refused(settings):
+    import io
+
+    from kuaiban.accounts import crypto
+
+    sealed = b"".join(crypto.seal_chunks([marked_pdf()]))
+    assert b"".join(iter(crypto.SealedReader(io.BytesIO(sealed)).read, b"")) == marked_pdf()
+    head, chunk = 15, crypto.SEALED_CHUNK + 16  # magic, key id, nonce prefix; chunk and tag
+    first, second, rest = (
+        sealed[head : head + chunk],
+        sealed[head + chunk : head + 2 * chunk],
+        sealed[head + 2 * chunk :],
+    )
+    assert first and second and rest
+    cut_short = sealed[: head + 2 * chunk]  # whole chunks, the last one dropped
+    altered = bytearray(sealed)
+    altered[100] ^= 1
+    swapped = sealed[:head] + second + first + rest
+    for bad in (cut_short, bytes(altered), swapped):
+        with pytest.raises(ValueError):
+            b"".join(iter(crypto.SealedReader(io.BytesIO(bad)).read, b""))
+
+
+@pytest.mark.django_db
+def test_encrypt_uploads_seals_clear_files_in_place_and_is_idempotent(settings):
+    from django.core.management import call_command
+
+    from kuaiban.cases.uploads import open_stored, storage
+
+    application = draft(UserFactory(citizen=True))
+    stored = uploaded(application, first_needed(application))
+    path = Path(storage().path(stored.storage_name))
+    path.write_bytes(marked_pdf())  # as written before encryption at rest
+    with open_stored(stored) as legacy:
+        assert legacy.read() == marked_pdf()  # still served until the command runs
+
+    first, again = StringIO(), StringIO()
+    call_command("encrypt_uploads", stdout=first)
+    sealed = path.read_bytes()
+    call_command("encrypt_uploads", stdout=again)
+
+    assert first.getvalue().startswith("Encrypted 1 uploaded file(s); 0 already encrypted")
+    assert again.getvalue().startswith("Encrypted 0 uploaded file(s); 1 already encrypted")
+    assert MARKER not in sealed and path.read_bytes() == sealed
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no partial left behind
+    with open_stored(stored) as opened:
+        assert opened.read() == marked_pdf()
+
+
+@pytest.mark.django_db
+def test_encrypt_uploads_rotate_seals_again_under_the_first_data_key(settings, data_keys):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    from kuaiban.cases.uploads import open_stored, storage
+
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    data_keys(old_key)
+    application = draft(UserFactory(citizen=True))
+    stored = uploaded(application, first_needed(application))
+    path = Path(storage().path(stored.storage_name))
+    before = path.read_bytes()
+
+    data_keys(new_key, old_key)
+    with open_stored(stored) as opened:
+        assert opened.read() == upload().read()  # the old key still decrypts
+    out = StringIO()
+    call_command("encrypt_uploads", "--rotate", stdout=out)
+    assert out.getvalue().startswith("Encrypted 1 uploaded file(s)")
+    assert path.read_bytes()[4:8] != before[4:8]
+
+    data_keys(new_key)
+    with open_stored(stored) as opened:
+        assert opened.read() == upload().read()
+    data_keys(old_key)
+    with pytest.raises(ValueError):
+        open_stored(stored)
