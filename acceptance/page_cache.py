@@ -2,20 +2,20 @@
 its selector once and stored for `CACHE_SECONDS`, under a key that includes the rollup's refresh
 time, so a refresh shows at once. The Celery task warms the usual ones after each refresh.
 
-The cache is an optimisation, never a dependency: with the cache (Redis) unreachable, a page is
-computed from the database and the error logged.
+The cache is an optimisation, never a dependency (`kuaiban.optional_cache`): with the cache
+(Redis) unreachable, a page is computed from the database, the outage logged once, and the pages
+say so.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from datetime import date
 
-from django.core.cache import cache
 from django.utils import timezone
 
+from kuaiban import optional_cache
 from kuaiban.catalog.models import District
 
 from .models import RollupState
@@ -24,7 +24,6 @@ from .selectors.common import Period, default_period, filters_cleaned
 from .selectors.dashboard import Dashboard, dashboard
 from .selectors.programme import ProgrammeStatus, programme_status
 
-logger = logging.getLogger(__name__)
 CACHE_SECONDS = 300
 
 
@@ -40,18 +39,11 @@ def _dashboard_key(filters: dict, period: Period, state: RollupState | None) -> 
 
 
 def _cache_get(key: str):
-    try:
-        return cache.get(key)
-    except Exception:  # Redis down: the page is computed from the database instead
-        logger.warning("cache unreachable; %s computed from the database", key, exc_info=True)
-        return None
+    return optional_cache.get(key)
 
 
 def _cache_set(key: str, value) -> None:
-    try:
-        cache.set(key, value, CACHE_SECONDS)
-    except Exception:
-        logger.warning("cache unreachable; %s not kept", key, exc_info=True)
+    optional_cache.set(key, value, CACHE_SECONDS)
 
 
 def dashboard_cached(filters: dict | None, period: Period) -> Dashboard:

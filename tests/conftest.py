@@ -1,3 +1,7 @@
+import socket
+import subprocess
+import time
+
 import pytest
 from django.core.management import call_command
 
@@ -31,11 +35,70 @@ def _fresh_caches():
     """Each test starts with empty caches: a rolled-back test must not leave its calendar behind."""
     from django.core.cache import cache
 
+    from kuaiban import optional_cache
     from kuaiban.workdays.calendar import calendar_cache_invalidate
 
+    optional_cache.reset()
     cache.clear()
     calendar_cache_invalidate()
     yield
+    optional_cache.reset()
+
+
+class PrivateRedis:
+    """A `redis-server` of one test's own, on a free port, without persistence: `stop()` kills
+    it for real (the test then sees Redis as it is in an outage: connection refused)."""
+
+    def __init__(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = subprocess.Popen(
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def private_redis(settings):
+    """The cache and Celery's broker on a Redis of this test's own (`PrivateRedis`), with the
+    settings' socket timeouts; killed at the end of the test if the test did not stop it."""
+    from django.core.cache import caches
+
+    from kuaiban import optional_cache
+
+    assert settings.CACHES["default"]["BACKEND"].endswith("RedisCache"), "run with REDIS_URL"
+    redis = PrivateRedis()
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": redis.url}}
+    settings.CELERY_BROKER_URL = redis.url
+    optional_cache.reset()
+    yield redis
+    redis.stop()
+    caches["default"].close()
+    optional_cache.reset()
 
 
 @pytest.fixture(autouse=True)

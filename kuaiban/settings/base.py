@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kuaiban.workdays.context_processors.calendar_coverage_warning",
+                "kuaiban.optional_cache.context",
             ],
         },
     },
@@ -120,6 +121,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Seconds a Redis call may take: an unreachable Redis costs a request this long, never a hang.
 REDIS_TIMEOUT_SECONDS = float(os.environ.get("KUAIBAN_REDIS_TIMEOUT", "1"))
+# After a cache error, seconds before a process tries the cache again (kuaiban/optional_cache.py):
+# meanwhile every read is a miss and the pages are computed from the database.
+KUAIBAN_CACHE_RETRY_SECONDS = float(os.environ.get("KUAIBAN_CACHE_RETRY_SECONDS", "30"))
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -165,6 +169,9 @@ STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 # Uploaded materials live outside the static root and are served only through authorised views.
 MEDIA_ROOT = Path(os.environ.get("KUAIBAN_MEDIA_ROOT", BASE_DIR / "var" / "media"))
 
+# Sessions live in the database, never only in the cache: a logged-in user keeps working with
+# Redis down.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 60 * 60)))
 X_FRAME_OPTIONS = "DENY"

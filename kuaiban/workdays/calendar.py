@@ -1,45 +1,38 @@
 """The working calendar of this process: the calendar tables turned into the pure `WorkCalendar`,
-built once and kept until an edit anywhere bumps the shared version number in the cache."""
+built once and kept until an edit anywhere changes the shared version token in the cache."""
 
-import logging
 import time
+import uuid
 
-from django.core.cache import cache
 from django.utils import timezone
+
+from kuaiban import optional_cache
 
 from .arithmetic import DEFAULT_OFFICE_PERIODS, WorkCalendar
 from .models import CalendarDay, OfficeHoursPeriod
 from .selectors import COVERAGE_CACHE_KEY, configured_years
 
-logger = logging.getLogger(__name__)
 _CACHE_VERSION_KEY = "workdays:calendar-version"
 _local_calendar: dict[object, WorkCalendar] = {}
 
 
 def _calendar_version():
-    """The shared calendar version, or None when the cache (Redis) cannot be reached."""
-    try:
-        version = cache.get(_CACHE_VERSION_KEY)
-        if version is None:
-            version = 1
-            cache.add(_CACHE_VERSION_KEY, version, timeout=None)
-        return version
-    except Exception:  # Redis down: deadlines must still compute, from the database
-        logger.warning("cache unreachable; the working calendar is rebuilt every minute")
-        return None
+    """The shared calendar version (a random token, so a Redis restarted empty can never hand
+    back a version a process still holds), or None when the cache cannot be reached."""
+    version = optional_cache.get(_CACHE_VERSION_KEY)
+    if version is None:
+        optional_cache.add(_CACHE_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        version = optional_cache.get(_CACHE_VERSION_KEY)
+    return version
 
 
 def calendar_cache_invalidate() -> None:
-    """Invalidate every process's cached calendar (called after edits are committed)."""
+    """Invalidate every process's cached calendar (called after edits are committed). Tried
+    even during a known outage; if the cache is down, the other processes see the edit within a
+    minute (they rebuild that often while it is down)."""
     _local_calendar.clear()
-    try:
-        try:
-            cache.incr(_CACHE_VERSION_KEY)
-        except ValueError:
-            cache.set(_CACHE_VERSION_KEY, 2, timeout=None)
-        cache.delete(COVERAGE_CACHE_KEY)
-    except Exception:
-        logger.warning("cache unreachable; other processes see the calendar edit within a minute")
+    optional_cache.delete(_CACHE_VERSION_KEY, force=True)
+    optional_cache.delete(COVERAGE_CACHE_KEY)
 
 
 def calendar_from_db() -> WorkCalendar:
