@@ -69,6 +69,10 @@ class ExportJob(models.Model):
         related_name="retried_as",
     )
 
+    # Not stored: set after commit by `services.export_request`/`export_retry` when the broker
+    # could not be told (the job stays queued; the sweeper sends it again).
+    queue_unreachable: bool = False
+
     class Meta:
         verbose_name = _("Excel export")
         verbose_name_plural = _("Excel exports")

@@ -5,16 +5,15 @@ runs `jobs.export_run` (see there how a re-delivered or doubled run writes one f
 may cancel a queued or running export (its run stops at its next chunk) and run a failed,
 cancelled or expired one again (a new job with the same parameters).
 
-Broker unreachable when the job is queued: the job is marked failed at once with a clear message
-(the page says to try again later). It is never run inline: a 100 k-row export takes ~30 s and
-would hold the request and a web worker for that long. Without a broker (the demo,
+Broker unreachable when the job is queued (one bounded attempt, `kuaiban.broker.publish`): the
+job stays queued in the database, its page says so, and the sweeper sends it again once the
+broker is back (a queued job nobody picked up). It is never run inline: a 100 k-row export takes
+~30 s and would hold the request and a web worker for that long. Without a broker (the demo,
 KUAIBAN_EXPORTS_RUN_BY_TIMERS) the request only queues the job and the timer process runs it
 (`reports.run_queued_exports`); tests that set `task_always_eager` run the task at commit.
 """
 
 from __future__ import annotations
-
-import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -23,12 +22,10 @@ from django.utils import timezone
 
 from acceptance.selectors.common import Period
 from acceptance.selectors.drilldown import DRILL_FIGURES
+from kuaiban import broker
 
 from .models import ExportJob, ExportKind, ExportStatus, LeaderReport
 from .tasks import run_export
-
-logger = logging.getLogger(__name__)
-BROKER_DOWN = "后台任务服务暂时不可用，导出未能开始，请稍后重试。(The job queue is unreachable.)"
 
 
 def export_parameters(*, kind: str, filters: dict, period: Period, figure: str = "") -> dict:
@@ -60,19 +57,16 @@ def export_request(
 def _queue(job: ExportJob) -> None:
     if settings.KUAIBAN_EXPORTS_RUN_BY_TIMERS:  # no broker: the timer process runs queued jobs
         return
-    transaction.on_commit(lambda: export_enqueue(job.pk))
+
+    def enqueue() -> None:
+        job.queue_unreachable = not export_enqueue(job.pk)
+
+    transaction.on_commit(enqueue)
 
 
 def export_enqueue(job_id: int) -> bool:
-    try:
-        run_export.apply_async((job_id,), retry=False)
-    except Exception as error:  # the broker is unreachable: say so on the job's page
-        logger.warning("export %s not queued: %s", job_id, error)
-        ExportJob.objects.filter(pk=job_id, status=ExportStatus.QUEUED).update(
-            status=ExportStatus.FAILED, error=BROKER_DOWN, finished_at=timezone.now()
-        )
-        return False
-    return True
+    """Send the job's task; False when the broker is unreachable (the job stays queued)."""
+    return broker.publish(run_export, (job_id,))
 
 
 def _own_locked(job: ExportJob, user) -> ExportJob:

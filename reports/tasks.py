@@ -4,6 +4,8 @@ beat timers (kuaiban/celery.py): the sweeper, and the demo's runner of queued ex
 from celery import shared_task
 from django.conf import settings
 
+from kuaiban import broker
+
 from .jobs import export_run, exports_run_queued, exports_sweep
 
 
@@ -24,7 +26,7 @@ def sweep_stale_exports() -> dict[str, int]:
     swept = exports_sweep()
     if not settings.KUAIBAN_EXPORTS_RUN_BY_TIMERS:  # the demo's runner picks them up itself
         for job_id in swept.requeued:
-            run_export.apply_async((job_id,), retry=False)
+            broker.publish(run_export, (job_id,))
     return swept.summary()
 
 

@@ -25,6 +25,10 @@ from . import exports, jobs, selectors, services
 from .models import ExportJob, ExportKind, LeaderReport
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+QUEUE_UNREACHABLE = _(
+    "The job queue is unreachable just now: your export is kept in the queue and starts as soon "
+    "as it is back. You can leave this page."
+)
 # The query-string names an export page reads besides the filter form's own.
 EXPORT_FIELDS = ("kind", "figure")
 
@@ -103,8 +107,14 @@ def exports_view(request):
         job = services.export_request(
             user=request.user, kind=kind, filters=form.filters(), period=period, figure=figure
         )
+        _say_if_waiting(request, job)
         return redirect("reports:export", pk=job.pk)
     return render(request, "reports/exports.html", {"jobs": selectors.jobs_of(request.user, 50)})
+
+
+def _say_if_waiting(request, job: ExportJob) -> None:
+    if job.queue_unreachable:
+        messages.warning(request, QUEUE_UNREACHABLE)
 
 
 def _today_period() -> Period:
@@ -186,6 +196,7 @@ def export_retry(request, pk: int):
         messages.info(request, _("Only a failed, cancelled or expired export can be run again."))
         return redirect("reports:export", pk=job.pk)
     messages.success(request, _("The export runs again as export #%(id)d.") % {"id": again.pk})
+    _say_if_waiting(request, again)
     return redirect("reports:export", pk=again.pk)
 
 

@@ -29,3 +29,23 @@ class CaseFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_case_id} {self.kind}"
+
+
+class ClockRecompute(models.Model):
+    """A recompute of the open clocks owed after a calendar change, kept in the database so it
+    survives an unreachable broker: the task queued for it, or else the next deadline sweep,
+    claims it (`services.recompute.recomputes_run_pending`)."""
+
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    provisional_only = models.BooleanField(_("provisional clocks only"), default=False)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    moved = models.PositiveIntegerField(_("due times moved"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("clock recompute")
+        verbose_name_plural = _("clock recomputes")
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"recompute {self.pk} ({'done' if self.finished_at else 'pending'})"

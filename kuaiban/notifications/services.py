@@ -6,14 +6,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kuaiban import broker
+
 from .models import Notification
 from .tasks import deliver
 
 logger = logging.getLogger(__name__)
-
-# Queueing the delivery task is a wake-up call, never a condition of the request: the rows are
-# committed and beat's dispatch finds them anyway. One connection attempt, one second at most.
-QUEUE_CONNECT_TIMEOUT = 1.0
 
 
 def notify(
@@ -58,18 +56,9 @@ def _delivered_on_write(channel: str, now) -> dict:
 def notifications_enqueue(*, ids: list[int]) -> bool:
     """Queue the delivery of these committed rows; False (and the rows wait for beat's dispatch)
     when the broker cannot be reached. With `CELERY_TASK_ALWAYS_EAGER` they are sent here."""
-    try:
-        # A connection of its own: it gives up after one attempt instead of the broker
-        # connection's default retries (seconds a request would wait).
-        with deliver.app.connection_for_write(
-            connect_timeout=QUEUE_CONNECT_TIMEOUT,
-            transport_options={"max_retries": 0, "socket_connect_timeout": QUEUE_CONNECT_TIMEOUT},
-        ) as connection:
-            deliver.apply_async((ids,), retry=False, connection=connection)
-    except Exception as error:  # broker unreachable: the periodic dispatch delivers them
-        logger.warning("delivery of notifications %s not queued: %s", ids, error)
-        return False
-    return True
+    # A wake-up call, never a condition of the request: the rows are committed and beat's
+    # dispatch finds them anyway. One bounded attempt (`kuaiban.broker.publish`).
+    return broker.publish(deliver, (ids,))
 
 
 def notifications_retry(*, actor, ids: Iterable[int]) -> int:

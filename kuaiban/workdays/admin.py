@@ -39,7 +39,10 @@ class CalendarEditAdmin(admin.ModelAdmin):
         else:
             self.message_user(
                 request,
-                _("The task queue is unreachable; run manage.py recompute_deadlines."),
+                _(
+                    "The task queue is unreachable just now: the open due times will be "
+                    "recomputed by the next deadline sweep once it is back."
+                ),
                 messages.WARNING,
             )
 
