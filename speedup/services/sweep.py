@@ -1,10 +1,14 @@
 """The deadline sweep: set-based, idempotent, safe to run twice at once.
 
-Each run marks, with one conditional UPDATE per threshold kind, the running clocks whose
-threshold has passed and whose flag has not fired (`... WHERE overdue_at IS NULL`), then writes
-one flag row and one event per mark and queues notifications, all in one transaction. A second
-sweep racing the first blocks on the row locks and then finds nothing left to mark; a case
-concluded before the UPDATE is not in a running state and is never flagged.
+Each run takes the due clocks in batches (`BATCH`, from the partial index on `next_flag_at`) and,
+per batch, locks the running rows, marks every threshold that has passed and whose flag has
+not fired (`... WHERE overdue_at IS NULL`), writes one flag row and one event per mark and
+queues notifications, all in one transaction. On PostgreSQL the marking and the flag and event
+rows are ONE statement per batch (an UPDATE … FROM a subquery, with the INSERTs in the same
+statement), whatever the batch size; elsewhere (the demo's SQLite) the same marks are computed
+in Python and written with one UPDATE and one INSERT … SELECT per kind. A second sweep racing the
+first blocks on the row locks and then finds nothing left to mark; a case concluded before the
+UPDATE is not in a running state and is never flagged.
 """
 
 import json
@@ -20,7 +24,14 @@ from django.utils.translation import gettext as _
 
 from kuaiban.accounts.models import Role
 from kuaiban.cases.clocks import THRESHOLDS, flag_event_facts
-from kuaiban.cases.models import RUNNING_CLOCK_STATES, CaseEvent, EventAction, FlagKind, ItemCase
+from kuaiban.cases.models import (
+    RUNNING_CLOCK_STATES,
+    Application,
+    CaseEvent,
+    EventAction,
+    FlagKind,
+    ItemCase,
+)
 from kuaiban.notifications.models import Notification
 from kuaiban.notifications.services import notifications_enqueue
 from kuaiban.requestid import current_request_id
@@ -69,10 +80,11 @@ def deadlines_sweep(*, now=None, batch: int = BATCH) -> SweepResult:
             )
             if not due_ids:
                 break
-            fired = _mark(due_ids, now)
+            fired, case_info = _mark_and_record(due_ids, now)
             for kind, ids in fired.items():
                 marked[kind] += len(ids)
-            _record(fired, now)
+            if any(fired.values()):
+                _queue_notifications(fired, now, case_info)
         if len(due_ids) < batch:
             break
     if any(marked.values()):
@@ -80,8 +92,102 @@ def deadlines_sweep(*, now=None, batch: int = BATCH) -> SweepResult:
     return SweepResult(marked)
 
 
-def _mark(ids: list[int], now) -> dict[str, list[int]]:
-    """Lock the batch, see which thresholds passed unflagged, and set those flags in ONE update.
+def _mark_and_record(ids: list[int], now) -> tuple[dict[str, list[int]], dict | None]:
+    """Mark the batch's passed thresholds and write their flag and event rows. Returns the ids
+    fired per kind and, on PostgreSQL, each fired case's (unit, reference) for the messages."""
+    if connection.vendor == "postgresql":
+        return _mark_and_record_postgres(ids, now)
+    fired = _mark_portable(ids, now)
+    thresholds = {t.kind.value: t.at for t in THRESHOLDS}
+    for kind, kind_ids in fired.items():
+        if kind_ids:
+            _insert_flags_and_events(kind, thresholds[kind], kind_ids, now)
+    return fired, None
+
+
+def _mark_and_record_postgres(ids: list[int], now) -> tuple[dict[str, list[int]], dict]:
+    """Two statements per batch, whatever its size. First lock the batch's running rows (in id
+    order, as every sweep does, so two sweeps never deadlock). Then one statement: a subquery
+    reads each row's thresholds and flags, the UPDATE sets every passed threshold's flag and
+    moves `next_flag_at` to the earliest one still unfired, and the same statement inserts the
+    flag rows and the event rows from the updated rows and returns what the messages need.
+
+    The statement starts after the locks were granted, so its snapshot holds what a concurrent
+    sweep committed: a flag it set is seen as set and never fires twice (the subquery keeps the
+    old values apart from the new ones whatever `now` is); a clock that stopped meanwhile is no
+    longer in a running state and drops out.
+    """
+    table = connection.ops.quote_name(ItemCase._meta.db_table)
+    flag_table = connection.ops.quote_name(CaseFlag._meta.db_table)
+    event_table = connection.ops.quote_name(CaseEvent._meta.db_table)
+    application_table = connection.ops.quote_name(Application._meta.db_table)
+    hits = [f"hit_{i}" for i in range(len(THRESHOLDS))]
+    pairs = list(zip(THRESHOLDS, hits, strict=True))
+    passed = ", ".join(f"({t.fired} IS NULL AND {t.at} <= %(now)s) AS {hit}" for t, hit in pairs)
+    columns = ", ".join(field for t in THRESHOLDS for field in (t.at, t.fired))
+    sets = [f"{t.fired} = CASE WHEN o.{hit} THEN %(now)s ELSE o.{t.fired} END" for t, hit in pairs]
+    pending = " ".join(
+        f"WHEN o.{t.fired} IS NULL AND o.{t.at} IS NOT NULL AND NOT o.{hit} THEN o.{t.at}"
+        for t, hit in pairs
+    )
+    sets.append(f"next_flag_at = CASE {pending} ELSE NULL END")
+    returned = ", ".join(f"o.{t.at}, o.{hit}" for t, hit in pairs)
+    # One row per (case, fired kind), kinds in threshold order: flags and events are written
+    # kind by kind as before.
+    kinds = " UNION ALL ".join(
+        f"SELECT {i} AS ord, %(kind_{i})s AS kind, %(reason_{i})s AS reason, "  # noqa: S608
+        f"CAST(%(data_{i})s AS jsonb) AS data, u.id, u.application_id, u.{t.at} AS threshold_at "
+        f"FROM u WHERE u.{hit}"
+        for i, (t, hit) in enumerate(pairs)
+    )
+    params: dict = {"ids": ids, "states": [str(s) for s in RUNNING_CLOCK_STATES], "now": now}
+    for i, t in enumerate(THRESHOLDS):
+        reason, facts = flag_event_facts(t.kind)
+        params.update({f"kind_{i}": t.kind.value, f"reason_{i}": reason})
+        params[f"data_{i}"] = json.dumps(facts)
+    params.update({"action": str(EventAction.FLAG), "request_id": current_request_id.get()})
+    fired: dict[str, list[int]] = {t.kind.value: [] for t in THRESHOLDS}
+    case_info: dict[int, tuple[int, str]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE id = ANY(%(ids)s) AND state = ANY(%(states)s) "  # noqa: S608
+            "ORDER BY id FOR UPDATE",
+            params,
+        )
+        params["ids"] = [row[0] for row in cursor.fetchall()]
+        if not params["ids"]:
+            return fired, case_info
+        cursor.execute(
+            f"WITH o AS MATERIALIZED (SELECT id, {columns}, {passed} FROM {table} "  # noqa: S608
+            "WHERE id = ANY(%(ids)s)), "
+            f"u AS (UPDATE {table} AS c SET {', '.join(sets)} FROM o WHERE c.id = o.id "
+            f"RETURNING c.id, c.application_id, c.unit_id, {returned}), "
+            f"k AS MATERIALIZED ({kinds}), "
+            f"f AS (INSERT INTO {flag_table} (item_case_id, kind, threshold_at, flagged_at) "
+            "SELECT id, kind, threshold_at, %(now)s FROM k ORDER BY ord, id), "
+            f"e AS (INSERT INTO {event_table} (application_id, item_case_id, action, from_state, "
+            "to_state, actor_id, at, reason, request_id, data) "
+            "SELECT application_id, id, %(action)s, '', '', NULL, %(now)s, reason, "
+            "%(request_id)s, data FROM k ORDER BY ord, id) "
+            # The references by primary key, not a join (which may read every application).
+            f"SELECT u.id, u.unit_id, (SELECT a.reference FROM {application_table} AS a "
+            f"WHERE a.id = u.application_id), {', '.join(f'u.{hit}' for hit in hits)} "
+            "FROM u ORDER BY u.id",
+            params,
+        )
+        for pk, unit_id, reference, *row_hits in cursor.fetchall():
+            if not any(row_hits):
+                continue
+            case_info[pk] = (unit_id, reference)
+            for t, hit in zip(THRESHOLDS, row_hits, strict=True):
+                if hit:
+                    fired[t.kind.value].append(pk)
+    return fired, case_info
+
+
+def _mark_portable(ids: list[int], now) -> dict[str, list[int]]:
+    """Lock the batch, see which thresholds passed unflagged (in Python), and set those flags in
+    ONE update: the path of the databases other than PostgreSQL.
 
     After waiting on a concurrent sweep's locks PostgreSQL hands back the rows as that sweep
     committed them, so a flag it set is seen as set and never fires twice; a clock that stopped
@@ -147,27 +253,19 @@ def _insert_flags_and_events(kind: str, threshold: str, ids: list[int], now) -> 
         )
 
 
-def _record(fired: dict[str, list[int]], now) -> None:
-    thresholds = {t.kind.value: t.at for t in THRESHOLDS}
-    for kind, ids in fired.items():
-        if ids:
-            _insert_flags_and_events(kind, thresholds[kind], ids, now)
-    if any(fired.values()):
-        _queue_notifications(fired, now)
-
-
-def _queue_notifications(fired: dict[str, list[int]], now) -> None:
+def _queue_notifications(fired: dict[str, list[int]], now, case_info: dict | None = None) -> None:
     """One message per recipient and kind per sweep (not one per case): reviewers hear of their
     unit's cases, supervisors of overdue cases and breaches. References of the first few cases
     are listed; the link opens the queue or the overdue list."""
     User = get_user_model()
-    all_ids = [pk for ids in fired.values() for pk in ids]
-    case_info = {
-        pk: (unit_id, reference)
-        for pk, unit_id, reference in ItemCase.objects.filter(pk__in=all_ids).values_list(
-            "pk", "unit_id", "application__reference"
-        )
-    }
+    if case_info is None:
+        all_ids = [pk for ids in fired.values() for pk in ids]
+        case_info = {
+            pk: (unit_id, reference)
+            for pk, unit_id, reference in ItemCase.objects.filter(pk__in=all_ids).values_list(
+                "pk", "unit_id", "application__reference"
+            )
+        }
     reviewers: dict[int | None, list] = {}
     for user in User.objects.filter(
         role=Role.REVIEWER, unit_id__in={u for u, _r in case_info.values()}, is_active=True

@@ -209,3 +209,26 @@ def test_two_sweeps_at_once_give_one_flag(committed_db, clerk_of, settings, tmp_
     assert (
         ItemCase.objects.filter(pk__in=[c.pk for c in cases], overdue_at__isnull=True).count() == 0
     )
+
+
+def test_the_sweep_marks_a_batch_in_the_same_number_of_queries_whatever_its_size(clerk_of):
+    """Set-based on PostgreSQL: a batch costs the same statements for 1 due case or for 4 (and
+    for thousands), never one per case."""
+    from django.test.utils import CaptureQueriesContext
+
+    UserFactory(supervisor=True, email="supervisor@example.invalid")
+    queries = []
+    for count, day in ((1, 24), (4, 25)):
+        cases = [accepted_instant_case(at(2026, 11, day, 10)) for _ in range(count)]
+        with CaptureQueriesContext(connection) as captured:
+            result = sweep_at(2026, 11, day, 11)
+        applications = [case.application for case in cases]
+        overdue = ItemCase.objects.filter(application__in=applications, overdue_at__isnull=False)
+        assert result.marked["overdue"] == overdue.count() >= count
+        queries.append(len(captured.captured_queries))
+        # Each fired flag once, with its event.
+        flags = CaseFlag.objects.filter(item_case__application__in=applications)
+        assert flags.count() == result.total
+        events = CaseEvent.objects.filter(application__in=applications, action="flag")
+        assert events.count() == result.total
+    assert queries[0] == queries[1]
