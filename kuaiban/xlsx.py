@@ -51,9 +51,15 @@ def safe_row(sheet, values: Iterable) -> list:
     ]
 
 
-def add_sheet(book, title: str, columns: Sequence[tuple[str, float]]):
-    """A new sheet of the write-only `book` with its header row written: columns are (header,
-    width); the header is bold on blue, wraps, and stays in view (frozen) while scrolling."""
+def guarded_sheet(book, title: str, columns: Sequence[tuple[str, float]]) -> GuardedSheet:
+    """The one way to a sheet: a new sheet of the write-only `book` with its header row written
+    (columns are (header, width); bold on blue, wrapped, frozen while scrolling), every later row
+    passing the formula guard. `tests/test_xlsx.py` checks that no other module makes a sheet or
+    writes a cell itself."""
+    return GuardedSheet(_add_sheet(book, title, columns))
+
+
+def _add_sheet(book, title: str, columns: Sequence[tuple[str, float]]):
     sheet = book.create_sheet(title)
     # Widths and the frozen header must be set before the first row is streamed.
     for index, (_header, width) in enumerate(columns, start=1):
@@ -73,6 +79,14 @@ class GuardedSheet:
 
     def __init__(self, sheet) -> None:
         self.sheet = sheet
+
+    @property
+    def auto_filter(self):
+        return self.sheet.auto_filter
+
+    @property
+    def data_validations(self):
+        return self.sheet.data_validations
 
     def append(self, values: Iterable) -> None:
         self.sheet.append(safe_row(self.sheet, values))

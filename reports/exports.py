@@ -34,7 +34,7 @@ class Book:
 
     def sheet(self, title: str, headers: list[tuple[str, int]]) -> xlsx.GuardedSheet:
         """A new sheet; headers are (text, column width)."""
-        return xlsx.GuardedSheet(xlsx.add_sheet(self.workbook, title, headers))
+        return xlsx.guarded_sheet(self.workbook, title, headers)
 
     def about(self, pairs: list[tuple[str, Any]]) -> None:
         """The last sheet, 说明: what the workbook covers, who made it and when."""

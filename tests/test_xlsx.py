@@ -1,7 +1,9 @@
 """What every workbook shares (kuaiban/xlsx.py): the header row's look and the formula guard."""
 
+import ast
 import io
 from datetime import date, datetime
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -69,7 +71,7 @@ def test_a_read_only_reader_gets_the_same_text_back():
 
 def test_the_header_row_is_styled_frozen_and_sized_and_wrapped_text_wraps():
     def fill(book):
-        sheet = xlsx.GuardedSheet(xlsx.add_sheet(book, "s", [("受理编号", 22), ("=说明", 40)]))
+        sheet = xlsx.guarded_sheet(book, "s", [("受理编号", 22), ("=说明", 40)])
         sheet.append([sheet.wrapped("第一行\n=第二行")])
 
     sheet = written(fill)["s"]
@@ -82,3 +84,100 @@ def test_the_header_row_is_styled_frozen_and_sized_and_wrapped_text_wraps():
     body = sheet["A2"]
     assert body.alignment.wrap_text and body.alignment.vertical == "top"
     assert (body.value, body.data_type, body.quotePrefix) == ("第一行\n=第二行", "s", False)
+
+
+# -- no workbook cell is written around the guard ---------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+PORTAL = ["kuaiban", "bundles", "desk", "speedup", "acceptance", "reports", "devtools"]
+GUARD = ROOT / "kuaiban" / "xlsx.py"
+# bench/ is left out on purpose: its P4 baseline is a bare openpyxl loop over generated rows,
+# timed against the guarded export, and never leaves the benchmark.
+
+RAW_SHEET_CALLS = {"create_sheet", "cell", "_add_sheet", "safe_cell", "safe_row"}
+RAW_CELL_NAMES = {"WriteOnlyCell", "Cell", "MergedCell"}
+
+
+def unguarded_writes(source: str) -> list[str]:
+    """Where a module could write a workbook cell without kuaiban/xlsx.py's guard: a sheet made
+    or a cell built by hand, a cell's value or a sheet's slot assigned, an editable (not
+    write-only) or loaded-for-writing workbook, or rows appended to a guarded sheet's raw sheet.
+    A module's only way to a sheet is then `xlsx.guarded_sheet`, whose rows all pass the guard."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        where = f"line {getattr(node, 'lineno', '?')}"
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+            ("openpyxl.cell", "openpyxl.worksheet.worksheet", "openpyxl.worksheet._write_only")
+        ):
+            found.append(f"{where}: imports {node.module}")
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            keywords = {k.arg: k.value for k in node.keywords}
+            if name in RAW_SHEET_CALLS or name in RAW_CELL_NAMES:
+                found.append(f"{where}: calls {name}()")
+            elif name == "Workbook" and not _true(keywords.get("write_only")):
+                found.append(f"{where}: an editable Workbook() (write_only=True only)")
+            elif name == "load_workbook" and not _true(keywords.get("read_only")):
+                found.append(f"{where}: load_workbook() without read_only=True")
+            elif (
+                name == "append"
+                and isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Attribute)
+                and func.value.attr == "sheet"
+            ):
+                found.append(f"{where}: appends to a guarded sheet's raw .sheet")
+        elif isinstance(node, ast.Attribute) and node.attr in {"active", "_cells"}:
+            found.append(f"{where}: uses .{node.attr}")
+        elif isinstance(node, ast.Assign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Attribute) and target.attr in {"value", "data_type"}:
+                    found.append(f"{where}: assigns a cell's .{target.attr}")
+    return found
+
+
+def _true(node) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def test_the_check_finds_every_way_around_the_guard():
+    bad = """
+import openpyxl
+from openpyxl.cell import WriteOnlyCell
+book = openpyxl.Workbook()
+sheet = book.create_sheet("s")
+sheet.cell(row=1, column=1).value = "=1+1"
+book.active["A1"] = "=1+1"
+WriteOnlyCell(sheet, value="=1")
+guarded.sheet.append(["=1+1"])
+openpyxl.load_workbook("x.xlsx")
+"""
+    found = unguarded_writes(bad)
+    assert len(found) == 9, found
+    good = """
+import openpyxl
+from kuaiban import xlsx
+book = openpyxl.Workbook(write_only=True)
+sheet = xlsx.guarded_sheet(book, "s", [("a", 10)])
+sheet.append(["=1+1", sheet.wrapped("=x")])
+reader = openpyxl.load_workbook("x.xlsx", read_only=True, data_only=True)
+"""
+    assert unguarded_writes(good) == []
+
+
+def test_no_module_writes_a_workbook_cell_around_the_guard():
+    offenders = {}
+    checked = 0
+    for package in PORTAL:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path == GUARD or "migrations" in path.parts:
+                continue
+            source = path.read_text()
+            if "openpyxl" not in source and "xlsx" not in source:
+                continue
+            checked += 1
+            if found := unguarded_writes(source):
+                offenders[str(path.relative_to(ROOT))] = found
+    assert offenders == {}
+    assert checked >= 4  # the catalog's reader and writer, the reports' exports and jobs

@@ -25,7 +25,9 @@ def _export(path_or_file) -> dict[str, int]:
     book = openpyxl.Workbook(write_only=True)
     counts = {}
     for spec in EXPORT_ORDER:
-        sheet = xlsx.add_sheet(book, spec.title, [(c.header, c.cell.width) for c in spec.columns])
+        sheet = xlsx.guarded_sheet(
+            book, spec.title, [(c.header, c.cell.width) for c in spec.columns]
+        )
         rows = 0
         for obj in queryset_of(spec).iterator(chunk_size=1000):
             sheet.append(
@@ -43,13 +45,12 @@ def _export(path_or_file) -> dict[str, int]:
     return counts
 
 
-def _cell(sheet, value, kind: Text):
-    # Every text the bureau typed (names included) passes the formula guard.
-    wrap = xlsx.WRAP if kind.wrap and value is not None else None
-    return xlsx.safe_cell(sheet, value, alignment=wrap)
+def _cell(sheet: xlsx.GuardedSheet, value, kind: Text):
+    # Every text the bureau typed (names included) passes the formula guard on append.
+    return sheet.wrapped(value) if kind.wrap and value is not None else value
 
 
-def _add_dropdowns(sheet, spec: Sheet) -> None:
+def _add_dropdowns(sheet: xlsx.GuardedSheet, spec: Sheet) -> None:
     # A suggestion list only (no error box): the importer also accepts stored values.
     for index, column in enumerate(spec.columns, start=1):
         if column.cell.dropdown and not column.echo:
