@@ -75,13 +75,16 @@ class ApplicationForm(forms.Form):
         self.catalog_fields = form_fields
         for form_field in form_fields:
             widget_factory = _WIDGETS.get(form_field.kind)
-            self.fields[form_field.code] = CatalogAnswerField(
+            self.fields[form_field.code] = field = CatalogAnswerField(
                 label=form_field.label,
                 help_text=form_field.help,
                 marked_required=form_field.required,
                 widget=widget_factory(form_field) if widget_factory else None,
+                validators=[form_field.check_answer_length],
             )
-            self.fields[form_field.code].widget.attrs["data-kind"] = form_field.kind
+            field.widget.attrs["data-kind"] = form_field.kind
+            if isinstance(field.widget, forms.TextInput | forms.Textarea):
+                field.widget.attrs.setdefault("maxlength", form_field.answer_max_length)
 
     def raw_answers(self) -> dict[str, str]:
         return {f.code: self.data.get(f.code, "") for f in self.catalog_fields}

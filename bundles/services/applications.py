@@ -118,6 +118,7 @@ def clean_form_value(form_field: FormField, raw: str):
         if form_field.required:
             raise ValidationError(_("This field is required."))
         return ""
+    form_field.check_answer_length(value)
     if form_field.kind == FormField.Kind.RESIDENT_ID:
         return normalize_resident_id(value)
     if form_field.kind == FormField.Kind.PHONE:

@@ -6,7 +6,12 @@ Python code names a particular bundle or item.
 """
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import (
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+)
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import get_language
@@ -157,18 +162,31 @@ class ServiceHall(Bilingual):
         return (self.code,)
 
 
+class LimitedTextField(models.TextField):
+    """A text column with a maximum length that model validation enforces too (Django's
+    TextField only hands max_length to forms), so the admin and the workbook import both refuse
+    an over-long text with a message instead of storing it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.max_length is not None:
+            self.validators.append(MaxLengthValidator(self.max_length))
+
+
 class GuideFields(models.Model):
     """The service-guide fields every item and bundle publishes (domain.md §7)."""
 
-    summary_zh = models.TextField(_("summary (Chinese)"), blank=True)
-    summary_en = models.TextField(_("summary (English)"), blank=True)
-    conditions = models.TextField(_("conditions"), blank=True)
+    summary_zh = LimitedTextField(_("summary (Chinese)"), max_length=2000, blank=True)
+    summary_en = LimitedTextField(_("summary (English)"), max_length=2000, blank=True)
+    conditions = LimitedTextField(_("conditions"), max_length=4000, blank=True)
     channel_hall = models.BooleanField(_("at a service hall"), default=True)
     channel_online = models.BooleanField(_("online"), default=True)
     channel_mobile = models.BooleanField(_("on the mobile app"), default=True)
-    special_steps = models.TextField(_("special steps excluded from the time limit"), blank=True)
+    special_steps = LimitedTextField(
+        _("special steps excluded from the time limit"), max_length=2000, blank=True
+    )
     fee = models.CharField(_("fee"), max_length=200, default="不收费")
-    place_and_hours = models.TextField(_("place and office hours"), blank=True)
+    place_and_hours = LimitedTextField(_("place and office hours"), max_length=1000, blank=True)
     result_delivery = models.CharField(
         _("result delivery"), max_length=200, default="窗口领取、邮寄送达或网上下载"
     )
@@ -367,7 +385,7 @@ class Material(Bilingual):
     """A document or proof an item may need."""
 
     code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
-    description = models.TextField(_("description"), blank=True)
+    description = LimitedTextField(_("description"), max_length=2000, blank=True)
     shared_data = models.BooleanField(
         _("available from shared data"),
         default=False,
@@ -375,8 +393,9 @@ class Material(Bilingual):
     )
     shared_source = models.CharField(_("shared-data source"), max_length=200, blank=True)
     commitment_allowed = models.BooleanField(_("a signed commitment may replace it"), default=False)
-    commitment_text = models.TextField(
+    commitment_text = LimitedTextField(
         _("what the commitment states"),
+        max_length=4000,
         blank=True,
         help_text=_("Shown in the notice of the notification-commitment system (告知承诺制)."),
     )
@@ -600,6 +619,9 @@ class SpeedUpEntry(Bilingual):
         return (self.number,)
 
 
+ANSWER_LENGTH_CEILING = 5000  # what a form field's own limit may be set to, at most
+
+
 class FormField(models.Model):
     """A field of the application form. Items name the fields they need; a bundle's one form
     asks each field once however many of its items need it."""
@@ -622,8 +644,18 @@ class FormField(models.Model):
     label_zh = models.CharField(_("label (Chinese)"), max_length=200)
     label_en = models.CharField(_("label (English)"), max_length=200, blank=True)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.TEXT)
-    choices = models.TextField(
-        _("choices"), blank=True, help_text=_("One choice per line, for the 'choice' kind.")
+    choices = LimitedTextField(
+        _("choices"),
+        max_length=2000,
+        blank=True,
+        help_text=_("One choice per line, for the 'choice' kind."),
+    )
+    max_length = models.PositiveSmallIntegerField(
+        _("longest answer (characters)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(ANSWER_LENGTH_CEILING)],
+        help_text=_("Empty: 200 characters, or 2000 for long text."),
     )
     required = models.BooleanField(_("required"), default=True)
     help_zh = models.CharField(_("help (Chinese)"), max_length=300, blank=True)
@@ -653,6 +685,24 @@ class FormField(models.Model):
     @property
     def help(self) -> str:
         return localized(self, "help")
+
+    @property
+    def answer_max_length(self) -> int:
+        """The longest answer the form and the service accept (every kind has one)."""
+        if self.max_length:
+            return self.max_length
+        return 2000 if self.kind == self.Kind.LONG_TEXT else 200
+
+    def check_answer_length(self, value: str) -> None:
+        """Refuse an answer longer than the field allows: the one form and the service that
+        stores the answers both ask, so neither a browser nor a script gets past it."""
+        length, limit = len((value or "").strip()), self.answer_max_length
+        if length > limit:
+            raise ValidationError(
+                _("Please keep this answer to %(limit)d characters or fewer (it has %(length)d)."),
+                code="max_length",
+                params={"limit": limit, "length": length},
+            )
 
     @property
     def choice_list(self) -> list[str]:

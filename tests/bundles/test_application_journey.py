@@ -337,3 +337,31 @@ def test_an_account_starts_the_bundles_of_its_applicant_type(
     key = uuid.uuid4()
     assert client.post(f"/apply/bundles/{code}/", {"start_key": str(key)}).status_code == 302
     assert Application.objects.filter(submission_key=key, bundle__code=code).exists()
+
+
+def test_an_over_long_answer_is_refused_next_to_its_field_and_the_rest_is_kept(client, citizen):
+    from bundles.selectors import required_form_fields
+
+    client.force_login(citizen)
+    application = start(client, "B01")
+    answer_all(client, application)
+    fields = required_form_fields(application)
+    text = next(f for f in fields if f.kind == "text")
+    others = {f.code: valid_value(f) for f in fields if f.code != text.code}
+    too_long = "长" * (text.answer_max_length + 1)
+
+    response = client.post(
+        f"/applications/{application.reference}/form/",
+        others | {text.code: too_long, "delivery": "download"},
+    )
+
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert list(form.errors) == [text.code]
+    assert str(text.answer_max_length) in form.errors[text.code][0]
+    assert all(form.data[code] == value for code, value in others.items())
+    page = response.content.decode()
+    assert f'maxlength="{text.answer_max_length}"' in page
+    assert all(f'value="{value}"' in page for value in others.values() if value != "yes")
+    application.refresh_from_db()
+    assert not application.form_data

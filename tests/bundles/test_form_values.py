@@ -52,3 +52,17 @@ def test_a_choice_must_be_one_of_the_options():
     assert clean_form_value(choice, "乙") == "乙"
     with pytest.raises(ValidationError):
         clean_form_value(choice, "丙")
+
+
+@pytest.mark.parametrize(
+    ("kind", "max_length", "limit"),
+    [("text", None, 200), ("long_text", None, 2000), ("text", 10, 10), ("number", None, 200)],
+)
+def test_an_answer_longer_than_its_fields_maximum_length_is_refused(kind, max_length, limit):
+    form_field = field(kind, max_length=max_length)
+    digits = "1" * limit
+    assert clean_form_value(form_field, digits) == digits
+    with pytest.raises(ValidationError) as refused:
+        clean_form_value(form_field, digits + "1")
+    assert refused.value.code == "max_length"
+    assert refused.value.params == {"limit": limit, "length": limit + 1}

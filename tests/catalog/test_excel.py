@@ -574,3 +574,79 @@ def test_names_that_look_like_formulas_are_written_as_text_and_read_back_unchang
     summary = catalog_import(path)
     assert summary.counts["事项"].updated == summary.counts["部门"].updated == 0
     assert catalog_dump() == before
+
+
+def test_over_long_texts_are_reported_by_sheet_row_and_column_and_nothing_is_imported(
+    exported, form_fields
+):
+    """Names and texts over their columns' maximum lengths, and a form field's own maximum out of
+    range: each a message naming its cell, instead of a database error, and no change."""
+    unit = Unit.objects.order_by("code").first()
+    material = Material.objects.order_by("code").first()
+    rows = {}
+
+    def change(book):
+        units = book["部门"]
+        rows["部门"] = find_row(units, "部门编码", unit.code)
+        set_cell(units, rows["部门"], "中文名称", "很长的部门名称" * 40)  # 280 > 200
+        materials = book["材料"]
+        rows["材料"] = find_row(materials, "材料编码", material.code)
+        set_cell(materials, rows["材料"], "说明", "说明" * 1001)  # 2002 > 2000
+        fields = book["表单字段"]
+        rows["表单字段"] = find_row(fields, "字段编码", form_fields[1].code)
+        set_cell(fields, rows["表单字段"], "最长字数", 99999)
+
+    edit(exported, change)
+    before = catalog_dump()
+
+    with pytest.raises(CatalogImportError) as refused:
+        catalog_import(exported)
+
+    problems = refused.value.problems
+    assert {(p.sheet, p.row, p.column) for p in problems} == {
+        ("部门", rows["部门"], "中文名称"),
+        ("材料", rows["材料"], "说明"),
+        ("表单字段", rows["表单字段"], "最长字数"),
+    }
+    by_sheet = {p.sheet: p for p in problems}
+    assert "200" in by_sheet["部门"].message and "280" in by_sheet["部门"].message
+    assert "2000" in by_sheet["材料"].message
+    assert "5000" in by_sheet["表单字段"].message
+    assert catalog_dump() == before
+
+
+def test_a_form_fields_maximum_length_round_trips_through_the_workbook(exported, form_fields):
+    def change(book):
+        fields = book["表单字段"]
+        set_cell(fields, find_row(fields, "字段编码", form_fields[1].code), "最长字数", 500)
+
+    edit(exported, change)
+    catalog_import(exported)
+    form_fields[1].refresh_from_db()
+    assert form_fields[1].max_length == form_fields[1].answer_max_length == 500
+
+
+def test_catalog_texts_have_maximum_lengths_the_admin_forms_and_validation_enforce():
+    from django.contrib import admin
+    from django.core.exceptions import ValidationError
+    from django.test import RequestFactory
+
+    from tests.factories import UserFactory
+
+    text_fields = [
+        (model, field)
+        for model in CATALOG_MODELS
+        for field in model._meta.concrete_fields
+        if field.get_internal_type() in ("CharField", "TextField")
+    ]
+    assert text_fields and all(field.max_length for _model, field in text_fields)
+
+    request = RequestFactory().get("/")
+    request.user = UserFactory(is_superuser=True, is_staff=True)
+    form_class = admin.site._registry[ServiceItem].get_form(request)
+    assert form_class.base_fields["summary_zh"].max_length == 2000
+    item = ServiceItem.objects.order_by("code").first()
+    item.summary_zh = "很" * 2001
+    with pytest.raises(ValidationError) as refused:
+        item.full_clean()
+    assert set(refused.value.message_dict) == {"summary_zh"}

@@ -312,6 +312,7 @@ FORM_FIELDS = Sheet(
         Column("名称（英文）", "label_en", Text(24)),
         Column("类型", "kind", Choice(FormField.Kind)),
         Column("选项", "choices", Lines()),
+        Column("最长字数", "max_length", Int()),
         Column("必填", "required", Bool()),
         Column("说明（中文）", "help_zh", Text(30)),
         Column("说明（英文）", "help_en", Text(30)),
