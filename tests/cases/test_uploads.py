@@ -479,3 +479,17 @@ def test_encrypt_uploads_rotate_seals_again_under_the_first_data_key(settings, d
     data_keys(old_key)
     with pytest.raises(ValueError):
         open_stored(stored)
+
+
+@pytest.mark.django_db
+def test_the_upload_inputs_carry_the_limit_for_the_browser_to_refuse_a_large_file_first(
+    client, settings
+):
+    settings.KUAIBAN_UPLOAD_MAX_BYTES = 5 * MB
+    citizen = UserFactory(citizen=True)
+    application = draft(citizen)
+    client.force_login(citizen)
+    page = client.get(f"/applications/{application.reference}/materials/").content.decode()
+    assert f'required data-max-bytes="{5 * MB}"' in page
+    assert 'data-too-large="' in page and "5 MB" in page
+    assert 'src="/static/upload-limit.js"' in page

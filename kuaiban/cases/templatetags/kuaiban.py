@@ -35,3 +35,19 @@ def answer(answers: dict, code: str) -> str:
     if value is None:
         return "—"
     return _("Yes") if value else _("No")
+
+
+@register.simple_tag
+def upload_limit_attrs():
+    """A file input's limit for kuaiban/static/upload-limit.js, which refuses an over-large file
+    before it is sent (the server stops one anyway, kuaiban/cases/uploads.py)."""
+    from django.conf import settings
+    from django.utils.html import format_html
+
+    limit = settings.KUAIBAN_UPLOAD_MAX_BYTES
+    return format_html(
+        'data-max-bytes="{}" data-too-large="{}"',
+        limit,
+        _("The file is larger than %(mb)d MB; please choose a smaller scan (PDF, JPEG or PNG).")
+        % {"mb": limit // (1024 * 1024)},
+    )
