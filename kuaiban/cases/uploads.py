@@ -234,3 +234,30 @@ def _remove(names: list[str]) -> None:
             files.delete(name)
         except OSError:
             logger.exception("could not delete the discarded upload %s", name)
+
+
+def prune_orphans(*, older_than: float) -> list[str]:
+    """Delete stored files no row names that are older than `older_than` seconds: an upload
+    whose transaction rolled back after the file was written (a failed request, a material of
+    the window's sitting refused in its savepoint). The age keeps files of transactions still
+    running. Returns the storage names deleted."""
+    root = Path(storage().location)
+    if not root.exists():
+        return []
+    cutoff = timezone.now().timestamp() - older_than
+    candidates = {
+        path.relative_to(root).as_posix(): path
+        for path in root.rglob("*")
+        if path.is_file() and path.stat().st_mtime < cutoff
+    }
+    known = set(
+        StoredFile.objects.filter(storage_name__in=list(candidates)).values_list(
+            "storage_name", flat=True
+        )
+    )
+    deleted = []
+    for name, path in sorted(candidates.items()):
+        if name not in known:
+            path.unlink(missing_ok=True)
+            deleted.append(name)
+    return deleted

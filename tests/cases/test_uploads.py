@@ -493,3 +493,33 @@ def test_the_upload_inputs_carry_the_limit_for_the_browser_to_refuse_a_large_fil
     assert f'required data-max-bytes="{5 * MB}"' in page
     assert 'data-too-large="' in page and "5 MB" in page
     assert 'src="/static/upload-limit.js"' in page
+
+
+@pytest.mark.django_db
+def test_prune_uploads_deletes_the_file_of_a_rolled_back_upload_and_nothing_else(settings):
+    import os
+    import time
+
+    from django.core.management import call_command
+
+    application = draft(UserFactory(citizen=True))
+    material = first_needed(application)
+    kept = uploaded(application, material, "kept.pdf")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        uploaded(application, material, "lost.pdf")
+        raise RuntimeError("the request failed after the upload")
+    files = files_under(Path(settings.MEDIA_ROOT) / "materials")
+    assert len(files) == 2  # the rolled-back upload's file is still there
+    (lost,) = [p for p in files if p.name != Path(kept.storage_name).name]
+
+    fresh = StringIO()
+    call_command("prune_uploads", stdout=fresh)  # a day old at least: too young to judge
+    assert fresh.getvalue().startswith("Deleted 0 file(s)")
+    day_ago = time.time() - 25 * 3600
+    for path in files:
+        os.utime(path, (day_ago, day_ago))
+    out = StringIO()
+    call_command("prune_uploads", stdout=out)
+
+    assert "Deleted 1 file(s)" in out.getvalue()
+    assert not lost.exists() and on_disk(kept, settings)
