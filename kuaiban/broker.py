@@ -30,7 +30,9 @@ def publish(
     when it could not be reached within the timeout."""
     timeout = float(getattr(settings, "REDIS_TIMEOUT_SECONDS", 1.0))
     try:
+        # The broker named by the settings now (the app's configuration is read once).
         with task.app.connection_for_write(
+            settings.CELERY_BROKER_URL,
             connect_timeout=timeout,
             transport_options={
                 "max_retries": 0,
