@@ -17,7 +17,7 @@ from kuaiban.cases import uploads
 from kuaiban.cases.models import ApplicationState, StoredFile
 from kuaiban.catalog.models import Material
 from kuaiban.catalog.selectors import published_bundles, published_items
-from kuaiban.web import add_errors_to_form, form_errors_as_messages, or_404
+from kuaiban.web import add_errors_to_form, form_errors_as_messages, or_404, start_key_parsed
 
 from . import selectors
 from .forms import (
@@ -96,12 +96,11 @@ def _start(request, *, bundle=None, item=None):
     refusal = ""
     if request.method == "POST":
         try:
-            start_key = uuid.UUID(request.POST.get("start_key", ""))
-        except ValueError:
-            start_key = None
-        try:
             application = applications.application_start(
-                applicant=request.user, bundle=bundle, item=item, start_key=start_key
+                applicant=request.user,
+                bundle=bundle,
+                item=item,
+                start_key=start_key_parsed(request.POST.get("start_key", "")),
             )
         except ValidationError as error:
             refusal = " ".join(error.messages)

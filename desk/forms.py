@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kuaiban.accounts.identity import normalize_phone, normalize_resident_id
 from kuaiban.cases.models import CasePause, DepartmentRequest
+from kuaiban.web import start_key_parsed
 
 from . import selectors
 
@@ -68,7 +69,7 @@ class WindowIntakeStartForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off", "maxlength": 13}),
     )
     service = forms.ChoiceField(label=_("Service"))
-    start_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    start_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args, bundles, items, **kwargs):
         super().__init__(*args, **kwargs)
@@ -85,6 +86,10 @@ class WindowIntakeStartForm(forms.Form):
     # service checks the same again.
     def clean_resident_id(self):
         return normalize_resident_id(self.cleaned_data["resident_id"])
+
+    def clean_start_key(self):
+        # A malformed key (a tampered page) is no key: a fresh application, never an error.
+        return start_key_parsed(self.cleaned_data["start_key"])
 
     def clean_real_name(self):
         return self.cleaned_data["real_name"].strip()

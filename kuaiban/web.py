@@ -1,5 +1,6 @@
 """Small helpers shared by the views of every app."""
 
+import uuid
 from typing import TypeVar
 
 from django.contrib import messages
@@ -27,3 +28,12 @@ def add_errors_to_form(form, errors: dict[str, list[str]]) -> None:
     form, so what was typed stays on the page with every message."""
     for field, field_errors in errors.items():
         form.add_error(field if field in form.fields else None, field_errors)
+
+
+def start_key_parsed(value: object) -> uuid.UUID | None:
+    """The start key an 'apply' page posted, or None when it is missing or malformed (a
+    tampered page): the service then starts a fresh draft under a key of its own."""
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return None

@@ -54,39 +54,97 @@ def application_start(
 
     Online the applicant opens it; at a window (channel WINDOW) the clerk is the `actor` and
     opens it on the applicant's behalf in the clerk's `hall`."""
+    application, _created = application_start_once(
+        applicant=applicant,
+        bundle=bundle,
+        item=item,
+        start_key=start_key,
+        actor=actor,
+        channel=channel,
+        hall=hall,
+    )
+    return application
+
+
+def _keyed_draft(applicant, start_key: uuid.UUID, bundle, item) -> Application | None:
+    """The applicant's own application opened with this key for this service, if any."""
+    return Application.objects.filter(
+        submission_key=start_key, applicant=applicant, bundle=bundle, item=item
+    ).first()
+
+
+def _own_key(applicant, start_key: uuid.UUID, bundle, item) -> uuid.UUID | None:
+    """The key this applicant's draft of this service goes under: the posted one, unless it
+    opened another application; then one derived from it for this applicant and service (so
+    posting that page twice still gives one draft), or None (a fresh key) if that is taken too."""
+    taken = Application.objects.filter(submission_key=start_key).exclude(
+        applicant=applicant, bundle=bundle, item=item
+    )
+    if not taken.exists():
+        return start_key
+    subject = f"bundle:{bundle.pk}" if bundle is not None else f"item:{item.pk}"
+    derived = uuid.uuid5(start_key, f"{applicant.pk}:{subject}")
+    taken = Application.objects.filter(submission_key=derived).exclude(
+        applicant=applicant, bundle=bundle, item=item
+    )
+    return None if taken.exists() else derived
+
+
+def application_start_once(
+    *,
+    applicant,
+    bundle: Bundle | None = None,
+    item: ServiceItem | None = None,
+    start_key: uuid.UUID | None = None,
+    actor=None,
+    channel: str = Application.Channel.ONLINE,
+    hall=None,
+) -> tuple[Application, bool]:
+    """`application_start`, and whether this call created the draft (False: the same key,
+    applicant and service had opened it already, by an earlier click or a simultaneous one).
+
+    A start key is the applicant's own: a key that opened someone else's application (or
+    another service) starts a fresh draft under a new key and never reveals or touches that
+    application."""
     if (bundle is None) == (item is None):
         raise ValueError("an application is for a bundle or for a single item")
     require_open_to(bundle, applicant)
     if start_key is not None:
-        existing = Application.objects.filter(submission_key=start_key, applicant=applicant).first()
+        start_key = _own_key(applicant, start_key, bundle, item)
+        existing = _keyed_draft(applicant, start_key, bundle, item) if start_key else None
         if existing:
-            return existing
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            application = Application.objects.create(
-                reference=reference_number(now),
-                applicant=applicant,
-                bundle=bundle,
-                item=item,
-                submission_key=start_key or uuid.uuid4(),
-                channel=channel,
-                hall=hall,
-                created_at=now,
-            )
-            record_event(
-                application=application,
-                action=EventAction.CREATE,
-                actor=actor or applicant,
-                to_state=ApplicationState.DRAFT,
-            )
-    except IntegrityError:
-        # A simultaneous second click with the same key won the race: use its draft.
-        existing = Application.objects.filter(submission_key=start_key, applicant=applicant).first()
-        if existing is None:
-            raise
-        return existing
-    return application
+            return existing, False
+    for _attempt in range(3):
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                application = Application.objects.create(
+                    reference=reference_number(now),
+                    applicant=applicant,
+                    bundle=bundle,
+                    item=item,
+                    submission_key=start_key or uuid.uuid4(),
+                    channel=channel,
+                    hall=hall,
+                    created_at=now,
+                )
+                record_event(
+                    application=application,
+                    action=EventAction.CREATE,
+                    actor=actor or applicant,
+                    to_state=ApplicationState.DRAFT,
+                )
+        except IntegrityError:
+            # A simultaneous second click with the same key won the race: use its draft.
+            if start_key is not None:
+                existing = _keyed_draft(applicant, start_key, bundle, item)
+                if existing is not None:
+                    return existing, False
+            # Someone else's key taken meanwhile, or a reference drawn twice: draw again.
+            start_key = None
+            continue
+        return application, True
+    raise IntegrityError("no unique reference number and start key after three attempts")
 
 
 @transaction.atomic

@@ -21,7 +21,7 @@ from kuaiban.catalog.models import Bundle, Material, ServiceItem
 from ..selectors import required_materials
 from .applications import (
     application_save_form,
-    application_start,
+    application_start_once,
 )
 from .guards import require_window_clerk
 from .intake import application_accept, visit_record
@@ -112,13 +112,9 @@ def window_intake_start(
     if errors:
         raise ValidationError(errors)
     citizen = _citizen_for_intake(number=number, real_name=real_name, phone=phone)
-    if start_key is not None:
-        existing = Application.objects.filter(submission_key=start_key).first()
-        if existing is not None and existing.applicant_id == citizen.pk:
-            return existing
-        if existing is not None:
-            start_key = None  # the page was sent again for another person: a new application
-    application = application_start(
+    # The same key for the same person (the page sent twice, or two clicks at once) gives the
+    # same application and one visit; sent again for another person, a new application.
+    application, created = application_start_once(
         applicant=citizen,
         bundle=bundle,
         item=item,
@@ -127,6 +123,8 @@ def window_intake_start(
         channel=Application.Channel.WINDOW,
         hall=clerk.hall,
     )
+    if not created:
+        return application
     return visit_record(
         application=application, actor=clerk, purpose=_("In-person application at the window")
     )
