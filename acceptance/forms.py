@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.catalog.models import Bundle, District, ServiceHall, ServiceItem, Unit, Window
+from kuaiban.web import PeriodDateField
 
 from .figures import FILTER_NAMES, SINGLE_ITEMS
 from .selectors.common import DEFAULT_DAYS, Period, default_period
@@ -23,17 +24,10 @@ def _choice(label):
 
 
 class FilterForm(forms.Form):
-    # A date input wants ISO dates whatever the language's date format.
-    start = forms.DateField(
-        label=_("From"),
-        required=False,
-        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
-    )
-    end = forms.DateField(
-        label=_("To"),
-        required=False,
-        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
-    )
+    # A date input wants ISO dates whatever the language's date format; out-of-range dates are
+    # a form error (kuaiban.web.PeriodDateField).
+    start = PeriodDateField(label=_("From"), required=False)
+    end = PeriodDateField(label=_("To"), required=False)
     bundle = _choice(_("Bundle"))
     item = _choice(_("Item"))
     unit = _choice(_("Unit"))

@@ -1,10 +1,14 @@
 """Small helpers shared by the views of every app."""
 
 import uuid
+from datetime import date
 from typing import TypeVar
 
+from django import forms
 from django.contrib import messages
 from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 T = TypeVar("T")
 
@@ -37,3 +41,39 @@ def start_key_parsed(value: object) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except (TypeError, ValueError):
         return None
+
+
+# The dates a page may be asked about: the programme's records start long after 2000, and a
+# period reaching beyond next year means a typing error (and 9999-12-31 plus a few days is
+# beyond what a date can hold).
+EARLIEST_DATE = date(2000, 1, 1)
+
+
+def latest_date(today: date | None = None) -> date:
+    return date((today or timezone.localdate()).year + 1, 12, 31)
+
+
+class PeriodDateField(forms.DateField):
+    """A date from a URL or a form for a period: an ISO date between `EARLIEST_DATE` and the end
+    of next year, else a form error that says which dates are allowed (the page then shows its
+    default period with the message)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("input_formats", ["%Y-%m-%d"])
+        kwargs.setdefault("widget", forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str) and len(value) > 32:  # no date is that long
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+    def validate(self, value):
+        super().validate(value)
+        latest = latest_date()
+        if value and not EARLIEST_DATE <= value <= latest:
+            raise forms.ValidationError(
+                _("Choose a date between %(earliest)s and %(latest)s."),
+                code="out_of_range",
+                params={"earliest": EARLIEST_DATE.isoformat(), "latest": latest.isoformat()},
+            )

@@ -219,7 +219,7 @@ def _visible_report(request, pk: int) -> LeaderReport:
     return report
 
 
-def _render_leader(request, *, data, form, report, query):
+def _render_leader(request, *, data, form, report, query, filter_form=None):
     return render(
         request,
         "reports/leader.html",
@@ -231,6 +231,7 @@ def _render_leader(request, *, data, form, report, query):
             "report": report,
             "can_edit": report is None or report.author_id == request.user.pk,
             "query": query,
+            "filter_form": filter_form,  # its errors (a date out of range) above the period
             "saved": selectors.saved_reports(request.user, 10),
             "reasons": exports.REASONS,
         },
@@ -262,7 +263,14 @@ def leader(request):
     else:
         form = NextStepsForm()
     data = _leader_data(filters, period)
-    return _render_leader(request, data=data, form=form, report=None, query=filter_form.query())
+    return _render_leader(
+        request,
+        data=data,
+        form=form,
+        report=None,
+        query=filter_form.query(),
+        filter_form=filter_form,
+    )
 
 
 @supervisor_required

@@ -6,13 +6,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.accounts.decorators import supervisor_required
+from kuaiban.web import PeriodDateField
 
 from . import selectors
 
 
 class PeriodForm(forms.Form):
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = PeriodDateField(label=_("From"))
+    end = PeriodDateField(label=_("To"))
 
     def clean(self):
         data = super().clean() or self.cleaned_data
