@@ -26,6 +26,7 @@ production; production's HTTPS redirect and secure cookies need TLS in front and
 checks need gateways, neither of which a submission touches) and a real Redis: REDIS_URL, or
 redis://127.0.0.1:6379/15, so a submission queues its e-mail and SMS on Celery's broker as in
 production (nobody consumes them; the bench's own default queue is emptied afterwards).
+gunicorn logs warnings only; P1_LOG_LEVEL=INFO keeps its access log (with each request's time).
 """
 
 from __future__ import annotations
@@ -215,7 +216,7 @@ class Gunicorn:
             "KUAIBAN_WEB_WORKERS": str(workers),
             "DATABASE_URL": _database_url(connection.settings_dict),  # the bench's own
             "REDIS_URL": redis_url,
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": os.environ.get("P1_LOG_LEVEL", "WARNING"),
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         }
         command = [sys.executable, "-m", "gunicorn", "-c", "python:kuaiban.gunicorn_conf"]
