@@ -10,24 +10,31 @@ three ways (per application, per application and unit, per case) so a unit or it
 counts an application twice. The whole dashboard is also cached for a few minutes
 (`page_cache`).
 
-How a day is rebuilt: for each *anchor* (see `figures`), one `GROUP BY day, unit, item, bundle,
-window, hall, district` query over exactly the querysets the drill-down lists; the rows are
-merged, the old rows of those days deleted and the new ones inserted (COPY), in one
-transaction holding the `RollupState` row lock, so two refreshes at once give the rows of one.
+How rows are rebuilt: for each *anchor* (see `figures`), one `GROUP BY day, unit, item,
+bundle, window, hall, district` query over exactly the querysets the drill-down lists (the visit
+counts too: "the application's first case" is a NOT EXISTS, so any subset of groups can be
+counted alone); the rows are merged, the old rows deleted and the new ones inserted (COPY), in
+one transaction holding the `RollupState` row lock, so two refreshes at once give the rows of
+one. Handling-time lists are kept in value order, so a row is the same however it was built.
 
 What a refresh rebuilds (Celery beat `refresh-rollups`, every few minutes, or
 `manage.py refresh_rollups`):
 
-- the last `days` days (today and yesterday by default);
-- every day a recent change could have moved: the services write an event for every change,
-  so the applications with events newer than the refresh before the last one are the ones
-  whose figures may have changed (reading two refreshes back covers a transaction that
-  committed while the last refresh ran, with an event id below the highest it saw); all the
-  anchor days of their cases are rebuilt. This catches, say, a pause today on a case accepted
-  three weeks ago (paused is counted by acceptance day) or an acceptance today of an
-  application received last month (the received count moves to the hall that accepted it);
+- the (day, item) *groups* a recent change could have moved, and nothing else: the services
+  write an event for every change, so the applications with events newer than the refresh
+  before the last one are the ones whose figures may have changed (reading two refreshes back
+  covers a transaction that committed while the last refresh ran, with an event id below the
+  highest it saw). For each of their cases, every anchor day of the case (and the days of the
+  application's returns and refusal) with the case's item is a group; its rows (all halls,
+  bundles, windows and districts of that day and item, since acceptance can move a received
+  count to another hall) are deleted and recomputed from the cases anchored on that day with
+  that item. This catches, say, a pause today on a case accepted three weeks ago (paused is
+  counted by acceptance day) or an acceptance today of an application received last month.
+  The work follows the changed cases, not the size of the history or of a day;
+- the last `days` days whole (none by default; `refresh_rollups --days N`);
 - everything (`--all`, or the first refresh): after a bulk import such as `generate_history`,
-  which writes rows without going through the services.
+  which writes rows without going through the services, or when more than
+  `DIRTY_APPLICATION_LIMIT` applications changed.
 
 The page shows when the rollup was last refreshed; figures of the current day can be that old.
 """
@@ -39,7 +46,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Aggregate, Count, Max, Min, Q, Sum
+from django.db.models import Aggregate, Count, Exists, Max, Min, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -50,7 +57,7 @@ from .figures import ANCHORS, DIMENSIONS, FIELD_ANCHORS, FIGURES, anchored, day_
 from .models import ROLLUP_COUNTS, ROLLUP_LISTS, ROLLUP_SUMS, DailyCaseRollup, RollupState
 
 ROLLUP_NAME = "daily_case"
-RECENT_DAYS = 2
+RECENT_DAYS = 0
 # More touched applications than this (a bulk import): rebuild everything instead.
 DIRTY_APPLICATION_LIMIT = 20_000
 _SUMS = {"handling_minutes_sum": "handling_minutes", "handling_days_sum": "handling_days"}
@@ -62,6 +69,7 @@ class RefreshResult:
     days: int
     rows: int
     seconds: float
+    groups: int = 0  # (day, item) groups rebuilt outside the whole days
 
 
 def _local_day(moment: datetime) -> date:
@@ -80,6 +88,8 @@ def day_runs(days) -> list[tuple[date, date]]:
 
 
 def _aggregates(anchor: str) -> dict[str, Aggregate]:
+    if anchor == "app_concluded":
+        return _visit_aggregates()
     aggregates: dict[str, Aggregate] = {
         f.key: Count("pk", filter=f.condition or None)
         for f in FIGURES.values()
@@ -90,34 +100,26 @@ def _aggregates(anchor: str) -> dict[str, Aggregate]:
     return aggregates
 
 
-def _add_visits(merged: dict, grouped, dims) -> None:
+def _visit_aggregates() -> dict[str, Aggregate]:
     """Visits of the applications concluded that day, counted once per application (on its
     first case), once per application and unit (on its first case in the unit) and once per
-    case, so a unit or item filter never counts an application twice. The cases come in id
-    order, so the first one seen of an application (of a unit) is its first case."""
-    seen_apps: set[int] = set()
-    seen_units: set[tuple[int, int]] = set()
-    rows = grouped.values_list(
-        "rollup_day",
-        *dims,
-        "application_id",
-        "unit_id",
-        "application__visits",
-    ).order_by("pk")
-    for *key, application_id, unit_id, visits in rows.iterator(chunk_size=10_000):
-        counts = merged.setdefault(tuple(key), {})
-        scopes = ["case_apps"]
-        if application_id not in seen_apps:
-            seen_apps.add(application_id)
-            scopes.append("apps")
-        if (application_id, unit_id) not in seen_units:
-            seen_units.add((application_id, unit_id))
-            scopes.append("unit_apps")
-        for scope in scopes:
-            counts[f"{scope}_concluded"] = counts.get(f"{scope}_concluded", 0) + 1
-            counts[f"{scope}_visits"] = counts.get(f"{scope}_visits", 0) + visits
-            if visits > 1:
-                counts[f"{scope}_multi_visit"] = counts.get(f"{scope}_multi_visit", 0) + 1
+    case, so a unit or item filter never counts an application twice. "First" is the lowest id
+    among the application's cases (all of them share the application's conclusion day), asked
+    of each case by a NOT EXISTS: the count of a group needs no other group's cases."""
+    earlier = ItemCase.objects.filter(application=OuterRef("application"), pk__lt=OuterRef("pk"))
+    scopes: dict[str, Q] = {
+        "case_apps": Q(),
+        "apps": Q(~Exists(earlier)),
+        "unit_apps": Q(~Exists(earlier.filter(unit=OuterRef("unit")))),
+    }
+    aggregates: dict[str, Aggregate] = {}
+    for scope, first in scopes.items():
+        aggregates[f"{scope}_concluded"] = Count("pk", filter=first or None)
+        aggregates[f"{scope}_visits"] = Sum("application__visits", filter=first or None)
+        aggregates[f"{scope}_multi_visit"] = Count(
+            "pk", filter=first & Q(application__visits__gt=1)
+        )
+    return aggregates
 
 
 def _add_handling(merged: dict, grouped, dims) -> None:
@@ -131,22 +133,42 @@ def _add_handling(merged: dict, grouped, dims) -> None:
             counts.setdefault("handling_days_values", []).append(days)
 
 
-def rollup_rows(runs: list[tuple[date, date]]) -> list[DailyCaseRollup]:
-    """The rollup rows of these days, computed from the case tables (nothing is written)."""
+DayItems = dict[date, set[int]]
+
+
+def _day_items_q(day_items: DayItems) -> Q:
+    """Q over the anchored cases: anchor moment on one of the days and item among that day's."""
+    q = Q()
+    for day, items in day_items.items():
+        ((start, end),) = day_spans([(day, day)])
+        q |= Q(anchor_at__gte=start, anchor_at__lt=end, item_id__in=sorted(items))
+    return q
+
+
+def rollup_rows(
+    runs: list[tuple[date, date]], day_items: DayItems | None = None
+) -> list[DailyCaseRollup]:
+    """The rollup rows of these days, computed from the case tables (nothing is written).
+
+    With `day_items` ({day: item ids}), only the rows of those (day, item) groups, whatever
+    their other dimensions: each anchor's query reads only the cases anchored on such a day
+    with such an item, so the work follows the groups asked for, not the days (`runs` is then
+    ignored)."""
+    if day_items is not None:
+        day_items = {day: items for day, items in day_items.items() if items}
+        runs = day_runs(day_items)
     if not runs:
         return []
     spans = day_spans(runs)
     dims = {f"dim_{name}": expression for name, expression in DIMENSIONS.items()}
     merged: dict[tuple, dict] = {}
     for anchor in ANCHORS:
-        grouped = (
-            anchored(anchor, spans)
-            .annotate(rollup_day=TruncDate("anchor_at"), **dims)
-            .values("rollup_day", *dims)
+        cases = anchored(anchor, spans)
+        if day_items is not None:
+            cases = cases.filter(_day_items_q(day_items))
+        grouped = cases.annotate(rollup_day=TruncDate("anchor_at"), **dims).values(
+            "rollup_day", *dims
         )
-        if anchor == "app_concluded":
-            _add_visits(merged, grouped, dims)
-            continue
         aggregates = _aggregates(anchor)
         for row in grouped.annotate(**aggregates).order_by():
             key = (row["rollup_day"], *(row[name] for name in dims))
@@ -157,6 +179,10 @@ def rollup_rows(runs: list[tuple[date, date]]) -> list[DailyCaseRollup]:
             _add_handling(merged, grouped, dims)
     fields = ("day", *(f"{name}_id" for name in DIMENSIONS))
     wanted = (*ROLLUP_COUNTS, *ROLLUP_SUMS, *ROLLUP_LISTS)
+    for counts in merged.values():
+        for name in ROLLUP_LISTS:  # in value order: the same list whatever order rows came in
+            if name in counts:
+                counts[name].sort()
     # In day order: a period's rows then sit together on disk, and read from fewer pages.
     return [
         DailyCaseRollup(**dict(zip(fields, key, strict=True)), **merged[key])
@@ -186,9 +212,13 @@ def _locked_state() -> RollupState:
     return RollupState.objects.select_for_update().get(name=ROLLUP_NAME)
 
 
-def _dirty_days(since_event_id: int) -> set[date] | None:
-    """The anchor days of every case of the applications with events after `since_event_id`;
-    None when there are too many to be worth it (rebuild everything)."""
+def _touched_groups(since_event_id: int) -> DayItems | None:
+    """The (day, item) groups a change since `since_event_id` may have moved: for every case of
+    the applications with newer events, each anchor day of the case with the case's item (the
+    returns and the refusal of the application with each of its items). A group is a day and an
+    item whatever the hall, bundle, window or district: acceptance can move a case's received
+    count to another hall, and the old row must be rebuilt too. None when too many applications
+    changed to be worth it (rebuild everything)."""
     touched = list(
         CaseEvent.objects.filter(pk__gt=since_event_id)
         .order_by()
@@ -197,22 +227,34 @@ def _dirty_days(since_event_id: int) -> set[date] | None:
     )
     if len(touched) > DIRTY_APPLICATION_LIMIT:
         return None
+    groups: DayItems = {}
     if not touched:
-        return set()
-    days: set[date] = set()
-    for moments in ItemCase.objects.filter(application_id__in=touched).values_list(
-        *FIELD_ANCHORS.values()
-    ):
-        days.update(_local_day(m) for m in moments if m is not None)
-    for (moment,) in CaseEvent.objects.filter(
+        return groups
+    items_of: dict[int, set[int]] = {}
+    for application_id, item_id, *moments in ItemCase.objects.filter(
+        application_id__in=touched
+    ).values_list("application_id", "item_id", *FIELD_ANCHORS.values()):
+        items_of.setdefault(application_id, set()).add(item_id)
+        for moment in moments:
+            if moment is not None:
+                groups.setdefault(_local_day(moment), set()).add(item_id)
+    for application_id, moment in CaseEvent.objects.filter(
         application_id__in=touched, action__in=(EventAction.RETURN, EventAction.REFUSE)
-    ).values_list("at"):
-        days.add(_local_day(moment))
-    return days
+    ).values_list("application_id", "at"):
+        groups.setdefault(_local_day(moment), set()).update(items_of.get(application_id, ()))
+    return groups
+
+
+def _groups_q(groups: DayItems) -> Q:
+    q = Q()
+    for day, items in groups.items():
+        q |= Q(day=day, item_id__in=sorted(items))
+    return q
 
 
 def rollup_refresh(*, days: int = RECENT_DAYS, full: bool = False, now=None) -> RefreshResult:
-    """Rebuild the recent days and every day touched since the last refresh (or everything)."""
+    """Rebuild the (day, item) groups touched since the last refresh and the last `days` days
+    whole (or everything)."""
     began = time_module.perf_counter()
     now = now or timezone.now()
     today = _local_day(now)
@@ -223,28 +265,35 @@ def rollup_refresh(*, days: int = RECENT_DAYS, full: bool = False, now=None) -> 
                 cursor.execute("SET LOCAL jit = off")
         state = _locked_state()
         seen = CaseEvent.objects.aggregate(m=Max("pk"))["m"] or 0
-        dirty = None
+        groups = None
         if not full and state.last_event_id is not None:
             since = state.previous_event_id
-            dirty = _dirty_days(state.last_event_id if since is None else since)
-        if dirty is None:
+            groups = _touched_groups(state.last_event_id if since is None else since)
+        if groups is None:
             full = True
+            groups = {}
             first = ItemCase.objects.aggregate(m=Min("created_at"))["m"]
             runs = [(min(_local_day(first), today), today)] if first else []
             DailyCaseRollup.objects.all().delete()
         else:
             recent = {today - timedelta(days=k) for k in range(max(days, 0))}
-            runs = day_runs(dirty | recent)
+            runs = day_runs(recent)
+            groups = {day: items for day, items in groups.items() if day not in recent}
             if runs:
                 DailyCaseRollup.objects.filter(_runs_q(runs)).delete()
+            if groups:
+                DailyCaseRollup.objects.filter(_groups_q(groups)).delete()
         rows = rollup_rows(runs)
+        if groups:
+            rows += rollup_rows([], groups)
         _insert(rows)
+        refreshed = sorted(recent_days(runs) | set(groups))
         state.refreshed_at = now
         if full:
             state.full_rebuild_at = now
-        state.first_day = runs[0][0] if runs else None
-        state.last_day = runs[-1][1] if runs else None
-        state.days_refreshed = sum((last - first).days + 1 for first, last in runs)
+        state.first_day = refreshed[0] if refreshed else None
+        state.last_day = refreshed[-1] if refreshed else None
+        state.days_refreshed = len(refreshed)
         state.rows_written = len(rows)
         state.previous_event_id = seen if full else state.last_event_id
         state.last_event_id = seen
@@ -259,8 +308,19 @@ def rollup_refresh(*, days: int = RECENT_DAYS, full: bool = False, now=None) -> 
                 f"{'ANALYZE' if connection.in_atomic_block else 'VACUUM ANALYZE'} {table}"
             )
     return RefreshResult(
-        full=full, days=state.days_refreshed, rows=len(rows), seconds=state.seconds
+        full=full,
+        days=state.days_refreshed,
+        rows=len(rows),
+        seconds=state.seconds,
+        groups=sum(len(items) for items in groups.values()),
     )
+
+
+def recent_days(runs: list[tuple[date, date]]) -> set[date]:
+    """Every day of the inclusive runs."""
+    return {
+        first + timedelta(days=k) for first, last in runs for k in range((last - first).days + 1)
+    }
 
 
 def rollup_state() -> RollupState | None:

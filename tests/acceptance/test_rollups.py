@@ -6,6 +6,8 @@ from datetime import date
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
+from django.db.models import Q
+from django.utils import timezone
 
 from acceptance import tasks
 from acceptance.models import DASHBOARD_FIGURES, DailyCaseRollup, RollupState
@@ -219,3 +221,101 @@ def rows_index(name):
     fields = ["day", "unit_id", "item_id", "bundle_id", "window_id", "hall_id", "district_id"]
     counts = [f.name for f in DailyCaseRollup._meta.fields if f.name not in ("id", *fields)]
     return len(fields) + counts.index(name)
+
+
+def _random_changes(history, rng):
+    """Changes through the services on 11-30 … 12-15, a random subset in a random order: each
+    touches cases of older days (acceptance days, received days, conclusion days)."""
+    from bundles.services import intake
+    from speedup.services.sweep import deadlines_sweep
+
+    h = history
+
+    def refuse_new():
+        h.submit_bundle("refused-2", "B10")
+        intake.application_refuse(
+            application=h.apps["refused-2"],
+            actor=h.clerk("HALL-CITY"),
+            reason="不属于本市管辖",
+            legal_basis="《行政许可法》第三十二条",
+        )
+
+    def licence_new():
+        h.submit_item("lic-new", "劳务派遣经营许可")
+        h.accept("lic-new", rng.choice(["HALL-321002", "HALL-321003"]))
+
+    changes = [
+        lambda: h.pause("lic-open"),
+        lambda: h.accept("waiting", rng.choice(["HALL-321002", "HALL-321003", "HALL-CITY"])),
+        lambda: h.approve("lic-fresh"),
+        lambda: h.statutory("lic-breach"),
+        lambda: h.visit("card-gl-1", "HALL-321002"),
+        lambda: h.visit("jobless", "HALL-321002"),
+        refuse_new,
+        licence_new,
+        deadlines_sweep,
+    ]
+    return rng.sample(changes, rng.randint(3, len(changes)))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_routine_refresh_after_random_changes_equals_a_full_rebuild(history, seed):
+    """The incremental refresh (only the touched day-and-item groups) leaves exactly the rows a
+    full rebuild writes, on PostgreSQL, whatever changed and in whatever order."""
+    import random
+
+    rng = random.Random(seed)
+    with time_machine.travel(END, tick=False):
+        rollup_refresh(full=True)
+    changes = _random_changes(history, rng)
+    moment = at(2026, 11, 30, 9)
+    for n, change in enumerate(changes):
+        moment = at(2026, 11, 30 + n // 3, 9) if n < 3 else at(2026, 12, 1 + n, 10)
+        with time_machine.travel(moment, tick=False):
+            change()
+        if n % 2:  # a refresh between some of the changes, as beat does every few minutes
+            with time_machine.travel(moment, tick=False):
+                assert not rollup_refresh().full
+    with time_machine.travel(moment, tick=False):
+        result = rollup_refresh()
+    assert not result.full
+    incremental = rows()
+    with time_machine.travel(moment, tick=False):
+        rollup_refresh(full=True)
+    assert rows() == incremental
+
+
+def test_a_routine_refresh_rebuilds_only_the_groups_the_changed_cases_touch(history):
+    """Its work follows the changed cases: one pause on a case accepted weeks ago rebuilds the
+    rows of that case's (day, item) groups and leaves every other row as it was (same ids)."""
+    with time_machine.travel(END, tick=False):
+        rollup_refresh(full=True)
+    before = dict(DailyCaseRollup.objects.values_list("pk", "day"))
+    case = history.case("lic-open")
+    with time_machine.travel(at(2026, 11, 30, 10), tick=False):
+        history.pause("lic-open")
+        result = rollup_refresh()
+    assert not result.full
+    case.refresh_from_db()
+    anchor_days = {
+        timezone.localtime(moment).date()
+        for moment in (
+            case.created_at,
+            case.accepted_at,
+            case.flag_50_at,
+            case.flag_75_at,
+            case.overdue_at,
+            case.breach_at,
+        )
+        if moment
+    }
+    assert result.groups == len(anchor_days) and result.days == len(anchor_days)
+    group = Q(item_id=case.item_id, day__in=anchor_days)
+    rebuilt = DailyCaseRollup.objects.filter(group)
+    assert result.rows == rebuilt.count() > 0
+    assert not set(rebuilt.values_list("pk", flat=True)) & set(before)  # written anew
+    # Every other row is the very row the full rebuild wrote.
+    untouched = dict(DailyCaseRollup.objects.exclude(group).values_list("pk", "day"))
+    assert untouched and set(untouched) <= set(before)
+    assert len(before) - len(untouched) == rebuilt.count()  # the group's old rows, replaced
+    assert rebuilt.get(day=timezone.localtime(case.accepted_at).date()).paused == 1
