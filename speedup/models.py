@@ -38,6 +38,8 @@ class ClockRecompute(models.Model):
 
     requested_at = models.DateTimeField(_("requested"), default=timezone.now)
     provisional_only = models.BooleanField(_("provisional clocks only"), default=False)
+    # ISO dates of the edited days: only the clocks spanning them; empty: every open clock.
+    days = models.JSONField(_("edited days"), default=list, blank=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     moved = models.PositiveIntegerField(_("due times moved"), null=True, blank=True)

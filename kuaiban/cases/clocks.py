@@ -7,15 +7,18 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
+from django.db.models import Prefetch
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from kuaiban.workdays.arithmetic import WorkCalendar
 from kuaiban.workdays.calendar import calendar_from_db
 from kuaiban.workdays.units import LimitUnit
 
 from . import deadlines
 from .models import (
     RUNNING_CLOCK_STATES,
+    CaseEvent,
     CaseState,
     EventAction,
     ExtensionRequest,
@@ -59,14 +62,16 @@ def refresh_next_flag(case: ItemCase) -> None:
     case.next_flag_at = min(pending, default=None)
 
 
-def clock_start(case: ItemCase, *, received_at: datetime, accepted_at: datetime) -> None:
+def clock_start(
+    case: ItemCase, *, received_at: datetime, accepted_at: datetime, cal: WorkCalendar | None = None
+) -> None:
     """Give a newly accepted case its committed and statutory due times (not saved here).
 
     The item's policy decides; a case's own statutory mode is a later switch
     (`clock_to_statutory`), replayed after this by `clock_recompute`, so the original due times
     stay the commitment's."""
     plan = deadlines.plan_clock(
-        calendar_from_db(),
+        cal or calendar_from_db(),
         deadlines.LimitPolicy.of(case.item),
         received_at=received_at,
         accepted_at=accepted_at,
@@ -104,9 +109,16 @@ def _store_plan(case: ItemCase, plan: deadlines.ClockPlan) -> None:
     case.due_provisional = plan.provisional
 
 
-def clock_shift_for_pause(case: ItemCase, *, started: datetime, ended: datetime, label: str) -> str:
+def clock_shift_for_pause(
+    case: ItemCase,
+    *,
+    started: datetime,
+    ended: datetime,
+    label: str,
+    cal: WorkCalendar | None = None,
+) -> str:
     """Move both due times (and the warnings) by the paused working time; returns the reason."""
-    cal = calendar_from_db()
+    cal = cal or calendar_from_db()
     shift = deadlines.pause_shift(cal, started, ended, label)
     _store_plan(
         case,
@@ -118,9 +130,9 @@ def clock_shift_for_pause(case: ItemCase, *, started: datetime, ended: datetime,
     return shift.explanation
 
 
-def clock_to_statutory(case: ItemCase, *, reason: str) -> str:
+def clock_to_statutory(case: ItemCase, *, reason: str, cal: WorkCalendar | None = None) -> str:
     """Statutory mode: the committed due time becomes the statutory one."""
-    cal = calendar_from_db()
+    cal = cal or calendar_from_db()
     _store_plan(
         case,
         deadlines.statutory_plan(
@@ -151,13 +163,13 @@ def _fmt(value: datetime | None) -> str | None:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else None
 
 
-def clock_extend(case: ItemCase, *, reason: str) -> str:
+def clock_extend(case: ItemCase, *, reason: str, cal: WorkCalendar | None = None) -> str:
     """An approved extension moves the statutory due time by the item's extension (and, in
     statutory mode, the committed one with it: there the commitment is the statutory limit)."""
     amount, unit = case.item.extension_limit, case.item.extension_unit
     if case.statutory_due_at is None or not amount:
         raise ValueError(f"{case} has no statutory limit to extend")
-    cal = calendar_from_db()
+    cal = cal or calendar_from_db()
     moved = deadlines.add_limit(cal, case.statutory_due_at, amount, unit)
     case.statutory_due_at = moved.at
     case.due_provisional = case.due_provisional or moved.provisional
@@ -170,10 +182,13 @@ def clock_extend(case: ItemCase, *, reason: str) -> str:
 
 
 def _clock_history(
-    case: ItemCase, accepted_at: datetime
+    case: ItemCase, accepted_at: datetime, cal: WorkCalendar
 ) -> list[tuple[datetime, int, Callable[[], object]]]:
     """What moved the clock since acceptance, as (when, tie-break, replay) in any order: ended
-    pauses (at their resumption), the switch to statutory mode, approved extensions."""
+    pauses (at their resumption), the switch to statutory mode, approved extensions.
+
+    Read through `case.pauses.all()`, `case.extensions.all()` and the case's statutory-mode
+    events, so a batch that prefetched them (`CLOCK_HISTORY_PREFETCH`) asks nothing per case."""
     steps: list[tuple[datetime, int, Callable[[], object]]] = [
         (
             pause.ended_at,
@@ -184,37 +199,68 @@ def _clock_history(
                 started=pause.started_at,
                 ended=pause.ended_at,
                 label=pause.get_kind_display(),
+                cal=cal,
             ),
         )
-        for pause in case.pauses.exclude(ended_at=None)
+        for pause in case.pauses.all()
         if pause.ended_at is not None
     ]
     if case.statutory_mode:
         # The event log says when; a case without the event was in statutory mode from the start.
-        switched = (
-            case.events.filter(action=EventAction.STATUTORY_MODE).values_list("at", flat=True)
-        ).first()
+        switches = getattr(case, STATUTORY_EVENTS, None)
+        if switches is None:
+            switches = list(case.events.filter(action=EventAction.STATUTORY_MODE))
+        switched = min(((e.at, e.pk) for e in switches), default=(None, None))[0]
         steps.append(
             (
                 switched or accepted_at,
                 1,
-                partial(clock_to_statutory, case, reason=case.statutory_mode_reason),
+                partial(clock_to_statutory, case, reason=case.statutory_mode_reason, cal=cal),
             )
         )
-    for extension in case.extensions.filter(status=ExtensionRequest.Status.APPROVED):
-        steps.append(
-            (
-                extension.decided_at or accepted_at,
-                2,
-                partial(clock_extend, case, reason=""),
+    for extension in case.extensions.all():
+        if extension.status == ExtensionRequest.Status.APPROVED:
+            steps.append(
+                (
+                    extension.decided_at or accepted_at,
+                    2,
+                    partial(clock_extend, case, reason="", cal=cal),
+                )
             )
-        )
     return steps
 
 
-def clock_recompute(case: ItemCase) -> str | None:
-    """Plan the clock again from the current calendar, replaying its pauses, statutory mode and
-    approved extensions. Returns the explanation when a due time or a warning moved, else None.
+# A recompute batch prefetches what `_clock_history` reads: no query per case.
+STATUTORY_EVENTS = "statutory_mode_events"
+CLOCK_HISTORY_PREFETCH = (
+    "pauses",
+    "extensions",
+    Prefetch(
+        "events",
+        queryset=CaseEvent.objects.filter(action=EventAction.STATUTORY_MODE).order_by("at", "id"),
+        to_attr=STATUTORY_EVENTS,
+    ),
+)
+# What a recompute may change on the case (besides notes): saved in bulk by a batch.
+RECOMPUTED_FIELDS = (
+    "clock_unit",
+    "clock_start",
+    "committed_due_at",
+    "original_committed_due_at",
+    "statutory_due_at",
+    "original_statutory_due_at",
+    "warn_50_at",
+    "warn_75_at",
+    "due_provisional",
+    "deadline_notes",
+    "next_flag_at",
+)
+
+
+def clock_recompute(case: ItemCase, cal: WorkCalendar | None = None) -> str | None:
+    """Plan the clock again from the current calendar (or `cal`), replaying its pauses,
+    statutory mode and approved extensions. Returns the explanation when a due time or a warning
+    moved, else None.
 
     The steps are replayed in the order they happened, as the live services applied them: a
     pause moves day clocks by working days and an extension in calendar days rolls a rest day
@@ -223,10 +269,11 @@ def clock_recompute(case: ItemCase) -> str | None:
     accepted_at, received_at = case.accepted_at, case.received_at
     if accepted_at is None or received_at is None:
         return None
+    cal = cal or calendar_from_db()
     before = tuple(getattr(case, field) for field in DUE_FIELDS)
     notes = case.deadline_notes
-    clock_start(case, received_at=received_at, accepted_at=accepted_at)
-    history = _clock_history(case, accepted_at)
+    clock_start(case, received_at=received_at, accepted_at=accepted_at, cal=cal)
+    history = _clock_history(case, accepted_at, cal)
     for _when, _order, replay in sorted(history, key=lambda step: step[:2]):
         replay()
     case.deadline_notes = notes

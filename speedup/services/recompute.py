@@ -1,16 +1,31 @@
 """After a calendar change: recompute the open clocks from the current calendar, replaying
 each case's pauses, statutory mode and approved extensions; every moved due time is explained
-on the case and in the event log."""
+on the case and in the event log.
 
-from datetime import datetime, timedelta
+Only the clocks a change can move are read: when some days changed, the open clocks whose span
+includes one of them (received before the end of the last edited day, and with a due time, an
+original due time or a pause ending on or after the first edited day, or a pause still open). A
+day outside that span enters none of the clock's arithmetic: it is planned forward from receipt
+and acceptance to its due times, and each pause is measured between its own ends. Whole years
+loaded move only the provisional clocks; anything else (office hours, an administrator's
+request) recomputes every open clock.
+
+Per batch, whatever its size: one query locks the cases (with their items and applications),
+three prefetch the pauses, the extensions and the statutory-mode events, and the moved cases, the
+provisional marks and the events are written in bulk; no query per case.
+"""
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from kuaiban.cases import clocks
-from kuaiban.cases.events import record_event
-from kuaiban.cases.models import OPEN_CASE_STATES, EventAction, ItemCase
+from kuaiban.cases.models import OPEN_CASE_STATES, CaseEvent, CasePause, EventAction, ItemCase
+from kuaiban.requestid import current_request_id
+from kuaiban.workdays.calendar import calendar_from_db
 
 from ..models import ClockRecompute
 
@@ -18,16 +33,22 @@ from ..models import ClockRecompute
 STALE_CLAIM = timedelta(hours=1)
 
 
-def recompute_request(*, provisional_only: bool = False) -> ClockRecompute:
+def recompute_request(
+    *, provisional_only: bool = False, days: Iterable[date] = ()
+) -> ClockRecompute:
     """Owe a recompute (after a calendar change): a row that the queued task, or else the next
-    deadline sweep, runs. Committed at once (called after the edit's commit)."""
-    return ClockRecompute.objects.create(provisional_only=provisional_only)
+    deadline sweep, runs. Committed at once (called after the edit's commit). `days`: the edited
+    days (only the clocks spanning them), or none for every clock."""
+    return ClockRecompute.objects.create(
+        provisional_only=provisional_only, days=[day.isoformat() for day in sorted(days)]
+    )
 
 
 def recomputes_run_pending(*, now: datetime | None = None) -> int:
     """Run every owed recompute once: the pending rows are claimed together under skipped row
-    locks (a worker and the sweep never both run one), one recompute covers them all (every
-    clock unless they all asked for provisional ones only). Returns how many due times moved."""
+    locks (a worker and the sweep never both run one) and covered together: every clock when one
+    of them asked for every clock, else the clocks spanning their edited days and the provisional
+    ones they asked for. Returns how many due times moved."""
     now = now or timezone.now()
     with transaction.atomic():
         pending = list(
@@ -39,39 +60,106 @@ def recomputes_run_pending(*, now: datetime | None = None) -> int:
             return 0
         ids = [row.pk for row in pending]
         ClockRecompute.objects.filter(pk__in=ids).update(started_at=now)
-    moved = open_clocks_recompute(provisional_only=all(row.provisional_only for row in pending))
+    moved = _run_owed(pending)
     ClockRecompute.objects.filter(pk__in=ids).update(finished_at=timezone.now(), moved=moved)
     return moved
 
 
-def open_clocks_recompute(*, provisional_only: bool = False, batch: int = 500) -> int:
-    """After a calendar change: recompute every open clock, provisional ones first; each moved
-    due time is explained on the case and in the event log. Returns how many moved."""
+def _run_owed(pending: list[ClockRecompute]) -> int:
+    if any(not row.provisional_only and not row.days for row in pending):
+        return open_clocks_recompute()
+    moved = 0
+    days = {date.fromisoformat(day) for row in pending for day in row.days}
+    if days:
+        moved += open_clocks_recompute(days=days)
+    if any(row.provisional_only for row in pending):
+        moved += open_clocks_recompute(provisional_only=True)
+    return moved
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def clocks_spanning_q(days: Iterable[date]) -> Q:
+    """Q over ItemCase: clocks whose span includes a day between the first and the last of
+    `days` (received before the end of the last one; due, originally due, or paused until on or
+    after the first one, or paused still)."""
+    days = sorted(days)
+    start, end = _day_start(days[0]), _day_start(days[-1] + timedelta(days=1))
+    pauses = CasePause.objects.filter(item_case=OuterRef("pk")).filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gte=start)
+    )
+    return Q(received_at__lt=end) & (
+        Q(committed_due_at__gte=start)
+        | Q(statutory_due_at__gte=start)
+        | Q(original_committed_due_at__gte=start)
+        | Q(original_statutory_due_at__gte=start)
+        | Q(Exists(pauses))
+    )
+
+
+def open_clocks_to_recompute(*, provisional_only: bool = False, days: Iterable[date] = ()):
+    """The open clocks a calendar change can move (all of them without `days`)."""
     open_cases = ItemCase.objects.filter(state__in=OPEN_CASE_STATES, accepted_at__isnull=False)
     if provisional_only:
         open_cases = open_cases.filter(due_provisional=True)
+    days = list(days)
+    if days:
+        open_cases = open_cases.filter(clocks_spanning_q(days))
+    return open_cases
+
+
+def open_clocks_recompute(
+    *, provisional_only: bool = False, days: Iterable[date] = (), batch: int = 500
+) -> int:
+    """After a calendar change: recompute the open clocks it can move (every open clock without
+    `days`), provisional ones first; each moved due time is explained on the case and in the
+    event log. Returns how many moved."""
     ids = list(
-        open_cases.order_by("-due_provisional", "committed_due_at").values_list("pk", flat=True)
+        open_clocks_to_recompute(provisional_only=provisional_only, days=days)
+        .order_by("-due_provisional", "committed_due_at")
+        .values_list("pk", flat=True)
     )
     moved = 0
     for start in range(0, len(ids), batch):
-        with transaction.atomic():
-            for case in (
-                ItemCase.objects.select_for_update()
-                .select_related("item", "application")
-                .filter(pk__in=ids[start : start + batch])
-            ):
-                note = clocks.clock_recompute(case)
-                if note is None:
-                    case.save(update_fields=["due_provisional"])
-                    continue
-                clocks.refresh_next_flag(case)
-                case.save()
-                record_event(
-                    application=case.application,
+        moved += _recompute_batch(ids[start : start + batch])
+    return moved
+
+
+def _recompute_batch(ids: list[int]) -> int:
+    with transaction.atomic():
+        cal = calendar_from_db()
+        cases = list(
+            ItemCase.objects.select_for_update()
+            .select_related("item", "application")
+            .prefetch_related(*clocks.CLOCK_HISTORY_PREFETCH)
+            .filter(pk__in=ids)
+        )
+        moved, marked, events = [], [], []
+        request_id = current_request_id.get()
+        for case in cases:
+            provisional = case.due_provisional
+            note = clocks.clock_recompute(case, cal)
+            if note is None:
+                if case.due_provisional != provisional:
+                    marked.append(case)
+                continue
+            clocks.refresh_next_flag(case)
+            moved.append(case)
+            events.append(
+                CaseEvent(
+                    application_id=case.application_id,
                     item_case=case,
                     action=EventAction.RECOMPUTE,
                     reason=note,
+                    request_id=request_id,
+                    data={},
                 )
-                moved += 1
-    return moved
+            )
+        if moved:
+            ItemCase.objects.bulk_update(moved, clocks.RECOMPUTED_FIELDS)
+        if marked:
+            ItemCase.objects.bulk_update(marked, ["due_provisional"])
+        CaseEvent.objects.bulk_create(events)
+    return len(moved)
