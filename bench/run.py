@@ -9,8 +9,9 @@ It needs PostgreSQL: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/ku
 The database is created when missing, migrated, and loaded with the reference data. The bench
 owns it: P3 empties the case tables and refills them with `speedup.history`, so its name must
 contain "bench". Each workload is a function returning its figures (P2 in `p2_dashboard.py`,
-P4 in `p4_export.py`, beside this file); `WORKLOADS` lists them. The test suite never asserts
-these times.
+P4 in `p4_export.py`, P7 in `p7_rollup.py`, P8 in `p8_recompute.py`, beside this file);
+`WORKLOADS` lists them. P7 and P8 run on `--cases` item cases (1 M; 100 k with --quick), what
+P3 left or generated. The test suite never asserts these times.
 """
 
 from __future__ import annotations
@@ -385,6 +386,9 @@ def p5_arithmetic(
 
 WORKLOADS: dict[str, Callable[[argparse.Namespace], object]] = {
     "p3": lambda args: p3_sweep(args.sizes, repeat=args.repeat, due=args.due),
+    # P7 (rollup refresh) and P8 (recompute after a calendar edit) reuse P3's largest history.
+    "p7": lambda args: __import__("p7_rollup").p7_rollup(args.cases, repeat=min(args.repeat, 3)),
+    "p8": lambda args: __import__("p8_recompute").p8_recompute(args.cases),
     # P2 reads whatever P3 left (its largest size) — or the cases already in the database.
     "p2": lambda args: _p2(args),
     # P4 runs after P3 (which empties the case tables) and generates the cases it needs.
@@ -424,12 +428,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--p1-submissions", type=int, help="P1 submissions (2000; quick 400)")
     parser.add_argument("--p1-concurrency", type=int, default=12, help="P1 client connections")
     parser.add_argument("--p1-workers", type=int, default=3, help="P1 gunicorn workers")
+    parser.add_argument("--cases", type=int, help="P7/P8 item cases (1000000; --quick 100000)")
     args = parser.parse_args(argv)
     if args.sizes:
         args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     else:
         args.sizes = list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
     args.p5_size = 100_000 if args.quick else 1_000_000
+    args.cases = args.cases or (100_000 if args.quick else 1_000_000)
     args.p5_naive = 20_000 if args.quick else 100_000
     args.only = [w.strip().lower() for w in args.only.split(",") if w.strip()]
     unknown = set(args.only) - set(WORKLOADS)

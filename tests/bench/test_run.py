@@ -22,3 +22,30 @@ def test_p5_arithmetic_agrees_with_the_day_by_day_loop():
 
     figures = p5_arithmetic(2_000, naive_size=500, repeat=1)
     assert figures["agree"] and figures["naive_subset"] == 500 and figures["fast_s"] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_p7_rollup_refresh_runs_on_a_small_history(committed_db):
+    from bench.p7_rollup import p7_rollup
+
+    lines = []
+    figures = p7_rollup(600, changes=(5, 20), repeat=1, out=lines.append)
+    assert figures["cases"] >= 600 and figures["full_s"] > 0
+    assert [c["k"] for c in figures["changes"]] == [5, 20]
+    # A routine refresh rebuilds the changed cases' groups only: a few, never every day.
+    assert all(c["groups"] > 0 and c["rows"] > 0 for c in figures["changes"])
+    assert any("routine refresh after 20 changed cases" in line for line in lines)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_p8_recompute_reads_only_the_clocks_spanning_the_edited_day(committed_db):
+    from bench.p8_recompute import p8_recompute
+    from kuaiban.workdays.models import CalendarDay
+
+    kinds = dict(CalendarDay.objects.values_list("date", "kind"))
+    lines = []
+    figures = p8_recompute(600, out=lines.append)
+    assert 0 < figures["touched"] <= figures["open"]
+    assert figures["moved"] <= figures["touched"]
+    assert any("a full recompute would have read" in line for line in lines)
+    assert dict(CalendarDay.objects.values_list("date", "kind")) == kinds  # edit rolled back
