@@ -5,9 +5,10 @@ from acceptance.rollups import RECENT_DAYS, rollup_refresh
 
 class Command(BaseCommand):
     help = (
-        "Rebuild the supervision rollup (DailyCaseRollup) from the case tables: the last N days "
-        "and every day touched since the last refresh, or everything with --all (needed after a "
-        "bulk import such as generate_history, which bypasses the services)."
+        "Rebuild the supervision rollup (DailyCaseRollup) from the case tables: every (day, item) "
+        "group a change since the last refresh touched, plus the last N days whole (none by "
+        "default), or everything with --all (needed after a bulk import such as "
+        "generate_history, which bypasses the services)."
     )
 
     def add_arguments(self, parser):
@@ -16,7 +17,7 @@ class Command(BaseCommand):
             "--days",
             type=int,
             default=RECENT_DAYS,
-            help=f"recent days to rebuild (default {RECENT_DAYS})",
+            help=f"recent days to rebuild whole (default {RECENT_DAYS})",
         )
         group.add_argument("--all", action="store_true", help="rebuild the whole history")
 
