@@ -776,6 +776,9 @@ class CaseEvent(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
     data = models.JSONField(_("details"), default=dict, blank=True)
+    # Filled by the database on insert (see `audit.py`): whatever the writer sends is replaced.
+    prev_hash = models.CharField(_("previous hash"), max_length=64, blank=True, editable=False)
+    hash = models.CharField(_("hash"), max_length=64, blank=True, editable=False)
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -783,7 +786,11 @@ class CaseEvent(models.Model):
         verbose_name = _("event")
         verbose_name_plural = _("events")
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["application", "at"])]
+        indexes = [
+            models.Index(fields=["application", "at"]),
+            # The chain's head and the verifier's walk.
+            models.Index(fields=["application", "id"], name="caseevent_chain"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.from_state}→{self.to_state}"

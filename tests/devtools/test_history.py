@@ -14,6 +14,7 @@ from devtools.history import history_generate
 from kuaiban.accounts.identity import normalize_credit_code, normalize_resident_id
 from kuaiban.accounts.models import Role, User
 from kuaiban.cases import clocks, deadlines
+from kuaiban.cases.audit import verify_chains
 from kuaiban.cases.clocks import THRESHOLDS, flag_event_facts
 from kuaiban.cases.models import (
     RUNNING_CLOCK_STATES,
@@ -139,6 +140,14 @@ def test_every_application_has_its_create_and_submit_events(history):
         assert actions[:2] == ["create", "submit"], application.reference
         if application.state == "concluded":
             assert {"accept", "conclude"} <= set(actions)
+
+
+def test_generated_events_are_chained_per_application(history):
+    """COPY goes through the chain's trigger like any insert: every generated event verifies."""
+    result = verify_chains()
+    assert result.breaks == []
+    assert result.events == CaseEvent.objects.count() > 0
+    assert result.chains == Application.objects.count()
 
 
 def test_a_sweep_afterwards_flags_only_running_cases_once(history):
