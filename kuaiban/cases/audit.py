@@ -5,14 +5,16 @@
 wait for each other, and a verifier can check one application alone. Chain order is id order.
 
 **The database computes the hashes**, whoever writes: on PostgreSQL a `BEFORE INSERT` trigger
-(migration `0006_event_hash_chain`) takes a transaction-level advisory lock on the application's
-chain, gives the row its id from the sequence only then (so id order is the order in which the
-chain grew, whatever ids concurrent transactions drew first), reads the head and fills both
-columns. So the ORM, `bulk_create`, the sweep's `INSERT … SELECT` and the history generator's
-`COPY` all chain without a round trip per row, and the application cannot write a hash of its
-choosing. On SQLite (the demo) an `AFTER INSERT` trigger calls `event_hash` below, registered on
-every connection. The trigger relies on READ COMMITTED (Django's default): each statement in it
-sees the chain as last committed.
+(migration `0006_event_hash_chain`) locks the application's row (`FOR NO KEY UPDATE`: services
+that lock it already hold a stronger lock; a row lock lives in the row, so a bulk write over
+thousands of applications does not fill the lock table as advisory locks would), gives the row
+its id from the sequence only then (so id order is the order in which the chain grew, whatever
+ids concurrent transactions drew first), reads the head and fills both columns. So the ORM,
+`bulk_create`, the sweep's `INSERT … SELECT` and the history generator's `COPY` chain without a
+round trip per row, and the application cannot write a hash of its choosing. On SQLite (the
+demo) an `AFTER INSERT` trigger calls `event_hash` below, registered on every connection. The
+trigger relies on READ COMMITTED (Django's default): each statement in it sees the chain as last
+committed.
 
 The serialisation is the same on both sides (`canonical` here, `kuaiban_event_hash()` in SQL):
 every field as `<length>:<text>`, in `FIELDS` order, then `prev_hash`; NULL is empty; `at` in

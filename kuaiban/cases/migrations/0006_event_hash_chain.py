@@ -40,8 +40,11 @@ CREATE OR REPLACE FUNCTION kuaiban_event_chain() RETURNS trigger AS $$
 DECLARE
     head text;
 BEGIN
-    -- One writer per application's chain until its transaction ends.
-    PERFORM pg_advisory_xact_lock(7411, (NEW.application_id %% 2147483647)::integer);
+    -- One writer per application's chain until its transaction ends: the application's row
+    -- lock (kept in the row, not in the lock table, so a COPY of thousands of applications in
+    -- one transaction is fine; services holding it already take it again for nothing; FOR NO
+    -- KEY UPDATE does not block the foreign-key checks of rows that point at the application).
+    PERFORM 1 FROM cases_application WHERE id = NEW.application_id FOR NO KEY UPDATE;
     -- The id is taken under the lock: id order is the order the chain grew.
     NEW.id := nextval('%(sequence)s');
     SELECT e.hash INTO head FROM cases_caseevent AS e
