@@ -14,7 +14,8 @@ from django.views.decorators.http import require_POST
 
 from kuaiban.accounts.decorators import applicant_required
 from kuaiban.cases import uploads
-from kuaiban.cases.models import ApplicationState, StoredFile
+from kuaiban.cases.access import access_record
+from kuaiban.cases.models import AccessKind, ApplicationState, StoredFile
 from kuaiban.catalog.models import Material
 from kuaiban.catalog.selectors import published_bundles, published_items
 from kuaiban.web import add_errors_to_form, form_errors_as_messages, or_404, start_key_parsed
@@ -340,6 +341,7 @@ def application_list(request):
 def download(request, file_id):
     """Serve a stored material as an attachment, only to those allowed to see it (else 404)."""
     stored = or_404(selectors.file_for_user(request.user, file_id))
+    access_record(request, AccessKind.FILE_DOWNLOAD, object_id=stored.pk)
     response = FileResponse(
         uploads.open_stored(stored),  # decrypted as it streams
         as_attachment=True,

@@ -20,6 +20,8 @@ from acceptance.page_cache import dashboard_cached
 from acceptance.selectors.common import Period
 from acceptance.selectors.drilldown import DRILL_FIGURES
 from kuaiban.accounts.decorators import supervisor_required
+from kuaiban.cases.access import access_record
+from kuaiban.cases.models import AccessKind
 
 from . import exports, jobs, selectors, services
 from .models import ExportJob, ExportKind, LeaderReport
@@ -168,6 +170,7 @@ def export_download(request, pk: int):
     path = jobs.job_file(job)
     if path is None:
         raise Http404
+    access_record(request, AccessKind.EXPORT_DOWNLOAD, object_id=job.pk)
     return FileResponse(
         path.open("rb"),
         as_attachment=True,

@@ -15,7 +15,9 @@ from django.views.decorators.http import require_POST
 from bundles.selectors import required_materials
 from bundles.services import handling
 from kuaiban.accounts.decorators import reviewer_required
+from kuaiban.cases.access import access_record
 from kuaiban.cases.clocks import read_clock
+from kuaiban.cases.models import AccessKind
 from kuaiban.web import form_errors_as_messages, or_404
 
 from .. import selectors
@@ -44,6 +46,7 @@ def case_detail(request, case_id):
     now = timezone.now()
     case = or_404(selectors.case_for_reviewer(request.user, case_id))
     application = case.application
+    access_record(request, AccessKind.CASE_PAGE, object_id=case.pk, reference=application.reference)
     return render(
         request,
         "desk/case_detail.html",

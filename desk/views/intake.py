@@ -14,6 +14,8 @@ from django.views.decorators.http import require_POST
 from bundles.selectors import required_materials
 from bundles.services import intake
 from kuaiban.accounts.decorators import clerk_required
+from kuaiban.cases.access import access_record
+from kuaiban.cases.models import AccessKind
 from kuaiban.web import form_errors_as_messages, or_404
 
 from .. import selectors
@@ -45,6 +47,9 @@ def intake_queue(request):
 @clerk_required
 def intake_application(request, reference):
     application = _application(request, reference)
+    access_record(
+        request, AccessKind.INTAKE_PAGE, object_id=application.pk, reference=application.reference
+    )
     required = required_materials(application)
     return render(
         request,

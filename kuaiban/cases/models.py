@@ -803,3 +803,51 @@ class CaseEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("the event log is append-only")
+
+
+class AccessKind(models.TextChoices):
+    CASE_PAGE = "case_page", _("Staff case page")
+    INTAKE_PAGE = "intake_page", _("Intake application page")
+    FILE_DOWNLOAD = "file_download", _("Uploaded file downloaded")
+    EXPORT_DOWNLOAD = "export_download", _("Excel export downloaded")
+
+
+class AccessLog(models.Model):
+    """One view or download of personal data: who, when, what, from where. Insert-only, like the
+    event log (on PostgreSQL a trigger refuses UPDATE and DELETE, and the application's role is
+    granted SELECT and INSERT only: `create_db_roles`)."""
+
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=AccessKind.choices)
+    object_id = models.CharField(_("object id"), max_length=64)
+    reference = models.CharField(_("reference number"), max_length=24, blank=True)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("personal data access")
+        verbose_name_plural = _("personal data accesses")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "at"]), models.Index(fields=["reference", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.reference or self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("the access log is append-only")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("the access log is append-only")

@@ -1,5 +1,6 @@
-"""The application's PostgreSQL role owns nothing: on the event log it may SELECT and INSERT,
-and UPDATE, DELETE, TRUNCATE and ALTER TABLE … DISABLE TRIGGER fail with a permission error."""
+"""The application's PostgreSQL role owns nothing: on the event log (and the access log) it may
+SELECT and INSERT, and UPDATE, DELETE, TRUNCATE and ALTER TABLE … DISABLE TRIGGER fail with a
+permission error."""
 
 import uuid
 
@@ -76,6 +77,19 @@ def test_the_application_role_may_only_read_and_append_to_the_event_log(roles):
     ):
         with pytest.raises(errors.InsufficientPrivilege, match=refusal):
             as_app(app_connection, statement, [event.pk] if "%s" in statement else [])
+    # The access log of personal data is guarded the same way.
+    as_app(
+        app_connection,
+        "INSERT INTO cases_accesslog (at, kind, object_id, reference, request_id) "
+        "VALUES (now(), 'case_page', '1', '', '')",
+    )
+    for statement in (
+        "UPDATE cases_accesslog SET object_id = '2'",
+        "DELETE FROM cases_accesslog",
+        "TRUNCATE cases_accesslog",
+    ):
+        with pytest.raises(errors.InsufficientPrivilege, match="permission denied"):
+            as_app(app_connection, statement)
     # Other tables stay writable for the portal.
     as_app(
         app_connection,
