@@ -339,9 +339,7 @@ def test_an_account_starts_the_bundles_of_its_applicant_type(
     assert Application.objects.filter(submission_key=key, bundle__code=code).exists()
 
 
-def test_an_over_long_answer_is_refused_next_to_its_field_and_the_rest_is_kept(
-    client, enterprise
-):
+def test_an_over_long_answer_is_refused_next_to_its_field_and_the_rest_is_kept(client, enterprise):
     from bundles.selectors import required_form_fields
 
     client.force_login(enterprise)  # B01 hiring: an enterprise's bundle
