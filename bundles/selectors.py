@@ -107,10 +107,18 @@ def required_form_fields(
     return list(FormField.objects.filter(items__in=item_ids).distinct().order_by("order", "code"))
 
 
+def _visible_to(applicant) -> QuerySet[Application]:
+    """An applicant's own applications; window records only once the account is verified."""
+    own = Application.objects.filter(applicant=applicant)
+    if not getattr(applicant, "is_verified", False):
+        own = own.exclude(channel=Application.Channel.WINDOW)
+    return own
+
+
 def applications_of(applicant) -> QuerySet[Application]:
     """An applicant's applications for the list page: constant queries whatever the count."""
     return (
-        Application.objects.filter(applicant=applicant)
+        _visible_to(applicant)
         .select_related("bundle", "item")
         .annotate(
             case_count=Count("cases", distinct=True),
@@ -125,8 +133,9 @@ def applications_of(applicant) -> QuerySet[Application]:
 def application_for_applicant(applicant, reference: str) -> Application | None:
     """The applicant's own application (None for anyone else's)."""
     return (
-        Application.objects.select_related("bundle", "item", "applicant", "hall")
-        .filter(reference=reference, applicant=applicant)
+        _visible_to(applicant)
+        .select_related("bundle", "item", "applicant", "hall")
+        .filter(reference=reference)
         .first()
     )
 

@@ -8,6 +8,7 @@ single items by code or Chinese name. Applicants are generated (valid check digi
 people); uploads are tiny valid PDFs.
 """
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -170,3 +171,15 @@ def accepted_instant_case(when: datetime = TUESDAY_10AM) -> ItemCase:
         application = submitted("B10", answers={"BANK_OUTLET": True, "INSURED": True})
         intake.application_accept(application=application, actor=clerk_of("BUNDLE"))
     return application.cases.get(item__code="SI-025")
+
+
+def sms_code(phone: str) -> str:
+    """The newest one-time code sent to `phone`, read from the outbox row (as the gateway would
+    send it)."""
+    from kuaiban.notifications.models import Notification
+
+    rows = Notification.objects.filter(channel=Notification.Channel.SMS).order_by("-pk")
+    row = next(r for r in rows if r.phone == phone)  # the number is encrypted: compared here
+    found = re.search(r"\b(\d{6})\b", row.body)
+    assert found, row.body
+    return found.group(1)

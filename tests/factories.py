@@ -5,7 +5,9 @@ import random
 from datetime import date, timedelta
 
 import factory
+from django.utils import timezone
 
+from kuaiban.accounts.crypto import keyed_hash
 from kuaiban.accounts.identity import credit_code_check_char, resident_id_check_char
 from kuaiban.accounts.models import Role, User
 
@@ -43,6 +45,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     real_name = factory.Sequence(lambda n: f"测试{n}号")
     display_name = factory.LazyAttribute(lambda o: o.real_name)
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.invalid")
+    # Verified applicants by default (phone and real name); `unverified=True` for a registrant
+    # who has not passed the checks (their ID number is then only a pending hash).
+    is_verified = True
+    verified_at = factory.LazyFunction(timezone.now)
+    verification_source = "identity:local"
+    phone_verified_at = factory.LazyFunction(timezone.now)
 
     class Params:
         citizen = factory.Trait(
@@ -57,13 +65,25 @@ class UserFactory(factory.django.DjangoModelFactory):
             contact_name="联系人",
             phone=factory.LazyFunction(generated_phone),
         )
+        unverified = factory.Trait(
+            is_verified=False, verified_at=None, verification_source="", phone_verified_at=None
+        )
         clerk = factory.Trait(role=Role.CLERK)
         reviewer = factory.Trait(role=Role.REVIEWER)
         supervisor = factory.Trait(role=Role.SUPERVISOR)
 
     @factory.post_generation
     def index_identity(obj, create, extracted, **kwargs):
-        if obj.resident_id:
+        if obj.resident_id and obj.is_verified:
             obj.set_resident_id(obj.resident_id)
+        elif obj.resident_id:
+            obj.pending_id_hash = keyed_hash(obj.resident_id)
         if create:
             obj.save()
+
+
+def reference_identity(user) -> None:
+    """Put a generated person into the LOCAL population-data source under their real name."""
+    from kuaiban.accounts.services import reference_identities_load
+
+    reference_identities_load([(user.real_name, user.resident_id)])

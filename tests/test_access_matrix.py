@@ -107,7 +107,9 @@ MATRIX: dict[str, Row] = {
     "accounts:register": _row("/accounts/register/", EVERYONE, anonymous=OK),
     "accounts:register_citizen": _row("/accounts/register/citizen/", EVERYONE, anonymous=OK),
     "accounts:register_enterprise": _row("/accounts/register/enterprise/", EVERYONE, anonymous=OK),
+    "accounts:register_confirm": _row("/accounts/register/confirm/", EVERYONE, anonymous=OK),
     "accounts:profile": _row("/accounts/profile/", EVERYONE),
+    "accounts:verify_again": _row("/accounts/profile/verify/", EVERYONE, method="post"),
     # the applicant's journey: B10 is a citizen's bundle (an enterprise is told it is not theirs)
     "applications:apply_bundle": _row(
         "/apply/bundles/B10/", {"owner", "other_citizen"}, others={"enterprise": "403"}

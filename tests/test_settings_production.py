@@ -196,6 +196,18 @@ def test_another_real_sms_gateway_needs_no_http_url():
     assert evaluated(env)["KUAIBAN_SMS_BACKEND"] == "vendor.sms.GatewayBackend"
 
 
+@pytest.mark.parametrize("url", [None, "", "rkk.example.invalid/verify"])
+@pytest.mark.parametrize("name", ["KUAIBAN_IDENTITY_URL", "KUAIBAN_ENTERPRISE_URL"])
+def test_the_real_name_sources_need_their_urls(name, url):
+    assert name in evaluated(production_env(**{name: url}))["refused"]
+
+
+@pytest.mark.parametrize("name", ["KUAIBAN_IDENTITY_SOURCE", "KUAIBAN_ENTERPRISE_SOURCE"])
+def test_the_local_identity_tables_are_refused_in_production(name):
+    refused = evaluated(production_env(**{name: "local"}))["refused"]
+    assert name in refused and "generated" in refused
+
+
 @pytest.mark.parametrize("folder", ["KUAIBAN_MEDIA_ROOT", "DJANGO_STATIC_ROOT"])
 @pytest.mark.parametrize("value", [None, "", "var/media"], ids=["unset", "empty", "relative"])
 def test_uploads_and_static_files_need_their_own_folders(folder, value):

@@ -107,9 +107,10 @@ def require_open_to(bundle: Bundle | None, applicant) -> None:
 
 def notify_applicant(application: Application, subject: str, body: str) -> None:
     """A message to the applicant (in-app, e-mail, SMS through the outbox) linking to the
-    application's status page."""
+    application's status page. SMS go to the phone the clerk confirmed at the window, if any."""
     notify(
         recipient=application.applicant,
+        phone=application.contact_phone,
         subject=subject,
         body=body,
         link=reverse("applications:status", kwargs={"reference": application.reference}),

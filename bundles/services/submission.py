@@ -5,6 +5,7 @@ cases; nothing is created twice."""
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kuaiban.cases.events import transition
 from kuaiban.cases.models import (
@@ -54,6 +55,12 @@ def missing_for_submission(
     return problems
 
 
+UNVERIFIED = gettext_lazy(
+    "Your account is not verified yet, so the application cannot be submitted. Confirm your "
+    "mobile number and your identity on your account page; your draft is kept."
+)
+
+
 @transaction.atomic
 def application_submit(*, application: Application, actor) -> Application:
     """Submit once: fan out into item cases. Submitting an already submitted application again
@@ -66,6 +73,8 @@ def application_submit(*, application: Application, actor) -> Application:
     require_editor(application, actor)
     if not application.is_editable:
         return application
+    if application.channel == Application.Channel.ONLINE and not application.applicant.is_verified:
+        raise ValidationError(UNVERIFIED, code="unverified")
     planned = planned_items(application)
     required = required_materials(application, planned)
     problems = missing_for_submission(application, planned=planned, required=required)

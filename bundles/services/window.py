@@ -33,40 +33,55 @@ WINDOW_INTAKE_APPLICANTS = Bundle.applicants_open_to(Role.CITIZEN)
 
 
 def _citizen_for_intake(*, number: str, real_name: str, phone: str) -> User:
-    """The citizen holding this ID number, or a new account for them (they set a password
-    later to log in). The typed name must match an existing account's."""
+    """The person the clerk identified by ID number (card in hand): their verified account when
+    its real name matches, otherwise their window-only record (created on first use: no login,
+    claimed when they register online and pass the real-name check). Never an unverified
+    account: anyone can type someone else's number when registering. A legacy unverified account
+    still holding the number's look-up hash gives it up (it keeps a pending hash, as any
+    unverified registration)."""
     number_hash = keyed_hash(number)
-    citizen = User.objects.filter(resident_id_hash=number_hash).first()
-    if citizen is None:
-        citizen = User(
-            username="c" + number_hash[:12],
+    holder = User.objects.select_for_update().filter(resident_id_hash=number_hash).first()
+    if holder is not None and (holder.role != Role.CITIZEN or not holder.is_active):
+        raise ValidationError(
+            {"resident_id": _("This ID number belongs to an account that cannot apply here.")}
+        )
+    if holder is not None and not holder.is_verified and not holder.window_only:
+        holder.resident_id_hash = None
+        holder.pending_id_hash = number_hash
+        holder.save(update_fields=["resident_id_hash", "pending_id_hash"])
+        holder = None
+    if holder is None:
+        record = User(
+            username=_window_username(number_hash),
             role=Role.CITIZEN,
             real_name=real_name,
             display_name=real_name,
             phone=phone,
+            window_only=True,
         )
-        citizen.set_unusable_password()
-        citizen.set_resident_id(number)
+        record.set_unusable_password()
+        record.set_resident_id(number)
         try:
             with transaction.atomic():
-                citizen.save()
+                record.save(force_insert=True)
         except IntegrityError:
-            # Another window registered the same person at the same moment: use that account.
-            citizen = User.objects.filter(resident_id_hash=number_hash).first()
-            if citizen is None:
+            # Another window recorded the same person at the same moment: use that record.
+            holder = User.objects.filter(resident_id_hash=number_hash).first()
+            if holder is None:
                 raise
         else:
-            return citizen
-    if citizen.role != Role.CITIZEN or not citizen.is_active:
-        raise ValidationError(
-            {"resident_id": _("This ID number belongs to an account that cannot apply here.")}
-        )
-    if (citizen.real_name or "").strip() != real_name:
+            return record
+    if (holder.real_name or "").strip() != real_name:
         raise ValidationError({"real_name": _("The name does not match the ID number.")})
-    if not citizen.phone:
-        citizen.phone = phone
-        citizen.save(update_fields=["phone"])
-    return citizen
+    return holder
+
+
+def _window_username(number_hash: str) -> str:
+    for length in range(12, len(number_hash) + 1, 4):
+        username = "w" + number_hash[:length]
+        if not User.objects.filter(username=username).exists():
+            return username
+    return "w" + number_hash
 
 
 @transaction.atomic
@@ -82,11 +97,12 @@ def window_intake_start(
 ) -> Application:
     """A clerk opens an application at the window on a person's behalf (一窗受理, 现场办理).
 
-    The person is identified by ID number: an existing citizen account is used (the typed name
-    must match it), otherwise one is created. The draft is WINDOW-channel, in the clerk's hall,
-    and the visit is counted. Raises ValidationError keyed by field (`resident_id`,
-    `real_name`, `phone`, `service`); the same `start_key` (a repeated POST) gives the same
-    application without counting a second visit.
+    The person is identified by ID number: their verified account (the typed name must match
+    it) or their window-only record, never an unverified registration. Messages about the
+    application go to `phone`, the number the clerk confirmed with the person. The draft is
+    WINDOW-channel, in the clerk's hall, and the visit is counted. Raises ValidationError keyed
+    by field (`resident_id`, `real_name`, `phone`, `service`); the same `start_key` (a repeated
+    POST) gives the same application without counting a second visit.
     """
     subject = bundle or item
     if subject is None or (bundle is not None and item is not None):
@@ -123,6 +139,9 @@ def window_intake_start(
         channel=Application.Channel.WINDOW,
         hall=clerk.hall,
     )
+    if application.contact_phone != phone:  # the number the clerk confirmed, this sitting
+        application.contact_phone = phone
+        application.save(update_fields=["contact_phone"])
     if not created:
         return application
     return visit_record(

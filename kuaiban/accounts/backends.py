@@ -18,35 +18,42 @@ class IdentityNumberBackend(ModelBackend):
             username = kwargs.get(user_model.USERNAME_FIELD)
         if username is None or password is None:
             return None
-        user = self._find(user_model, username)
-        if user is None:
+        candidates = self._find(user_model, username)
+        if not candidates:
             # Hash anyway, so an unknown number takes as long as a wrong password (as ModelBackend).
             user_model().set_password(password)
             return None
-        if user.check_password(password) and self.user_can_authenticate(user):
-            return user
+        for user in candidates:
+            if user.check_password(password) and self.user_can_authenticate(user):
+                return user
         return None
 
     @staticmethod
-    def _find(user_model, typed: str):
+    def _find(user_model, typed: str) -> list:
+        """The accounts the typed name may be: for an ID number, the account holding it and any
+        unverified registrations of it (each with its own password)."""
         # An 18-digit string can pass both checks; an ID number is tried first.
+        manager = user_model._default_manager
         try:
             number = normalize_resident_id(typed)
         except ValidationError:
             pass
         else:
-            user = user_model._default_manager.filter(resident_id_hash=keyed_hash(number)).first()
-            if user is not None:
-                return user
+            digest = keyed_hash(number)
+            users = list(manager.filter(resident_id_hash=digest)) + list(
+                manager.filter(pending_id_hash=digest, is_active=True).order_by("pk")[:10]
+            )
+            if users:
+                return users
         try:
             code = normalize_credit_code(typed)
         except ValidationError:
             pass
         else:
-            user = user_model._default_manager.filter(credit_code=code).first()
+            user = manager.filter(credit_code=code).first()
             if user is not None:
-                return user
+                return [user]
         try:
-            return user_model._default_manager.get_by_natural_key(typed)
+            return [manager.get_by_natural_key(typed)]
         except user_model.DoesNotExist:
-            return None
+            return []

@@ -94,6 +94,7 @@ class EnterpriseRegistrationForm(_RegistrationForm):
     field_order = [
         "organisation_name",
         "credit_code",
+        "legal_representative",
         "contact_name",
         "phone",
         "email",
@@ -113,6 +114,22 @@ class EnterpriseRegistrationForm(_RegistrationForm):
         spellcheck="false",
     )
     contact_name = _text(_("Contact person"), autocomplete="name")
+    legal_representative = _text(
+        _("Legal representative"),
+        autocomplete="off",
+        help_text=_("As on the business licence; checked against the market-registration record."),
+    )
 
     def clean_credit_code(self):
         return normalize_credit_code(self.cleaned_data["credit_code"])
+
+
+class PhoneCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the SMS"),
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]{6}"}
+        ),
+    )

@@ -64,6 +64,25 @@ class User(AbstractUser):
     windows = models.ManyToManyField(
         "catalog.Window", verbose_name=_("windows served"), blank=True, related_name="clerks"
     )
+    # Real-name verification (实名认证): the phone proven by an SMS code, the name and number (or
+    # credit code and legal representative) confirmed by a population / market-registration
+    # source. Only a verified applicant may submit or see window records.
+    # An unverified registrant's ID number is only this (not unique) hash: the look-up hash
+    # above, which window intake and log-in trust, belongs to a verified account or a window-only
+    # record, so typing someone else's number claims nothing.
+    pending_id_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    legal_representative = models.CharField(_("legal representative"), max_length=100, blank=True)
+    phone_verified_at = models.DateTimeField(_("mobile number verified"), null=True, blank=True)
+    is_verified = models.BooleanField(_("real-name verified"), default=False)
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    verification_source = models.CharField(_("verified by"), max_length=32, blank=True)
+    window_only = models.BooleanField(
+        _("window-only record"),
+        default=False,
+        help_text=_(
+            "A person known from a window intake; no login. Claimed when they register and verify."
+        ),
+    )
     district = models.ForeignKey(
         "catalog.District",
         verbose_name=_("district supervised"),
@@ -115,3 +134,55 @@ class User(AbstractUser):
     @property
     def is_bureau_staff(self) -> bool:
         return self.role in STAFF_ROLES
+
+
+class ReferenceIdentity(models.Model):
+    """The LOCAL population-data source (demo and tests): generated identities, a name for a
+    keyed hash of the ID number. The provincial platform answers in production."""
+
+    number_hash = models.CharField(max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("reference identity")
+        verbose_name_plural = _("reference identities")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReferenceEnterprise(models.Model):
+    """The LOCAL market-registration source (demo and tests): generated registrations."""
+
+    credit_code = models.CharField(max_length=18, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    representative = models.CharField(_("legal representative"), max_length=100)
+
+    class Meta:
+        verbose_name = _("reference enterprise")
+        verbose_name_plural = _("reference enterprises")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OneTimeCode(models.Model):
+    """An SMS code for one purpose and one phone; only keyed hashes are stored."""
+
+    purpose = models.CharField(max_length=32)
+    phone_hash = models.CharField(max_length=64)
+    ip_hash = models.CharField(max_length=64, blank=True)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["purpose", "phone_hash", "-created_at"]),
+            models.Index(fields=["ip_hash", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.created_at:%Y-%m-%d %H:%M}"

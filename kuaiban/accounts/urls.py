@@ -7,5 +7,7 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("register/citizen/", views.register_citizen, name="register_citizen"),
     path("register/enterprise/", views.register_enterprise, name="register_enterprise"),
+    path("register/confirm/", views.register_confirm, name="register_confirm"),
     path("profile/", views.profile, name="profile"),
+    path("profile/verify/", views.verify_again, name="verify_again"),
 ]

@@ -6,10 +6,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
-from . import services
-from .forms import CitizenRegistrationForm, EnterpriseRegistrationForm
-from .models import Role
+from . import otp, services
+from .forms import CitizenRegistrationForm, EnterpriseRegistrationForm, PhoneCodeForm
+from .identity_sources import Verdict
+from .models import Role, User
 
 BACKEND = "kuaiban.accounts.backends.IdentityNumberBackend"
 SENSITIVE = ("resident_id", "phone", "password", "password_confirm")
@@ -50,8 +52,95 @@ def register_enterprise(request):
             phone=data["phone"],
             password=data["password"],
             email=data["email"],
+            legal_representative=data["legal_representative"],
         ),
     )
+
+
+REGISTRANT = "registration_user"
+
+
+def _registrant(request):
+    """Who is confirming a phone: the logged-in applicant, or the registration in this session."""
+    if request.user.is_authenticated:
+        unconfirmed = request.user.is_applicant and request.user.phone_verified_at is None
+        return request.user if unconfirmed else None
+    pk = request.session.get(REGISTRANT)
+    return User.objects.filter(pk=pk, is_active=True, phone_verified_at__isnull=True).first()
+
+
+@never_cache
+@sensitive_post_parameters("code")
+def register_confirm(request):
+    """Step 2: the code sent to the phone; then the real-name check."""
+    user = _registrant(request)
+    if user is None:
+        return redirect(
+            "accounts:profile" if request.user.is_authenticated else "accounts:register"
+        )
+    form = PhoneCodeForm(request.POST or None)
+    if request.method == "POST" and "resend" in request.POST:
+        try:
+            services.phone_code_send(user=user, ip=client_ip(request))
+        except otp.Throttled as error:
+            messages.error(request, error.messages[0])
+        else:
+            messages.success(request, _("A new code has been sent."))
+        return redirect("accounts:register_confirm")
+    if request.method == "POST" and form.is_valid():
+        result = services.phone_confirm(user=user, code=form.cleaned_data["code"])
+        if result != otp.Check.ACCEPTED:
+            form.add_error("code", result.message)
+        else:
+            request.session.pop(REGISTRANT, None)
+            return _after_verification(request, services.identity_verify(user=user))
+    return render(
+        request, "accounts/register_confirm.html", {"form": form, "masked_phone": user.masked_phone}
+    )
+
+
+@require_POST
+@login_required
+def verify_again(request):
+    """Retry the real-name check from the profile page (after the source was unavailable)."""
+    if not request.user.is_applicant or request.user.is_verified:
+        return redirect("accounts:profile")
+    if request.user.phone_verified_at is None:
+        return redirect("accounts:register_confirm")
+    return _after_verification(request, services.identity_verify(user=request.user))
+
+
+def _after_verification(request, verification):
+    account = verification.account
+    if request.user.pk != account.pk:
+        login(request, account, backend=BACKEND)
+    if verification.taken:
+        messages.error(
+            request,
+            _(
+                "An account for this ID number already exists. Log in with it, or ask at a "
+                "service window if you cannot."
+            ),
+        )
+    elif verification.verdict == Verdict.VERIFIED:
+        messages.success(request, _("Your identity is verified. You can now submit applications."))
+    elif verification.verdict == Verdict.MISMATCH:
+        messages.error(
+            request,
+            _(
+                "The details you gave do not match the official register, so your account is "
+                "not verified. Check them, or bring your ID to a service window."
+            ),
+        )
+    else:
+        messages.warning(
+            request,
+            _(
+                "The identity check is not available at the moment. Your account is not verified "
+                "yet: please try again later from this page."
+            ),
+        )
+    return redirect("accounts:profile")
 
 
 @never_cache
@@ -74,9 +163,16 @@ def _register(request, form_class, template, register_with):
         except ValidationError as error:
             _attach(form, error)
         else:
-            login(request, user, backend=BACKEND)
-            messages.success(request, _("Your account is registered and you are logged in."))
-            return redirect("accounts:profile")
+            request.session[REGISTRANT] = user.pk
+            try:
+                services.phone_code_send(user=user, ip=client_ip(request))
+            except otp.Throttled as error:
+                messages.error(request, error.messages[0])
+            else:
+                messages.success(
+                    request, _("We have sent a 6-digit code by SMS to the mobile number you gave.")
+                )
+            return redirect("accounts:register_confirm")
     return render(request, template, {"form": form})
 
 
@@ -87,3 +183,7 @@ def _attach(form, error: ValidationError) -> None:
         return
     for field, errors in error.error_dict.items():
         form.add_error(field if field in form.fields else NON_FIELD_ERRORS, errors)
+
+
+def client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")

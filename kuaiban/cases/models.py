@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from kuaiban.accounts.crypto import EncryptedJSONField
+from kuaiban.accounts.crypto import EncryptedJSONField, EncryptedTextField
 from kuaiban.catalog.models import Bundle, BundleQuestion, ServiceItem
 from kuaiban.workdays.units import LimitUnit
 
@@ -162,6 +162,9 @@ class Application(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
         unique=True,
         help_text=_("One key per submit form: a repeated POST finds the same application."),
     )
+    # The phone the clerk confirmed with the person at the window: messages about this
+    # application go there, whatever phone the account holds.
+    contact_phone = EncryptedTextField(_("confirmed mobile number"), blank=True, db_default="")
     visits = models.PositiveSmallIntegerField(_("visits"), default=0)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)

@@ -187,7 +187,7 @@ def _send(notification: Notification, gateways: _Gateways) -> None:
             raise PermanentFailure("the recipient has no e-mail address")
         send_mail(notification.subject, notification.body, None, [recipient.email])
     elif notification.channel == Notification.Channel.SMS:
-        phone = getattr(recipient, "phone", "")
+        phone = notification.phone or getattr(recipient, "phone", "")
         if not phone:
             raise PermanentFailure("the recipient has no mobile number")
         text = f"{notification.subject}：{notification.body}"

@@ -5,6 +5,8 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kuaiban.accounts.crypto import EncryptedTextField
+
 
 class Notification(models.Model):
     """An outbox row, written in the same transaction as the change it reports.
@@ -34,6 +36,9 @@ class Notification(models.Model):
         verbose_name=_("recipient"),
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    # An SMS to this number instead of the recipient's (a phone confirmed at the window, a code
+    # sent to a number being proven).
+    phone = EncryptedTextField(_("mobile number"), blank=True, default="", db_default="")
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("message"))
     link = models.CharField(_("link"), max_length=200, blank=True)

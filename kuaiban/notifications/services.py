@@ -15,17 +15,25 @@ logger = logging.getLogger(__name__)
 
 
 def notify(
-    *, recipient, subject: str, body: str, link: str = "", channels: Iterable[str] | None = None
+    *,
+    recipient,
+    subject: str,
+    body: str,
+    link: str = "",
+    channels: Iterable[str] | None = None,
+    phone: str = "",
 ) -> list[Notification]:
     """Queue a message to a user (inside the caller's transaction); it goes out after commit.
 
-    In-app messages are delivered by being written; e-mail and SMS are queued for Celery.
+    In-app messages are delivered by being written; e-mail and SMS are queued for Celery. An SMS
+    goes to `phone` when given (a number confirmed at the window, a number being proven by a
+    code), otherwise to the recipient's.
     """
     if channels is None:
         channels = [Notification.Channel.IN_APP]
         if recipient.email:
             channels.append(Notification.Channel.EMAIL)
-        if getattr(recipient, "phone", ""):
+        if phone or getattr(recipient, "phone", ""):
             channels.append(Notification.Channel.SMS)
     now = timezone.now()
     rows = Notification.objects.bulk_create(
@@ -35,6 +43,7 @@ def notify(
             subject=subject,
             body=body,
             link=link,
+            phone=phone if channel == Notification.Channel.SMS else "",
             created_at=now,
             next_attempt_at=now,
             **_delivered_on_write(channel, now),

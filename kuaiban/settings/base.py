@@ -184,6 +184,14 @@ KUAIBAN_SMS_BACKEND = os.environ.get(
 KUAIBAN_SMS_URL = os.environ.get("KUAIBAN_SMS_URL", "")
 KUAIBAN_SMS_TOKEN = os.environ.get("KUAIBAN_SMS_TOKEN", "")
 KUAIBAN_SMS_TIMEOUT = float(os.environ.get("KUAIBAN_SMS_TIMEOUT", "5"))
+# Real-name checks (kuaiban/accounts/identity_sources.py has the HTTP contract): "local" reads
+# the generated reference tables (demo, tests); "http" asks the provincial platform.
+KUAIBAN_IDENTITY_SOURCE = os.environ.get("KUAIBAN_IDENTITY_SOURCE", "local")
+KUAIBAN_ENTERPRISE_SOURCE = os.environ.get("KUAIBAN_ENTERPRISE_SOURCE", "local")
+KUAIBAN_IDENTITY_URL = os.environ.get("KUAIBAN_IDENTITY_URL", "")
+KUAIBAN_ENTERPRISE_URL = os.environ.get("KUAIBAN_ENTERPRISE_URL", "")
+KUAIBAN_IDENTITY_TOKEN = os.environ.get("KUAIBAN_IDENTITY_TOKEN", "")
+KUAIBAN_IDENTITY_TIMEOUT = float(os.environ.get("KUAIBAN_IDENTITY_TIMEOUT", "5"))
 # A notification that failed this many times is dead: no more automatic attempts.
 KUAIBAN_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("KUAIBAN_NOTIFY_MAX_ATTEMPTS", "8"))
 EMAIL_BACKEND = os.environ.get(

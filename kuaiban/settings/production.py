@@ -103,6 +103,23 @@ if KUAIBAN_SMS_BACKEND == HTTP_SMS_BACKEND and urlsplit(
         "KUAIBAN_SMS_URL must be set in production to the SMS gateway's http(s):// URL"
     )
 
+# Real-name checks: the provincial platform's population and market-registration sources, never
+# the demo's generated tables.
+KUAIBAN_IDENTITY_SOURCE = os.environ.get("KUAIBAN_IDENTITY_SOURCE", "http")
+KUAIBAN_ENTERPRISE_SOURCE = os.environ.get("KUAIBAN_ENTERPRISE_SOURCE", "http")
+for _source, _url in (
+    ("KUAIBAN_IDENTITY_SOURCE", "KUAIBAN_IDENTITY_URL"),
+    ("KUAIBAN_ENTERPRISE_SOURCE", "KUAIBAN_ENTERPRISE_URL"),
+):
+    if os.environ.get(_source, "http") != "http":
+        raise ImproperlyConfigured(
+            f"{_source} must be http in production (the local source holds generated identities)"
+        )
+    if urlsplit(os.environ.get(_url, "")).scheme not in {"http", "https"}:
+        raise ImproperlyConfigured(
+            f"{_url} must be set in production to the provincial platform's http(s):// URL"
+        )
+
 # Uploaded materials (personal data), exports and collected static files live outside the code:
 # beside an installed wheel the defaults would fall inside site-packages, lost on reinstall.
 for _folder in ("KUAIBAN_MEDIA_ROOT", "DJANGO_STATIC_ROOT"):

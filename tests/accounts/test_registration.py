@@ -5,7 +5,6 @@ import re
 
 import pytest
 from django.contrib.auth import authenticate
-from django.core.exceptions import ValidationError
 from django.db import connection
 
 from kuaiban.accounts.crypto import keyed_hash
@@ -15,7 +14,13 @@ from kuaiban.accounts.identity import (
     resident_id_check_char,
 )
 from kuaiban.accounts.models import Role, User
-from kuaiban.accounts.services import citizen_register, enterprise_register
+from kuaiban.accounts.services import (
+    citizen_register,
+    enterprise_register,
+    reference_enterprises_load,
+    reference_identities_load,
+)
+from tests.builders import sms_code
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +71,7 @@ def enterprise_data(**changes):
         "organisation_name": "测试科技有限公司",
         "credit_code": credit_code(),
         "contact_name": "测试乙",
+        "legal_representative": "测试庚",
         "phone": "13900005678",
         "email": "",
         "password": PASSWORD,
@@ -93,27 +99,38 @@ def register_citizen(client, **changes):
 # -- citizens --------------------------------------------------------------------------------------
 
 
-def test_a_citizen_registers_and_lands_on_a_profile_showing_only_masked_numbers(client):
+def test_a_citizen_registers_confirms_the_phone_is_verified_and_sees_only_masked_numbers(client):
     number = resident_id()
+    reference_identities_load([("测试甲", number)])
     response = client.post("/accounts/register/citizen/", citizen_data(), follow=True)
+    assert response.redirect_chain == [("/accounts/register/confirm/", 302)]
+    assert "138****1234" in response.content.decode()
+    assert not response.context["user"].is_authenticated
+
+    response = client.post(
+        "/accounts/register/confirm/", {"code": sms_code("13800001234")}, follow=True
+    )
 
     assert response.redirect_chain == [("/accounts/profile/", 302)]
     page = response.content.decode()
     assert "测试甲" in page
     assert number[:6] + "********" + number[-4:] in page
     assert "138****1234" in page
-    assert "注册成功" in page
     assert number not in page
     assert "13800001234" not in page
     user = User.objects.get()
     assert response.context["user"] == user
     assert user.role == Role.CITIZEN
-    assert user.username == "c" + keyed_hash(number)[:12]
+    assert user.is_verified and user.phone_verified_at and user.verified_at
+    assert user.verification_source == "identity:local"
+    assert user.resident_id_hash == keyed_hash(number)
 
 
 def test_the_id_number_and_phone_are_stored_encrypted_and_the_id_is_found_by_keyed_hash(client):
     number = resident_id()
+    reference_identities_load([("测试甲", number)])
     register_citizen(client, resident_id=number)
+    client.post("/accounts/register/confirm/", {"code": sms_code("13800001234")})
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT resident_id, phone FROM accounts_user")
@@ -123,6 +140,63 @@ def test_the_id_number_and_phone_are_stored_encrypted_and_the_id_is_found_by_key
     user = User.objects.get(resident_id_hash=keyed_hash(number))
     assert user.resident_id == number
     assert user.phone == "13800001234"
+
+
+def test_a_wrong_code_leaves_the_phone_and_the_account_unverified(client):
+    reference_identities_load([("测试甲", resident_id())])
+    register_citizen(client)
+    right = sms_code("13800001234")
+    wrong = f"{(int(right) + 1) % 10**6:06d}"
+    page = client.post("/accounts/register/confirm/", {"code": wrong}).content.decode()
+    assert "验证码不正确" in errors_of(page, "code") or "not correct" in errors_of(page, "code")
+    user = User.objects.get()
+    assert user.phone_verified_at is None and not user.is_verified
+
+
+def test_registration_gives_the_same_answer_whether_the_id_number_exists_or_not(client):
+    """Registration does not reveal which ID numbers exist: a registered number and a new one
+    get the same page, and the second registration claims nothing."""
+    taken = resident_id_ending_in_x()
+    fresh = resident_id()
+    holder = citizen_register(
+        real_name="测试丙", resident_id=taken, phone="13700001111", password=PASSWORD
+    )
+    User.objects.filter(pk=holder.pk).update(
+        is_verified=True, resident_id_hash=keyed_hash(taken), pending_id_hash=""
+    )
+
+    answers = []
+    for number, phone in ((taken.lower(), "13600002222"), (fresh, "13600003333")):
+        response = register_citizen(client, resident_id=number, phone=phone)
+        answers.append((response.status_code, response.url))
+        client.session.flush()
+    assert answers[0] == answers[1] == (302, "/accounts/register/confirm/")
+    assert User.objects.get(resident_id_hash=keyed_hash(taken)) == holder
+
+
+def test_an_unavailable_identity_source_leaves_the_account_unverified_and_it_retries_later(
+    client, settings
+):
+    number = resident_id()
+    settings.KUAIBAN_IDENTITY_SOURCE = "http"
+    settings.KUAIBAN_IDENTITY_URL = "http://127.0.0.1:9/unreachable"  # discard port: refused
+    register_citizen(client, resident_id=number)
+    page = (
+        english(client)
+        .post("/accounts/register/confirm/", {"code": sms_code("13800001234")}, follow=True)
+        .content.decode()
+    )
+    assert "not available at the moment" in page
+    assert 'action="/accounts/profile/verify/"' in page
+    user = User.objects.get()
+    assert user.phone_verified_at and not user.is_verified and user.resident_id_hash is None
+
+    settings.KUAIBAN_IDENTITY_SOURCE = "local"
+    reference_identities_load([("测试甲", number)])
+    page = client.post("/accounts/profile/verify/", follow=True).content.decode()
+    assert "Your identity is verified" in page
+    user.refresh_from_db()
+    assert user.is_verified and user.resident_id_hash == keyed_hash(number)
 
 
 def test_a_citizen_logs_in_with_the_id_number_typed_with_a_lower_case_x(client):
@@ -176,23 +250,6 @@ def test_the_other_fields_keep_their_values_on_error_but_passwords_do_not(client
     assert PASSWORD not in page
 
 
-def test_a_second_registration_with_the_same_id_number_is_refused(client):
-    number = resident_id_ending_in_x()
-    register_citizen(client, resident_id=number)
-    client.logout()
-
-    response = register_citizen(client, resident_id=number.lower(), phone="13600002222")
-
-    assert response.status_code == 200
-    assert "该身份证号码已注册，请直接登录" in errors_of(response.content.decode(), "resident_id")
-    assert User.objects.count() == 1
-    with pytest.raises(ValidationError) as caught:
-        citizen_register(
-            real_name="测试丁", resident_id=number, phone="13600002222", password=PASSWORD
-        )
-    assert caught.value.error_dict["resident_id"][0].code == "duplicate"
-
-
 def test_a_password_that_is_too_short_is_refused(client):
     page = register_citizen(client, password="Ab1-x", password_confirm="Ab1-x").content.decode()
     assert "密码长度太短" in errors_of(page, "password")
@@ -228,7 +285,12 @@ def test_a_wrong_mobile_number_is_refused(client):
 
 def test_an_enterprise_registers_with_its_credit_code_and_logs_in_with_it(client):
     code = credit_code()
+    reference_enterprises_load([(code, "测试科技有限公司", "测试庚")])
     response = client.post("/accounts/register/enterprise/", enterprise_data(), follow=True)
+    assert response.redirect_chain == [("/accounts/register/confirm/", 302)]
+    response = client.post(
+        "/accounts/register/confirm/", {"code": sms_code("13900005678")}, follow=True
+    )
 
     assert response.redirect_chain == [("/accounts/profile/", 302)]
     page = response.content.decode()
@@ -237,10 +299,24 @@ def test_an_enterprise_registers_with_its_credit_code_and_logs_in_with_it(client
     assert "13900005678" not in page
     user = User.objects.get()
     assert (user.role, user.username, user.credit_code) == (Role.ENTERPRISE, code, code)
+    assert user.is_verified and user.verification_source == "enterprise:local"
 
     client.logout()
     client.post("/accounts/login/", {"username": code.lower(), "password": PASSWORD})
     assert client.get("/accounts/profile/").status_code == 200
+
+
+def test_an_enterprise_whose_legal_representative_does_not_match_stays_unverified(client):
+    code = credit_code()
+    reference_enterprises_load([(code, "测试科技有限公司", "别人")])
+    client.post("/accounts/register/enterprise/", enterprise_data())
+    page = (
+        english(client)
+        .post("/accounts/register/confirm/", {"code": sms_code("13900005678")}, follow=True)
+        .content.decode()
+    )
+    assert "do not match the official register" in page
+    assert not User.objects.get().is_verified
 
 
 def test_a_wrong_credit_code_is_refused(client):
@@ -268,6 +344,7 @@ def test_a_second_registration_with_the_same_credit_code_is_refused(client):
         contact_name="测试戊",
         phone="13500003333",
         password=PASSWORD,
+        legal_representative="测试己",
     )
     page = client.post("/accounts/register/enterprise/", enterprise_data()).content.decode()
     assert "该统一社会信用代码已注册，请直接登录" in errors_of(page, "credit_code")

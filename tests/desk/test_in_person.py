@@ -98,7 +98,8 @@ def test_a_clerk_takes_an_in_person_b10_application_for_a_new_person(client, bun
     person = User.objects.get(resident_id_hash=keyed_hash(number))
     assert application.applicant == person
     assert (person.role, person.real_name, person.resident_id) == ("citizen", "李新华", number)
-    assert person.username == "c" + keyed_hash(number)[:12]
+    assert person.username == "w" + keyed_hash(number)[:12]
+    assert person.window_only and not person.is_verified  # a window-only record: no login
     assert not person.has_usable_password()
     with connection.cursor() as cursor:
         cursor.execute("SELECT resident_id, phone FROM accounts_user WHERE id = %s", [person.pk])

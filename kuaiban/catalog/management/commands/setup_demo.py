@@ -1,7 +1,12 @@
 from django.conf import settings
 from django.core.management import BaseCommand, call_command
+from django.utils import timezone
 
 DEMO_PASSWORD = "kuaiban-demo-2026"  # noqa: S105 - printed for the demo; hashed in the fixture
+
+# Generated people and enterprises for the demo's LOCAL real-name sources (not real).
+DEMO_PEOPLE = [("王小明", "19900312"), ("陈思远", "19851120"), ("刘晓燕", "20000701")]
+DEMO_COMPANIES = [("扬州演示贸易有限公司", "赵六"), ("扬州演示餐饮有限公司", "孙七")]
 
 
 class Command(BaseCommand):
@@ -20,12 +25,55 @@ class Command(BaseCommand):
         for user in User.objects.exclude(resident_id="").filter(resident_id_hash__isnull=True):
             user.set_resident_id(user.resident_id)
             user.save(update_fields=["resident_id", "resident_id_hash"])
+        from kuaiban.accounts.identity import credit_code_check_char, resident_id_check_char
+        from kuaiban.accounts.services import (
+            reference_enterprises_load,
+            reference_identities_load,
+        )
+
+        # The LOCAL real-name sources: the demo accounts and a few generated people and
+        # enterprises (never real ones) that a visitor may register with.
+        applicants = list(User.objects.filter(role__in=["citizen", "enterprise"]))
+        people = [(u.real_name, u.resident_id) for u in applicants if u.resident_id]
+        for serial, (name, born) in enumerate(DEMO_PEOPLE, start=901):
+            first17 = f"321002{born}{serial}"
+            people.append((name, first17 + resident_id_check_char(first17)))
+        reference_identities_load(people)
+        companies = [
+            (u.credit_code, u.real_name, u.legal_representative or u.contact_name)
+            for u in applicants
+            if u.credit_code
+        ]
+        for serial, (name, representative) in enumerate(DEMO_COMPANIES, start=1):
+            body = f"91321002MA1DEMX{serial:02d}"
+            companies.append((body + credit_code_check_char(body), name, representative))
+        reference_enterprises_load(companies)
+        # The demo accounts passed the checks (phone and real name) when they were set up.
+        now = timezone.now()
+        for user in applicants:
+            user.is_verified = True
+            user.verified_at = user.verified_at or now
+            user.phone_verified_at = user.phone_verified_at or now
+            user.verification_source = user.verification_source or "demo"
+            user.legal_representative = user.legal_representative or (
+                user.contact_name if user.credit_code else ""
+            )
+            user.save()
         self.stdout.write(
             self.style.SUCCESS(f"\nDemo accounts (demo only; password for all: {DEMO_PASSWORD})")
         )
         for user in User.objects.select_related("unit").order_by("role", "username"):
             unit = f" · {user.unit.name_zh}" if user.unit else ""
             self.stdout.write(f"  {user.username:<14} {user.get_role_display()}{unit}")
+        self.stdout.write(
+            "\nGenerated people in the demo's population register (name, ID number), to try "
+            "the registration (the SMS code is printed on this console):"
+        )
+        for name, number in people[-len(DEMO_PEOPLE) :]:
+            self.stdout.write(f"  {name}  {number}")
+        self.stdout.write("Generated enterprises (credit code, name, legal representative):")
+        for code, name, representative in companies[-len(DEMO_COMPANIES) :]:
+            self.stdout.write(f"  {code}  {name}  {representative}")
         self.stdout.write(
             "\nPortal: http://127.0.0.1:8000/   Admin: http://127.0.0.1:8000/admin/\n"
         )
