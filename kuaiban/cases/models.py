@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from kuaiban.accounts.crypto import EncryptedJSONField, EncryptedTextField
+from kuaiban.accounts.identity import mask_phone
 from kuaiban.catalog.models import Bundle, BundleQuestion, ServiceItem
 from kuaiban.workdays.units import LimitUnit
 
@@ -185,6 +186,12 @@ class Application(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    @property
+    def masked_contact_phone(self) -> str:
+        """The number this application's messages go to, masked: the phone the clerk confirmed
+        at the window, else the applicant's."""
+        return mask_phone(self.contact_phone or self.applicant.phone)
 
     @property
     def subject(self) -> Bundle | ServiceItem:

@@ -195,3 +195,14 @@ def test_the_person_claims_their_window_records_by_registering_and_verifying(
     client.logout()
     assert client.login(username=number, password=PASSWORD)
     assert int(client.session["_auth_user_id"]) == record.pk
+
+
+def test_the_clerk_sees_the_confirmed_phone_not_the_accounts(client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    citizen = UserFactory(citizen=True, phone="13911112222")
+    application = filed_at_window(
+        resident_id=citizen.resident_id, real_name=citizen.real_name, phone="13733334444"
+    )
+    client.force_login(clerk_of("BUNDLE"))
+    page = client.get(f"/staff/intake/{application.reference}/").content.decode()
+    assert "137****4444" in page and "139****2222" not in page
