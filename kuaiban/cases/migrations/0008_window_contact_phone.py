@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0005_clock_unit_label'),
+        ('cases', '0007_access_log'),
     ]
 
     operations = [
