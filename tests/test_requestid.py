@@ -15,7 +15,13 @@ GENERATED = re.compile(r"\A[0-9a-f]{32}\Z")
 
 
 @pytest.mark.parametrize(
-    "incoming", [uuid.uuid4().hex, str(uuid.uuid4()), "0" * 16, "Root-1a2b3c4d5e6f7a8b"]
+    "incoming",
+    [
+        "9f1c2e3d4b5a69788796a5b4c3d2e1f0",
+        "83c2dba7-be30-47bb-9ed9-dc7883970f70",
+        "0" * 16,
+        "Root-1a2b3c4d5e6f7a8b",
+    ],
 )
 def test_a_well_formed_request_id_is_kept(client, incoming):
     assert client.get("/", HTTP_X_REQUEST_ID=incoming).headers["X-Request-ID"] == incoming
