@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from . import otp, services
+from . import otp, services, throttle
 from .forms import CitizenRegistrationForm, EnterpriseRegistrationForm, PhoneCodeForm
 from .identity_sources import Verdict
 from .models import Role, User
@@ -157,6 +157,13 @@ def _register(request, form_class, template, register_with):
     if request.user.is_authenticated:
         return redirect("accounts:profile")
     form = form_class(request.POST or None)
+    if request.method == "POST" and not throttle.registration_allowed(request):
+        form.is_valid()
+        form.add_error(
+            None,
+            _("Too many registration attempts from your network. Please try again in an hour."),
+        )
+        return render(request, template, {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         try:
             user = register_with(form.cleaned_data)

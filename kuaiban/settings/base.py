@@ -121,6 +121,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Seconds a Redis call may take: an unreachable Redis costs a request this long, never a hang.
 REDIS_TIMEOUT_SECONDS = float(os.environ.get("KUAIBAN_REDIS_TIMEOUT", "1"))
+# Registration POSTs allowed per client IP per hour (kuaiban/accounts/throttle.py).
+REGISTRATION_ATTEMPTS_PER_HOUR = int(os.environ.get("KUAIBAN_REGISTRATION_PER_HOUR", "10"))
 # After a cache error, seconds before a process tries the cache again (kuaiban/optional_cache.py):
 # meanwhile every read is a miss and the pages are computed from the database.
 KUAIBAN_CACHE_RETRY_SECONDS = float(os.environ.get("KUAIBAN_CACHE_RETRY_SECONDS", "30"))
