@@ -6,3 +6,8 @@ class AccountsConfig(AppConfig):
     name = "kuaiban.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from . import security_log
+
+        security_log.connect()

@@ -1,0 +1,34 @@
+"""Logins, failures and logouts are written to the "kuaiban.security" logger."""
+
+import logging
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_security_log_records_login_failure_with_username_and_ip(client, caplog):
+    with caplog.at_level(logging.INFO, logger="kuaiban.security"):
+        client.post(
+            reverse("login"),
+            {"username": "nobody", "password": "wrong"},
+            REMOTE_ADDR="198.51.100.4",
+        )
+    failures = [r.getMessage() for r in caplog.records if r.name == "kuaiban.security"]
+    assert any("login_failure" in m and "'nobody'" in m and "198.51.100.4" in m for m in failures)
+    assert not any("wrong" in m for m in failures)
+
+
+def test_security_log_records_login_success_and_logout(client, caplog):
+    user = UserFactory(username="sec-log-user")
+    user.set_password("Kb-test-pass-2026")
+    user.save()
+    with caplog.at_level(logging.INFO, logger="kuaiban.security"):
+        assert client.login(username="sec-log-user", password="Kb-test-pass-2026")
+        client.post(reverse("logout"))
+    messages = [r.getMessage() for r in caplog.records if r.name == "kuaiban.security"]
+    assert any(m.startswith(f"login_success user={user.pk}") for m in messages)
+    assert any(m.startswith(f"logout user={user.pk}") for m in messages)
