@@ -8,6 +8,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 
+from . import security_log
 from .models import Role
 
 
@@ -19,6 +20,7 @@ def user_passes(test: Callable) -> Callable:
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if not test(request.user):
+                security_log.permission_refused(request)
                 raise Http404
             return view(request, *args, **kwargs)
 

@@ -40,6 +40,16 @@ def on_logout(sender, request, user, **kwargs) -> None:
     )
 
 
+def permission_refused(request) -> None:
+    """A logged-in user opened a page their role does not allow (answered with a 404)."""
+    logger.warning(
+        "permission_refused user=%s ip=%s path=%s",
+        getattr(request.user, "pk", None),
+        _ip(request),
+        _path(request),
+    )
+
+
 def connect() -> None:
     user_logged_in.connect(on_login, dispatch_uid="kuaiban.security.login")
     user_login_failed.connect(on_login_failed, dispatch_uid="kuaiban.security.login_failed")

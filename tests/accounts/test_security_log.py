@@ -32,3 +32,12 @@ def test_security_log_records_login_success_and_logout(client, caplog):
     messages = [r.getMessage() for r in caplog.records if r.name == "kuaiban.security"]
     assert any(m.startswith(f"login_success user={user.pk}") for m in messages)
     assert any(m.startswith(f"logout user={user.pk}") for m in messages)
+
+
+def test_security_log_records_a_citizen_refused_a_staff_page(client, citizen, caplog):
+    client.force_login(citizen)
+    with caplog.at_level(logging.INFO, logger="kuaiban.security"):
+        response = client.get("/staff/intake/", REMOTE_ADDR="198.51.100.9")
+    assert response.status_code == 404
+    messages = [r.getMessage() for r in caplog.records if r.name == "kuaiban.security"]
+    assert f"permission_refused user={citizen.pk} ip=198.51.100.9 path=/staff/intake/" in messages
