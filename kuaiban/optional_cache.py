@@ -93,6 +93,21 @@ def add(key: str, value: Any, timeout: float | object | None = DEFAULT_TIMEOUT) 
     return bool(_call("add", key, False, value, timeout))
 
 
+def incr(key: str) -> int | None:
+    """Add one to a counter that exists; None when it is missing or the cache is unreachable."""
+    if _skipped():
+        return None
+    try:
+        result = cache.incr(key)
+    except ValueError:  # the key is missing (it expired between add and incr): not an outage
+        return None
+    except Exception as error:
+        _failed("incr", key, error)
+        return None
+    _succeeded()
+    return result
+
+
 def delete(key: str, *, force: bool = False) -> bool:
     """Remove the key; False when the cache is unreachable. `force`: try even during an outage
     (an invalidation that other processes must see)."""

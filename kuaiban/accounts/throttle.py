@@ -5,13 +5,10 @@ Registration must not be usable to probe which ID numbers exist, so each client 
 is unreachable (Redis down) the attempt is allowed rather than the page failing.
 """
 
-import logging
-
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
-logger = logging.getLogger(__name__)
+from kuaiban import optional_cache
 
 WINDOW_SECONDS = 3600
 
@@ -25,10 +22,7 @@ def registration_allowed(request) -> bool:
     limit = getattr(settings, "REGISTRATION_ATTEMPTS_PER_HOUR", 10)
     bucket = int(timezone.now().timestamp()) // WINDOW_SECONDS
     key = f"register-ip:{client_ip(request)}:{bucket}"
-    try:
-        cache.add(key, 0, timeout=WINDOW_SECONDS)
-        count = cache.incr(key)
-    except Exception:  # a cache outage must not stop registration
-        logger.warning("registration throttle: cache unavailable, attempt allowed")
-        return True
-    return count <= limit
+    optional_cache.add(key, 0, timeout=WINDOW_SECONDS)
+    count = optional_cache.incr(key)
+    # Without the cache (an outage, logged once by optional_cache) the attempt is allowed.
+    return count is None or count <= limit
