@@ -88,6 +88,8 @@ def _citizens(count: int, tag: str) -> list:
             real_name=f"压测{i}号",
             display_name=f"压测{i}号",
             phone=f"139{serial % 10**8:08d}",
+            is_verified=True,  # submitting needs a real-name verified account
+            verification_source="generated",
         )
         user.set_resident_id(number)
         users.append(user)

@@ -93,9 +93,16 @@ class CopyTable:
         json_fields = [f.attname for f in fields if isinstance(f, models.JSONField)]
         defaults = {}
         for f in fields:
-            default = f.get_default()
-            if not isinstance(f, models.JSONField):
-                default = f.get_db_prep_save(default, connection=connection)
+            db_default = getattr(f, "db_default", models.NOT_PROVIDED)
+            if not f.has_default() and db_default is not models.NOT_PROVIDED:
+                # Only a database default (db_default=""): its literal, as the column stores it.
+                if isinstance(db_default, models.Value):
+                    db_default = db_default.value
+                default = None if hasattr(db_default, "resolve_expression") else db_default
+            else:
+                default = f.get_default()
+                if not isinstance(f, models.JSONField):
+                    default = f.get_db_prep_save(default, connection=connection)
             defaults[f.attname] = default
         return cls(
             model._meta.db_table,
