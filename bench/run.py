@@ -107,11 +107,15 @@ def _reset_cases() -> None:
     from devtools.history import USERNAME_PREFIX
     from kuaiban.accounts.models import User
 
+    from kuaiban.cases.models import StoredFile
+
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE cases_application, cases_itemcase, cases_caseevent, speedup_caseflag, "
             "notifications_notification CASCADE"
         )
+    # P1's citizens own the uploads their applications shared (the rows, not files on disk).
+    StoredFile.objects.filter(owner__username__startswith=USERNAME_PREFIX).delete()
     User.objects.filter(username__startswith=USERNAME_PREFIX).delete()
 
 
