@@ -758,7 +758,24 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise TypeError("the event log is append-only")
 
 
-class CaseEvent(models.Model):
+class AppendOnlyModel(models.Model):
+    """A row is written once: saving it again or deleting it raises (the queryset refuses bulk
+    updates and deletes, and on PostgreSQL a trigger and the role's grants refuse them too)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError(f"{self._meta.db_table} is append-only")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError(f"{self._meta.db_table} is append-only")
+
+
+class CaseEvent(AppendOnlyModel):
     """One recorded fact: a transition or an action, who did it, when, and why. Insert-only."""
 
     application = models.ForeignKey(
@@ -805,15 +822,6 @@ class CaseEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.from_state}→{self.to_state}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise TypeError("the event log is append-only")
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("the event log is append-only")
-
 
 class AccessKind(models.TextChoices):
     CASE_PAGE = "case_page", _("Staff case page")
@@ -822,7 +830,7 @@ class AccessKind(models.TextChoices):
     EXPORT_DOWNLOAD = "export_download", _("Excel export downloaded")
 
 
-class AccessLog(models.Model):
+class AccessLog(AppendOnlyModel):
     """One view or download of personal data: who, when, what, from where. Insert-only, like the
     event log (on PostgreSQL a trigger refuses UPDATE and DELETE, and the application's role is
     granted SELECT and INSERT only: `create_db_roles`)."""
@@ -852,12 +860,3 @@ class AccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.reference or self.object_id}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise TypeError("the access log is append-only")
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("the access log is append-only")
