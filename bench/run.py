@@ -106,7 +106,6 @@ def _reset_cases() -> None:
 
     from devtools.history import USERNAME_PREFIX
     from kuaiban.accounts.models import User
-
     from kuaiban.cases.models import StoredFile
 
     with connection.cursor() as cursor:
