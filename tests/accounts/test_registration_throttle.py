@@ -24,7 +24,7 @@ def test_registration_is_refused_after_ten_attempts_per_ip_per_hour(client, sett
         refused = post(client, "203.0.113.5")
         assert refused.status_code == 429
         assert refused.context["form"].non_field_errors() == [
-            "Too many registration attempts from your network. Please try again in an hour."
+            "您所在网络的注册尝试次数过多，请一小时后再试。"  # the portal speaks Chinese first
         ]
         assert post(client, "203.0.113.6").status_code == 200
 
