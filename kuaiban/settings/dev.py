@@ -6,3 +6,10 @@ from .base import *  # noqa: F403
 INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]  # noqa: F405
 
 DEBUG = True
+
+# The demo's timers finish a task every few seconds; a line for each would bury what the console
+# is for, such as the SMS codes of a registration. Failures are still logged as errors.
+LOGGING = {
+    **LOGGING,  # noqa: F405
+    "loggers": {"celery.app.trace": {"level": "WARNING"}},
+}
