@@ -3,7 +3,10 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from kuaiban.append_only import AppendOnlyModel
 
 from .crypto import EncryptedTextField, keyed_hash
 from .identity import mask_phone, mask_resident_id
@@ -186,3 +189,59 @@ class OneTimeCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SecurityEventKind(models.TextChoices):
+    LOGIN = "login", _("Logged in")
+    LOGIN_FAILED = "login_failed", _("Log-in failed")
+    LOGOUT = "logout", _("Logged out")
+    LOCKED_OUT = "locked_out", _("Locked out after repeated failures")
+    UNLOCKED = "unlocked", _("Lock-out lifted")
+    SECOND_FACTOR_FAILED = "otp_failed", _("Second-factor code refused")
+    SECOND_FACTOR_ENROLLED = "otp_enrolled", _("Second factor set up")
+    PERMISSION_REFUSED = "refused", _("Permission refused")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    PASSWORD_RESET = "password_reset", _("Password reset by SMS code")
+    PASSWORD_SET_BY_ADMIN = "password_admin", _("Password set by an administrator")
+    SESSION_EXPIRED = "session_expired", _("Staff session expired")
+    REGISTRATION_THROTTLED = "reg_throttled", _("Registration throttled")
+
+
+class SecurityEvent(AppendOnlyModel):
+    """One security-relevant fact (issue 11 part 4): log-ins, failures, lock-outs and unlocks,
+    second-factor failures, refusals, password changes. Insert-only, like the event log."""
+
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=SecurityEventKind.choices)
+    user = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    # The name typed at a failed log-in (there may be no such user); never a password.
+    username = models.CharField(_("username given"), max_length=150, blank=True)
+    actor = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("done by"),
+        help_text=_("The administrator who unlocked or reset, where not the user."),
+    )
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    path = models.CharField(_("page"), max_length=200, blank=True)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "at"]), models.Index(fields=["kind", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.user_id or self.username}"

@@ -1,53 +1,92 @@
-"""Login, failure and logout written to the "kuaiban.security" logger (issue 11 part 4).
+"""The security log (issue 11 part 4): each fact is a `SecurityEvent` row (read-only in the
+admin) and a line on the "kuaiban.security" logger, for the log shipper.
 
-Connected in AccountsConfig.ready(). The attempted username is logged for failures, never the
-password (Django strips credentials it considers sensitive before the signal).
+Log-ins, failures and log-outs come from Django's signals (connected in AccountsConfig.ready());
+lock-outs, unlocks, second-factor failures, refusals and password changes are recorded where they
+happen. The username typed at a failed log-in is kept, never the password (Django strips
+credentials it considers sensitive before the signal).
 """
 
 import logging
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
+from kuaiban.requestid import current_request_id
+
+from .models import SecurityEvent, SecurityEventKind
+
 logger = logging.getLogger("kuaiban.security")
+Kind = SecurityEventKind
 
 
-def _ip(request) -> str:
+def client_ip(request) -> str | None:
+    """The client's address (REMOTE_ADDR: the proxy in front must pass it through)."""
     if request is None:
-        return "-"
-    return request.META.get("REMOTE_ADDR") or "-"
+        return None
+    return request.META.get("REMOTE_ADDR") or None
 
 
-def _path(request) -> str:
-    return request.path if request is not None else "-"
+def record(
+    kind: SecurityEventKind,
+    request=None,
+    *,
+    user=None,
+    username: str = "",
+    actor=None,
+    detail: str = "",
+) -> SecurityEvent:
+    """Write one security event and its log line."""
+    if user is not None and getattr(user, "pk", None) is None:
+        user = None  # AnonymousUser
+    event = SecurityEvent.objects.create(
+        kind=kind,
+        user=user,
+        username=(username or (user.get_username() if user else ""))[:150],
+        actor=actor,
+        ip=client_ip(request),
+        path=(request.path if request is not None else "")[:200],
+        request_id=current_request_id.get(),
+        detail=detail[:200],
+    )
+    logger.log(
+        logging.WARNING if kind in _WARNINGS else logging.INFO,
+        "%s user=%s username=%r ip=%s path=%s%s",
+        kind.value,
+        event.user_id,
+        event.username,
+        event.ip or "-",
+        event.path or "-",
+        f" actor={actor.pk}" if actor is not None else "",
+    )
+    return event
+
+
+_WARNINGS = frozenset(
+    {
+        Kind.LOGIN_FAILED,
+        Kind.LOCKED_OUT,
+        Kind.SECOND_FACTOR_FAILED,
+        Kind.PERMISSION_REFUSED,
+        Kind.REGISTRATION_THROTTLED,
+    }
+)
 
 
 def on_login(sender, request, user, **kwargs) -> None:
-    logger.info("login_success user=%s ip=%s path=%s", user.pk, _ip(request), _path(request))
+    record(Kind.LOGIN, request, user=user)
 
 
 def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
-    logger.warning(
-        "login_failure username=%r ip=%s path=%s",
-        credentials.get("username", ""),
-        _ip(request),
-        _path(request),
-    )
+    record(Kind.LOGIN_FAILED, request, username=str(credentials.get("username", "")))
 
 
 def on_logout(sender, request, user, **kwargs) -> None:
-    logger.info(
-        "logout user=%s ip=%s path=%s", getattr(user, "pk", None), _ip(request), _path(request)
-    )
+    record(Kind.LOGOUT, request, user=user)
 
 
-def permission_refused(request) -> None:
-    """A logged-in user opened a page their role does not allow (answered with a 404)."""
-    logger.warning(
-        "permission_refused user=%s ip=%s path=%s",
-        getattr(request.user, "pk", None),
-        _ip(request),
-        _path(request),
-    )
+def permission_refused(request, detail: str = "") -> None:
+    """A logged-in user opened a page, or asked for an action, their role does not allow."""
+    record(Kind.PERMISSION_REFUSED, request, user=request.user, detail=detail)
 
 
 def connect() -> None:

@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from . import otp, services, throttle
+from . import otp, security_log, services, throttle
 from .forms import CitizenRegistrationForm, EnterpriseRegistrationForm, PhoneCodeForm
 from .identity_sources import Verdict
 from .models import Role, User
@@ -158,6 +158,7 @@ def _register(request, form_class, template, register_with):
         return redirect("accounts:profile")
     form = form_class(request.POST or None)
     if request.method == "POST" and not throttle.registration_allowed(request):
+        security_log.record(security_log.Kind.REGISTRATION_THROTTLED, request)
         form.is_valid()
         form.add_error(
             None,

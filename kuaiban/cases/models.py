@@ -14,6 +14,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from kuaiban.accounts.crypto import EncryptedJSONField, EncryptedTextField
 from kuaiban.accounts.identity import mask_phone
+from kuaiban.append_only import AppendOnlyModel
 from kuaiban.catalog.models import Bundle, BundleQuestion, ServiceItem
 from kuaiban.workdays.units import LimitUnit
 
@@ -750,31 +751,6 @@ class Commitment(models.Model):
         return f"{self.application.reference}: {self.material.code}"
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("the event log is append-only")
-
-    def delete(self):
-        raise TypeError("the event log is append-only")
-
-
-class AppendOnlyModel(models.Model):
-    """A row is written once: saving it again or deleting it raises (the queryset refuses bulk
-    updates and deletes, and on PostgreSQL a trigger and the role's grants refuse them too)."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise TypeError(f"{self._meta.db_table} is append-only")
-        kwargs["force_insert"] = True
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError(f"{self._meta.db_table} is append-only")
-
-
 class CaseEvent(AppendOnlyModel):
     """One recorded fact: a transition or an action, who did it, when, and why. Insert-only."""
 
@@ -806,8 +782,6 @@ class CaseEvent(AppendOnlyModel):
     # Filled by the database on insert (see `audit.py`): whatever the writer sends is replaced.
     prev_hash = models.CharField(_("previous hash"), max_length=64, blank=True, editable=False)
     hash = models.CharField(_("hash"), max_length=64, blank=True, editable=False)
-
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("event")
@@ -849,8 +823,6 @@ class AccessLog(AppendOnlyModel):
     reference = models.CharField(_("reference number"), max_length=24, blank=True)
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
-
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("personal data access")

@@ -1,10 +1,13 @@
-"""Logins, failures and logouts are written to the "kuaiban.security" logger."""
+"""Logins, failures, logouts and refusals are security events: a row in the append-only table
+and a line on the "kuaiban.security" logger."""
 
 import logging
 
 import pytest
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
+from kuaiban.accounts.models import SecurityEvent, SecurityEventKind
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +21,10 @@ def test_security_log_records_login_failure_with_username_and_ip(client, caplog)
             REMOTE_ADDR="198.51.100.4",
         )
     failures = [r.getMessage() for r in caplog.records if r.name == "kuaiban.security"]
-    assert any("login_failure" in m and "'nobody'" in m and "198.51.100.4" in m for m in failures)
+    assert any(
+        m.startswith("login_failed user=None username='nobody'") and "198.51.100.4" in m
+        for m in failures
+    )
     assert not any("wrong" in m for m in failures)
 
 
@@ -30,7 +36,7 @@ def test_security_log_records_login_success_and_logout(client, caplog):
         assert client.login(username="sec-log-user", password="Kb-test-pass-2026")
         client.post(reverse("logout"))
     messages = [r.getMessage() for r in caplog.records if r.name == "kuaiban.security"]
-    assert any(m.startswith(f"login_success user={user.pk}") for m in messages)
+    assert any(m.startswith(f"login user={user.pk}") for m in messages)
     assert any(m.startswith(f"logout user={user.pk}") for m in messages)
 
 
@@ -40,4 +46,28 @@ def test_security_log_records_a_citizen_refused_a_staff_page(client, citizen, ca
         response = client.get("/staff/intake/", REMOTE_ADDR="198.51.100.9")
     assert response.status_code == 404
     messages = [r.getMessage() for r in caplog.records if r.name == "kuaiban.security"]
-    assert f"permission_refused user={citizen.pk} ip=198.51.100.9 path=/staff/intake/" in messages
+    assert any(
+        m.startswith(f"refused user={citizen.pk}") and "ip=198.51.100.9 path=/staff/intake/" in m
+        for m in messages
+    )
+
+
+def test_a_failed_login_is_a_security_event_row_without_the_password(client):
+    client.post(
+        reverse("login"), {"username": "nobody", "password": "wrong"}, REMOTE_ADDR="198.51.100.4"
+    )
+    event = SecurityEvent.objects.get(kind=SecurityEventKind.LOGIN_FAILED)
+    assert (event.username, event.ip, event.user) == ("nobody", "198.51.100.4", None)
+    assert "wrong" not in event.detail
+
+
+def test_the_security_log_cannot_be_changed_or_deleted(client):
+    client.post(reverse("login"), {"username": "nobody", "password": "wrong"})
+    event = SecurityEvent.objects.get()
+    with pytest.raises(TypeError):
+        event.save()
+    with pytest.raises(TypeError):
+        SecurityEvent.objects.update(username="someone")
+    if connection.vendor == "postgresql":
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE accounts_securityevent SET username = 'someone'")
