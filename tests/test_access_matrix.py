@@ -110,6 +110,13 @@ MATRIX: dict[str, Row] = {
     "accounts:register_confirm": _row("/accounts/register/confirm/", EVERYONE, anonymous=OK),
     "accounts:profile": _row("/accounts/profile/", EVERYONE),
     "accounts:verify_again": _row("/accounts/profile/verify/", EVERYONE, method="post"),
+    # everyone logged in changes their own password; the reset by SMS is for those logged out
+    # (someone logged in is sent to the change page)
+    "accounts:password_change": _row("/accounts/password/change/", EVERYONE),
+    "accounts:password_reset": _row("/accounts/password/reset/", EVERYONE, anonymous=OK),
+    "accounts:password_reset_confirm": _row(
+        "/accounts/password/reset/code/", EVERYONE, anonymous=OK
+    ),
     # the applicant's journey: B10 is a citizen's bundle (an enterprise is told it is not theirs)
     "applications:apply_bundle": _row(
         "/apply/bundles/B10/", {"owner", "other_citizen"}, others={"enterprise": "403"}

@@ -1,7 +1,10 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from . import services
 from .models import SecurityEvent, User
 
 
@@ -33,6 +36,19 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.add_fieldsets,
         (_("Role in the portal"), {"fields": ["role", "display_name", "unit", "hall"]}),
     ]
+
+    def user_change_password(self, request, id, form_url=""):
+        """Django's "change password" page; a password it sets (or disables) is a security event
+        with the administrator as actor, and the user is told through the outbox."""
+        with transaction.atomic():
+            target = self.get_object(request, unquote(id))
+            before = target.password if target is not None else None
+            response = super().user_change_password(request, id, form_url)
+            if target is not None and request.method == "POST":
+                target.refresh_from_db(fields=["password"])
+                if target.password != before:
+                    services.password_set_by_admin(user=target, actor=request.user, request=request)
+        return response
 
 
 @admin.register(SecurityEvent)

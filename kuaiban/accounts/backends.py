@@ -57,3 +57,10 @@ class IdentityNumberBackend(ModelBackend):
             return [manager.get_by_natural_key(typed)]
         except user_model.DoesNotExist:
             return []
+
+
+def accounts_named(typed: str) -> list:
+    """The accounts a login name may be (an ID number, a credit code or a username), as the
+    log-in finds them: for an ID number, the account holding it first, then unverified
+    registrations of it."""
+    return IdentityNumberBackend._find(get_user_model(), typed)

@@ -74,6 +74,12 @@ def keyed_hash(value: str) -> str:
     return hmac.new(_lookup_key(), value.encode(), hashlib.sha256).hexdigest()
 
 
+def phone_lookup_hash(phone: str) -> str:
+    """The look-up hash of a normalised mobile number ("" for none): finds the accounts holding
+    a number (a password reset by mobile number) without decrypting every row."""
+    return keyed_hash(f"phone:{phone}") if phone else ""
+
+
 class EncryptedTextField(models.TextField):
     """A text column stored encrypted; reads give back the clear text."""
 

@@ -1,6 +1,8 @@
-"""Registration forms. They only parse what was typed; the services in services.py register."""
+"""Registration and password forms. They only parse what was typed; the services in services.py
+register and set passwords."""
 
 from django import forms
+from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
 from .identity import normalize_credit_code, normalize_phone, normalize_resident_id
@@ -133,3 +135,27 @@ class PhoneCodeForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]{6}"}
         ),
     )
+
+
+class PasswordResetRequestForm(forms.Form):
+    identifier = _text(
+        _("ID number, credit code, user name or mobile number"),
+        autocomplete="username",
+        max_length=150,
+        spellcheck="false",
+    )
+
+
+class PasswordResetCodeForm(SetPasswordForm):
+    """The code from the SMS and the new password twice. The passwords are checked here without
+    the account (the page must not depend on whether there is one); the service checks them again
+    against the account's own details once the code is accepted. Without `code_needed` (the code
+    was accepted a moment ago) only the passwords are asked."""
+
+    code = PhoneCodeForm.base_fields["code"]
+    field_order = ["code", "new_password1", "new_password2"]
+
+    def __init__(self, *args, code_needed: bool = True, **kwargs):
+        super().__init__(None, *args, **kwargs)
+        if not code_needed:
+            del self.fields["code"]

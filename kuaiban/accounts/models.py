@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kuaiban.append_only import AppendOnlyModel
 
-from .crypto import EncryptedTextField, keyed_hash
+from .crypto import EncryptedTextField, keyed_hash, phone_lookup_hash
 from .identity import mask_phone, mask_resident_id
 
 
@@ -35,6 +35,10 @@ class User(AbstractUser):
     # NULL, not "", for "none": unique constraints ignore NULLs.
     resident_id_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
     phone = EncryptedTextField(_("mobile number"), blank=True)
+    # The keyed hash of `phone`, kept by save(): a password reset finds an account by its number.
+    phone_hash = models.CharField(
+        max_length=64, blank=True, default="", db_index=True, editable=False
+    )
     credit_code = models.CharField(
         _("unified social credit code"), max_length=18, unique=True, null=True, blank=True
     )
@@ -108,6 +112,13 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    def save(self, *args, **kwargs) -> None:
+        self.phone_hash = phone_lookup_hash(self.phone)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "phone" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "phone_hash"}
+        super().save(*args, **kwargs)
 
     def set_resident_id(self, number: str) -> None:
         """Store a normalised ID number encrypted, with its look-up hash."""
@@ -205,6 +216,7 @@ class SecurityEventKind(models.TextChoices):
     PASSWORD_SET_BY_ADMIN = "password_admin", _("Password set by an administrator")
     SESSION_EXPIRED = "session_expired", _("Staff session expired")
     REGISTRATION_THROTTLED = "reg_throttled", _("Registration throttled")
+    PASSWORD_RESET_THROTTLED = "reset_throttled", _("Password reset throttled")
 
 
 class SecurityEvent(AppendOnlyModel):

@@ -7,6 +7,7 @@ Errors are ``ValidationError`` dictionaries keyed by the argument's name (``resi
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -15,14 +16,19 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
 
-from . import otp
-from .crypto import keyed_hash
+from kuaiban.notifications.services import notify
+
+from . import otp, security_log
+from .backends import accounts_named
+from .crypto import keyed_hash, phone_lookup_hash
 from .identity import normalize_credit_code, normalize_phone, normalize_resident_id
 from .identity_sources import Verdict, source_name, verify_enterprise, verify_identity
 from .models import ReferenceEnterprise, ReferenceIdentity, Role, User
+
+logger = logging.getLogger(__name__)
 
 ENTERPRISE_KINDS = frozenset({"enterprise", "institution"})
 
@@ -302,3 +308,122 @@ def reference_enterprises_load(records) -> int:
         )
         count += 1
     return count
+
+
+# -- passwords ---------------------------------------------------------------------------------
+
+PASSWORD_RESET_PURPOSE = "password_reset"  # noqa: S105 (the purpose of an SMS code)
+
+
+@transaction.atomic
+def password_change(*, user: User, password: str, request=None) -> None:
+    """The logged-in user's new password (the form checked the old one). Recorded in the security
+    log and told to the user through the outbox. `request` only gives the log its address; the
+    view keeps the session (update_session_auth_hash)."""
+    _set_password(user, password)
+    user.save(update_fields=["password"])
+    security_log.record(security_log.Kind.PASSWORD_CHANGED, request, user=user)
+    _password_notice(
+        user,
+        gettext(
+            "The password of your account was changed on %(when)s. If it was not you, call "
+            "12333 at once."
+        ),
+    )
+
+
+def may_reset_by_sms(user: User) -> bool:
+    """Applicants with a login and a proven mobile number; never staff (an administrator resets
+    their passwords), never a window-only record."""
+    return (
+        user.is_active
+        and user.is_applicant
+        and not user.window_only
+        and bool(user.phone)
+        and user.phone_verified_at is not None
+    )
+
+
+def password_reset_account(identifier: str) -> User | None:
+    """The account a reset request names: by mobile number, or by the name one logs in with (ID
+    number, credit code, username). Only an account that `may_reset_by_sms`; when several hold a
+    mobile number, the one verified account among them, else none (the user types their ID
+    number or credit code instead)."""
+    typed = (identifier or "").strip()
+    if not typed:
+        return None
+    try:
+        phone = normalize_phone(typed)
+    except ValidationError:
+        candidates = accounts_named(typed)
+    else:
+        candidates = [
+            user
+            for user in User.objects.filter(phone_hash=phone_lookup_hash(phone)).order_by("pk")[:20]
+            if user.phone == phone
+        ]
+    eligible = [user for user in candidates if may_reset_by_sms(user)]
+    verified = [user for user in eligible if user.is_verified]
+    if len(verified) == 1:
+        return verified[0]
+    if not verified and len(eligible) == 1:
+        return eligible[0]
+    return None
+
+
+def password_reset_send(*, identifier: str, ip: str = "") -> User | None:
+    """Send a reset code to the phone of the account `identifier` names, if there is one that
+    may reset by SMS; the account (or None). The caller's answer must not depend on it: a
+    throttled code is not an error either (the last code sent stays valid)."""
+    user = password_reset_account(identifier)
+    if user is not None:
+        try:
+            otp.issue(PASSWORD_RESET_PURPOSE, user.phone, recipient=user, ip=ip)
+        except otp.Throttled as error:
+            logger.info("password reset code for user %s not sent: %s", user.pk, error.code)
+    return user
+
+
+def password_reset_check(*, user: User, code: str) -> otp.Check:
+    """Is `code` the reset code sent to the account's phone? An accepted code is used up."""
+    return otp.check(PASSWORD_RESET_PURPOSE, user.phone, code)
+
+
+@transaction.atomic
+def password_reset(*, user: User, password: str, request=None) -> None:
+    """The new password of an applicant who proved their phone with a reset code. The new hash
+    logs out every other session of theirs (Django checks the session's password hash)."""
+    _set_password(user, password)
+    user.save(update_fields=["password"])
+    security_log.record(security_log.Kind.PASSWORD_RESET, request, user=user)
+    _password_notice(
+        user,
+        gettext(
+            "The password of your account was reset with a code sent to your mobile number on "
+            "%(when)s. If it was not you, call 12333 at once."
+        ),
+    )
+
+
+@transaction.atomic
+def password_set_by_admin(*, user: User, actor: User, request=None) -> None:
+    """Record that an administrator set (or disabled) `user`'s password, and tell the user."""
+    security_log.record(
+        security_log.Kind.PASSWORD_SET_BY_ADMIN,
+        request,
+        user=user,
+        actor=actor,
+        detail="" if user.has_usable_password() else "password login disabled",
+    )
+    _password_notice(
+        user,
+        gettext(
+            "An administrator set a new password for your account on %(when)s. If you did not "
+            "ask for it, call 12333 at once."
+        ),
+    )
+
+
+def _password_notice(user: User, body: str) -> None:
+    when = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+    notify(recipient=user, subject=gettext("Your password was changed"), body=body % {"when": when})

@@ -10,4 +10,7 @@ urlpatterns = [
     path("register/confirm/", views.register_confirm, name="register_confirm"),
     path("profile/", views.profile, name="profile"),
     path("profile/verify/", views.verify_again, name="verify_again"),
+    path("password/change/", views.password_change, name="password_change"),
+    path("password/reset/", views.password_reset, name="password_reset"),
+    path("password/reset/code/", views.password_reset_confirm, name="password_reset_confirm"),
 ]

@@ -1,6 +1,9 @@
+import time
+
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -9,7 +12,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from . import otp, security_log, services, throttle
-from .forms import CitizenRegistrationForm, EnterpriseRegistrationForm, PhoneCodeForm
+from .forms import (
+    CitizenRegistrationForm,
+    EnterpriseRegistrationForm,
+    PasswordResetCodeForm,
+    PasswordResetRequestForm,
+    PhoneCodeForm,
+)
 from .identity_sources import Verdict
 from .models import Role, User
 
@@ -195,3 +204,122 @@ def _attach(form, error: ValidationError) -> None:
 
 def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
+
+
+# -- passwords ---------------------------------------------------------------------------------
+
+PASSWORDS = ("old_password", "new_password1", "new_password2")
+
+
+@never_cache
+@sensitive_post_parameters(*PASSWORDS)
+@login_required
+def password_change(request):
+    """Any logged-in user: the old password, the new one twice. The session stays."""
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.password_change(
+            user=request.user, password=form.cleaned_data["new_password1"], request=request
+        )
+        update_session_auth_hash(request, request.user)
+        messages.success(request, _("Your password has been changed."))
+        return redirect("accounts:profile")
+    return render(request, "accounts/password_change.html", {"form": form})
+
+
+# The reset in progress in this session: {"user": pk or None, "since": epoch seconds, "tries": n,
+# "verified": epoch seconds or None}. "user" is None when nothing matched (or a staff account):
+# the code page then answers as it does for a real account's wrong codes, and accepts none.
+RESET = "password_reset"
+
+
+@never_cache
+@sensitive_post_parameters("identifier")
+def password_reset(request):
+    """Step 1 (applicants who forgot their password): who they are. Whatever was typed, the answer
+    is the code page saying that if an account matches, a code was sent."""
+    if request.user.is_authenticated:
+        return redirect("accounts:password_change")
+    form = PasswordResetRequestForm(request.POST or None)
+    if request.method == "POST" and not throttle.password_reset_allowed(request):
+        security_log.record(security_log.Kind.PASSWORD_RESET_THROTTLED, request)
+        form.is_valid()
+        form.add_error(
+            None,
+            _("Too many password-reset requests from your network. Please try again in an hour."),
+        )
+        return render(request, "accounts/password_reset.html", {"form": form}, status=429)
+    if request.method == "POST" and form.is_valid():
+        user = services.password_reset_send(
+            identifier=form.cleaned_data["identifier"], ip=client_ip(request)
+        )
+        request.session[RESET] = {
+            "user": user.pk if user is not None else None,
+            "since": time.time(),
+            "tries": 0,
+            "verified": None,
+        }
+        return redirect("accounts:password_reset_confirm")
+    return render(request, "accounts/password_reset.html", {"form": form})
+
+
+@never_cache
+@sensitive_post_parameters("code", "new_password1", "new_password2")
+def password_reset_confirm(request):
+    """Step 2: the code from the SMS and the new password twice."""
+    if request.user.is_authenticated:
+        return redirect("accounts:password_change")
+    state = request.session.get(RESET)
+    if state is None:
+        return redirect("accounts:password_reset")
+    user = User.objects.filter(pk=state["user"]).first() if state["user"] else None
+    if user is not None and not services.may_reset_by_sms(user):
+        user = None
+    verified = (
+        user is not None
+        and state["verified"] is not None
+        and time.time() - state["verified"] < otp.CODE_TTL.total_seconds()
+    )
+    form = PasswordResetCodeForm(request.POST or None, code_needed=not verified)
+    if request.method == "POST" and form.is_valid():
+        if not verified:
+            code = form.cleaned_data["code"]
+            if user is not None and services.password_reset_check(user=user, code=code) == (
+                otp.Check.ACCEPTED
+            ):
+                state["verified"] = time.time()
+                verified = True
+            else:
+                form.add_error("code", _refusal(state).message)
+            request.session[RESET] = state
+        if verified and user is not None:
+            try:
+                services.password_reset(
+                    user=user, password=form.cleaned_data["new_password1"], request=request
+                )
+            except ValidationError as error:
+                # Too like the account's own details: the code stays accepted for a moment.
+                request.session[RESET] = state
+                form = PasswordResetCodeForm(request.POST, code_needed=False)
+                form.is_valid()
+                form.add_error("new_password2", error.messages)
+            else:
+                request.session.pop(RESET, None)
+                messages.success(
+                    request, _("Your password has been reset. Log in with the new password.")
+                )
+                return redirect("login")
+    return render(request, "accounts/password_reset_confirm.html", {"form": form})
+
+
+def _refusal(state: dict) -> otp.Check:
+    """Why a code is refused, told from this session's request alone (its age, the tries made
+    since), never from the account's code: wrong, then exhausted after as many tries as a code
+    allows, expired once a code would have, whether or not an account matched (or its code was
+    throttled, or already exhausted elsewhere). Only the right code tells anything."""
+    if time.time() - state["since"] >= otp.CODE_TTL.total_seconds():
+        return otp.Check.EXPIRED
+    if state["tries"] >= otp.MAX_TRIES:
+        return otp.Check.EXHAUSTED
+    state["tries"] += 1
+    return otp.Check.EXHAUSTED if state["tries"] >= otp.MAX_TRIES else otp.Check.WRONG
