@@ -3,14 +3,17 @@ theirs reset it with a code sent by SMS, and the answer never tells whether an a
 staff passwords are set by an administrator in the admin. Each is a security event and a notice
 through the outbox. Every identity here is generated."""
 
+import importlib
 import re
 
 import pytest
 import time_machine
+from django.apps import apps
 from django.contrib.auth import authenticate
 from django.test import Client
 from django.urls import reverse
 
+from kuaiban.accounts.crypto import phone_lookup_hash
 from kuaiban.accounts.models import OneTimeCode, Role, SecurityEvent, SecurityEventKind, User
 from kuaiban.notifications.models import Notification
 from tests.builders import sms_code
@@ -291,6 +294,31 @@ def test_someone_logged_in_is_sent_to_the_password_change(client, citizen):
 
 def test_the_code_page_without_a_request_sends_back_to_the_first_step(client):
     assert client.get(RESET_CODE).url == RESET
+
+
+# -- the mobile number's look-up hash ------------------------------------------------------------
+
+
+def test_the_phone_look_up_hash_follows_every_save_of_the_number(citizen):
+    assert citizen.phone_hash == phone_lookup_hash(citizen.phone)
+    citizen.phone = generated_phone()
+    citizen.save(update_fields=["phone"])
+    stored = User.objects.values_list("phone_hash", flat=True).get(pk=citizen.pk)
+    assert stored == phone_lookup_hash(citizen.phone) != ""
+    citizen.phone = ""
+    citizen.save()
+    assert User.objects.values_list("phone_hash", flat=True).get(pk=citizen.pk) == ""
+
+
+def test_the_migration_fills_the_phone_hash_of_existing_accounts(citizen, enterprise):
+    User.objects.update(phone_hash="")
+    migration = importlib.import_module(
+        "kuaiban.accounts.migrations.0004_phone_hash_password_reset"
+    )
+    migration.fill_phone_hash(apps, None)
+    for user in (citizen, enterprise):
+        stored = User.objects.values_list("phone_hash", flat=True).get(pk=user.pk)
+        assert stored == phone_lookup_hash(user.phone)
 
 
 # -- set by an administrator ----------------------------------------------------------------------
