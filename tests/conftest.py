@@ -156,3 +156,14 @@ def reviewer_of(db):
     from tests.builders import reviewer_of
 
     return reviewer_of
+
+
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """The provincial identity platform's stand-in: a real OpenID provider on a free localhost
+    port (tests/oidc_provider.py), one per test session; `reset()` it before use."""
+    from tests.oidc_provider import Provider
+
+    provider = Provider().start()
+    yield provider
+    provider.stop()

@@ -31,6 +31,7 @@ from tests.builders import (
     single_item_submitted,
 )
 from tests.factories import UserFactory
+from tests.oidc_provider import CLIENT_ID as oidc_client_id
 
 pytestmark = pytest.mark.django_db
 
@@ -116,6 +117,14 @@ MATRIX: dict[str, Row] = {
     "accounts:password_reset": _row("/accounts/password/reset/", EVERYONE, anonymous=OK),
     "accounts:password_reset_confirm": _row(
         "/accounts/password/reset/code/", EVERYONE, anonymous=OK
+    ),
+    # single sign-on (configured for the test provider below): anyone may set off to the
+    # platform; a callback without this session's state is refused, back to the login page
+    "accounts:sso_login": _row("/accounts/sso/login/", EVERYONE, anonymous=OK),
+    "accounts:sso_callback": _row(
+        "/accounts/sso/callback/?code=x&state=y",
+        set(),
+        others=dict.fromkeys(EVERYONE, LOGIN),
     ),
     # the applicant's journey: B10 is a citizen's bundle (an enterprise is told it is not theirs)
     "applications:apply_bundle": _row(
@@ -293,8 +302,10 @@ def _expected(row: Row, role: str) -> str:
     return row.others.get(role, NO)
 
 
-def test_the_access_matrix(client, settings, tmp_path):
+def test_the_access_matrix(client, settings, tmp_path, oidc_provider):
     settings.MEDIA_ROOT = tmp_path
+    settings.KUAIBAN_OIDC_ISSUER = oidc_provider.issuer
+    settings.KUAIBAN_OIDC_CLIENT_ID = oidc_client_id
     users = _users()
     world = _world(users)
     wrong = []

@@ -28,6 +28,7 @@ class UserAdmin(DjangoUserAdmin):
                     "hall",
                     "windows",
                     "district",
+                    "sso_subject",
                 ]
             },
         ),

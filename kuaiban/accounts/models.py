@@ -90,6 +90,20 @@ class User(AbstractUser):
             "A person known from a window intake; no login. Claimed when they register and verify."
         ),
     )
+    # Single sign-on: the provincial platform's subject identifier ("sub") for this person or
+    # organisation, linked at the first SSO log-in (kuaiban/accounts/sso.py). For staff, only an
+    # administrator sets it: claims never link or create a staff account otherwise.
+    sso_subject = models.CharField(
+        _("single sign-on subject"),
+        max_length=255,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_(
+            "The provincial identity platform's identifier for this account (its sub claim). Set "
+            "it for a staff member who logs in through the platform."
+        ),
+    )
     district = models.ForeignKey(
         "catalog.District",
         verbose_name=_("district supervised"),
@@ -217,6 +231,8 @@ class SecurityEventKind(models.TextChoices):
     SESSION_EXPIRED = "session_expired", _("Staff session expired")
     REGISTRATION_THROTTLED = "reg_throttled", _("Registration throttled")
     PASSWORD_RESET_THROTTLED = "reset_throttled", _("Password reset throttled")
+    SSO_LINKED = "sso_linked", _("Account linked to the identity platform")
+    SSO_REFUSED = "sso_refused", _("Single sign-on refused")
 
 
 class SecurityEvent(AppendOnlyModel):

@@ -13,4 +13,6 @@ urlpatterns = [
     path("password/change/", views.password_change, name="password_change"),
     path("password/reset/", views.password_reset, name="password_reset"),
     path("password/reset/code/", views.password_reset_confirm, name="password_reset_confirm"),
+    path("sso/login/", views.sso_login, name="sso_login"),
+    path("sso/callback/", views.sso_callback, name="sso_callback"),
 ]

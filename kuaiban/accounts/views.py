@@ -1,17 +1,21 @@
 import time
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from . import otp, security_log, services, throttle
+from . import otp, security_log, services, sso, throttle
 from .forms import (
     CitizenRegistrationForm,
     EnterpriseRegistrationForm,
@@ -323,3 +327,53 @@ def _refusal(state: dict) -> otp.Check:
         return otp.Check.EXHAUSTED
     state["tries"] += 1
     return otp.Check.EXHAUSTED if state["tries"] >= otp.MAX_TRIES else otp.Check.WRONG
+# -- single sign-on through the provincial identity platform --------------------------------------
+
+
+@never_cache
+@require_GET
+def sso_login(request):
+    """To the platform's log-in page (the login page's button); back at `sso_callback`."""
+    if not sso.enabled():
+        raise Http404
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
+    try:
+        return sso.start(
+            request,
+            redirect_uri=request.build_absolute_uri(reverse("accounts:sso_callback")),
+            next_url=next_url,
+        )
+    except sso.Refused as refused:
+        return _sso_refused(request, refused)
+
+
+@never_cache
+@require_GET
+def sso_callback(request):
+    if not sso.enabled():
+        raise Http404
+    try:
+        outcome = sso.complete(request)
+    except sso.Refused as refused:
+        return _sso_refused(request, refused)
+    if outcome.linked:
+        security_log.record(security_log.Kind.SSO_LINKED, request, user=outcome.account)
+    next_url = sso.next_url(request)
+    login(request, outcome.account, backend=BACKEND)
+    return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+
+
+def _sso_refused(request, refused: sso.Refused):
+    security_log.record(security_log.Kind.SSO_REFUSED, request, detail=refused.reason)
+    messages.error(
+        request,
+        _(
+            "Logging in through the provincial identity platform did not succeed. Log in with "
+            "your portal account, or ask at a service window."
+        ),
+    )
+    return redirect("login")

@@ -196,6 +196,17 @@ KUAIBAN_IDENTITY_URL = os.environ.get("KUAIBAN_IDENTITY_URL", "")
 KUAIBAN_ENTERPRISE_URL = os.environ.get("KUAIBAN_ENTERPRISE_URL", "")
 KUAIBAN_IDENTITY_TOKEN = os.environ.get("KUAIBAN_IDENTITY_TOKEN", "")
 KUAIBAN_IDENTITY_TIMEOUT = float(os.environ.get("KUAIBAN_IDENTITY_TIMEOUT", "5"))
+# Single sign-on through the provincial identity platform (统一身份认证, OpenID Connect;
+# kuaiban/accounts/sso.py): off while the issuer is empty. The issuer's discovery document
+# (ISSUER/.well-known/openid-configuration) gives the endpoints and keys; the portal's callback
+# to register with the platform is /accounts/sso/callback/.
+KUAIBAN_OIDC_ISSUER = os.environ.get("KUAIBAN_OIDC_ISSUER", "").rstrip("/")
+KUAIBAN_OIDC_CLIENT_ID = os.environ.get("KUAIBAN_OIDC_CLIENT_ID", "")
+KUAIBAN_OIDC_CLIENT_SECRET = os.environ.get("KUAIBAN_OIDC_CLIENT_SECRET", "")
+KUAIBAN_OIDC_SCOPE = os.environ.get("KUAIBAN_OIDC_SCOPE", "openid profile phone")
+# The ID token's claim with the person's resident ID number.
+KUAIBAN_OIDC_ID_CLAIM = os.environ.get("KUAIBAN_OIDC_ID_CLAIM", "id_number")
+KUAIBAN_OIDC_TIMEOUT = float(os.environ.get("KUAIBAN_OIDC_TIMEOUT", "5"))
 # A notification that failed this many times is dead: no more automatic attempts.
 KUAIBAN_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("KUAIBAN_NOTIFY_MAX_ATTEMPTS", "8"))
 EMAIL_BACKEND = os.environ.get(
