@@ -208,6 +208,30 @@ def test_the_local_identity_tables_are_refused_in_production(name):
     assert name in refused and "generated" in refused
 
 
+SSO = {
+    "KUAIBAN_OIDC_ISSUER": "https://idp.example.invalid/oidc",
+    "KUAIBAN_OIDC_CLIENT_ID": "kuaiban",
+    "KUAIBAN_OIDC_CLIENT_SECRET": "a-secret-of-the-platform",
+}
+
+
+def test_single_sign_on_is_optional_and_runs_with_an_https_issuer_and_credentials():
+    assert "refused" not in evaluated(production_env())
+    assert "refused" not in evaluated(production_env(**SSO))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("KUAIBAN_OIDC_ISSUER", "http://idp.example.invalid/oidc"),
+        ("KUAIBAN_OIDC_CLIENT_ID", None),
+        ("KUAIBAN_OIDC_CLIENT_SECRET", ""),
+    ],
+)
+def test_single_sign_on_needs_https_and_the_client_credentials(name, value):
+    assert name in evaluated(production_env(**{**SSO, name: value}))["refused"]
+
+
 @pytest.mark.parametrize("folder", ["KUAIBAN_MEDIA_ROOT", "DJANGO_STATIC_ROOT"])
 @pytest.mark.parametrize("value", [None, "", "var/media"], ids=["unset", "empty", "relative"])
 def test_uploads_and_static_files_need_their_own_folders(folder, value):

@@ -120,6 +120,17 @@ for _source, _url in (
             f"{_url} must be set in production to the provincial platform's http(s):// URL"
         )
 
+# Single sign-on, where configured: the platform over HTTPS, with the portal's client credentials
+# (the client secret authenticates the code exchange).
+if os.environ.get("KUAIBAN_OIDC_ISSUER"):
+    if urlsplit(os.environ["KUAIBAN_OIDC_ISSUER"]).scheme != "https":
+        raise ImproperlyConfigured(
+            "KUAIBAN_OIDC_ISSUER must be the identity platform's https:// URL in production"
+        )
+    for _name in ("KUAIBAN_OIDC_CLIENT_ID", "KUAIBAN_OIDC_CLIENT_SECRET"):
+        if not os.environ.get(_name):
+            raise ImproperlyConfigured(f"{_name} must be set when KUAIBAN_OIDC_ISSUER is set")
+
 # Uploaded materials (personal data), exports and collected static files live outside the code:
 # beside an installed wheel the defaults would fall inside site-packages, lost on reinstall.
 for _folder in ("KUAIBAN_MEDIA_ROOT", "DJANGO_STATIC_ROOT"):
