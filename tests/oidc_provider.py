@@ -29,6 +29,11 @@ from joserfc.jwk import KeySet, RSAKey
 
 CLIENT_ID = "kuaiban-portal"
 CLIENT_SECRET = "test-client-secret-2026"
+# As a real platform's pages (and what the browser journeys check of every page they load).
+SECURITY_HEADERS = [
+    ("Cache-Control", "no-store"),
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+]
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -82,10 +87,7 @@ class Provider:
 
     def _respond(self, start_response, status, body, headers=()):
         data = json.dumps(body).encode()
-        start_response(
-            status,
-            [("Content-Type", "application/json"), ("Cache-Control", "no-store"), *headers],
-        )
+        start_response(status, [*SECURITY_HEADERS, ("Content-Type", "application/json"), *headers])
         return [data]
 
     def discovery(self, environ, start_response):
@@ -129,7 +131,9 @@ class Provider:
             "at": time.time(),
         }
         location = query["redirect_uri"] + "?" + urlencode({"code": code, "state": query["state"]})
-        start_response("302 Found", [("Location", location), ("Content-Length", "0")])
+        start_response(
+            "302 Found", [*SECURITY_HEADERS, ("Location", location), ("Content-Length", "0")]
+        )
         return [b""]
 
     def _client_authenticated(self, environ, form) -> bool:
