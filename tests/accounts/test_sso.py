@@ -13,9 +13,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 from django.contrib.auth import SESSION_KEY
+from django.utils import timezone
 
 from bundles.services import window
-from kuaiban.accounts import sso
+from kuaiban.accounts import services, sso
 from kuaiban.accounts.crypto import keyed_hash
 from kuaiban.accounts.models import Role, SecurityEvent, SecurityEventKind, User
 from kuaiban.catalog.models import Bundle
@@ -25,6 +26,7 @@ from tests.factories import (
     generated_credit_code,
     generated_phone,
     generated_resident_id,
+    reference_identity,
 )
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET
 
@@ -164,7 +166,7 @@ def test_a_window_only_record_is_claimed_with_its_applications(client, platform)
 
 
 def test_an_unverified_registration_of_the_number_is_never_linked(client, platform):
-    squatter = UserFactory(citizen=True, unverified=True)
+    squatter = UserFactory(citizen=True, unverified=True, phone_verified_at=timezone.now())
     platform.user = person(id_number=squatter.resident_id)
     round_trip(client, platform)
 
@@ -178,6 +180,10 @@ def test_an_unverified_registration_of_the_number_is_never_linked(client, platfo
         None,
         None,
     )
+    # Were the registration ever to pass the check, the number is taken: the person's it stays.
+    reference_identity(squatter)
+    assert services.identity_verify(user=squatter).taken
+    assert User.objects.get(resident_id_hash=keyed_hash(squatter.resident_id)) == account
 
 
 def test_a_new_enterprise_gets_a_verified_account_by_its_credit_code(client, platform):
