@@ -327,6 +327,8 @@ def _refusal(state: dict) -> otp.Check:
         return otp.Check.EXHAUSTED
     state["tries"] += 1
     return otp.Check.EXHAUSTED if state["tries"] >= otp.MAX_TRIES else otp.Check.WRONG
+
+
 # -- single sign-on through the provincial identity platform --------------------------------------
 
 
