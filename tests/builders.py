@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Q
+from django.utils import timezone
 
 from bundles.selectors import required_form_fields, required_materials
 from bundles.services import applications, handling, intake, materials, submission
@@ -183,3 +184,15 @@ def sms_code(phone: str) -> str:
     found = re.search(r"\b(\d{6})\b", row.body)
     assert found, row.body
     return found.group(1)
+
+
+def concluded(user=None, when: datetime | None = None) -> Application:
+    """A social-security card application (B10) concluded at intake in one sitting (every item
+    instant: a card made at the bank outlet for someone already insured), at `when` if given."""
+    with time_machine.travel(when or timezone.now(), tick=False):
+        application = submitted("B10", user, answers={"BANK_OUTLET": True, "INSURED": True})
+        intake.application_accept(
+            application=application, actor=clerk_of("BUNDLE"), conclude_instant=True
+        )
+    application.refresh_from_db()
+    return application

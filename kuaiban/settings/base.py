@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "kuaiban.workdays",
     "kuaiban.cases",
     "kuaiban.notifications",
+    "kuaiban.ratings",
     # the programme's three tasks and their supervision
     "bundles",
     "desk",

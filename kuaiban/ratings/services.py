@@ -1,0 +1,158 @@
+"""Rating a concluded case (好差评, domain.md §4): once per item case and once for the application
+as a whole, within the rating period, never changed afterwards."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kuaiban.accounts.models import STAFF_ROLES
+from kuaiban.cases.models import Application, ApplicationState, CaseState, ItemCase
+
+from .models import (
+    ONLINE_DIMENSIONS,
+    STAFF_ENTERED_CHANNELS,
+    WINDOW_DIMENSIONS,
+    Channel,
+    Dimension,
+    Grade,
+    Rating,
+    RatingPolicy,
+)
+
+
+def dimensions_for(application: Application) -> tuple[Dimension, ...]:
+    """The national template's dimensions for how the service was given: online or at a window."""
+    if application.channel == Application.Channel.WINDOW:
+        return WINDOW_DIMENSIONS
+    return ONLINE_DIMENSIONS
+
+
+def rating_open_until(concluded_at: datetime, policy: RatingPolicy) -> datetime:
+    """The rule "a late rating is allowed for a period": until `rating_days` calendar days after
+    the conclusion; later the case counts as not rated."""
+    return concluded_at + timedelta(days=policy.rating_days)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Something the applicant may still rate: one concluded item case, or (item_case None) the
+    application as a whole."""
+
+    application: Application
+    item_case: ItemCase | None
+    open_until: datetime
+
+    @property
+    def key(self) -> str:
+        return str(self.item_case.pk) if self.item_case else "all"
+
+
+def rating_targets(application: Application, *, now: datetime | None = None) -> list[Target]:
+    """What can still be rated: a concluded application's concluded item cases not yet rated,
+    and, for a bundle, the application as a whole. Empty once the period has passed."""
+    now = now or timezone.now()
+    if application.state != ApplicationState.CONCLUDED or application.concluded_at is None:
+        return []
+    open_until = rating_open_until(application.concluded_at, RatingPolicy.current())
+    if now > open_until:
+        return []
+    rated = set(Rating.objects.filter(application=application).values_list("item_case", flat=True))
+    targets = []
+    if application.bundle_id and None not in rated:
+        targets.append(Target(application, None, open_until))
+    for case in application.cases.filter(state=CaseState.CONCLUDED).select_related("item"):
+        if case.pk not in rated:
+            targets.append(Target(application, case, open_until))
+    return targets
+
+
+def rating_submit(
+    *,
+    application: Application,
+    item_case: ItemCase | None = None,
+    grade: int,
+    dimensions: Mapping[str, int] | None = None,
+    comment: str = "",
+    channel: str,
+    named: bool = False,
+    entered_by=None,
+    now: datetime | None = None,
+) -> Rating:
+    """Store the applicant's rating of a concluded item case (or of the whole application).
+
+    Refused (ValidationError) when the case has not concluded, is not the application's, was
+    rated already, or the rating period has passed; and when staff enter a rating through any
+    channel but the hotline, or a member of the public claims the hotline channel. The rater is
+    the application's applicant; staff see who only if `named`.
+    """
+    now = now or timezone.now()
+    dimensions = dict(dimensions or {})
+    if grade not in Grade.values:
+        raise ValidationError(_("Choose one of the five grades."))
+    allowed = {str(d) for d in dimensions_for(application)}
+    if not set(dimensions) <= allowed:
+        raise ValidationError(_("These aspects do not apply to this service."))
+    if any(value not in Grade.values for value in dimensions.values()):
+        raise ValidationError(_("Choose one of the five grades."))
+    if channel not in Channel.values:
+        raise ValidationError(_("Unknown rating channel."))
+    staff_entry = entered_by is not None
+    if staff_entry != (channel in STAFF_ENTERED_CHANNELS) or (
+        staff_entry and entered_by.role not in STAFF_ROLES
+    ):
+        # Staff never rate in someone's name unmarked; the public does not use the staff channel.
+        raise ValidationError(_("Staff may enter a rating only for a 12345 hotline call."))
+    with transaction.atomic():
+        # Serialise ratings of one application: the unique constraints are the last word, the
+        # lock gives a clean message instead of an integrity error in the common race.
+        application = Application.objects.select_for_update(of=("self",)).get(pk=application.pk)
+        target = next(
+            (
+                t
+                for t in rating_targets(application, now=now)
+                if (t.item_case.pk if t.item_case else None)
+                == (item_case.pk if item_case else None)
+            ),
+            None,
+        )
+        if target is None:
+            raise ValidationError(_refusal(application, item_case, now))
+        try:
+            with transaction.atomic():
+                return Rating.objects.create(
+                    application=application,
+                    item_case=item_case,
+                    unit_id=item_case.unit_id if item_case else None,
+                    grade=grade,
+                    comment=comment.strip(),
+                    channel=channel,
+                    named=named,
+                    entered_by=entered_by,
+                    rated_at=now,
+                    **dimensions,
+                )
+        except IntegrityError as error:
+            raise ValidationError(_("This has already been rated.")) from error
+
+
+def _refusal(application: Application, item_case: ItemCase | None, now: datetime) -> str:
+    """Why there is nothing to rate here, in the applicant's words."""
+    if item_case is not None and item_case.application_id != application.pk:
+        return _("This case is not part of the application.")
+    if application.state != ApplicationState.CONCLUDED or (
+        item_case is not None and item_case.state != CaseState.CONCLUDED
+    ):
+        return _("Only a concluded case can be rated.")
+    policy = RatingPolicy.current()
+    if application.concluded_at and now > rating_open_until(application.concluded_at, policy):
+        return _("The rating period of %(days)d days after the conclusion has passed.") % {
+            "days": policy.rating_days
+        }
+    if item_case is None and not application.bundle_id:
+        return _("Rate the item itself.")
+    return _("This has already been rated.")
