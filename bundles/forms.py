@@ -1,10 +1,13 @@
 """Forms of the applicant's journey. They parse input; the services decide."""
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.cases.models import Application
 from kuaiban.catalog.models import FormField
+from kuaiban.ratings.models import Grade
 
 
 class QuestionnaireForm(forms.Form):
@@ -112,3 +115,46 @@ class ReuseForm(forms.Form):
 
 class WithdrawForm(forms.Form):
     reason = forms.CharField(label=_("Reason (optional)"), required=False, max_length=300)
+
+
+class RatingForm(forms.Form):
+    """好差评: what to rate (an item case or the whole application), the overall grade, the
+    template's dimensions for how the service was given, a comment, and whether the unit may see
+    who rated."""
+
+    target = forms.ChoiceField(label=_("What you rate"))
+    grade = forms.TypedChoiceField(
+        label=_("Overall"), choices=Grade.choices, coerce=int, widget=forms.RadioSelect
+    )
+    comment = forms.CharField(
+        label=_("Comment (optional)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    named = forms.BooleanField(
+        label=_("The unit may see my name and number to contact me"), required=False
+    )
+
+    def __init__(self, *args, targets, dimensions, **kwargs):
+        super().__init__(*args, **kwargs)
+        target = cast(forms.ChoiceField, self.fields["target"])
+        target.choices = [(t.key, t.label) for t in targets]
+        if len(targets) == 1:
+            self.fields["target"].initial = targets[0].key
+        self.dimension_names = [str(d) for d in dimensions]
+        for dimension in dimensions:
+            self.fields[str(dimension)] = forms.TypedChoiceField(
+                label=dimension.label,
+                choices=Grade.choices,
+                coerce=int,
+                widget=forms.RadioSelect,
+                required=False,
+            )
+
+    def dimensions(self) -> dict[str, int]:
+        return {
+            name: self.cleaned_data[name]
+            for name in self.dimension_names
+            if self.cleaned_data.get(name) not in (None, "")
+        }

@@ -14,5 +14,7 @@ urlpatterns = [
     path("applications/<str:reference>/review/", views.review, name="review"),
     path("applications/<str:reference>/done/", views.done, name="done"),
     path("applications/<str:reference>/withdraw/", views.withdraw, name="withdraw"),
+    path("applications/<str:reference>/rate/", views.rate, name="rate"),
+    path("rate/<str:token>/", views.rate_by_link, name="rate_link"),
     path("files/<int:file_id>/", views.download, name="download"),
 ]

@@ -18,6 +18,10 @@ from kuaiban.cases.access import access_record
 from kuaiban.cases.models import AccessKind, ApplicationState, StoredFile
 from kuaiban.catalog.models import Material
 from kuaiban.catalog.selectors import published_bundles, published_items
+from kuaiban.ratings.links import application_for_token
+from kuaiban.ratings.models import Channel, RatingPolicy
+from kuaiban.ratings.selectors import dimensions_for, rating_list, rating_targets
+from kuaiban.ratings.services import rating_submit
 from kuaiban.web import add_errors_to_form, form_errors_as_messages, or_404, start_key_parsed
 
 from . import selectors
@@ -25,6 +29,7 @@ from .forms import (
     ApplicationForm,
     CommitmentForm,
     QuestionnaireForm,
+    RatingForm,
     ReuseForm,
     UploadForm,
     WithdrawForm,
@@ -307,6 +312,9 @@ def status(request, reference):
             "application": application,
             "withdrawable": "withdraw" in application.available_transitions(),
             "withdraw_form": WithdrawForm(),
+            "rateable": bool(rating_targets(application)),
+            "rated": application.state == ApplicationState.CONCLUDED
+            and bool(rating_list(application)),
         },
     )
 
@@ -326,6 +334,60 @@ def withdraw(request, reference):
         for message in error.messages:
             messages.error(request, message)
     return redirect("applications:status", reference=reference)
+
+
+@applicant_required
+def rate(request, reference):
+    """好差评 from the status page: the logged-in applicant rates what has concluded."""
+    return _rating_page(request, _own(request, reference), channel=Channel.ONLINE)
+
+
+def rate_by_link(request, token):
+    """好差评 from the link in the SMS sent at the conclusion: no log-in (the link reached the
+    applicant's phone); it expires with the rating period."""
+    policy = RatingPolicy.current()
+    application = or_404(application_for_token(token, max_age_days=policy.rating_days + 1))
+    return _rating_page(request, application, channel=Channel.SMS_LINK)
+
+
+def _rating_page(request, application, *, channel):
+    targets = rating_targets(application)
+    form = RatingForm(request.POST or None, targets=targets, dimensions=dimensions_for(application))
+    if request.method == "POST" and targets and form.is_valid():
+        target = next(t for t in targets if t.key == form.cleaned_data["target"])
+        try:
+            rating = rating_submit(
+                application=application,
+                item_case=target.item_case,
+                grade=form.cleaned_data["grade"],
+                dimensions=form.dimensions(),
+                comment=form.cleaned_data["comment"],
+                channel=channel,
+                named=form.cleaned_data["named"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Thank you: your rating of “%(what)s” is recorded (application %(reference)s, "
+                    "rating no. %(number)s)."
+                )
+                % {"what": target.label, "reference": application.reference, "number": rating.pk},
+            )
+            return redirect(request.path)
+    return render(
+        request,
+        "bundles/rate.html",
+        {
+            "application": application,
+            "form": form,
+            "targets": targets,
+            "ratings": rating_list(application),
+            "logged_in_owner": request.user == application.applicant,
+        },
+    )
 
 
 @applicant_required

@@ -28,6 +28,7 @@ def production_env(**overrides: str | None) -> dict[str, str]:
         "EMAIL_HOST": "smtp.example.invalid",
         "DJANGO_DEFAULT_FROM_EMAIL": "kuaiban@hrss.example.invalid",
         "KUAIBAN_SMS_URL": "https://sms.example.invalid/send",
+        "KUAIBAN_PUBLIC_URL": "https://kuaiban.hrss.example.invalid",
         "KUAIBAN_IDENTITY_URL": "https://rkk.example.invalid/verify",
         "KUAIBAN_ENTERPRISE_URL": "https://scjg.example.invalid/verify",
         "KUAIBAN_MEDIA_ROOT": "/var/lib/kuaiban/media",

@@ -21,6 +21,7 @@ from bundles.services.window import window_intake_start
 from kuaiban.accounts.models import Role
 from kuaiban.cases.models import Application
 from kuaiban.catalog.models import District
+from kuaiban.ratings.links import rating_token
 from reports.models import ExportJob, LeaderReport
 from tests.builders import (
     accepted,
@@ -141,6 +142,13 @@ MATRIX: dict[str, Row] = {
         lambda w: f"/applications/{w.application.reference}/done/", {"owner"}
     ),
     "applications:withdraw": _row(_draft("withdraw/"), {"owner"}, method="post"),
+    # 好差评: the owner from the status page; anyone holding the SMS link (it names one application)
+    "applications:rate": _row(
+        lambda w: f"/applications/{w.application.reference}/rate/", {"owner"}
+    ),
+    "applications:rate_link": _row(
+        lambda w: f"/rate/{rating_token(w.application)}/", EVERYONE, anonymous=OK
+    ),
     # the file of a material: its owner, the intake window's clerks, the handling unit's staff
     "applications:download": _row(
         lambda w: f"/files/{w.file_id}/", {"owner", "clerk", "reviewer", "unit_head"}

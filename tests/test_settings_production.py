@@ -191,6 +191,11 @@ def test_the_http_sms_gateway_needs_its_url(sms_url):
     assert "KUAIBAN_SMS_URL" in evaluated(production_env(KUAIBAN_SMS_URL=sms_url))["refused"]
 
 
+@pytest.mark.parametrize("url", [None, "", "http://kuaiban.example.invalid", "kuaiban.example"])
+def test_links_in_messages_need_the_portals_https_address(url):
+    assert "KUAIBAN_PUBLIC_URL" in evaluated(production_env(KUAIBAN_PUBLIC_URL=url))["refused"]
+
+
 def test_another_real_sms_gateway_needs_no_http_url():
     env = production_env(KUAIBAN_SMS_BACKEND="vendor.sms.GatewayBackend", KUAIBAN_SMS_URL=None)
     assert evaluated(env)["KUAIBAN_SMS_BACKEND"] == "vendor.sms.GatewayBackend"

@@ -22,6 +22,7 @@ from kuaiban.cases.models import (
     ItemCase,
 )
 from kuaiban.catalog.models import Unit
+from kuaiban.ratings.links import rating_url
 from kuaiban.workdays.calendar import calendar_from_db
 
 from .guards import (
@@ -326,7 +327,11 @@ def case_conclude_ready(*, application: Application, actor) -> None:
             _("Application %(reference)s concluded") % {"reference": application.reference},
             _(
                 "All items of your application %(reference)s are done; the results are sent "
-                "together: %(delivery)s."
+                "together: %(delivery)s. Please rate our service: %(link)s"
             )
-            % {"reference": application.reference, "delivery": application.get_delivery_display()},
+            % {
+                "reference": application.reference,
+                "delivery": application.get_delivery_display(),
+                "link": rating_url(application),
+            },
         )

@@ -2,8 +2,7 @@
 as a whole, within the rating period, never changed afterwards."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -14,61 +13,13 @@ from kuaiban.accounts.models import STAFF_ROLES
 from kuaiban.cases.models import Application, ApplicationState, CaseState, ItemCase
 
 from .models import (
-    ONLINE_DIMENSIONS,
     STAFF_ENTERED_CHANNELS,
-    WINDOW_DIMENSIONS,
     Channel,
-    Dimension,
     Grade,
     Rating,
     RatingPolicy,
 )
-
-
-def dimensions_for(application: Application) -> tuple[Dimension, ...]:
-    """The national template's dimensions for how the service was given: online or at a window."""
-    if application.channel == Application.Channel.WINDOW:
-        return WINDOW_DIMENSIONS
-    return ONLINE_DIMENSIONS
-
-
-def rating_open_until(concluded_at: datetime, policy: RatingPolicy) -> datetime:
-    """The rule "a late rating is allowed for a period": until `rating_days` calendar days after
-    the conclusion; later the case counts as not rated."""
-    return concluded_at + timedelta(days=policy.rating_days)
-
-
-@dataclass(frozen=True)
-class Target:
-    """Something the applicant may still rate: one concluded item case, or (item_case None) the
-    application as a whole."""
-
-    application: Application
-    item_case: ItemCase | None
-    open_until: datetime
-
-    @property
-    def key(self) -> str:
-        return str(self.item_case.pk) if self.item_case else "all"
-
-
-def rating_targets(application: Application, *, now: datetime | None = None) -> list[Target]:
-    """What can still be rated: a concluded application's concluded item cases not yet rated,
-    and, for a bundle, the application as a whole. Empty once the period has passed."""
-    now = now or timezone.now()
-    if application.state != ApplicationState.CONCLUDED or application.concluded_at is None:
-        return []
-    open_until = rating_open_until(application.concluded_at, RatingPolicy.current())
-    if now > open_until:
-        return []
-    rated = set(Rating.objects.filter(application=application).values_list("item_case", flat=True))
-    targets = []
-    if application.bundle_id and None not in rated:
-        targets.append(Target(application, None, open_until))
-    for case in application.cases.filter(state=CaseState.CONCLUDED).select_related("item"):
-        if case.pk not in rated:
-            targets.append(Target(application, case, open_until))
-    return targets
+from .selectors import dimensions_for, rating_open_until, rating_targets
 
 
 def rating_submit(

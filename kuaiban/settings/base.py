@@ -189,6 +189,8 @@ KUAIBAN_SMS_BACKEND = os.environ.get(
 KUAIBAN_SMS_URL = os.environ.get("KUAIBAN_SMS_URL", "")
 KUAIBAN_SMS_TOKEN = os.environ.get("KUAIBAN_SMS_TOKEN", "")
 KUAIBAN_SMS_TIMEOUT = float(os.environ.get("KUAIBAN_SMS_TIMEOUT", "5"))
+# The portal's public address, for links in SMS and e-mail (the 好差评 rating link).
+KUAIBAN_PUBLIC_URL = os.environ.get("KUAIBAN_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # Real-name checks (kuaiban/accounts/identity_sources.py has the HTTP contract): "local" reads
 # the generated reference tables (demo, tests); "http" asks the provincial platform.
 KUAIBAN_IDENTITY_SOURCE = os.environ.get("KUAIBAN_IDENTITY_SOURCE", "local")

@@ -103,6 +103,12 @@ if KUAIBAN_SMS_BACKEND == HTTP_SMS_BACKEND and urlsplit(
         "KUAIBAN_SMS_URL must be set in production to the SMS gateway's http(s):// URL"
     )
 
+if urlsplit(os.environ.get("KUAIBAN_PUBLIC_URL", "")).scheme != "https":
+    raise ImproperlyConfigured(
+        "KUAIBAN_PUBLIC_URL must be set in production to the portal's https:// address "
+        "(links in SMS and e-mail)"
+    )
+
 # Real-name checks: the provincial platform's population and market-registration sources, never
 # the demo's generated tables.
 KUAIBAN_IDENTITY_SOURCE = os.environ.get("KUAIBAN_IDENTITY_SOURCE", "http")

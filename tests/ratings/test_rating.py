@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 
 from kuaiban.ratings.models import Channel, Grade, Rating, RatingPolicy
-from kuaiban.ratings.services import rating_submit, rating_targets
+from kuaiban.ratings.selectors import rating_targets
+from kuaiban.ratings.services import rating_submit
 from tests.builders import TUESDAY_10AM, concluded, submitted
 from tests.factories import UserFactory
 

@@ -1,0 +1,72 @@
+"""What an applicant may still rate (好差评)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kuaiban.cases.models import Application, ApplicationState, CaseState, ItemCase
+
+from .models import ONLINE_DIMENSIONS, WINDOW_DIMENSIONS, Dimension, Rating, RatingPolicy
+
+
+def dimensions_for(application: Application) -> tuple[Dimension, ...]:
+    """The national template's dimensions for how the service was given: online or at a window."""
+    if application.channel == Application.Channel.WINDOW:
+        return WINDOW_DIMENSIONS
+    return ONLINE_DIMENSIONS
+
+
+def rating_open_until(concluded_at: datetime, policy: RatingPolicy) -> datetime:
+    """The rule "a late rating is allowed for a period": until `rating_days` calendar days after
+    the conclusion; later the case counts as not rated."""
+    return concluded_at + timedelta(days=policy.rating_days)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Something the applicant may still rate: one concluded item case, or (item_case None) the
+    application as a whole."""
+
+    application: Application
+    item_case: ItemCase | None
+    open_until: datetime
+
+    @property
+    def key(self) -> str:
+        return str(self.item_case.pk) if self.item_case else "all"
+
+    @property
+    def label(self) -> str:
+        if self.item_case is not None:
+            return self.item_case.item.name
+        return _("The whole application: %(name)s") % {"name": self.application.subject.name}
+
+
+def rating_targets(application: Application, *, now: datetime | None = None) -> list[Target]:
+    """What can still be rated: a concluded application's concluded item cases not yet rated,
+    and, for a bundle, the application as a whole. Empty once the period has passed."""
+    now = now or timezone.now()
+    if application.state != ApplicationState.CONCLUDED or application.concluded_at is None:
+        return []
+    open_until = rating_open_until(application.concluded_at, RatingPolicy.current())
+    if now > open_until:
+        return []
+    rated = set(Rating.objects.filter(application=application).values_list("item_case", flat=True))
+    targets = []
+    if application.bundle_id and None not in rated:
+        targets.append(Target(application, None, open_until))
+    for case in application.cases.filter(state=CaseState.CONCLUDED).select_related("item"):
+        if case.pk not in rated:
+            targets.append(Target(application, case, open_until))
+    return targets
+
+
+def rating_list(application: Application) -> list[Rating]:
+    """The application's ratings, for its applicant: what was rated, when, and how."""
+    return list(
+        Rating.objects.filter(application=application)
+        .select_related("item_case__item")
+        .order_by("rated_at", "id")
+    )
