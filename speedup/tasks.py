@@ -9,6 +9,7 @@ from kuaiban import broker
 from kuaiban.workdays.services import CalendarChange
 
 from .services.recompute import open_clocks_recompute, recompute_request, recomputes_run_pending
+from .services.followup_sweep import followups_sweep
 from .services.sweep import deadlines_sweep
 
 
@@ -17,7 +18,9 @@ def sweep_deadlines() -> int:
     # A recompute owed after a calendar change whose task never left (broker down) runs first,
     # so no flag fires on a due time the calendar no longer gives.
     recomputes_run_pending()
-    return deadlines_sweep().total
+    marked = deadlines_sweep().total
+    # The follow-ups' clocks (好差评, missed deadlines) on the same beat.
+    return marked + sum(followups_sweep().values())
 
 
 @shared_task(name="speedup.run_pending_recomputes", acks_late=True, ignore_result=True)

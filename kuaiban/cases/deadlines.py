@@ -253,3 +253,41 @@ def handling_time(
             pause_shift(cal, started, ended, "").working_days for started, ended in pauses
         )
     return max(minutes, 0.0), float(max(days, 0))
+
+
+@dataclass(frozen=True)
+class FollowUpPlan:
+    """A follow-up's clock: verify, answer and escalate by these moments; warnings at 50% and
+    75% of the office time to the answer."""
+
+    verify_due: datetime
+    answer_due: datetime
+    escalate_at: datetime
+    warn_50: datetime
+    warn_75: datetime
+    provisional: bool
+
+
+def followup_plan(
+    cal: WorkCalendar,
+    opened_at: datetime,
+    *,
+    verify_days: int,
+    answer_days: int,
+    escalate_days: int,
+) -> FollowUpPlan:
+    """The rule "verify within 1 working day, rectify and answer within 5, escalate at 15"
+    (domain.md §4; the numbers are the policy's): close of business of the n-th working day
+    after the day the follow-up opened."""
+    verify = cal.add_working_days(opened_at, verify_days)
+    answer = cal.add_working_days(opened_at, answer_days)
+    escalate = cal.add_working_days(opened_at, escalate_days)
+    warn_50, warn_75 = warnings_between(cal, opened_at, answer.at)
+    return FollowUpPlan(
+        verify.at,
+        answer.at,
+        escalate.at,
+        warn_50,
+        warn_75,
+        verify.provisional or answer.provisional or escalate.provisional,
+    )

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from kuaiban.accounts.crypto import EncryptedTextField
 from kuaiban.append_only import AppendOnlyModel
@@ -178,3 +179,188 @@ class Rating(AppendOnlyModel):
     @property
     def is_bad(self) -> bool:
         return self.grade in BAD_GRADES
+
+
+class FollowUpKind(models.TextChoices):
+    BAD_REVIEW = "bad_review", _("Bad review")
+    MISSED_DEADLINE = "missed_deadline", _("Committed time missed (快办要求未落实)")
+
+
+class KindManager(models.Manager):
+    def get_by_natural_key(self, kind):
+        return self.get(kind=kind)
+
+
+class FollowUpPolicy(models.Model):
+    """The follow-up's time limits for one kind, in working days from its opening: verify
+    (回访核实), rectify or explain and answer the rater, escalate to the supervision office
+    (局行风办); and how long the office has to decide an appeal. Data, not code."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=FollowUpKind.choices, unique=True)
+    verify_days = models.PositiveSmallIntegerField(_("verify within (working days)"), default=1)
+    answer_days = models.PositiveSmallIntegerField(_("answer within (working days)"), default=5)
+    escalate_days = models.PositiveSmallIntegerField(_("escalate at (working days)"), default=15)
+    appeal_days = models.PositiveSmallIntegerField(
+        _("appeal decided within (working days)"), default=5
+    )
+
+    objects = KindManager()
+
+    class Meta:
+        verbose_name = _("follow-up policy")
+        verbose_name_plural = _("follow-up policies")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(verify_days__gte=1)
+                & Q(answer_days__gte=models.F("verify_days"))
+                & Q(escalate_days__gt=models.F("answer_days")),
+                name="followup_limits_in_order",
+                violation_error_message=_(
+                    "Verify first, then answer, then escalate: each limit at least the previous."
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+    def natural_key(self):
+        return (self.kind,)
+
+
+class FollowUpState(models.TextChoices):
+    OPEN = "open", _("Open: to verify")
+    VERIFIED = "verified", _("Verified: to rectify or explain, and answer")
+    ANSWERED = "answered", _("Answered")
+    APPEALED = "appealed", _("Appealed: the supervision office decides")
+    APPEAL_UPHELD = "appeal_upheld", _("Closed: appeal upheld")
+
+
+class Finding(models.TextChoices):
+    JUSTIFIED = "justified", _("Justified: rectified")
+    NOT_JUSTIFIED = "not_justified", _("Not justified: explained")
+
+
+class FollowUp(ConcurrentTransitionMixin, models.Model):
+    """The follow-up of a bad review, or of a case that missed its committed time: the unit
+    verifies, rectifies or explains, and answers the rater, on a working-day clock swept like a
+    case's (flags at 50% and 75% of the answer time, overdue, escalation), once each."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=FollowUpKind.choices)
+    state = FSMField(
+        _("state"), default=FollowUpState.OPEN, choices=FollowUpState.choices, protected=True
+    )
+    application = models.ForeignKey(
+        "cases.Application",
+        on_delete=models.PROTECT,
+        related_name="follow_ups",
+        verbose_name=_("application"),
+    )
+    item_case = models.ForeignKey(
+        "cases.ItemCase",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        verbose_name=_("item case"),
+    )
+    unit = models.ForeignKey(
+        "catalog.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit")
+    )
+    rating = models.OneToOneField(
+        Rating,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follow_up",
+        verbose_name=_("rating"),
+    )
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    # The clock, as stored facts (computed by cases.deadlines.followup_plan).
+    verify_due_at = models.DateTimeField(_("verify by"))
+    answer_due_at = models.DateTimeField(_("answer by"))
+    escalate_at = models.DateTimeField(_("escalate at"))
+    warn_50_at = models.DateTimeField(_("50% of the answer time"))
+    warn_75_at = models.DateTimeField(_("75% of the answer time"))
+    flag_50_at = models.DateTimeField(_("50% flag fired"), null=True, blank=True)
+    flag_75_at = models.DateTimeField(_("75% flag fired"), null=True, blank=True)
+    overdue_at = models.DateTimeField(_("overdue flag fired"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
+    next_flag_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The unit's steps.
+    contact_note = EncryptedTextField(_("contact and verification"), blank=True)
+    finding = models.CharField(_("finding"), max_length=16, choices=Finding.choices, blank=True)
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    rectification = models.TextField(_("rectification or explanation"), blank=True)
+    answer = models.TextField(_("answer to the rater"), blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    # The rater's verdict on the rectification (once).
+    rectification_grade = models.PositiveSmallIntegerField(
+        _("rectification rated"), choices=Grade.choices, null=True, blank=True
+    )
+    rectification_rated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        ordering = ["answer_due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item_case"],
+                condition=Q(kind="missed_deadline"),
+                name="one_deadline_follow_up_per_case",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["unit", "state"]),
+            models.Index(
+                fields=["next_flag_at"],
+                name="followup_next_flag",
+                condition=Q(next_flag_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_bad_review(self) -> bool:
+        return self.kind == FollowUpKind.BAD_REVIEW
+
+    @transition(field=state, source=FollowUpState.OPEN, target=FollowUpState.VERIFIED)
+    def verify(self) -> None:
+        self.verified_at = timezone.now()
+
+    @transition(field=state, source=FollowUpState.VERIFIED, target=FollowUpState.ANSWERED)
+    def give_answer(self) -> None:
+        self.answered_at = timezone.now()
+        # Answered: the clock stops, nothing more to flag (escalation included).
+        self.next_flag_at = None
+
+
+class FollowUpEvent(AppendOnlyModel):
+    """One step of a follow-up: opened, verified, answered, flagged, escalated, appealed,
+    decided, rectification rated. Insert-only."""
+
+    follow_up = models.ForeignKey(
+        FollowUp, on_delete=models.PROTECT, related_name="events", verbose_name=_("follow-up")
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    action = models.CharField(_("action"), max_length=24)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("follow-up event")
+        verbose_name_plural = _("follow-up events")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.follow_up_id} {self.action}"

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from kuaiban.accounts.models import STAFF_ROLES
 from kuaiban.cases.models import Application, ApplicationState, CaseState, ItemCase
 
+from .followups import followup_open_for_rating
 from .models import (
     STAFF_ENTERED_CHANNELS,
     Channel,
@@ -75,7 +76,7 @@ def rating_submit(
             raise ValidationError(_refusal(application, item_case, now))
         try:
             with transaction.atomic():
-                return Rating.objects.create(
+                rating = Rating.objects.create(
                     application=application,
                     item_case=item_case,
                     unit_id=item_case.unit_id if item_case else None,
@@ -89,6 +90,9 @@ def rating_submit(
                 )
         except IntegrityError as error:
             raise ValidationError(_("This has already been rated.")) from error
+        if rating.is_bad:
+            followup_open_for_rating(rating=rating)
+        return rating
 
 
 def _refusal(application: Application, item_case: ItemCase | None, now: datetime) -> str:

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kuaiban.ratings.followups import followups_open_for_overdue
 from kuaiban.accounts.models import Role
 from kuaiban.cases.clocks import THRESHOLDS, flag_event_facts
 from kuaiban.cases.models import (
@@ -85,6 +86,8 @@ def deadlines_sweep(*, now=None, batch: int = BATCH) -> SweepResult:
                 marked[kind] += len(ids)
             if any(fired.values()):
                 _queue_notifications(fired, now, case_info)
+            # 快办要求未落实: a case past its committed time opens a follow-up for its unit.
+            followups_open_for_overdue(fired.get(FlagKind.OVERDUE.value, ()), now)
         if len(due_ids) < batch:
             break
     if any(marked.values()):

@@ -1,0 +1,216 @@
+"""Follow-ups (domain.md §4): every bad review, and every case that missed its committed time
+("快办要求未落实"), is verified, rectified or explained, and answered — "次次有核实、件件有反馈".
+
+The unit of the case answers (for a review of a whole bundle, the bundle's lead unit; for a
+single-item application, the item's unit); the clock counts working days from the opening
+(`cases.deadlines.followup_plan`, limits from `FollowUpPolicy`), and the sweep
+(`followups_sweep`) fires its flags once each: 50% and 75% of the answer time, overdue, and
+escalation to the supervision office.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kuaiban.accounts.models import Role
+from kuaiban.cases.deadlines import FollowUpPlan, followup_plan
+from kuaiban.cases.models import Application, ItemCase
+from kuaiban.catalog.models import Bundle
+from kuaiban.notifications.services import notify
+from kuaiban.workdays.calendar import calendar_from_db
+
+from .models import (
+    Finding,
+    FollowUp,
+    FollowUpEvent,
+    FollowUpKind,
+    FollowUpPolicy,
+    FollowUpState,
+    Grade,
+    Rating,
+)
+
+
+class Action:
+    OPEN = "open"
+    VERIFY = "verify"
+    ANSWER = "answer"
+    RECTIFICATION_RATED = "rectification_rated"
+
+
+def _policy(kind: str) -> FollowUpPolicy:
+    return FollowUpPolicy.objects.filter(kind=kind).first() or FollowUpPolicy(kind=kind)
+
+
+def _plan(kind: str, opened_at: datetime) -> FollowUpPlan:
+    policy = _policy(kind)
+    return followup_plan(
+        calendar_from_db(),
+        opened_at,
+        verify_days=policy.verify_days,
+        answer_days=policy.answer_days,
+        escalate_days=policy.escalate_days,
+    )
+
+
+def _clock(plan: FollowUpPlan) -> dict:
+    return {
+        "verify_due_at": plan.verify_due,
+        "answer_due_at": plan.answer_due,
+        "escalate_at": plan.escalate_at,
+        "warn_50_at": plan.warn_50,
+        "warn_75_at": plan.warn_75,
+        "next_flag_at": plan.warn_50,
+    }
+
+
+def responsible_unit_id(application: Application, item_case: ItemCase | None) -> int:
+    """Who answers: the case's unit; for the whole application, the bundle's lead unit (or the
+    single item's unit)."""
+    if item_case is not None:
+        return item_case.unit_id
+    subject = application.subject
+    return subject.lead_unit_id if isinstance(subject, Bundle) else subject.unit_id
+
+
+def followup_open_for_rating(*, rating: Rating) -> FollowUp:
+    """A bad review opens its follow-up (inside the rating's transaction)."""
+    now = rating.rated_at
+    follow_up = FollowUp.objects.create(
+        kind=FollowUpKind.BAD_REVIEW,
+        application=rating.application,
+        item_case=rating.item_case,
+        unit_id=responsible_unit_id(rating.application, rating.item_case),
+        rating=rating,
+        opened_at=now,
+        **_clock(_plan(FollowUpKind.BAD_REVIEW, now)),
+    )
+    FollowUpEvent.objects.create(follow_up=follow_up, at=now, action=Action.OPEN)
+    return follow_up
+
+
+def followups_open_for_overdue(case_ids: Iterable[int], now: datetime) -> int:
+    """Cases whose committed time has just passed open a follow-up each (the sweep calls this in
+    its transaction, with the ids its overdue flag fired for). One clock for the batch: they all
+    open now. A case that already has one is skipped. Returns how many were opened."""
+    case_ids = list(case_ids)
+    if not case_ids:
+        return 0
+    followed = set(
+        FollowUp.objects.filter(
+            item_case_id__in=case_ids, kind=FollowUpKind.MISSED_DEADLINE
+        ).values_list("item_case_id", flat=True)
+    )
+    cases = [
+        (pk, application_id, unit_id)
+        for pk, application_id, unit_id in ItemCase.objects.filter(pk__in=case_ids).values_list(
+            "pk", "application_id", "unit_id"
+        )
+        if pk not in followed
+    ]
+    if not cases:
+        return 0
+    clock = _clock(_plan(FollowUpKind.MISSED_DEADLINE, now))
+    created = FollowUp.objects.bulk_create(
+        FollowUp(
+            kind=FollowUpKind.MISSED_DEADLINE,
+            application_id=application_id,
+            item_case_id=pk,
+            unit_id=unit_id,
+            opened_at=now,
+            **clock,
+        )
+        for pk, application_id, unit_id in cases
+    )
+    FollowUpEvent.objects.bulk_create(
+        FollowUpEvent(follow_up=f, at=now, action=Action.OPEN) for f in created
+    )
+    return len(created)
+
+
+def _may_act_for_unit(actor, follow_up: FollowUp) -> bool:
+    return actor.role == Role.REVIEWER and actor.unit_id == follow_up.unit_id
+
+
+def _locked(follow_up: FollowUp, actor) -> FollowUp:
+    if not _may_act_for_unit(actor, follow_up):
+        raise PermissionDenied(_("Only the unit's own staff handle its follow-ups."))
+    return FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+
+
+def followup_verify(*, follow_up: FollowUp, actor, contact_note: str, finding: str) -> FollowUp:
+    """回访核实: the unit records how it contacted the rater (or checked the records) and whether
+    the complaint is justified."""
+    if not contact_note.strip():
+        raise ValidationError({"contact_note": _("Say how the case was verified.")})
+    if finding not in Finding.values:
+        raise ValidationError({"finding": _("Choose whether the complaint is justified.")})
+    with transaction.atomic():
+        follow_up = _locked(follow_up, actor)
+        if follow_up.state != FollowUpState.OPEN:
+            raise ValidationError(_("This follow-up has already been verified."))
+        follow_up.contact_note = contact_note.strip()
+        follow_up.finding = finding
+        follow_up.verify()
+        follow_up.save()
+        FollowUpEvent.objects.create(
+            follow_up=follow_up, action=Action.VERIFY, actor=actor, note=finding
+        )
+    return follow_up
+
+
+def followup_answer(*, follow_up: FollowUp, actor, rectification: str, answer: str) -> FollowUp:
+    """整改 or explanation, and the answer the rater reads on their status page (and by message)."""
+    errors = {}
+    if not rectification.strip():
+        errors["rectification"] = _("Describe the rectification or the explanation.")
+    if not answer.strip():
+        errors["answer"] = _("Write the answer to the applicant.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        follow_up = _locked(follow_up, actor)
+        if follow_up.state != FollowUpState.VERIFIED:
+            raise ValidationError(_("Verify the case before answering."))
+        follow_up.rectification = rectification.strip()
+        follow_up.answer = answer.strip()
+        follow_up.give_answer()
+        follow_up.save()
+        FollowUpEvent.objects.create(follow_up=follow_up, action=Action.ANSWER, actor=actor)
+        application = follow_up.application
+        notify(
+            recipient=application.applicant,
+            phone=application.contact_phone,
+            subject=_("Answer about your application %(reference)s")
+            % {"reference": application.reference},
+            body=follow_up.answer,
+            link=reverse("applications:rate", kwargs={"reference": application.reference}),
+        )
+    return follow_up
+
+
+def followup_rate_rectification(
+    *, follow_up: FollowUp, grade: int, now: datetime | None = None
+) -> FollowUp:
+    """The rater judges the rectification, once, after the answer (the caller checked that this
+    is the rater: the application's applicant)."""
+    if grade not in Grade.values:
+        raise ValidationError(_("Choose one of the five grades."))
+    with transaction.atomic():
+        follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+        if follow_up.kind != FollowUpKind.BAD_REVIEW or follow_up.state != FollowUpState.ANSWERED:
+            raise ValidationError(_("There is no answer to rate yet."))
+        if follow_up.rectification_grade is not None:
+            raise ValidationError(_("The rectification has already been rated."))
+        follow_up.rectification_grade = grade
+        follow_up.rectification_rated_at = now or timezone.now()
+        follow_up.save(update_fields=["rectification_grade", "rectification_rated_at"])
+        FollowUpEvent.objects.create(
+            follow_up=follow_up, action=Action.RECTIFICATION_RATED, note=str(grade)
+        )
+    return follow_up
