@@ -10,4 +10,5 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("cases/", views.cases, name="cases"),
     path("overdue/", views.overdue, name="overdue"),
+    path("follow-ups/", views.follow_ups, name="follow_ups"),
 ]

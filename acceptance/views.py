@@ -31,6 +31,7 @@ from .selectors.drilldown import (
     overdue_cases,
     overdue_rows,
 )
+from .selectors.follow_ups import open_follow_ups
 
 PAGE_SIZE = 50
 
@@ -201,6 +202,13 @@ def overdue(request):
             "page_query": form.query(sort=sort),
         },
     )
+
+
+@supervisor_required
+def follow_ups(request):
+    """局行风办: every open follow-up, escalated and overdue first."""
+    page = Paginator(open_follow_ups(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "acceptance/follow_ups.html", {"page": page, "now": timezone.now()})
 
 
 def _year(request) -> int:

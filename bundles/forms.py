@@ -158,3 +158,12 @@ class RatingForm(forms.Form):
             for name in self.dimension_names
             if self.cleaned_data.get(name) not in (None, "")
         }
+
+
+class RectificationRatingForm(forms.Form):
+    grade = forms.TypedChoiceField(
+        label=_("How was the rectification?"),
+        choices=Grade.choices,
+        coerce=int,
+        widget=forms.RadioSelect,
+    )

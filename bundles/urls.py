@@ -15,6 +15,11 @@ urlpatterns = [
     path("applications/<str:reference>/done/", views.done, name="done"),
     path("applications/<str:reference>/withdraw/", views.withdraw, name="withdraw"),
     path("applications/<str:reference>/rate/", views.rate, name="rate"),
+    path(
+        "applications/<str:reference>/rate/rectification/<int:follow_up_id>/",
+        views.rate_rectification,
+        name="rate_rectification",
+    ),
     path("rate/<str:token>/", views.rate_by_link, name="rate_link"),
     path("files/<int:file_id>/", views.download, name="download"),
 ]

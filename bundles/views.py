@@ -18,9 +18,15 @@ from kuaiban.cases.access import access_record
 from kuaiban.cases.models import AccessKind, ApplicationState, StoredFile
 from kuaiban.catalog.models import Material
 from kuaiban.catalog.selectors import published_bundles, published_items
+from kuaiban.ratings.followups import followup_rate_rectification
 from kuaiban.ratings.links import application_for_token
-from kuaiban.ratings.models import Channel, RatingPolicy
-from kuaiban.ratings.selectors import dimensions_for, rating_list, rating_targets
+from kuaiban.ratings.models import Channel, FollowUp, Grade, RatingPolicy
+from kuaiban.ratings.selectors import (
+    answered_follow_ups,
+    dimensions_for,
+    rating_list,
+    rating_targets,
+)
 from kuaiban.ratings.services import rating_submit
 from kuaiban.web import add_errors_to_form, form_errors_as_messages, or_404, start_key_parsed
 
@@ -30,6 +36,7 @@ from .forms import (
     CommitmentForm,
     QuestionnaireForm,
     RatingForm,
+    RectificationRatingForm,
     ReuseForm,
     UploadForm,
     WithdrawForm,
@@ -313,6 +320,7 @@ def status(request, reference):
             "withdrawable": "withdraw" in application.available_transitions(),
             "withdraw_form": WithdrawForm(),
             "rateable": bool(rating_targets(application)),
+            "answers": answered_follow_ups(application),
             "rated": application.state == ApplicationState.CONCLUDED
             and bool(rating_list(application)),
         },
@@ -385,9 +393,33 @@ def _rating_page(request, application, *, channel):
             "form": form,
             "targets": targets,
             "ratings": rating_list(application),
+            "answers": answered_follow_ups(application),
+            "grades": Grade.choices,
             "logged_in_owner": request.user == application.applicant,
         },
     )
+
+
+@applicant_required
+@require_POST
+def rate_rectification(request, reference, follow_up_id):
+    """The rater judges the unit's rectification, once."""
+    application = _own(request, reference)
+    follow_up = or_404(FollowUp.objects.filter(application=application, pk=follow_up_id).first())
+    form = RectificationRatingForm(request.POST)
+    if form.is_valid():
+        try:
+            followup_rate_rectification(follow_up=follow_up, grade=form.cleaned_data["grade"])
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(
+                request, _("Thank you: your verdict on the rectification is recorded.")
+            )
+    else:
+        form_errors_as_messages(request, form)
+    return redirect("applications:rate", reference=reference)
 
 
 @applicant_required

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kuaiban.accounts.identity import normalize_phone, normalize_resident_id
 from kuaiban.cases.models import CasePause, DepartmentRequest
+from kuaiban.ratings.models import Finding
 from kuaiban.web import start_key_parsed
 
 from . import selectors
@@ -149,3 +150,27 @@ class DepartmentReplyForm(forms.Form):
 class ExtensionDecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject")])
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+
+class FollowUpVerifyForm(forms.Form):
+    contact_note = forms.CharField(
+        label=_("How the case was verified (contact, records checked)"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    finding = forms.ChoiceField(
+        label=_("Finding"), choices=Finding.choices, widget=forms.RadioSelect
+    )
+
+
+class FollowUpAnswerForm(forms.Form):
+    rectification = forms.CharField(
+        label=_("Rectification or explanation"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    answer = forms.CharField(
+        label=_("Answer to the applicant (they read it on their status page)"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

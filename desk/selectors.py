@@ -33,6 +33,7 @@ from kuaiban.cases.models import (
 )
 from kuaiban.catalog.models import Unit
 from kuaiban.catalog.selectors import published_bundles, published_items
+from kuaiban.ratings.models import FollowUp, FollowUpState
 
 # -- window intake -----------------------------------------------------------------------------
 
@@ -221,3 +222,53 @@ def form_answers(application: Application) -> list[tuple]:
     """The one form's fields with the applicant's values (the template masks personal ones)."""
     form_data = application.form_data or {}
     return [(f, form_data.get(f.code, "")) for f in required_form_fields(application)]
+
+
+# -- follow-ups (好差评) ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FollowUpRow:
+    follow_up: FollowUp
+    due_at: datetime  # the next step's due time: verify, then answer
+    colour: str  # as a case's clock: fine, past50, past75, overdue
+
+
+def _follow_up_colour(follow_up: FollowUp, now: datetime) -> str:
+    if now >= follow_up.answer_due_at:
+        return "overdue"
+    if now >= follow_up.warn_75_at:
+        return "past75"
+    if now >= follow_up.warn_50_at:
+        return "past50"
+    return "fine"
+
+
+def follow_ups_of_unit(reviewer, *, now: datetime | None = None) -> list[FollowUpRow]:
+    """The unit's follow-ups still to verify or answer, the most urgent first (two queries)."""
+    now = now or timezone.now()
+    rows = []
+    for follow_up in (
+        FollowUp.objects.filter(
+            unit_id=reviewer.unit_id, state__in=(FollowUpState.OPEN, FollowUpState.VERIFIED)
+        )
+        .select_related("item_case__item", "rating", "application__bundle", "application__item")
+        .order_by("answer_due_at", "id")
+    ):
+        due = (
+            follow_up.verify_due_at
+            if follow_up.state == FollowUpState.OPEN
+            else follow_up.answer_due_at
+        )
+        rows.append(FollowUpRow(follow_up, due, _follow_up_colour(follow_up, now)))
+    return rows
+
+
+def follow_up_for_reviewer(reviewer, follow_up_id: int) -> FollowUp | None:
+    """One of the unit's follow-ups, with its rating and steps; None for any other."""
+    return (
+        FollowUp.objects.filter(pk=follow_up_id, unit_id=reviewer.unit_id)
+        .select_related("item_case__item", "rating", "application__bundle", "application__item")
+        .prefetch_related("events__actor")
+        .first()
+    )

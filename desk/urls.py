@@ -3,7 +3,7 @@ the unit head's decisions."""
 
 from django.urls import path
 
-from .views import back_office, in_person, intake, unit_head
+from .views import back_office, follow_ups, in_person, intake, unit_head
 
 app_name = "staff"
 urlpatterns = [
@@ -18,6 +18,18 @@ urlpatterns = [
     path("cases/", back_office.case_queue, name="cases"),
     path("cases/<int:case_id>/", back_office.case_detail, name="case_detail"),
     path("cases/<int:case_id>/<slug:action>/", back_office.case_action, name="case_action"),
+    path("follow-ups/", follow_ups.follow_up_queue, name="follow_ups"),
+    path("follow-ups/<int:follow_up_id>/", follow_ups.follow_up_detail, name="follow_up_detail"),
+    path(
+        "follow-ups/<int:follow_up_id>/verify/",
+        follow_ups.follow_up_verify,
+        name="follow_up_verify",
+    ),
+    path(
+        "follow-ups/<int:follow_up_id>/answer/",
+        follow_ups.follow_up_answer,
+        name="follow_up_answer",
+    ),
     path("extensions/", unit_head.extension_list, name="extensions"),
     path(
         "extensions/<int:request_id>/decide/",

@@ -8,8 +8,8 @@ from celery import shared_task
 from kuaiban import broker
 from kuaiban.workdays.services import CalendarChange
 
-from .services.recompute import open_clocks_recompute, recompute_request, recomputes_run_pending
 from .services.followup_sweep import followups_sweep
+from .services.recompute import open_clocks_recompute, recompute_request, recomputes_run_pending
 from .services.sweep import deadlines_sweep
 
 

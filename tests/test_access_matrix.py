@@ -15,13 +15,16 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from bundles.services import handling
 from bundles.services.window import window_intake_start
 from kuaiban.accounts.models import Role
 from kuaiban.cases.models import Application
 from kuaiban.catalog.models import District
+from kuaiban.ratings.followups import followups_open_for_overdue
 from kuaiban.ratings.links import rating_token
+from kuaiban.ratings.models import FollowUp
 from reports.models import ExportJob, LeaderReport
 from tests.builders import (
     accepted,
@@ -78,6 +81,7 @@ class World:
     export_id: int
     report_id: int
     extension_id: int
+    follow_up_id: int
 
 
 def _row(path, allowed, **kwargs) -> Row:
@@ -146,6 +150,11 @@ MATRIX: dict[str, Row] = {
     "applications:rate": _row(
         lambda w: f"/applications/{w.application.reference}/rate/", {"owner"}
     ),
+    "applications:rate_rectification": _row(
+        lambda w: f"/applications/{w.application.reference}/rate/rectification/{w.follow_up_id}/",
+        {"owner"},
+        method="post",
+    ),
     "applications:rate_link": _row(
         lambda w: f"/rate/{rating_token(w.application)}/", EVERYONE, anonymous=OK
     ),
@@ -170,6 +179,21 @@ MATRIX: dict[str, Row] = {
     "staff:case_action": _row(
         lambda w: f"/staff/cases/{w.case_id}/pause/", {"reviewer", "unit_head"}, method="post"
     ),
+    # follow-ups (好差评): every reviewer has their unit's queue; one follow-up is its unit's
+    "staff:follow_ups": _row("/staff/follow-ups/", {"reviewer", "other_reviewer", "unit_head"}),
+    "staff:follow_up_detail": _row(
+        lambda w: f"/staff/follow-ups/{w.follow_up_id}/", {"reviewer", "unit_head"}
+    ),
+    "staff:follow_up_verify": _row(
+        lambda w: f"/staff/follow-ups/{w.follow_up_id}/verify/",
+        {"reviewer", "unit_head"},
+        method="post",
+    ),
+    "staff:follow_up_answer": _row(
+        lambda w: f"/staff/follow-ups/{w.follow_up_id}/answer/",
+        {"reviewer", "unit_head"},
+        method="post",
+    ),
     # extensions: the unit's heads and the city's supervision office
     # (the other reviewer heads another unit: their list, without this request)
     "staff:extensions": _row("/staff/extensions/", {"unit_head", "other_reviewer", "supervisor"}),
@@ -184,6 +208,7 @@ MATRIX: dict[str, Row] = {
     "supervision:dashboard": _row("/supervision/dashboard/", SUPERVISORS),
     "supervision:cases": _row("/supervision/cases/?figure=received", SUPERVISORS),
     "supervision:overdue": _row("/supervision/overdue/", SUPERVISORS),
+    "supervision:follow_ups": _row("/supervision/follow-ups/", SUPERVISORS),
     # exports: every supervisor has their own; a job is its owner's alone
     "reports:exports": _row("/reports/exports/", SUPERVISORS),
     "reports:export_new": _row("/reports/exports/new/?figure=received", SUPERVISORS),
@@ -278,6 +303,8 @@ def _world(users) -> World:
         period_end=date(2026, 11, 30),
         next_steps="…",
     )
+    # The case missed its committed time: a follow-up for its unit (快办要求未落实).
+    followups_open_for_overdue([case.pk], timezone.now())
     return World(
         draft=draft(owner),
         application=application,
@@ -287,6 +314,7 @@ def _world(users) -> World:
         export_id=job.pk,
         report_id=report.pk,
         extension_id=extension.pk,
+        follow_up_id=FollowUp.objects.get(item_case=case).pk,
     )
 
 

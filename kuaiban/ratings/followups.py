@@ -34,13 +34,9 @@ from .models import (
     Grade,
     Rating,
 )
-
-
-class Action:
-    OPEN = "open"
-    VERIFY = "verify"
-    ANSWER = "answer"
-    RECTIFICATION_RATED = "rectification_rated"
+from .models import (
+    FollowUpAction as Action,
+)
 
 
 def _policy(kind: str) -> FollowUpPolicy:

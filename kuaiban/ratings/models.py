@@ -338,6 +338,17 @@ class FollowUp(ConcurrentTransitionMixin, models.Model):
         self.next_flag_at = None
 
 
+class FollowUpAction(models.TextChoices):
+    OPEN = "open", _("Opened")
+    VERIFY = "verify", _("Verified")
+    ANSWER = "answer", _("Answered")
+    WARN_50 = "warn_50", _("50% of the answer time passed")
+    WARN_75 = "warn_75", _("75% of the answer time passed")
+    OVERDUE = "overdue", _("Not answered in time")
+    ESCALATED = "escalated", _("Escalated to the supervision office")
+    RECTIFICATION_RATED = "rectification_rated", _("Rectification rated")
+
+
 class FollowUpEvent(AppendOnlyModel):
     """One step of a follow-up: opened, verified, answered, flagged, escalated, appealed,
     decided, rectification rated. Insert-only."""
@@ -346,7 +357,7 @@ class FollowUpEvent(AppendOnlyModel):
         FollowUp, on_delete=models.PROTECT, related_name="events", verbose_name=_("follow-up")
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
-    action = models.CharField(_("action"), max_length=24)
+    action = models.CharField(_("action"), max_length=24, choices=FollowUpAction.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

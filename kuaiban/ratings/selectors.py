@@ -8,7 +8,15 @@ from django.utils.translation import gettext as _
 
 from kuaiban.cases.models import Application, ApplicationState, CaseState, ItemCase
 
-from .models import ONLINE_DIMENSIONS, WINDOW_DIMENSIONS, Dimension, Rating, RatingPolicy
+from .models import (
+    ONLINE_DIMENSIONS,
+    WINDOW_DIMENSIONS,
+    Dimension,
+    FollowUp,
+    FollowUpState,
+    Rating,
+    RatingPolicy,
+)
 
 
 def dimensions_for(application: Application) -> tuple[Dimension, ...]:
@@ -69,4 +77,13 @@ def rating_list(application: Application) -> list[Rating]:
         Rating.objects.filter(application=application)
         .select_related("item_case__item")
         .order_by("rated_at", "id")
+    )
+
+
+def answered_follow_ups(application: Application) -> list[FollowUp]:
+    """The units' answers the applicant reads (on the status and rating pages)."""
+    return list(
+        FollowUp.objects.filter(application=application, state=FollowUpState.ANSWERED)
+        .select_related("rating", "item_case__item")
+        .order_by("answered_at", "id")
     )

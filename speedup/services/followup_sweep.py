@@ -93,7 +93,7 @@ def _queue_notifications(fired: dict[str, list[FollowUp]], now) -> None:
         return
     User = get_user_model()
     units = {f.unit_id for follow_ups in fired.values() for f in follow_ups}
-    reviewers: dict[int, list] = {}
+    reviewers: dict[int | None, list] = {}
     for user in User.objects.filter(role=Role.REVIEWER, unit_id__in=units, is_active=True):
         reviewers.setdefault(user.unit_id, []).append(user)
     office = list(User.objects.filter(role=Role.SUPERVISOR, district=None, is_active=True))
@@ -120,8 +120,8 @@ def _queue_notifications(fired: dict[str, list[FollowUp]], now) -> None:
             by_unit[follow_up.unit_id] = by_unit.get(follow_up.unit_id, 0) + 1
         for unit_id, count in by_unit.items():
             for user in reviewers.get(unit_id, []):
-                message(user, kind, count, reverse("home"))
+                message(user, kind, count, reverse("staff:follow_ups"))
         if kind in OFFICE_KINDS and follow_ups:
             for user in office:
-                message(user, kind, len(follow_ups), reverse("home"))
+                message(user, kind, len(follow_ups), reverse("supervision:follow_ups"))
     Notification.objects.bulk_create(rows)

@@ -22,7 +22,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kuaiban.ratings.followups import followups_open_for_overdue
 from kuaiban.accounts.models import Role
 from kuaiban.cases.clocks import THRESHOLDS, flag_event_facts
 from kuaiban.cases.models import (
@@ -35,6 +34,7 @@ from kuaiban.cases.models import (
 )
 from kuaiban.notifications.models import Notification
 from kuaiban.notifications.services import notifications_enqueue
+from kuaiban.ratings.followups import followups_open_for_overdue
 from kuaiban.requestid import current_request_id
 
 from ..models import CaseFlag

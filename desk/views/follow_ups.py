@@ -1,0 +1,74 @@
+"""好差评 follow-ups at the unit: the queue with its due times, and one follow-up's steps (verify,
+then rectify or explain and answer)."""
+
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kuaiban.accounts.decorators import reviewer_required
+from kuaiban.ratings import followups
+from kuaiban.web import form_errors_as_messages, or_404
+
+from .. import selectors
+from ..actions import run_service
+from ..forms import FollowUpAnswerForm, FollowUpVerifyForm
+
+
+@reviewer_required
+def follow_up_queue(request):
+    return render(
+        request,
+        "desk/follow_up_queue.html",
+        {"rows": selectors.follow_ups_of_unit(request.user)},
+    )
+
+
+@reviewer_required
+def follow_up_detail(request, follow_up_id):
+    follow_up = or_404(selectors.follow_up_for_reviewer(request.user, follow_up_id))
+    return render(
+        request,
+        "desk/follow_up_detail.html",
+        {
+            "follow_up": follow_up,
+            "rating": follow_up.rating,
+            "verify_form": FollowUpVerifyForm(),
+            "answer_form": FollowUpAnswerForm(),
+        },
+    )
+
+
+@reviewer_required
+@require_POST
+def follow_up_verify(request, follow_up_id):
+    follow_up = or_404(selectors.follow_up_for_reviewer(request.user, follow_up_id))
+    form = FollowUpVerifyForm(request.POST)
+    if form.is_valid():
+        run_service(
+            request,
+            lambda: followups.followup_verify(
+                follow_up=follow_up, actor=request.user, **form.cleaned_data
+            ),
+            _("Verification recorded."),
+        )
+    else:
+        form_errors_as_messages(request, form)
+    return redirect("staff:follow_up_detail", follow_up_id=follow_up.pk)
+
+
+@reviewer_required
+@require_POST
+def follow_up_answer(request, follow_up_id):
+    follow_up = or_404(selectors.follow_up_for_reviewer(request.user, follow_up_id))
+    form = FollowUpAnswerForm(request.POST)
+    if form.is_valid():
+        run_service(
+            request,
+            lambda: followups.followup_answer(
+                follow_up=follow_up, actor=request.user, **form.cleaned_data
+            ),
+            _("The answer has been sent to the applicant."),
+        )
+    else:
+        form_errors_as_messages(request, form)
+    return redirect("staff:follow_up_detail", follow_up_id=follow_up.pk)

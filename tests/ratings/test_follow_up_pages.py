@@ -1,0 +1,90 @@
+"""The follow-up screens: the unit's queue and steps, the supervision office's list, and the
+applicant reading the answer and rating the rectification."""
+
+import pytest
+from django.urls import reverse
+
+from kuaiban.ratings.models import Channel, FollowUpState
+from kuaiban.ratings.services import rating_submit
+from tests.builders import concluded, reviewer_of
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def bad_review(citizen, *, named=False):
+    application = concluded(citizen)
+    case = application.cases.first()
+    return rating_submit(
+        application=application,
+        item_case=case,
+        grade=1,
+        channel=Channel.ONLINE,
+        comment="窗口排队太久",
+        named=named,
+    )
+
+
+def test_the_unit_verifies_and_answers_and_the_applicant_reads_and_rates_it(client, citizen):
+    rating = bad_review(citizen)
+    follow_up = rating.follow_up
+    reviewer = reviewer_of(follow_up.unit.code)
+    client.force_login(reviewer)
+    queue = client.get(reverse("staff:follow_ups"))
+    assert f'data-follow-up="{follow_up.pk}"'.encode() in queue.content
+    detail = client.get(reverse("staff:follow_up_detail", args=[follow_up.pk]))
+    assert "窗口排队太久".encode() in detail.content
+    client.post(
+        reverse("staff:follow_up_verify", args=[follow_up.pk]),
+        {"contact_note": "查看记录，情况属实", "finding": "justified"},
+    )
+    client.post(
+        reverse("staff:follow_up_answer", args=[follow_up.pk]),
+        {"rectification": "高峰时段增开窗口", "answer": "已增开窗口，感谢您的反馈。"},
+    )
+    follow_up.refresh_from_db()
+    assert follow_up.state == FollowUpState.ANSWERED
+
+    client.force_login(citizen)
+    reference = rating.application.reference
+    status = client.get(reverse("applications:status", args=[reference]))
+    assert "已增开窗口，感谢您的反馈。".encode() in status.content
+    client.post(
+        reverse("applications:rate_rectification", args=[reference, follow_up.pk]), {"grade": "4"}
+    )
+    follow_up.refresh_from_db()
+    assert follow_up.rectification_grade == 4
+
+
+def test_the_unit_never_sees_who_rated_unless_named(client, citizen):
+    citizen.real_name = "赵匿名"
+    citizen.save()
+    anonymous = bad_review(citizen).follow_up
+    client.force_login(reviewer_of(anonymous.unit.code))
+    page = client.get(reverse("staff:follow_up_detail", args=[anonymous.pk]))
+    assert "赵匿名".encode() not in page.content
+    assert anonymous.application.reference.encode() not in page.content
+    named = bad_review(citizen, named=True).follow_up
+    page = client.get(reverse("staff:follow_up_detail", args=[named.pk]))
+    assert "赵匿名".encode() in page.content
+
+
+def test_another_units_reviewer_cannot_open_the_follow_up(client, citizen):
+    follow_up = bad_review(citizen).follow_up
+    other = "JYZX" if follow_up.unit.code != "JYZX" else "SBZX"
+    client.force_login(reviewer_of(other))
+    assert client.get(reverse("staff:follow_up_detail", args=[follow_up.pk])).status_code == 404
+    response = client.post(
+        reverse("staff:follow_up_verify", args=[follow_up.pk]),
+        {"contact_note": "x", "finding": "justified"},
+    )
+    assert response.status_code == 404
+    follow_up.refresh_from_db()
+    assert follow_up.state == FollowUpState.OPEN
+
+
+def test_the_supervision_office_lists_every_open_follow_up(client, citizen):
+    follow_up = bad_review(citizen).follow_up
+    client.force_login(UserFactory(supervisor=True))
+    page = client.get(reverse("supervision:follow_ups"))
+    assert f'data-follow-up="{follow_up.pk}"'.encode() in page.content
