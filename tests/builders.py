@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 
 from bundles.selectors import required_form_fields, required_materials
@@ -196,3 +197,10 @@ def concluded(user=None, when: datetime | None = None) -> Application:
         )
     application.refresh_from_db()
     return application
+def login_request(ip: str = "192.0.2.10") -> HttpRequest:
+    """A request to pass to `authenticate()` or `client.login()`: the log-in lock-out counts
+    failures by name and client address, so an authentication without a request is refused."""
+    request = HttpRequest()
+    request.META["REMOTE_ADDR"] = ip
+    request.path = request.path_info = "/accounts/login/"
+    return request

@@ -20,13 +20,14 @@ from bundles.selectors import (
     required_materials,
 )
 from bundles.services import applications, submission, window
+from kuaiban.accounts import security_log
 from kuaiban.accounts.decorators import clerk_required
 from kuaiban.cases import uploads
 from kuaiban.cases.models import Application, ApplicationMaterial
 from kuaiban.web import add_errors_to_form, or_404
 
 from .. import selectors
-from ..actions import run_service
+from ..actions import action_name, run_service
 from ..forms import WindowIntakeStartForm
 
 
@@ -51,6 +52,7 @@ def intake_new(request):
                 **form.subject(),
             )
         except PermissionDenied:
+            security_log.permission_refused(request, detail=action_name(request))
             raise Http404 from None
         except ValidationError as error:
             add_errors_to_form(form, window.errors_by_field(error))

@@ -1,11 +1,21 @@
-from django.contrib import admin
+from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
+from axes.models import AccessAttempt
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from . import services
+from . import lockout, services
 from .models import SecurityEvent, User
+
+UNLOCK_PERMISSION = "axes.delete_accessattempt"
+
+
+def may_unlock(request) -> bool:
+    """Who may lift a lock-out: an administrator with the permission to remove attempts."""
+    return request.user.is_active and request.user.has_perm(UNLOCK_PERMISSION)
 
 
 @admin.register(User)
@@ -37,6 +47,72 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.add_fieldsets,
         (_("Role in the portal"), {"fields": ["role", "display_name", "unit", "hall"]}),
     ]
+    actions = ["unlock_accounts"]
+
+    def has_unlock_permission(self, request) -> bool:
+        return may_unlock(request)
+
+    @admin.action(
+        description=_("Unlock the selected accounts' log-in (recorded in the security log)"),
+        permissions=["unlock"],
+    )
+    def unlock_accounts(self, request, queryset):
+        count = lockout.unlock_accounts(queryset, actor=request.user, request=request)
+        if count:
+            self.message_user(
+                request,
+                ngettext(
+                    "Log-in unlocked for %(count)d account.",
+                    "Log-in unlocked for %(count)d accounts.",
+                    count,
+                )
+                % {"count": count},
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(
+                request, _("None of the selected accounts was locked out."), messages.WARNING
+            )
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(AxesAccessAttemptAdmin):
+    """Failed log-ins counted towards a lock-out: read-only. The only way to remove attempts is
+    the unlock action, which records who lifted what in the security log (a plain delete would
+    not)."""
+
+    list_display = [*AxesAccessAttemptAdmin.list_display, "account"]
+    actions = ["unlock"]
+
+    @admin.display(description=_("account"))
+    def account(self, obj):
+        return lockout.account_for(obj.username or "") or "-"
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_unlock_permission(self, request) -> bool:
+        return may_unlock(request)
+
+    @admin.action(
+        description=_("Lift the selected lock-outs (recorded in the security log)"),
+        permissions=["unlock"],
+    )
+    def unlock(self, request, queryset):
+        count = lockout.unlock_attempts(queryset, actor=request.user, request=request)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d lock-out lifted.",
+                "%(count)d lock-outs lifted.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
     def user_change_password(self, request, id, form_url=""):
         """Django's "change password" page; a password it sets (or disables) is a security event

@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        from . import security_log
+        from . import lockout, security_log
 
         security_log.connect()
+        lockout.connect()

@@ -30,8 +30,8 @@ class IdentityNumberBackend(ModelBackend):
 
     @staticmethod
     def _find(user_model, typed: str) -> list:
-        """The accounts the typed name may be: for an ID number, the account holding it and any
-        unverified registrations of it (each with its own password)."""
+        """The accounts the typed name may be: for an ID number or a credit code, the account
+        holding it and any unverified registrations of it (each with its own password)."""
         # An 18-digit string can pass both checks; an ID number is tried first.
         manager = user_model._default_manager
         try:
@@ -50,9 +50,11 @@ class IdentityNumberBackend(ModelBackend):
         except ValidationError:
             pass
         else:
-            user = manager.filter(credit_code=code).first()
-            if user is not None:
-                return [user]
+            users = list(manager.filter(credit_code=code)) + list(
+                manager.filter(pending_credit_code=code, is_active=True).order_by("pk")[:10]
+            )
+            if users:
+                return users
         try:
             return [manager.get_by_natural_key(typed)]
         except user_model.DoesNotExist:

@@ -78,6 +78,9 @@ class User(AbstractUser):
     # above, which window intake and log-in trust, belongs to a verified account or a window-only
     # record, so typing someone else's number claims nothing.
     pending_id_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    # Likewise an unverified enterprise's credit code: `credit_code` (unique) belongs to the
+    # verified account, so registering a code that has one answers as for any other code.
+    pending_credit_code = models.CharField(max_length=18, blank=True, db_index=True, editable=False)
     legal_representative = models.CharField(_("legal representative"), max_length=100, blank=True)
     phone_verified_at = models.DateTimeField(_("mobile number verified"), null=True, blank=True)
     is_verified = models.BooleanField(_("real-name verified"), default=False)

@@ -3,16 +3,21 @@ admin) and a line on the "kuaiban.security" logger, for the log shipper.
 
 Log-ins, failures and log-outs come from Django's signals (connected in AccountsConfig.ready());
 lock-outs, unlocks, second-factor failures, refusals and password changes are recorded where they
-happen. The username typed at a failed log-in is kept, never the password (Django strips
-credentials it considers sensitive before the signal).
+happen. The username typed at a failed log-in is kept (an ID number only as a keyed hash:
+`login_name`), never the password (Django strips credentials it considers sensitive before the
+signal).
 """
 
 import logging
+import re
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.core.exceptions import ValidationError
 
 from kuaiban.requestid import current_request_id
 
+from .crypto import keyed_hash
+from .identity import normalize_credit_code, normalize_resident_id
 from .models import SecurityEvent, SecurityEventKind
 
 logger = logging.getLogger("kuaiban.security")
@@ -76,8 +81,30 @@ def on_login(sender, request, user, **kwargs) -> None:
     record(Kind.LOGIN, request, user=user)
 
 
+ID_PREFIX = "id:"
+_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+
+
+def login_name(typed: str) -> str:
+    """The name a log-in attempt is logged and counted under (kuaiban/accounts/lockout.py): a
+    resident ID number in any spelling of its final X is one name, kept only as a keyed hash
+    (never in clear, nor a mistyped one); a credit code in any case is one name; anything else
+    is as typed."""
+    try:
+        return ID_PREFIX + keyed_hash(normalize_resident_id(typed))
+    except ValidationError:
+        pass
+    try:
+        return normalize_credit_code(typed)
+    except ValidationError:
+        pass
+    if _ID_SHAPE.match(typed.strip().upper()):  # a mistyped ID number is personal data too
+        return ID_PREFIX + keyed_hash(typed.strip().upper())
+    return typed[:150]
+
+
 def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
-    record(Kind.LOGIN_FAILED, request, username=str(credentials.get("username", "")))
+    record(Kind.LOGIN_FAILED, request, username=login_name(str(credentials.get("username", ""))))
 
 
 def on_logout(sender, request, user, **kwargs) -> None:

@@ -32,8 +32,6 @@ logger = logging.getLogger(__name__)
 
 ENTERPRISE_KINDS = frozenset({"enterprise", "institution"})
 
-DUPLICATE_CREDIT_CODE = _("This credit code is already registered; please log in.")
-
 # Django 5.2 changed this validator message to "%d" and its Chinese catalog has not caught up;
 # marked here so that makemessages keeps our translation of it in the project catalog.
 PASSWORD_TOO_SHORT = ngettext_lazy(
@@ -84,7 +82,12 @@ def enterprise_register(
     kind: str = "enterprise",
     legal_representative: str = "",
 ) -> User:
-    """An enterprise's or public institution's account; its username is its credit code.
+    """An enterprise's or public institution's account, not yet verified: as for citizens, the
+    phone is proven by a code, then the credit code, name and legal representative are checked
+    against the market register (`identity_verify`), and only then does the account hold the
+    credit code (and take it as its username). Until then the code is only pending, so
+    registering a code that has an account gives the same answer as any other code and claims
+    nothing; the registrant logs in with the credit code either way.
 
     ``kind`` is "enterprise" or "institution"; both get the enterprise role (the user model has
     no finer distinction).
@@ -100,27 +103,20 @@ def enterprise_register(
     email = _email(email, errors)
     _raise(errors)
 
+    user = User(
+        username=_unverified_username(),
+        role=Role.ENTERPRISE,
+        real_name=organisation_name,
+        display_name=organisation_name,
+        pending_credit_code=code,
+        contact_name=contact_name,
+        legal_representative=legal_representative,
+        email=email,
+        phone=phone,
+    )
+    _set_password(user, password)
     with transaction.atomic():
-        if (
-            User.objects.filter(credit_code=code).exists()
-            or User.objects.filter(username=code).exists()
-        ):
-            raise ValidationError(
-                {"credit_code": ValidationError(DUPLICATE_CREDIT_CODE, code="duplicate")}
-            )
-        user = User(
-            username=code,
-            role=Role.ENTERPRISE,
-            real_name=organisation_name,
-            display_name=organisation_name,
-            credit_code=code,
-            contact_name=contact_name,
-            legal_representative=legal_representative,
-            email=email,
-            phone=phone,
-        )
-        _set_password(user, password)
-        _save_new(user, "credit_code", DUPLICATE_CREDIT_CODE)
+        user.save(force_insert=True)
     return user
 
 
@@ -172,7 +168,8 @@ def _set_password(user: User, password: str) -> None:
 
 
 def _unverified_username() -> str:
-    """A random username for a registrant not yet verified (they log in with the ID number)."""
+    """A random username for a registrant not yet verified (they log in with the ID number or
+    the credit code)."""
     while True:
         username = "u" + secrets.token_hex(8)
         if not User.objects.filter(username=username).exists():
@@ -187,17 +184,6 @@ def _citizen_username(digest: str) -> str:
         if not User.objects.filter(username=username).exists():
             return username
     return "c" + digest
-
-
-def _save_new(user: User, field: str, duplicate_message) -> None:
-    """Insert, turning a lost race against a concurrent registration into the duplicate error."""
-    try:
-        with transaction.atomic():
-            user.save(force_insert=True)
-    except IntegrityError:
-        raise ValidationError(
-            {field: ValidationError(duplicate_message, code="duplicate")}
-        ) from None
 
 
 # -- real-name verification --------------------------------------------------------------------
@@ -242,12 +228,7 @@ def identity_verify(*, user: User) -> Verification:
     if user.phone_verified_at is None:
         raise ValidationError(_("Confirm your mobile number first."), code="phone")
     if user.role == Role.ENTERPRISE:
-        verdict = verify_enterprise(
-            user.credit_code or "", user.real_name, user.legal_representative
-        )
-        if verdict == Verdict.VERIFIED:
-            _mark_verified(user, source_name("enterprise"))
-        return Verification(verdict, user)
+        return _enterprise_verify(user)
     number = user.resident_id
     verdict = verify_identity(user.real_name, number)
     if verdict != Verdict.VERIFIED:
@@ -278,6 +259,29 @@ def identity_verify(*, user: User) -> Verification:
     holder.password = registrant_password
     _mark_verified(holder, source_name("identity"))
     return Verification(verdict, holder)
+
+
+def _enterprise_verify(user: User) -> Verification:
+    """VERIFIED: the account takes its pending credit code (and the code as username, when no
+    other account has that username), unless another account already holds the code (`taken`:
+    nothing changes, as for a citizen's number)."""
+    code = user.credit_code or user.pending_credit_code
+    verdict = verify_enterprise(code, user.real_name, user.legal_representative)
+    if verdict != Verdict.VERIFIED:
+        return Verification(verdict, user)
+    if user.credit_code is None:
+        if User.objects.select_for_update().filter(credit_code=code).first() is not None:
+            return Verification(verdict, user, taken=True)
+        user.credit_code = code
+        user.pending_credit_code = ""
+        if not User.objects.filter(username=code).exists():
+            user.username = code
+    try:
+        with transaction.atomic():
+            _mark_verified(user, source_name("enterprise"))
+    except IntegrityError:  # a concurrent registration of the same code was verified first
+        return Verification(verdict, User.objects.get(pk=user.pk), taken=True)
+    return Verification(verdict, user)
 
 
 def _mark_verified(user: User, source: str) -> None:

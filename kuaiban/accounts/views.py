@@ -30,6 +30,16 @@ BACKEND = "kuaiban.accounts.backends.IdentityNumberBackend"
 SENSITIVE = ("resident_id", "phone", "password", "password_confirm")
 
 
+def locked_out(request, original_response=None, credentials=None):
+    """The page of a locked-out log-in (axes' AXES_LOCKOUT_CALLABLE): the same for every name,
+    an account's or not, and whatever the password (the right one too)."""
+    cool_off = settings.AXES_COOLOFF_TIME
+    minutes = max(1, round(cool_off.total_seconds() / 60))
+    response = render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
+    response["Retry-After"] = str(int(cool_off.total_seconds()))
+    return response
+
+
 def register(request):
     if request.user.is_authenticated:
         return redirect("accounts:profile")
@@ -127,7 +137,15 @@ def _after_verification(request, verification):
     account = verification.account
     if request.user.pk != account.pk:
         login(request, account, backend=BACKEND)
-    if verification.taken:
+    if verification.taken and account.role == Role.ENTERPRISE:
+        messages.error(
+            request,
+            _(
+                "An account for this credit code already exists. Log in with it, or ask at a "
+                "service window if you cannot."
+            ),
+        )
+    elif verification.taken:
         messages.error(
             request,
             _(

@@ -6,6 +6,7 @@ folder, an in-process cache and no message broker (deadline tracking then runs i
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,6 +51,8 @@ INSTALLED_APPS = [
     # the shared kernel
     "kuaiban.catalog",
     "kuaiban.accounts",
+    # After accounts: a failed log-in is recorded before the lock-out it causes.
+    "axes",
     "kuaiban.workdays",
     "kuaiban.cases",
     "kuaiban.notifications",
@@ -73,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last: turns a locked-out log-in into the lock-out page (kuaiban.accounts.views.locked_out).
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Content-Security-Policy: scripts, styles and everything else from our own origin only, never
@@ -146,6 +151,8 @@ else:
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out name before any password is checked (it logs nobody in).
+    "axes.backends.AxesStandaloneBackend",
     # Applicants log in with their ID number or credit code; staff with their username.
     "kuaiban.accounts.backends.IdentityNumberBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -156,6 +163,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Log-in lock-out (django-axes, kuaiban/accounts/lockout.py): after AXES_FAILURE_LIMIT failed
+# log-ins with one name from one IP address, that name is locked for that address (the same name
+# from another address is not) for AXES_COOLOFF_TIME after the last counted failure; attempts
+# while locked are refused without being counted. Any name locks alike, existing or not. An
+# administrator lifts a lock-out in the admin (recorded in the security log).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("KUAIBAN_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("KUAIBAN_LOGIN_COOLOFF_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# An ID number counts under a keyed hash (never in clear), in any spelling of its final X.
+AXES_USERNAME_CALLABLE = "kuaiban.accounts.lockout.lock_name"
+AXES_CLIENT_IP_CALLABLE = "kuaiban.accounts.security_log.client_ip"
+AXES_LOCKOUT_CALLABLE = "kuaiban.accounts.views.locked_out"
+# The security log (SecurityEvent) records log-ins; axes keeps only the counted failures.
+AXES_DISABLE_ACCESS_LOG = True
+# kuaiban/accounts/admin.py registers the attempts, read-only but for the audited unlock.
+AXES_ENABLE_ADMIN = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -272,4 +297,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # django-axes narrates every log-in at INFO; the kuaiban.security lines say what matters.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

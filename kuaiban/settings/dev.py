@@ -11,5 +11,6 @@ DEBUG = True
 # is for, such as the SMS codes of a registration. Failures are still logged as errors.
 LOGGING = {
     **LOGGING,  # noqa: F405
-    "loggers": {"celery.app.trace": {"level": "WARNING"}},
+    # axes as in base.py: its narration of each log-in at INFO is quiet here too.
+    "loggers": {"axes": {"level": "WARNING"}, "celery.app.trace": {"level": "WARNING"}},
 }

@@ -6,6 +6,7 @@ import re
 import pytest
 from django.contrib.auth import authenticate
 from django.db import connection
+from django.test import Client
 
 from kuaiban.accounts.crypto import keyed_hash
 from kuaiban.accounts.identity import (
@@ -20,7 +21,7 @@ from kuaiban.accounts.services import (
     reference_enterprises_load,
     reference_identities_load,
 )
-from tests.builders import sms_code
+from tests.builders import login_request, sms_code
 
 pytestmark = pytest.mark.django_db
 
@@ -210,7 +211,7 @@ def test_a_citizen_logs_in_with_the_id_number_typed_with_a_lower_case_x(client):
 
     assert response.context["user"].is_authenticated
     assert response.context["user"].resident_id == number
-    assert authenticate(username=number, password="wrong") is None
+    assert authenticate(login_request(), username=number, password="wrong") is None
 
 
 @pytest.mark.parametrize(
@@ -337,18 +338,89 @@ def test_a_wrong_credit_code_is_refused(client):
     assert not User.objects.exists()
 
 
-def test_a_second_registration_with_the_same_credit_code_is_refused(client):
-    enterprise_register(
+def registered_enterprise(code: str):
+    """An enterprise with a verified account for `code`."""
+    holder = enterprise_register(
         organisation_name="测试一公司",
-        credit_code=credit_code(),
+        credit_code=code,
         contact_name="测试戊",
         phone="13500003333",
         password=PASSWORD,
         legal_representative="测试己",
     )
-    page = client.post("/accounts/register/enterprise/", enterprise_data()).content.decode()
-    assert "该统一社会信用代码已注册，请直接登录" in errors_of(page, "credit_code")
-    assert User.objects.count() == 1
+    User.objects.filter(pk=holder.pk).update(
+        credit_code=code, pending_credit_code="", username=code, is_verified=True
+    )
+    return User.objects.get(pk=holder.pk)
+
+
+def test_registration_gives_the_same_answer_whether_the_credit_code_has_an_account_or_not():
+    """Registration does not reveal which credit codes have an account: a registered code and a
+    new one get the same status, pages and messages (the SMS code step, as for citizens)."""
+    taken, fresh = credit_code(), credit_code("91320102MA1WXY701")
+    holder = registered_enterprise(taken)
+
+    answers = []
+    # Two mobile numbers that mask alike, so the confirmation pages may be compared whole.
+    for code, phone in ((taken.lower(), "13900015678"), (fresh, "13900025678")):
+        response = Client().post(
+            "/accounts/register/enterprise/",
+            enterprise_data(credit_code=code, phone=phone),
+            follow=True,
+        )
+        answers.append(
+            (
+                response.redirect_chain,
+                response.status_code,
+                [t.name for t in response.templates],
+                [(m.level, m.message) for m in response.context["messages"]],
+                re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode()),
+            )
+        )
+
+    assert answers[0] == answers[1]
+    assert answers[0][0] == [("/accounts/register/confirm/", 302)]
+    holder.refresh_from_db()
+    assert (holder.username, holder.credit_code, holder.is_verified) == (taken, taken, True)
+
+
+def test_a_verified_registrant_of_a_code_that_has_an_account_is_told_and_claims_nothing(client):
+    """Only someone who proved the phone and the registration's name and legal representative
+    learns that the code already has an account; the account stays its holder's."""
+    code = credit_code()
+    holder = registered_enterprise(code)
+    reference_enterprises_load([(code, "测试科技有限公司", "测试庚")])
+    client.post("/accounts/register/enterprise/", enterprise_data())
+
+    response = client.post(
+        "/accounts/register/confirm/", {"code": sms_code("13900005678")}, follow=True
+    )
+
+    assert response.redirect_chain == [("/accounts/profile/", 302)]
+    registrant = response.context["user"]
+    assert registrant != holder and not registrant.is_verified
+    assert registrant.credit_code is None and registrant.pending_credit_code == code
+    assert [m.level_tag for m in response.context["messages"]][-1] == "error"
+    holder.refresh_from_db()
+    assert (holder.username, holder.credit_code) == (code, code)
+    # The holder still logs in with the code and the holder's password.
+    assert authenticate(login_request(), username=code, password=PASSWORD) == holder
+
+
+def test_an_unverified_enterprise_logs_in_with_its_credit_code(client):
+    code = credit_code()
+    enterprise_register(
+        organisation_name="测试科技有限公司",
+        credit_code=code,
+        contact_name="测试乙",
+        phone="13900005678",
+        password=PASSWORD,
+        legal_representative="测试庚",
+    )
+    client.post("/accounts/login/", {"username": code.lower(), "password": PASSWORD})
+    page = client.get("/accounts/profile/").content.decode()
+    assert code in page
+    assert not User.objects.get().is_verified
 
 
 # -- the pages around it ---------------------------------------------------------------------------
@@ -368,5 +440,5 @@ def test_the_profile_needs_a_login(client):
 
 def test_staff_still_log_in_with_their_username(client):
     User.objects.create_user(username="clerk1", password=PASSWORD, role=Role.CLERK)
-    assert authenticate(username="clerk1", password=PASSWORD).username == "clerk1"
-    assert authenticate(username="clerk1", password="wrong") is None
+    assert authenticate(login_request(), username="clerk1", password=PASSWORD).username == "clerk1"
+    assert authenticate(login_request(), username="clerk1", password="wrong") is None

@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
 from kuaiban.accounts.models import SecurityEvent, SecurityEventKind
+from tests.builders import login_request
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +34,9 @@ def test_security_log_records_login_success_and_logout(client, caplog):
     user.set_password("Kb-test-pass-2026")
     user.save()
     with caplog.at_level(logging.INFO, logger="kuaiban.security"):
-        assert client.login(username="sec-log-user", password="Kb-test-pass-2026")
+        assert client.login(
+            request=login_request(), username="sec-log-user", password="Kb-test-pass-2026"
+        )
         client.post(reverse("logout"))
     messages = [r.getMessage() for r in caplog.records if r.name == "kuaiban.security"]
     assert any(m.startswith(f"login user={user.pk}") for m in messages)

@@ -16,7 +16,14 @@ from kuaiban.accounts.services import reference_identities_load
 from kuaiban.cases.models import StoredFile
 from kuaiban.catalog.models import Bundle
 from kuaiban.notifications.models import Notification
-from tests.builders import clerk_of, ready_application, sms_code, upload, valid_value
+from tests.builders import (
+    clerk_of,
+    login_request,
+    ready_application,
+    sms_code,
+    upload,
+    valid_value,
+)
 from tests.factories import UserFactory, generated_phone, generated_resident_id
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +113,7 @@ def test_the_hijack_a_registration_of_someone_elses_id_number_never_sees_their_w
     # Logging in with the victim's number and the attacker's password opens the attacker's own
     # unverified account, never the window record.
     client.logout()
-    assert client.login(username=victim_number, password=PASSWORD)
+    assert client.login(request=login_request(), username=victim_number, password=PASSWORD)
     assert int(client.session["_auth_user_id"]) == attacker.pk
 
     # The messages about the application went to the phone the clerk confirmed.
@@ -193,7 +200,7 @@ def test_the_person_claims_their_window_records_by_registering_and_verifying(
     assert application.reference in client.get("/applications/").content.decode()
     assert other.get(f"/applications/{application.reference}/").status_code == 404
     client.logout()
-    assert client.login(username=number, password=PASSWORD)
+    assert client.login(request=login_request(), username=number, password=PASSWORD)
     assert int(client.session["_auth_user_id"]) == record.pk
 
 

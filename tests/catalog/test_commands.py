@@ -11,6 +11,7 @@ from django.core.management import call_command
 from kuaiban.accounts.models import User
 from kuaiban.catalog.management.commands.setup_demo import DEMO_PASSWORD
 from kuaiban.workdays.models import CalendarDay, OfficeHoursPeriod
+from tests.builders import login_request
 from tests.catalog.dump import catalog_dump
 
 pytestmark = pytest.mark.django_db
@@ -100,9 +101,13 @@ def test_setup_demo_twice_gives_the_same_accounts_and_they_can_log_in(
     assert f"password for all: {DEMO_PASSWORD}" in second
     for username in DEMO_USERNAMES:
         assert f"  {username} " in second
+
     # The citizen's look-up hash is this installation's, computed after loading the fixture, so
     # the citizen logs in with the ID number; the enterprise with its code; staff by name.
-    assert authenticate(username=DEMO_RESIDENT_ID, password=DEMO_PASSWORD).username == "citizen"
-    assert authenticate(username=DEMO_CREDIT_CODE, password=DEMO_PASSWORD).username == "enterprise"
-    assert authenticate(username="clerk", password=DEMO_PASSWORD).username == "clerk"
-    assert authenticate(username="admin", password=DEMO_PASSWORD).is_superuser
+    def who(name):
+        return authenticate(login_request(), username=name, password=DEMO_PASSWORD)
+
+    assert who(DEMO_RESIDENT_ID).username == "citizen"
+    assert who(DEMO_CREDIT_CODE).username == "enterprise"
+    assert who("clerk").username == "clerk"
+    assert who("admin").is_superuser
