@@ -51,8 +51,9 @@ INSTALLED_APPS = [
     # the shared kernel
     "kuaiban.catalog",
     "kuaiban.accounts",
-    # After accounts: a failed log-in is recorded before the lock-out it causes.
-    "axes",
+    # django-axes (log-in lock-outs). After accounts: a failed log-in is recorded before the
+    # lock-out it causes.
+    "kuaiban.accounts.lockout_app.LockoutsConfig",
     "kuaiban.workdays",
     "kuaiban.cases",
     "kuaiban.notifications",

@@ -243,6 +243,9 @@ def test_attempts_cannot_be_deleted_or_changed_in_the_admin(client, member, admi
     changelist = client.get("/admin/axes/accessattempt/").content.decode()
     assert 'value="unlock"' in changelist
     assert 'value="delete_selected"' not in changelist
+    detail = client.get(f"/admin/axes/accessattempt/{row.pk}/change/")
+    assert detail.status_code == 200 and str(member) in detail.content.decode()
+    assert 'name="_save"' not in detail.content.decode()
     assert client.get(f"/admin/axes/accessattempt/{row.pk}/delete/").status_code == 403
     client.post(f"/admin/axes/accessattempt/{row.pk}/delete/", {"post": "yes"})
     admin_action(client, "axes/accessattempt", "delete_selected", [row.pk])
