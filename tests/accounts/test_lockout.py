@@ -2,6 +2,7 @@
 address that name is locked there for AXES_COOLOFF_TIME, the same for every name, and an
 administrator lifts it in the admin, recorded in the security log."""
 
+import io
 import re
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ import time_machine
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -274,3 +276,22 @@ def test_staff_without_the_unlock_permission_cannot_unlock(client, member):
 
     assert AccessAttempt.objects.exists()
     assert attempt(Client(), "lock-member", PASSWORD).status_code == 429
+
+
+def test_the_unlock_command_lifts_a_lock_out_and_records_the_administrator(member, administrator):
+    fail_until_locked(Client(), "lock-member", ip=HOME_IP)
+    fail_until_locked(Client(), "lock-member", ip=OTHER_IP)
+
+    call_command("unlock_login", "lock-member", by="lock-admin", ip=HOME_IP, stdout=io.StringIO())
+
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == [OTHER_IP]
+    event = SecurityEvent.objects.get(kind=SecurityEventKind.UNLOCKED)
+    assert (event.user, event.actor, event.username) == (member, administrator, "lock-member")
+    assert attempt(Client(), "lock-member", PASSWORD, ip=HOME_IP).status_code == 302
+
+
+def test_the_unlock_command_needs_an_administrator(member):
+    fail_until_locked(Client(), "lock-member")
+    with pytest.raises(CommandError):
+        call_command("unlock_login", "lock-member", by="lock-member")
+    assert AccessAttempt.objects.exists()
