@@ -197,6 +197,8 @@ def concluded(user=None, when: datetime | None = None) -> Application:
         )
     application.refresh_from_db()
     return application
+
+
 def login_request(ip: str = "192.0.2.10") -> HttpRequest:
     """A request to pass to `authenticate()` or `client.login()`: the log-in lock-out counts
     failures by name and client address, so an authentication without a request is refused."""

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_security_events'),
+        ('accounts', '0006_security_event_kinds'),
     ]
 
     operations = [
