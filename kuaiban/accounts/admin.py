@@ -94,6 +94,19 @@ class UserAdmin(DjangoUserAdmin):
                 request, _("None of the selected accounts was locked out."), messages.WARNING
             )
 
+    def user_change_password(self, request, id, form_url=""):
+        """Django's "change password" page; a password it sets (or disables) is a security event
+        with the administrator as actor, and the user is told through the outbox."""
+        with transaction.atomic():
+            target = self.get_object(request, unquote(id))
+            before = target.password if target is not None else None
+            response = super().user_change_password(request, id, form_url)
+            if target is not None and request.method == "POST":
+                target.refresh_from_db(fields=["password"])
+                if target.password != before:
+                    services.password_set_by_admin(user=target, actor=request.user, request=request)
+        return response
+
 
 @admin.register(AccessAttempt)
 class AccessAttemptAdmin(AxesAccessAttemptAdmin):
@@ -139,19 +152,6 @@ class AccessAttemptAdmin(AxesAccessAttemptAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
-
-    def user_change_password(self, request, id, form_url=""):
-        """Django's "change password" page; a password it sets (or disables) is a security event
-        with the administrator as actor, and the user is told through the outbox."""
-        with transaction.atomic():
-            target = self.get_object(request, unquote(id))
-            before = target.password if target is not None else None
-            response = super().user_change_password(request, id, form_url)
-            if target is not None and request.method == "POST":
-                target.refresh_from_db(fields=["password"])
-                if target.password != before:
-                    services.password_set_by_admin(user=target, actor=request.user, request=request)
-        return response
 
 
 @admin.register(SecurityEvent)

@@ -16,7 +16,7 @@ from django.urls import reverse
 from kuaiban.accounts.crypto import phone_lookup_hash
 from kuaiban.accounts.models import OneTimeCode, Role, SecurityEvent, SecurityEventKind, User
 from kuaiban.notifications.models import Notification
-from tests.builders import sms_code
+from tests.builders import login_request, sms_code
 from tests.factories import UserFactory, generated_phone
 
 pytestmark = pytest.mark.django_db
@@ -135,8 +135,8 @@ def test_a_citizen_resets_the_password_with_the_sms_code_and_the_old_one_stops_w
     response = enter_code(client, sms_code(citizen.phone))
 
     assert (response.status_code, response.url) == (302, reverse("login"))
-    assert authenticate(username=citizen.resident_id, password=NEW) == citizen
-    assert authenticate(username=citizen.resident_id, password=OLD) is None
+    assert authenticate(login_request(), username=citizen.resident_id, password=NEW) == citizen
+    assert authenticate(login_request(), username=citizen.resident_id, password=OLD) is None
     [event] = events(SecurityEventKind.PASSWORD_RESET)
     assert (event.user, event.path) == (citizen, RESET_CODE)
     assert {n.channel for n in notices(citizen)} == {"in_app", "email", "sms"}
