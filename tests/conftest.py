@@ -102,6 +102,57 @@ def private_redis(settings):
 
 
 @pytest.fixture(autouse=True)
+def _staff_log_ins_pass_the_second_factor(request, monkeypatch):
+    """`client.force_login(user)` and `client.login(...)` of a staff account (a bureau role, or
+    is_staff / is_superuser: `kuaiban.accounts.second_factor.required`) also pass the second
+    factor, as a real log-in does after its TOTP code: the user gets a confirmed TOTPDevice (their
+    own if they have one) and the session django-otp's marker `otp_device_id` = the device's
+    persistent_id. So the tests of staff pages test those pages, not the two-factor page before
+    them. Applicants' log-ins are untouched.
+
+    Tests of the second factor itself opt out with `@pytest.mark.real_second_factor`: their staff
+    log-ins are password-only sessions, as in production until a code is typed. Browser journeys
+    (a live server, no test Client) type a real code in `tests/browser/conftest.py::log_in`.
+    """
+    if request.node.get_closest_marker("real_second_factor"):
+        return
+    from django.contrib.auth import SESSION_KEY, get_user_model
+    from django.test import Client
+
+    original_force_login, original_login = Client.force_login, Client.login
+
+    def force_login(self, user, backend=None):
+        original_force_login(self, user, backend)
+        _second_factor_passed(self, user)
+
+    def login(self, **credentials):
+        logged_in = original_login(self, **credentials)
+        if logged_in:
+            user_id = self.session[SESSION_KEY]
+            _second_factor_passed(self, get_user_model()._default_manager.get(pk=user_id))
+        return logged_in
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+    monkeypatch.setattr(Client, "login", login)
+
+
+def _second_factor_passed(client, user) -> None:
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from kuaiban.accounts import second_factor
+
+    if not second_factor.required(user):
+        return
+    device = second_factor.confirmed_device(user) or TOTPDevice.objects.create(
+        user=user, name="tests", confirmed=True
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     """Uploads and exports of a test go to its own temporary folder."""
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -58,6 +58,7 @@ ROLES = (
 APPLICANTS = {"owner", "other_citizen", "enterprise"}
 SUPERVISORS = {"supervisor", "district_supervisor", "admin"}
 EVERYONE = set(ROLES) - {"anonymous"}
+STAFF = EVERYONE - APPLICANTS
 
 
 @dataclass
@@ -131,6 +132,9 @@ MATRIX: dict[str, Row] = {
         set(),
         others=dict.fromkeys(EVERYONE, LOGIN),
     ),
+    # the second factor: staff only (verified here, so both pages send them on to the home page)
+    "accounts:two_factor": _row("/accounts/two-factor/", STAFF),
+    "accounts:two_factor_setup": _row("/accounts/two-factor/setup/", STAFF),
     # the applicant's journey: B10 is a citizen's bundle (an enterprise is told it is not theirs)
     "applications:apply_bundle": _row(
         "/apply/bundles/B10/", {"owner", "other_citizen"}, others={"enterprise": "403"}

@@ -8,7 +8,10 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        from . import lockout, security_log
+        from django.contrib.auth.signals import user_logged_in
+
+        from . import lockout, middleware, security_log
 
         security_log.connect()
         lockout.connect()
+        user_logged_in.connect(middleware.on_login, dispatch_uid="kuaiban.staff_session.login")

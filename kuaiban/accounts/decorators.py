@@ -8,7 +8,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 
-from . import security_log
+from . import second_factor, security_log
 from .models import Role
 
 
@@ -38,3 +38,5 @@ clerk_required = role_required(Role.CLERK)
 reviewer_required = role_required(Role.REVIEWER)
 extension_decider_required = user_passes(lambda user: user.decides_extensions)
 supervisor_required = role_required(Role.SUPERVISOR, Role.ADMINISTRATOR)
+# The two-factor pages: accounts that need a second factor (bureau staff, admin users).
+second_factor_account_required = user_passes(second_factor.required)

@@ -159,3 +159,26 @@ class PasswordResetCodeForm(SetPasswordForm):
         super().__init__(None, *args, **kwargs)
         if not code_needed:
             del self.fields["code"]
+
+
+class AuthenticatorCodeForm(forms.Form):
+    """The 6-digit code of the staff member's authenticator app (spaces ignored)."""
+
+    code = forms.CharField(
+        label=_("Code from your authenticator app"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autofocus": True,
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+    def clean_code(self):
+        code = "".join(self.cleaned_data["code"].split())
+        if len(code) != 6 or not code.isascii() or not code.isdigit():
+            raise forms.ValidationError(_("Enter the 6 digits your authenticator app shows."))
+        return code

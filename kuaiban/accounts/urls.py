@@ -15,4 +15,6 @@ urlpatterns = [
     path("password/reset/code/", views.password_reset_confirm, name="password_reset_confirm"),
     path("sso/login/", views.sso_login, name="sso_login"),
     path("sso/callback/", views.sso_callback, name="sso_callback"),
+    path("two-factor/", views.two_factor, name="two_factor"),
+    path("two-factor/setup/", views.two_factor_setup, name="two_factor_setup"),
 ]

@@ -5,18 +5,22 @@ from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from . import otp, security_log, services, sso, throttle
+from . import otp, second_factor, security_log, services, sso, throttle
+from .decorators import second_factor_account_required
 from .forms import (
+    AuthenticatorCodeForm,
     CitizenRegistrationForm,
     EnterpriseRegistrationForm,
     PasswordResetCodeForm,
@@ -182,6 +186,82 @@ def profile(request):
         "accounts/profile.html",
         {"account": request.user, "is_enterprise": request.user.role == Role.ENTERPRISE},
     )
+
+
+@never_cache
+@sensitive_post_parameters("code")
+@second_factor_account_required
+def two_factor(request):
+    """A staff log-in's second step: the code of the authenticator app set up before."""
+    next_url = _next_url(request)
+    if second_factor.verified(request.user):
+        return redirect(next_url)
+    device = second_factor.confirmed_device(request.user)
+    if device is None:
+        return redirect(f"{reverse('accounts:two_factor_setup')}?{urlencode({'next': next_url})}")
+    return _second_factor_code(request, device, "accounts/two_factor.html", next_url, {})
+
+
+@never_cache
+@sensitive_post_parameters("code")
+@second_factor_account_required
+def two_factor_setup(request):
+    """The first staff log-in: set up an authenticator app with this key, confirm with a code."""
+    next_url = _next_url(request)
+    if second_factor.verified(request.user) or second_factor.confirmed_device(request.user):
+        return redirect(f"{reverse('accounts:two_factor')}?{urlencode({'next': next_url})}")
+    device = second_factor.enrolment_device(request.user)
+    context = {
+        "secret": second_factor.secret(device),
+        "otpauth_uri": second_factor.otpauth_uri(device),
+    }
+    return _second_factor_code(request, device, "accounts/two_factor_setup.html", next_url, context)
+
+
+def _second_factor_code(request, device, template, next_url, context):
+    form = AuthenticatorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        enrolling = not device.confirmed
+        result = second_factor.check(request, device, form.cleaned_data["code"])
+        if result == second_factor.Check.ACCEPTED:
+            if enrolling:
+                messages.success(request, _("Your authenticator app is set up."))
+            return redirect(next_url)
+        if result == second_factor.Check.LOGGED_OUT:
+            messages.error(
+                request, _("Too many wrong codes: you have been logged out. Please log in again.")
+            )
+            return redirect_to_login(next_url)
+        if result == second_factor.Check.WAIT:
+            seconds = max(1, second_factor.wait_seconds(device))
+            form.add_error(
+                "code",
+                ngettext(
+                    "Too many wrong codes: wait %(seconds)d second, then enter the new code.",
+                    "Too many wrong codes: wait %(seconds)d seconds, then enter the new code.",
+                    seconds,
+                )
+                % {"seconds": seconds},
+            )
+        else:
+            form.add_error(
+                "code",
+                _(
+                    "This code is not right. Enter the code your app shows now; check that the "
+                    "phone's clock is right."
+                ),
+            )
+    return render(request, template, {**context, "form": form, "next": next_url})
+
+
+def _next_url(request) -> str:
+    """Where to go once verified: the page asked for, if it is on this site."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 def _register(request, form_class, template, register_with):

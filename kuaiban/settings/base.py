@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # the shared kernel
     "kuaiban.catalog",
     "kuaiban.accounts",
@@ -74,7 +76,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.otp_device: django-otp's OTPMiddleware minus the is_verified() it would add.
+    "kuaiban.accounts.middleware.OTPDeviceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff only: the idle and absolute session limits, then the second factor (TOTP).
+    "kuaiban.accounts.middleware.StaffSessionMiddleware",
+    "kuaiban.accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last: turns a locked-out log-in into the lock-out page (kuaiban.accounts.views.locked_out).
@@ -206,6 +213,14 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(8 * 60 * 60)))
 X_FRAME_OPTIONS = "DENY"
+# Staff sessions (kuaiban/accounts/middleware.py) end after this many minutes without a request,
+# and this many hours after the log-in whatever the activity; applicants keep SESSION_COOKIE_AGE.
+KUAIBAN_STAFF_IDLE_MINUTES = int(os.environ.get("KUAIBAN_STAFF_IDLE_MINUTES", "30"))
+KUAIBAN_STAFF_SESSION_HOURS = int(os.environ.get("KUAIBAN_STAFF_SESSION_HOURS", "10"))
+# The second factor of every staff account: a TOTP authenticator app (django-otp). The issuer
+# names the portal in the app; the Django admin never shows a device's secret key.
+OTP_TOTP_ISSUER = os.environ.get("KUAIBAN_TOTP_ISSUER", "Kuaiban")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # SMS goes through a small backend interface; the demo prints messages on the console.
 # Production: kuaiban.notifications.sms.HttpSMSBackend (the gateway contract is in sms.py).
