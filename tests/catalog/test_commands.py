@@ -111,3 +111,31 @@ def test_setup_demo_twice_gives_the_same_accounts_and_they_can_log_in(
     assert who(DEMO_CREDIT_CODE).username == "enterprise"
     assert who("clerk").username == "clerk"
     assert who("admin").is_superuser
+
+
+@pytest.mark.real_second_factor
+def test_setup_demo_gives_each_staff_account_an_authenticator_key_and_totp_code_its_code(
+    client, capsys, real_password_hashers
+):
+    """The demo's staff log in with a second factor too: the set-up prints each one's key and
+    otpauth:// URI, and `totp_code` prints the code to type without an app."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from kuaiban.accounts import second_factor
+
+    call_command("setup_demo")
+    out = capsys.readouterr().out
+    staff = User.objects.filter(username__in=DEMO_USERNAMES - {"citizen", "enterprise"})
+    assert staff.count() == 5
+    for user in staff:
+        device = TOTPDevice.objects.get(user=user, confirmed=True)
+        assert f"  {user.username:<14} key {second_factor.secret(device)}" in out
+        assert second_factor.otpauth_uri(device) in out
+    assert not TOTPDevice.objects.filter(user__username__in={"citizen", "enterprise"}).exists()
+
+    client.post("/accounts/login/", {"username": "clerk", "password": DEMO_PASSWORD})
+    assert client.get("/staff/intake/").url.startswith("/accounts/two-factor/")
+    call_command("totp_code", "clerk")
+    response = client.post("/accounts/two-factor/", {"code": capsys.readouterr().out.strip()})
+    assert response.status_code == 302
+    assert client.get("/staff/intake/").status_code == 200

@@ -65,6 +65,20 @@ class Command(BaseCommand):
         for user in User.objects.select_related("unit").order_by("role", "username"):
             unit = f" · {user.unit.name_zh}" if user.unit else ""
             self.stdout.write(f"  {user.username:<14} {user.get_role_display()}{unit}")
+        # Staff accounts log in with a second factor: each demo one has its authenticator key,
+        # the same on every run (kept with the account), for an app or for `totp_code`.
+        from kuaiban.accounts import second_factor
+
+        staff = [u for u in User.objects.order_by("role", "username") if second_factor.required(u)]
+        self.stdout.write(
+            "\nStaff accounts also type a 6-digit code from an authenticator app (TOTP): add the "
+            "key (or the otpauth:// URI) to an app, or print the current code with "
+            "`python manage.py totp_code <user>`:"
+        )
+        for user in staff:
+            device = second_factor.demo_device(user)
+            self.stdout.write(f"  {user.username:<14} key {second_factor.secret(device)}")
+            self.stdout.write(f"  {'':<14} {second_factor.otpauth_uri(device)}")
         self.stdout.write(
             "\nGenerated people in the demo's population register (name, ID number), to try "
             "the registration (the SMS code is printed on this console):"
