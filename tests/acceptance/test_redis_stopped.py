@@ -11,6 +11,8 @@ import logging
 import pytest
 import time_machine
 from django.core.cache import cache
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from acceptance.models import DASHBOARD_FIGURES
 from acceptance.page_cache import dashboards_warm
@@ -57,6 +59,11 @@ def logged_in_supervisor(client):
         "/accounts/login/", {"username": supervisor.username, "password": PASSWORD}
     )
     assert response.status_code == 302, "logged in through the form"
+    # A form log-in, not the test client's: the second factor is typed too (tests/conftest.py).
+    device = TOTPDevice.objects.create(user=supervisor, name="phone", confirmed=True)
+    code = f"{totp(device.bin_key):06d}"
+    response = client.post("/accounts/two-factor/", {"code": code})
+    assert (response.status_code, response.url) == (302, "/"), "passed the second factor"
     return supervisor
 
 
