@@ -252,3 +252,20 @@ def test_the_totp_code_command_refuses_an_account_without_a_device():
         call_command("totp_code", clerk.username)
     with pytest.raises(CommandError):
         call_command("totp_code", "nobody-by-that-name")
+
+
+def test_an_administrator_can_remove_a_lost_device_but_never_read_its_key(client):
+    admin = administrator()
+    own = TOTPDevice.objects.create(user=admin, name="phone", confirmed=True)
+    client.force_login(admin)
+    assert client.post(TWO_FACTOR, {"code": code_of(own)}).status_code == 302
+    lost = TOTPDevice.objects.create(user=clerk_of("LABOUR"), name="phone", confirmed=True)
+
+    page = client.get(f"/admin/otp_totp/totpdevice/{lost.pk}/change/")
+
+    assert page.status_code == 200
+    assert lost.key not in page.content.decode()
+    assert client.get(f"/admin/otp_totp/totpdevice/{lost.pk}/config/").status_code == 403
+    response = client.post(f"/admin/otp_totp/totpdevice/{lost.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(pk=lost.pk).exists()
