@@ -52,8 +52,8 @@ def _now() -> float:
 
 
 def on_login(sender, request, user, **kwargs) -> None:
-    """A log-in starts the session's clocks (connected in AccountsConfig.ready())."""
-    if request is not None and hasattr(request, "session"):
+    """A staff log-in starts the session's clocks (connected in AccountsConfig.ready())."""
+    if request is not None and hasattr(request, "session") and second_factor.required(user):
         now = _now()
         request.session[STARTED] = now
         request.session[LAST_ACTIVITY] = now
