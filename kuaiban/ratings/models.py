@@ -280,9 +280,13 @@ class FollowUp(ConcurrentTransitionMixin, models.Model):
     verify_due_at = models.DateTimeField(_("verify by"))
     answer_due_at = models.DateTimeField(_("answer by"))
     escalate_at = models.DateTimeField(_("escalate at"))
+    # xgettext:no-python-format
     warn_50_at = models.DateTimeField(_("50% of the answer time"))
+    # xgettext:no-python-format
     warn_75_at = models.DateTimeField(_("75% of the answer time"))
+    # xgettext:no-python-format
     flag_50_at = models.DateTimeField(_("50% flag fired"), null=True, blank=True)
+    # xgettext:no-python-format
     flag_75_at = models.DateTimeField(_("75% flag fired"), null=True, blank=True)
     overdue_at = models.DateTimeField(_("overdue flag fired"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
@@ -342,7 +346,9 @@ class FollowUpAction(models.TextChoices):
     OPEN = "open", _("Opened")
     VERIFY = "verify", _("Verified")
     ANSWER = "answer", _("Answered")
+    # xgettext:no-python-format
     WARN_50 = "warn_50", _("50% of the answer time passed")
+    # xgettext:no-python-format
     WARN_75 = "warn_75", _("75% of the answer time passed")
     OVERDUE = "overdue", _("Not answered in time")
     ESCALATED = "escalated", _("Escalated to the supervision office")

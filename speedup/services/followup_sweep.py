@@ -40,7 +40,9 @@ OFFICE_KINDS = ("overdue", "escalated")
 
 def _labels() -> dict[str, str]:
     return {
+        # xgettext:no-python-format
         "warn_50": _("Follow-up: 50% of the answer time passed"),
+        # xgettext:no-python-format
         "warn_75": _("Follow-up: 75% of the answer time passed"),
         "overdue": _("Follow-up not answered in time"),
         "escalated": _("Follow-up escalated to the supervision office"),
