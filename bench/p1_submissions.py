@@ -170,7 +170,8 @@ def _logged_in(users: list) -> list[dict[str, str]]:
         key = secrets.token_hex(16)
         data = {
             SESSION_KEY: str(user.pk),
-            BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
+            # The backend that logs applicants in (the first one only refuses locked-out names).
+            BACKEND_SESSION_KEY: "kuaiban.accounts.backends.IdentityNumberBackend",
             HASH_SESSION_KEY: user.get_session_auth_hash(),
         }
         rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expires))

@@ -84,7 +84,6 @@ class CitizenRegistrationForm(_RegistrationForm):
     )
     agree = forms.BooleanField(
         label=_("I have read and agree to the personal-information notice."),
-        widget=forms.CheckboxInput(attrs={"style": "width:auto"}),  # .form input is full width
         error_messages={"required": _("Please read and agree to the personal-information notice.")},
     )
 
