@@ -130,3 +130,14 @@ class FilterForm(forms.Form):
         params.update({k: v for k, v in self.filters().items() if k != forced})
         params.update({k: v for k, v in extra.items() if v not in (None, "")})
         return urlencode(params)
+
+
+class AppealDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[("uphold", _("Uphold: the review no longer counts")), ("reject", _("Reject"))],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_("Reasons"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -11,4 +11,5 @@ urlpatterns = [
     path("cases/", views.cases, name="cases"),
     path("overdue/", views.overdue, name="overdue"),
     path("follow-ups/", views.follow_ups, name="follow_ups"),
+    path("follow-ups/<int:follow_up_id>/decide/", views.follow_up_decide, name="follow_up_decide"),
 ]

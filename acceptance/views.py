@@ -3,21 +3,26 @@ drill-down behind every figure and the overdue list. Supervisors and administrat
 for anyone else); a district supervisor sees their district only. Views parse, call one
 selector (or its cached service) and render."""
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from kuaiban import celery_app
-from kuaiban.accounts.decorators import supervisor_required
+from kuaiban.accounts.decorators import supervision_office_required, supervisor_required
+from kuaiban.ratings.followups import followup_appeal_decide
+from kuaiban.web import form_errors_as_messages, or_404
 from speedup.selectors import ON_TIME_GOAL
 
 from . import charts
 from .figures import FIGURES
-from .forms import FilterForm
+from .forms import AppealDecisionForm, FilterForm
 from .models import DASHBOARD_FIGURES
 from .page_cache import dashboard_cached, programme_cached
 from .selectors.dashboard import Dashboard
@@ -31,7 +36,7 @@ from .selectors.drilldown import (
     overdue_cases,
     overdue_rows,
 )
-from .selectors.follow_ups import open_follow_ups
+from .selectors.follow_ups import follow_up_for_office, open_follow_ups
 
 PAGE_SIZE = 50
 
@@ -208,7 +213,36 @@ def overdue(request):
 def follow_ups(request):
     """局行风办: every open follow-up, escalated and overdue first."""
     page = Paginator(open_follow_ups(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "acceptance/follow_ups.html", {"page": page, "now": timezone.now()})
+    return render(
+        request,
+        "acceptance/follow_ups.html",
+        {"page": page, "now": timezone.now(), "decision_form": AppealDecisionForm()},
+    )
+
+
+@supervision_office_required
+@require_POST
+def follow_up_decide(request, follow_up_id):
+    """局行风办 decides a unit's appeal of a bad review."""
+    follow_up = or_404(follow_up_for_office(request.user, follow_up_id))
+    form = AppealDecisionForm(request.POST)
+    if form.is_valid():
+        upheld = form.cleaned_data["decision"] == "uphold"
+        try:
+            followup_appeal_decide(
+                follow_up=follow_up,
+                actor=request.user,
+                upheld=upheld,
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Appeal upheld.") if upheld else _("Appeal rejected."))
+    else:
+        form_errors_as_messages(request, form)
+    return redirect("supervision:follow_ups")
 
 
 def _year(request) -> int:

@@ -174,3 +174,11 @@ class FollowUpAnswerForm(forms.Form):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class FollowUpAppealForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why the review is mistaken or malicious, and the evidence"),
+        max_length=3000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

@@ -30,6 +30,11 @@ urlpatterns = [
         follow_ups.follow_up_answer,
         name="follow_up_answer",
     ),
+    path(
+        "follow-ups/<int:follow_up_id>/appeal/",
+        follow_ups.follow_up_appeal,
+        name="follow_up_appeal",
+    ),
     path("extensions/", unit_head.extension_list, name="extensions"),
     path(
         "extensions/<int:request_id>/decide/",

@@ -193,6 +193,11 @@ MATRIX: dict[str, Row] = {
         {"reviewer", "unit_head"},
         method="post",
     ),
+    "staff:follow_up_appeal": _row(
+        lambda w: f"/staff/follow-ups/{w.follow_up_id}/appeal/",
+        {"reviewer", "unit_head"},
+        method="post",
+    ),
     "staff:follow_up_answer": _row(
         lambda w: f"/staff/follow-ups/{w.follow_up_id}/answer/",
         {"reviewer", "unit_head"},
@@ -213,6 +218,10 @@ MATRIX: dict[str, Row] = {
     "supervision:cases": _row("/supervision/cases/?figure=received", SUPERVISORS),
     "supervision:overdue": _row("/supervision/overdue/", SUPERVISORS),
     "supervision:follow_ups": _row("/supervision/follow-ups/", SUPERVISORS),
+    # appeals are decided by the city's supervision office (this follow-up has no appeal: 404)
+    "supervision:follow_up_decide": _row(
+        lambda w: f"/supervision/follow-ups/{w.follow_up_id}/decide/", set(), method="post"
+    ),
     # exports: every supervisor has their own; a job is its owner's alone
     "reports:exports": _row("/reports/exports/", SUPERVISORS),
     "reports:export_new": _row("/reports/exports/new/?figure=received", SUPERVISORS),

@@ -11,7 +11,7 @@ from kuaiban.web import form_errors_as_messages, or_404
 
 from .. import selectors
 from ..actions import run_service
-from ..forms import FollowUpAnswerForm, FollowUpVerifyForm
+from ..forms import FollowUpAnswerForm, FollowUpAppealForm, FollowUpVerifyForm
 
 
 @reviewer_required
@@ -34,6 +34,7 @@ def follow_up_detail(request, follow_up_id):
             "rating": follow_up.rating,
             "verify_form": FollowUpVerifyForm(),
             "answer_form": FollowUpAnswerForm(),
+            "appeal_form": FollowUpAppealForm(),
         },
     )
 
@@ -68,6 +69,24 @@ def follow_up_answer(request, follow_up_id):
                 follow_up=follow_up, actor=request.user, **form.cleaned_data
             ),
             _("The answer has been sent to the applicant."),
+        )
+    else:
+        form_errors_as_messages(request, form)
+    return redirect("staff:follow_up_detail", follow_up_id=follow_up.pk)
+
+
+@reviewer_required
+@require_POST
+def follow_up_appeal(request, follow_up_id):
+    follow_up = or_404(selectors.follow_up_for_reviewer(request.user, follow_up_id))
+    form = FollowUpAppealForm(request.POST)
+    if form.is_valid():
+        run_service(
+            request,
+            lambda: followups.followup_appeal(
+                follow_up=follow_up, actor=request.user, reason=form.cleaned_data["reason"]
+            ),
+            _("The appeal has been sent to the supervision office."),
         )
     else:
         form_errors_as_messages(request, form)

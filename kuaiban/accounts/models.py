@@ -163,6 +163,14 @@ class User(AbstractUser):
         return self.role == Role.SUPERVISOR and self.district_id is None
 
     @property
+    def is_supervision_office(self) -> bool:
+        """局行风办: a city-level supervisor (no district), or an administrator. Decides appeals
+        of bad reviews."""
+        return (self.role == Role.SUPERVISOR and self.district_id is None) or (
+            self.role == Role.ADMINISTRATOR
+        )
+
+    @property
     def is_bureau_staff(self) -> bool:
         return self.role in STAFF_ROLES
 

@@ -9,6 +9,7 @@ escalation to the supervision office.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,11 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kuaiban.accounts.models import Role
-from kuaiban.cases.deadlines import FollowUpPlan, followup_plan
+from kuaiban.cases.deadlines import FollowUpPlan, followup_plan, pause_shift, shift_due
 from kuaiban.cases.models import Application, ItemCase
 from kuaiban.catalog.models import Bundle
 from kuaiban.notifications.services import notify
 from kuaiban.workdays.calendar import calendar_from_db
+from kuaiban.workdays.units import LimitUnit
 
 from .models import (
     Finding,
@@ -37,6 +39,48 @@ from .models import (
 from .models import (
     FollowUpAction as Action,
 )
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One threshold of a follow-up's answer clock: the field holding its moment, the field
+    recording when its flag fired (once), and the event it writes."""
+
+    action: str
+    at: str
+    fired: str
+
+
+# In the order they come due: 50% and 75% of the answer time, answer overdue, escalation.
+THRESHOLDS = (
+    Threshold(Action.WARN_50, "warn_50_at", "flag_50_at"),
+    Threshold(Action.WARN_75, "warn_75_at", "flag_75_at"),
+    Threshold(Action.OVERDUE, "answer_due_at", "overdue_at"),
+    Threshold(Action.ESCALATED, "escalate_at", "escalated_at"),
+)
+# While an appeal waits, only the decision's due time is watched.
+APPEAL_THRESHOLD = Threshold(Action.APPEAL_OVERDUE, "appeal_due_at", "appeal_overdue_at")
+# The moments that move when an appeal is rejected (by the working time it took).
+DUE_FIELDS = ("verify_due_at", "answer_due_at", "escalate_at", "warn_50_at", "warn_75_at")
+
+
+def thresholds_of(follow_up: FollowUp) -> tuple[Threshold, ...]:
+    if follow_up.state == FollowUpState.APPEALED:
+        return (APPEAL_THRESHOLD,)
+    if follow_up.state in (FollowUpState.OPEN, FollowUpState.VERIFIED):
+        return THRESHOLDS
+    return ()
+
+
+def refresh_next_flag(follow_up: FollowUp) -> None:
+    """`next_flag_at` (the sweep's index key): the earliest threshold not yet fired, for the
+    follow-up's state; None once answered or closed."""
+    pending = [
+        getattr(follow_up, t.at)
+        for t in thresholds_of(follow_up)
+        if getattr(follow_up, t.fired) is None and getattr(follow_up, t.at) is not None
+    ]
+    follow_up.next_flag_at = min(pending, default=None)
 
 
 def _policy(kind: str) -> FollowUpPolicy:
@@ -208,5 +252,66 @@ def followup_rate_rectification(
         follow_up.save(update_fields=["rectification_grade", "rectification_rated_at"])
         FollowUpEvent.objects.create(
             follow_up=follow_up, action=Action.RECTIFICATION_RATED, note=str(grade)
+        )
+    return follow_up
+
+
+def followup_appeal(*, follow_up: FollowUp, actor, reason: str) -> FollowUp:
+    """申诉复核: the unit appeals a bad review it holds mistaken or malicious, once, with its
+    reasons and evidence; the answer clock stops and the office has `appeal_days` working days."""
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reasons and the evidence for the appeal.")})
+    with transaction.atomic():
+        follow_up = _locked(follow_up, actor)
+        if follow_up.kind != FollowUpKind.BAD_REVIEW:
+            raise ValidationError(_("Only a review can be appealed; a missed deadline is a fact."))
+        if follow_up.appealed_at is not None:
+            raise ValidationError(_("This review has already been appealed."))
+        if follow_up.state not in (FollowUpState.OPEN, FollowUpState.VERIFIED):
+            raise ValidationError(_("An answered follow-up can no longer be appealed."))
+        now = timezone.now()
+        follow_up.appeal_reason = reason.strip()
+        follow_up.appealed_by = actor
+        follow_up.appeal_due_at = (
+            calendar_from_db().add_working_days(now, _policy(follow_up.kind).appeal_days).at
+        )
+        follow_up.appeal()
+        follow_up.save()
+        FollowUpEvent.objects.create(
+            follow_up=follow_up, action=Action.APPEAL, actor=actor, note=follow_up.appeal_reason
+        )
+    return follow_up
+
+
+def followup_appeal_decide(*, follow_up: FollowUp, actor, upheld: bool, note: str) -> FollowUp:
+    """The office decides an appeal. Upheld: the follow-up closes and its review leaves the
+    unit's figures (the rating stays stored). Rejected: the follow-up goes on where it was, its
+    due times moved by the working time the appeal took."""
+    if not actor.is_supervision_office:
+        raise PermissionDenied(_("Only the supervision office decides appeals."))
+    if not note.strip():
+        raise ValidationError({"note": _("Give the reasons for the decision.")})
+    with transaction.atomic():
+        follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+        if follow_up.state != FollowUpState.APPEALED:
+            raise ValidationError(_("This appeal has already been decided."))
+        follow_up.appeal_decided_by = actor
+        follow_up.appeal_note = note.strip()
+        if upheld:
+            follow_up.uphold_appeal()
+            action = Action.APPEAL_UPHELD
+        else:
+            cal = calendar_from_db()
+            appealed = follow_up.appealed_at or follow_up.opened_at
+            shift = pause_shift(cal, appealed, timezone.now(), "appeal")
+            for name in DUE_FIELDS:
+                moved = shift_due(cal, getattr(follow_up, name), LimitUnit.WORKING_DAYS, shift)
+                setattr(follow_up, name, moved.at)
+            follow_up.reject_appeal()
+            refresh_next_flag(follow_up)
+            action = Action.APPEAL_REJECTED
+        follow_up.save()
+        FollowUpEvent.objects.create(
+            follow_up=follow_up, action=action, actor=actor, note=follow_up.appeal_note
         )
     return follow_up

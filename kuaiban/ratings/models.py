@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from kuaiban.accounts.crypto import EncryptedTextField
 from kuaiban.append_only import AppendOnlyModel
@@ -303,6 +303,33 @@ class FollowUp(ConcurrentTransitionMixin, models.Model):
         _("rectification rated"), choices=Grade.choices, null=True, blank=True
     )
     rectification_rated_at = models.DateTimeField(null=True, blank=True)
+    # 申诉复核: the unit appeals a mistaken or malicious review once; the supervision office
+    # decides. Upheld, the review leaves the unit's figures (it is never deleted).
+    appeal_reason = models.TextField(_("appeal: reason and evidence"), blank=True)
+    appealed_at = models.DateTimeField(_("appealed"), null=True, blank=True)
+    appealed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("appealed by"),
+    )
+    appeal_due_at = models.DateTimeField(_("appeal to be decided by"), null=True, blank=True)
+    appeal_overdue_at = models.DateTimeField(
+        _("appeal decision overdue flag fired"), null=True, blank=True
+    )
+    appeal_decided_at = models.DateTimeField(_("appeal decided"), null=True, blank=True)
+    appeal_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("appeal decided by"),
+    )
+    appeal_upheld = models.BooleanField(_("appeal upheld"), null=True, blank=True)
+    appeal_note = models.TextField(_("decision on the appeal"), blank=True)
 
     class Meta:
         verbose_name = _("follow-up")
@@ -335,6 +362,35 @@ class FollowUp(ConcurrentTransitionMixin, models.Model):
     def verify(self) -> None:
         self.verified_at = timezone.now()
 
+    @transition(
+        field=state,
+        source=[FollowUpState.OPEN, FollowUpState.VERIFIED],
+        target=FollowUpState.APPEALED,
+    )
+    def appeal(self) -> None:
+        """The answer clock stops while the office decides; only the decision's own due time
+        is watched."""
+        self.appealed_at = timezone.now()
+        self.next_flag_at = self.appeal_due_at
+
+    @transition(field=state, source=FollowUpState.APPEALED, target=FollowUpState.APPEAL_UPHELD)
+    def uphold_appeal(self) -> None:
+        self.appeal_decided_at = timezone.now()
+        self.appeal_upheld = True
+        self.next_flag_at = None
+
+    @transition(
+        field=state,
+        source=FollowUpState.APPEALED,
+        target=RETURN_VALUE(FollowUpState.OPEN, FollowUpState.VERIFIED),
+    )
+    def reject_appeal(self) -> str:
+        """Back to where the follow-up was (the caller moves its due times by the time the
+        appeal took)."""
+        self.appeal_decided_at = timezone.now()
+        self.appeal_upheld = False
+        return FollowUpState.VERIFIED if self.verified_at else FollowUpState.OPEN
+
     @transition(field=state, source=FollowUpState.VERIFIED, target=FollowUpState.ANSWERED)
     def give_answer(self) -> None:
         self.answered_at = timezone.now()
@@ -353,6 +409,10 @@ class FollowUpAction(models.TextChoices):
     OVERDUE = "overdue", _("Not answered in time")
     ESCALATED = "escalated", _("Escalated to the supervision office")
     RECTIFICATION_RATED = "rectification_rated", _("Rectification rated")
+    APPEAL = "appeal", _("Appealed by the unit")
+    APPEAL_UPHELD = "appeal_upheld", _("Appeal upheld: the review no longer counts")
+    APPEAL_REJECTED = "appeal_rejected", _("Appeal rejected: the follow-up goes on")
+    APPEAL_OVERDUE = "appeal_overdue", _("Appeal not decided in time")
 
 
 class FollowUpEvent(AppendOnlyModel):

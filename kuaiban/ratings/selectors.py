@@ -87,3 +87,10 @@ def answered_follow_ups(application: Application) -> list[FollowUp]:
         .select_related("rating", "item_case__item")
         .order_by("answered_at", "id")
     )
+
+
+def counted_ratings():
+    """The ratings the figures count: all of them but those whose follow-up closed with an
+    upheld appeal (申诉复核). Those stay stored and visible; they no longer count against the
+    unit."""
+    return Rating.objects.exclude(follow_up__state=FollowUpState.APPEAL_UPHELD)

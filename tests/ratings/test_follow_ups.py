@@ -137,7 +137,7 @@ def test_rule_an_unanswered_follow_up_is_flagged_once_at_5_working_days_and_esca
     assert marked["overdue"] == 0 and marked["warn_50"] == 1 and marked["warn_75"] == 1
     with time_machine.travel(at(2026, 12, 1, 17, 31), tick=False):
         assert followups_sweep()["overdue"] == 1
-        assert followups_sweep() == {"warn_50": 0, "warn_75": 0, "overdue": 0, "escalated": 0}
+        assert sum(followups_sweep().values()) == 0
     with time_machine.travel(at(2026, 12, 15, 17, 31), tick=False):
         assert followups_sweep()["escalated"] == 1
         assert sum(followups_sweep().values()) == 0
