@@ -10,7 +10,7 @@ escalation to the supervision office.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -315,3 +315,37 @@ def followup_appeal_decide(*, follow_up: FollowUp, actor, upheld: bool, note: st
             follow_up=follow_up, action=action, actor=actor, note=follow_up.appeal_note
         )
     return follow_up
+
+
+def followup_clocks_recompute(*, days: Iterable[date] = ()) -> int:
+    """After a calendar change: the open follow-ups whose clock spans an edited day (every open
+    one without `days`) get their due times again from the day they opened, on the calendar as
+    it is now, and moved again by a rejected appeal's time. Flags already fired stay fired.
+    Returns how many clocks moved."""
+    follow_ups = FollowUp.objects.filter(state__in=(FollowUpState.OPEN, FollowUpState.VERIFIED))
+    days = sorted(days)
+    if days:
+        tz = timezone.get_current_timezone()
+        start = datetime.combine(days[0], time.min, tzinfo=tz)
+        end = datetime.combine(days[-1] + timedelta(days=1), time.min, tzinfo=tz)
+        follow_ups = follow_ups.filter(opened_at__lt=end, escalate_at__gte=start)
+    moved = []
+    with transaction.atomic():
+        cal = calendar_from_db()
+        for follow_up in follow_ups.select_for_update().order_by("pk"):
+            before = tuple(getattr(follow_up, name) for name in DUE_FIELDS)
+            clock = _clock(_plan(follow_up.kind, follow_up.opened_at))
+            clock.pop("next_flag_at")
+            for name, value in clock.items():
+                setattr(follow_up, name, value)
+            if follow_up.appeal_upheld is False and follow_up.appealed_at:
+                ended = follow_up.appeal_decided_at or follow_up.appealed_at
+                shift = pause_shift(cal, follow_up.appealed_at, ended, "appeal")
+                for name in DUE_FIELDS:
+                    due = getattr(follow_up, name)
+                    setattr(follow_up, name, shift_due(cal, due, LimitUnit.WORKING_DAYS, shift).at)
+            refresh_next_flag(follow_up)
+            if tuple(getattr(follow_up, name) for name in DUE_FIELDS) != before:
+                moved.append(follow_up)
+        FollowUp.objects.bulk_update(moved, [*DUE_FIELDS, "next_flag_at"])
+    return len(moved)

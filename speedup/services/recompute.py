@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from kuaiban.cases import clocks
 from kuaiban.cases.models import OPEN_CASE_STATES, CaseEvent, CasePause, EventAction, ItemCase
+from kuaiban.ratings.followups import followup_clocks_recompute
 from kuaiban.requestid import current_request_id
 from kuaiban.workdays.calendar import calendar_from_db
 
@@ -116,6 +117,7 @@ def open_clocks_recompute(
     """After a calendar change: recompute the open clocks it can move (every open clock without
     `days`), provisional ones first; each moved due time is explained on the case and in the
     event log. Returns how many moved."""
+    days = list(days)
     ids = list(
         open_clocks_to_recompute(provisional_only=provisional_only, days=days)
         .order_by("-due_provisional", "committed_due_at")
@@ -124,6 +126,8 @@ def open_clocks_recompute(
     moved = 0
     for start in range(0, len(ids), batch):
         moved += _recompute_batch(ids[start : start + batch])
+    # The follow-ups' clocks (好差评) count the same working days.
+    followup_clocks_recompute(days=days)
     return moved
 
 

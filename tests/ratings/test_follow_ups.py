@@ -2,6 +2,8 @@
 verified within 1 working day, answered within 5, escalated at 15 — on the working calendar, by
 the same sweep as the cases, each flag once."""
 
+from datetime import date
+
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,6 +16,8 @@ from kuaiban.ratings.followups import (
 )
 from kuaiban.ratings.models import Channel, FollowUp, FollowUpEvent, FollowUpState, Rating
 from kuaiban.ratings.services import rating_submit
+from kuaiban.workdays.models import CalendarDay
+from kuaiban.workdays.services import CalendarChange, calendar_edited
 from speedup.services.followup_sweep import followups_sweep
 from speedup.services.sweep import deadlines_sweep
 from tests.builders import TUESDAY_10AM, accepted_instant_case, at, concluded, reviewer_of
@@ -159,3 +163,15 @@ def test_an_answered_follow_up_is_never_flagged():
     followup_answer(follow_up=follow_up, actor=reviewer, rectification="解释", answer="说明情况")
     with time_machine.travel(at(2026, 12, 31, 10, 0), tick=False):
         assert sum(followups_sweep().values()) == 0
+
+
+def test_a_closure_on_the_working_calendar_moves_an_open_follow_ups_due_times():
+    follow_up = bad_review().follow_up  # opened Tuesday 2026-11-24: answer by 2026-12-01
+    closure = CalendarDay.objects.get(date=date(2026, 11, 27))
+    closure.kind, closure.name = CalendarDay.Kind.CLOSURE, "台风停工"
+    closure.save()
+    assert calendar_edited(CalendarChange(days=frozenset({closure.date}), background=False))
+    follow_up.refresh_from_db()
+    assert follow_up.verify_due_at == at(2026, 11, 25, 17, 30)  # before the closure: unmoved
+    assert follow_up.answer_due_at == at(2026, 12, 2, 17, 30)
+    assert follow_up.escalate_at == at(2026, 12, 16, 17, 30)
