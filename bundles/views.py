@@ -351,11 +351,12 @@ def rate(request, reference):
 
 
 def rate_by_link(request, token):
-    """好差评 from the link in the SMS sent at the conclusion: no log-in (the link reached the
-    applicant's phone); it expires with the rating period."""
+    """好差评 from the link in the SMS sent at the conclusion, or the window's QR code: no log-in
+    (the link reached the applicant's phone, or they stood at the window); it expires with the
+    rating period."""
     policy = RatingPolicy.current()
-    application = or_404(application_for_token(token, max_age_days=policy.rating_days + 1))
-    return _rating_page(request, application, channel=Channel.SMS_LINK)
+    application, channel = application_for_token(token, max_age_days=policy.rating_days + 1)
+    return _rating_page(request, or_404(application), channel=channel)
 
 
 def _rating_page(request, application, *, channel):

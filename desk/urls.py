@@ -15,6 +15,11 @@ urlpatterns = [
     path("intake/<str:reference>/return/", intake.intake_return, name="intake_return"),
     path("intake/<str:reference>/refuse/", intake.intake_refuse, name="intake_refuse"),
     path("intake/<str:reference>/visit/", intake.intake_visit, name="intake_visit"),
+    path(
+        "intake/<str:reference>/hotline-rating/",
+        intake.intake_hotline_rating,
+        name="intake_hotline_rating",
+    ),
     path("cases/", back_office.case_queue, name="cases"),
     path("cases/<int:case_id>/", back_office.case_detail, name="case_detail"),
     path("cases/<int:case_id>/<slug:action>/", back_office.case_action, name="case_action"),

@@ -184,6 +184,9 @@ MATRIX: dict[str, Row] = {
         lambda w: f"/staff/cases/{w.case_id}/pause/", {"reviewer", "unit_head"}, method="post"
     ),
     # follow-ups (好差评): every reviewer has their unit's queue; one follow-up is its unit's
+    # 好差评 at the window: a hotline rating typed in by a clerk of the intake window (this
+    # application has not concluded: the clerk is told so, back on the page)
+    "staff:intake_hotline_rating": _row(_intake("hotline-rating/"), {"clerk"}, method="post"),
     "staff:follow_ups": _row("/staff/follow-ups/", {"reviewer", "other_reviewer", "unit_head"}),
     "staff:follow_up_detail": _row(
         lambda w: f"/staff/follow-ups/{w.follow_up_id}/", {"reviewer", "unit_head"}

@@ -11,11 +11,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from bundles.forms import RatingForm
 from bundles.selectors import required_materials
 from bundles.services import intake
 from kuaiban.accounts.decorators import clerk_required
 from kuaiban.cases.access import access_record
 from kuaiban.cases.models import AccessKind
+from kuaiban.ratings.links import rating_qr_svg
+from kuaiban.ratings.models import Channel
+from kuaiban.ratings.selectors import dimensions_for, rating_targets
+from kuaiban.ratings.services import rating_submit
 from kuaiban.web import form_errors_as_messages, or_404
 
 from .. import selectors
@@ -64,8 +69,49 @@ def intake_application(request, reference):
             "return_form": ReturnForm(materials=[entry.material for entry in required]),
             "refuse_form": ReasonBasisForm(),
             "visit_form": VisitForm(),
+            **_rating_context(application),
         },
     )
+
+
+def _rating_context(application) -> dict:
+    """好差评 at the window: once the application has concluded, the QR code the person scans
+    to rate it, and the form for a rating phoned in to the 12345 hotline."""
+    targets = rating_targets(application)
+    if not targets:
+        return {}
+    return {
+        "rating_qr": rating_qr_svg(application),
+        "hotline_form": RatingForm(targets=targets, dimensions=dimensions_for(application)),
+    }
+
+
+@clerk_required
+@require_POST
+def intake_hotline_rating(request, reference):
+    """A rating phoned in to the 12345 hotline, typed in by the clerk: marked as entered by them."""
+    application = _application(request, reference)
+    targets = rating_targets(application)
+    form = RatingForm(request.POST, targets=targets, dimensions=dimensions_for(application))
+    if not targets or not form.is_valid():
+        form_errors_as_messages(request, form)
+        return _back(application)
+    target = next(t for t in targets if t.key == form.cleaned_data["target"])
+    run_service(
+        request,
+        lambda: rating_submit(
+            application=application,
+            item_case=target.item_case,
+            grade=form.cleaned_data["grade"],
+            dimensions=form.dimensions(),
+            comment=form.cleaned_data["comment"],
+            channel=Channel.HOTLINE,
+            named=form.cleaned_data["named"],
+            entered_by=request.user,
+        ),
+        _("The hotline rating is recorded, marked as entered by you."),
+    )
+    return _back(application)
 
 
 @clerk_required

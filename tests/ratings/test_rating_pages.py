@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from kuaiban.notifications.models import Notification
 from kuaiban.ratings.links import rating_token
-from kuaiban.ratings.models import Rating
-from tests.builders import concluded, submitted
+from kuaiban.ratings.models import Channel, Rating
+from tests.builders import clerk_of, concluded, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +92,40 @@ def test_a_tampered_or_expired_link_is_not_found(client, citizen):
     assert client.get(f"/rate/{token}x/").status_code == 404
     with time_machine.travel(timezone.now() + timedelta(days=17)):
         assert client.get(f"/rate/{token}/").status_code == 404
+
+
+def test_the_window_shows_a_qr_code_whose_link_rates_as_a_window_rating(client, citizen):
+    application = concluded(citizen)
+    clerk = clerk_of("BUNDLE")
+    client.force_login(clerk)
+    page = client.get(reverse("staff:intake_application", args=[application.reference]))
+    assert b'data-testid="rating-qr"' in page.content and b"<svg" in page.content
+    client.logout()
+    token = rating_token(application, Channel.WINDOW)
+    client.post(f"/rate/{token}/", {"target": "all", "grade": "5", "attitude": "5"})
+    assert Rating.objects.get(application=application).channel == "window"
+
+
+def test_a_hotline_rating_typed_in_by_the_clerk_is_marked_as_theirs(client, citizen):
+    application = concluded(citizen)
+    clerk = clerk_of("BUNDLE")
+    client.force_login(clerk)
+    client.post(
+        reverse("staff:intake_hotline_rating", args=[application.reference]),
+        {"target": "all", "grade": "2", "comment": "热线反映：等候时间长"},
+    )
+    rating = Rating.objects.get(application=application)
+    assert (rating.channel, rating.entered_by, rating.grade) == ("hotline", clerk, 2)
+    assert rating.follow_up.kind == "bad_review"
+
+
+def test_a_link_for_another_channel_or_a_forged_payload_is_not_found(client, citizen):
+    from django.core import signing
+
+    from kuaiban.ratings.links import SALT
+
+    application = concluded(citizen)
+    forged = signing.dumps({"a": application.pk, "c": "hotline"}, salt=SALT, compress=True)
+    assert client.get(f"/rate/{forged}/").status_code == 404
+    old_style = signing.dumps(application.pk, salt=SALT, compress=True)
+    assert client.get(f"/rate/{old_style}/").status_code == 404
