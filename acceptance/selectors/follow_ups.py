@@ -12,7 +12,9 @@ def open_follow_ups(user) -> QuerySet[FollowUp]:
     """Not yet answered or closed: the appeals to decide, the escalated and the rest."""
     follow_ups = (
         FollowUp.objects.filter(state__in=OPEN_STATES)
-        .select_related("unit", "rating", "item_case__item", "application")
+        .select_related(
+            "unit", "rating", "item_case__item", "application__bundle", "application__item"
+        )
         .order_by(
             F("appeal_due_at").asc(nulls_last=True),
             F("escalated_at").asc(nulls_last=True),

@@ -4,7 +4,7 @@ applicant reading the answer and rating the rectification."""
 import pytest
 from django.urls import reverse
 
-from kuaiban.ratings.models import Channel, FollowUpState
+from kuaiban.ratings.models import Channel, FollowUp, FollowUpState
 from kuaiban.ratings.services import rating_submit
 from tests.builders import concluded, reviewer_of
 from tests.factories import UserFactory
@@ -88,3 +88,25 @@ def test_the_supervision_office_lists_every_open_follow_up(client, citizen):
     client.force_login(UserFactory(supervisor=True))
     page = client.get(reverse("supervision:follow_ups"))
     assert f'data-follow-up="{follow_up.pk}"'.encode() in page.content
+
+
+def test_the_follow_up_pages_run_the_same_queries_for_one_row_or_many(client, citizen):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    follow_up = bad_review(citizen).follow_up
+    reviewer = reviewer_of(follow_up.unit.code)
+    office = UserFactory(supervisor=True)
+
+    def queries(user, url):
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    one = (queries(reviewer, "/staff/follow-ups/"), queries(office, "/supervision/follow-ups/"))
+    for _ in range(4):
+        bad_review(UserFactory(citizen=True))
+    many = (queries(reviewer, "/staff/follow-ups/"), queries(office, "/supervision/follow-ups/"))
+    assert FollowUp.objects.filter(unit=follow_up.unit).count() == 5
+    assert one == many
