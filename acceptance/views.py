@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from kuaiban import celery_app
 from kuaiban.accounts.decorators import supervision_office_required, supervisor_required
 from kuaiban.ratings.followups import followup_appeal_decide
+from kuaiban.ratings.selectors import follow_up_counts
 from kuaiban.web import form_errors_as_messages, or_404
 from speedup.selectors import ON_TIME_GOAL
 
@@ -132,6 +133,7 @@ def dashboard(request):
             "usage_svg": mark_safe(usage_svg),  # noqa: S308 - escaped by charts
             "rollup_minutes": _rollup_minutes(),
             "multi_visit": MULTI_VISIT,
+            "follow_up_counts": follow_up_counts(district_id=request.user.district_id),
         },
     )
 
@@ -288,5 +290,6 @@ def programme(request):
             "bundle_svg": mark_safe(bundle_svg),  # noqa: S308 - escaped by charts
             "speedup_svg": mark_safe(speedup_svg) if entries else "",  # noqa: S308
             "rollup_minutes": _rollup_minutes(),
+            "follow_up_counts": follow_up_counts(district_id=request.user.district_id),
         },
     )

@@ -436,7 +436,9 @@ def problem_rows(data) -> list[list]:
         ["本期超法定时限标记", v.get("breaches", 0)],
         ["本期超时办结", v.get("completed_late", 0)],
         ["本期超期标记", v.get("overdue", 0)],
-        ["好差评差评", "评价数据尚未采集（好差评功能尚未上线）"],
+        ["好差评整改在办", data.follow_ups.open if data.follow_ups else 0],
+        ["其中已超答复时限", data.follow_ups.overdue if data.follow_ups else 0],
+        ["其中已升级至局行风办", data.follow_ups.escalated if data.follow_ups else 0],
     ]
 
 

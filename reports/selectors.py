@@ -26,6 +26,7 @@ from acceptance.selectors.drilldown import (
 from acceptance.selectors.programme import ProgrammeStatus, programme_status
 from kuaiban.cases.models import ItemCase
 from kuaiban.catalog.models import Bundle, District, ServiceHall, ServiceItem, Unit, Window
+from kuaiban.ratings.selectors import FollowUpCounts, follow_up_counts
 from speedup.models import CaseFlag
 from speedup.selectors import ON_TIME_GOAL, ProgrammeGoal, speedup_goal
 
@@ -121,7 +122,7 @@ class LeaderData:
     overdue_rows: list[OverdueCase]
     units_behind: list[UnitBehind]
     computed_at: datetime
-    ratings_available: bool = False  # 好差评 ratings are not collected yet
+    follow_ups: FollowUpCounts | None = None  # 好差评: where the follow-ups stand now
     filter_names: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -180,6 +181,7 @@ def leader_report(
         overdue_rows=overdue_rows(list(overdue[:OVERDUE_SHOWN]), now=now),
         units_behind=units_behind(board.units),
         computed_at=now,
+        follow_ups=follow_up_counts(district_id=filters.get("district"), now=now),
         filter_names=filters_described(board.filters),
     )
 

@@ -1,8 +1,10 @@
-"""What an applicant may still rate (好差评)."""
+"""Reads of 好差评: what an applicant may still rate, their ratings and answers, the ratings the
+figures count, and where the follow-ups stand."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -94,3 +96,33 @@ def counted_ratings():
     upheld appeal (申诉复核). Those stay stored and visible; they no longer count against the
     unit."""
     return Rating.objects.exclude(follow_up__state=FollowUpState.APPEAL_UPHELD)
+
+
+@dataclass(frozen=True)
+class FollowUpCounts:
+    """Where the follow-ups stand now: open (to verify or answer), past their answer time,
+    escalated to the supervision office, appeals waiting for its decision."""
+
+    open: int
+    overdue: int
+    escalated: int
+    appealed: int
+
+
+def follow_up_counts(*, district_id: int | None = None, now: datetime | None = None):
+    """One aggregate over the follow-ups not yet answered or closed (few: bad reviews and missed
+    deadlines still in hand), for the supervisors' pages and the leaders' report."""
+    now = now or timezone.now()
+    running = Q(state__in=(FollowUpState.OPEN, FollowUpState.VERIFIED))
+    rows = FollowUp.objects.filter(
+        state__in=(FollowUpState.OPEN, FollowUpState.VERIFIED, FollowUpState.APPEALED)
+    )
+    if district_id:
+        rows = rows.filter(application__hall__district_id=district_id)
+    counts = rows.aggregate(
+        open=Count("pk", filter=running),
+        overdue=Count("pk", filter=running & Q(answer_due_at__lt=now)),
+        escalated=Count("pk", filter=running & Q(escalated_at__isnull=False)),
+        appealed=Count("pk", filter=Q(state=FollowUpState.APPEALED)),
+    )
+    return FollowUpCounts(**counts)

@@ -106,7 +106,7 @@ def test_the_dashboard_page_shows_every_figure_with_its_drill_down(
     assert shown == {key: str(expected.get(key, 0)) for key in DASHBOARD_FIGURES}
     for key in DASHBOARD_FIGURES:
         assert f"figure={key}" in html
-    assert 'data-testid="freshness"' in html and 'data-testid="ratings-placeholder"' in html
+    assert 'data-testid="freshness"' in html and 'data-testid="follow-up-counts"' in html
     charts = svgs(html)
     assert len(charts) == 3  # the trend, the on-time rate and statutory mode per unit
     # Drill down from a figure: the page lists the same number of cases.

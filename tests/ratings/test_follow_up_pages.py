@@ -110,3 +110,31 @@ def test_the_follow_up_pages_run_the_same_queries_for_one_row_or_many(client, ci
     many = (queries(reviewer, "/staff/follow-ups/"), queries(office, "/supervision/follow-ups/"))
     assert FollowUp.objects.filter(unit=follow_up.unit).count() == 5
     assert one == many
+
+
+def test_supervisors_see_where_the_follow_ups_stand_equal_to_direct_counts(client, citizen):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from kuaiban.ratings.selectors import follow_up_counts
+
+    for _ in range(3):
+        bad_review(UserFactory(citizen=True))
+    answered = bad_review(citizen).follow_up
+    reviewer = reviewer_of(answered.unit.code)
+    from kuaiban.ratings.followups import followup_answer, followup_verify
+
+    followup_verify(follow_up=answered, actor=reviewer, contact_note="核实", finding="justified")
+    followup_answer(follow_up=answered, actor=reviewer, rectification="整改", answer="已整改")
+    later = timezone.now() + timedelta(days=30)
+    with time_machine.travel(later):
+        counts = follow_up_counts()
+        assert (counts.open, counts.overdue) == (3, 3)
+        assert counts.open == FollowUp.objects.filter(state__in=["open", "verified"]).count()
+        client.force_login(UserFactory(supervisor=True))
+        for url in ("/supervision/", "/supervision/dashboard/"):
+            page = client.get(url).content.decode()
+            assert 'data-testid="follow-up-counts"' in page
+            assert "3" in page.split('data-testid="follow-up-counts"')[1][:600]
