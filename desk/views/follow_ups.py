@@ -39,55 +39,52 @@ def follow_up_detail(request, follow_up_id):
     )
 
 
-@reviewer_required
-@require_POST
-def follow_up_verify(request, follow_up_id):
+def _step(request, follow_up_id, form_class, service, success):
+    """One step of a follow-up: the form's fields are the service's arguments."""
     follow_up = or_404(selectors.follow_up_for_reviewer(request.user, follow_up_id))
-    form = FollowUpVerifyForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         run_service(
             request,
-            lambda: followups.followup_verify(
-                follow_up=follow_up, actor=request.user, **form.cleaned_data
-            ),
-            _("Verification recorded."),
+            lambda: service(follow_up=follow_up, actor=request.user, **form.cleaned_data),
+            success,
         )
     else:
         form_errors_as_messages(request, form)
     return redirect("staff:follow_up_detail", follow_up_id=follow_up.pk)
+
+
+@reviewer_required
+@require_POST
+def follow_up_verify(request, follow_up_id):
+    return _step(
+        request,
+        follow_up_id,
+        FollowUpVerifyForm,
+        followups.followup_verify,
+        _("Verification recorded."),
+    )
 
 
 @reviewer_required
 @require_POST
 def follow_up_answer(request, follow_up_id):
-    follow_up = or_404(selectors.follow_up_for_reviewer(request.user, follow_up_id))
-    form = FollowUpAnswerForm(request.POST)
-    if form.is_valid():
-        run_service(
-            request,
-            lambda: followups.followup_answer(
-                follow_up=follow_up, actor=request.user, **form.cleaned_data
-            ),
-            _("The answer has been sent to the applicant."),
-        )
-    else:
-        form_errors_as_messages(request, form)
-    return redirect("staff:follow_up_detail", follow_up_id=follow_up.pk)
+    return _step(
+        request,
+        follow_up_id,
+        FollowUpAnswerForm,
+        followups.followup_answer,
+        _("The answer has been sent to the applicant."),
+    )
 
 
 @reviewer_required
 @require_POST
 def follow_up_appeal(request, follow_up_id):
-    follow_up = or_404(selectors.follow_up_for_reviewer(request.user, follow_up_id))
-    form = FollowUpAppealForm(request.POST)
-    if form.is_valid():
-        run_service(
-            request,
-            lambda: followups.followup_appeal(
-                follow_up=follow_up, actor=request.user, reason=form.cleaned_data["reason"]
-            ),
-            _("The appeal has been sent to the supervision office."),
-        )
-    else:
-        form_errors_as_messages(request, form)
-    return redirect("staff:follow_up_detail", follow_up_id=follow_up.pk)
+    return _step(
+        request,
+        follow_up_id,
+        FollowUpAppealForm,
+        followups.followup_appeal,
+        _("The appeal has been sent to the supervision office."),
+    )
