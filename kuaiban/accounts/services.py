@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kuaiban.notifications.services import notify
 
-from . import otp, security_log
+from . import lockout, otp, security_log
 from .backends import accounts_named
 from .crypto import keyed_hash, phone_lookup_hash
 from .identity import normalize_credit_code, normalize_phone, normalize_resident_id
@@ -400,6 +400,9 @@ def password_reset(*, user: User, password: str, request=None) -> None:
     _set_password(user, password)
     user.save(update_fields=["password"])
     security_log.record(security_log.Kind.PASSWORD_RESET, request, user=user)
+    # Whoever proved the phone may log in again at once: a pause from earlier failures (the
+    # forgotten password's, or someone else's guesses) is lifted, recorded as theirs.
+    lockout.unlock_accounts([user], actor=user, request=request)
     _password_notice(
         user,
         gettext(
@@ -419,6 +422,7 @@ def password_set_by_admin(*, user: User, actor: User, request=None) -> None:
         actor=actor,
         detail="" if user.has_usable_password() else "password login disabled",
     )
+    lockout.unlock_accounts([user], actor=actor, request=request)
     _password_notice(
         user,
         gettext(

@@ -181,6 +181,9 @@ AXES_FAILURE_LIMIT = int(os.environ.get("KUAIBAN_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("KUAIBAN_LOGIN_COOLOFF_MINUTES", "30")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A successful log-in clears that name's failures from that address: a person who mistyped
+# four times and then got in does not start the next day one failure from a lock-out.
+AXES_RESET_ON_SUCCESS = True
 # An ID number counts under a keyed hash (never in clear), in any spelling of its final X.
 AXES_USERNAME_CALLABLE = "kuaiban.accounts.lockout.lock_name"
 AXES_CLIENT_IP_CALLABLE = "kuaiban.accounts.security_log.client_ip"

@@ -295,3 +295,14 @@ def test_the_unlock_command_needs_an_administrator(member):
     with pytest.raises(CommandError):
         call_command("unlock_login", "lock-member", by="lock-member")
     assert AccessAttempt.objects.exists()
+
+
+def test_a_successful_log_in_clears_the_earlier_failures_of_that_name_there(client, member):
+    for _ in range(LIMIT - 1):
+        attempt(client, "lock-member")
+    assert attempt(client, "lock-member", password=PASSWORD).status_code == 302
+    client.logout()
+    # LIMIT - 1 new failures do not lock: the count started again at the log-in.
+    for _ in range(LIMIT - 1):
+        assert attempt(client, "lock-member").status_code == 200
+    assert attempt(client, "lock-member", password=PASSWORD).status_code == 302

@@ -356,3 +356,25 @@ def test_a_refused_admin_password_form_records_nothing(client):
     assert response.status_code == 200
     assert not events(SecurityEventKind.PASSWORD_SET_BY_ADMIN)
     assert User.objects.get(pk=clerk.pk).check_password(OLD)
+
+
+def test_a_reset_by_sms_code_lifts_a_pause_of_the_account_and_records_it(client, citizen):
+    from django.conf import settings as django_settings
+
+    ip = "198.51.100.77"
+    for _ in range(django_settings.AXES_FAILURE_LIMIT):
+        client.post(
+            reverse("login"), {"username": citizen.username, "password": "x"}, REMOTE_ADDR=ip
+        )
+    paused = client.post(
+        reverse("login"), {"username": citizen.username, "password": OLD}, REMOTE_ADDR=ip
+    )
+    assert paused.status_code == 429
+    ask_reset(client, citizen.username)
+    enter_code(client, sms_code(citizen.phone))
+    [event] = events(SecurityEventKind.UNLOCKED)
+    assert (event.user, event.actor) == (citizen, citizen)
+    back = client.post(
+        reverse("login"), {"username": citizen.username, "password": NEW}, REMOTE_ADDR=ip
+    )
+    assert back.status_code == 302
