@@ -23,7 +23,9 @@ from __future__ import annotations
 import enum
 import time
 from base64 import b32encode
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import logout
 from django.db import transaction
 from django.utils import timezone
@@ -32,7 +34,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import security_log
-from .models import STAFF_ROLES
+from .models import STAFF_ROLES, SecurityEvent, SecurityEventKind
 
 MAX_FAILURES = 5
 FAILURES = "kuaiban_second_factor_failures"  # the session's refused codes in a row
@@ -60,6 +62,24 @@ def verified(user) -> bool:
 
 def confirmed_device(user) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+def may_enrol(user, now=None) -> bool:
+    """The rule "enrol only in the window an administrator opened": within
+    KUAIBAN_TOTP_ENROL_HOURS of the account's creation or of the last password an administrator
+    set for it. Whoever learns a staff password later cannot bind their own app to the account;
+    after a lost phone the administrator removes the device and sets a new password."""
+    now = now or timezone.now()
+    opened = [user.date_joined]
+    last_set = (
+        SecurityEvent.objects.filter(user=user, kind=SecurityEventKind.PASSWORD_SET_BY_ADMIN)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    if last_set:
+        opened.append(last_set)
+    return now - max(opened) <= timedelta(hours=settings.KUAIBAN_TOTP_ENROL_HOURS)
 
 
 def enrolment_device(user) -> TOTPDevice:

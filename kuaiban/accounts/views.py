@@ -210,6 +210,14 @@ def two_factor_setup(request):
     next_url = _next_url(request)
     if second_factor.verified(request.user) or second_factor.confirmed_device(request.user):
         return redirect(f"{reverse('accounts:two_factor')}?{urlencode({'next': next_url})}")
+    if not second_factor.may_enrol(request.user):
+        security_log.record(
+            security_log.Kind.SECOND_FACTOR_FAILED,
+            request,
+            user=request.user,
+            detail="enrolment window closed",
+        )
+        return render(request, "accounts/two_factor_closed.html", status=403)
     device = second_factor.enrolment_device(request.user)
     context = {
         "secret": second_factor.secret(device),

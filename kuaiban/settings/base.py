@@ -223,6 +223,9 @@ KUAIBAN_STAFF_SESSION_HOURS = int(os.environ.get("KUAIBAN_STAFF_SESSION_HOURS", 
 # The second factor of every staff account: a TOTP authenticator app (django-otp). The issuer
 # names the portal in the app; the Django admin never shows a device's secret key.
 OTP_TOTP_ISSUER = os.environ.get("KUAIBAN_TOTP_ISSUER", "Kuaiban")
+# A staff account may set up its authenticator only this long after it was created or an
+# administrator last set its password: a password alone, learnt later, cannot enrol a device.
+KUAIBAN_TOTP_ENROL_HOURS = int(os.environ.get("KUAIBAN_TOTP_ENROL_HOURS", "72"))
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # SMS goes through a small backend interface; the demo prints messages on the console.

@@ -269,3 +269,25 @@ def test_an_administrator_can_remove_a_lost_device_but_never_read_its_key(client
     response = client.post(f"/admin/otp_totp/totpdevice/{lost.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not TOTPDevice.objects.filter(pk=lost.pk).exists()
+
+
+@pytest.mark.real_second_factor
+def test_rule_a_staff_account_enrols_only_in_the_window_an_administrator_opened(client):
+    from django.conf import settings
+
+    from kuaiban.accounts.models import SecurityEvent, SecurityEventKind
+
+    hours = settings.KUAIBAN_TOTP_ENROL_HOURS
+    clerk = UserFactory(clerk=True, date_joined=timezone.now() - timedelta(hours=hours + 1))
+    client.force_login(clerk)
+    page = client.get("/accounts/two-factor/setup/")
+    assert page.status_code == 403 and b'data-testid="enrolment-closed"' in page.content
+    assert not TOTPDevice.objects.filter(user=clerk).exists()
+    assert SecurityEvent.objects.filter(
+        user=clerk, kind=SecurityEventKind.SECOND_FACTOR_FAILED
+    ).exists()
+    # An administrator sets a new password: the window opens again.
+    SecurityEvent.objects.create(
+        user=clerk, kind=SecurityEventKind.PASSWORD_SET_BY_ADMIN, username=clerk.username
+    )
+    assert client.get("/accounts/two-factor/setup/").status_code == 200
