@@ -6,6 +6,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kuaiban.accounts.decorators import reviewer_required
+from kuaiban.cases.access import access_record
+from kuaiban.cases.models import AccessKind
 from kuaiban.ratings import followups
 from kuaiban.web import form_errors_as_messages, or_404
 
@@ -26,6 +28,14 @@ def follow_up_queue(request):
 @reviewer_required
 def follow_up_detail(request, follow_up_id):
     follow_up = or_404(selectors.follow_up_for_reviewer(request.user, follow_up_id))
+    if follow_up.rating and follow_up.rating.named:
+        # The rater agreed to be named: the page shows their name and number.
+        access_record(
+            request,
+            AccessKind.NAMED_RATER,
+            object_id=follow_up.pk,
+            reference=follow_up.application.reference,
+        )
     return render(
         request,
         "desk/follow_up_detail.html",

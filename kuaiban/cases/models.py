@@ -802,6 +802,7 @@ class AccessKind(models.TextChoices):
     INTAKE_PAGE = "intake_page", _("Intake application page")
     FILE_DOWNLOAD = "file_download", _("Uploaded file downloaded")
     EXPORT_DOWNLOAD = "export_download", _("Excel export downloaded")
+    NAMED_RATER = "named_rater", _("Follow-up page showing a named rater")
 
 
 class AccessLog(AppendOnlyModel):

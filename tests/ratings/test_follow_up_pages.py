@@ -2,14 +2,22 @@
 applicant reading the answer and rating the rectification."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
+from kuaiban.cases.models import AccessLog
 from kuaiban.ratings.models import Channel, FollowUp, FollowUpState
 from kuaiban.ratings.services import rating_submit
 from tests.builders import concluded, reviewer_of
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def client_for(user):
+    other = Client()
+    other.force_login(user)
+    return other
 
 
 def bad_review(citizen, *, named=False):
@@ -64,9 +72,18 @@ def test_the_unit_never_sees_who_rated_unless_named(client, citizen):
     page = client.get(reverse("staff:follow_up_detail", args=[anonymous.pk]))
     assert "赵匿名".encode() not in page.content
     assert anonymous.application.reference.encode() not in page.content
+    office = client_for(UserFactory(supervisor=True))
+    listing = office.get(reverse("supervision:follow_ups")).content
+    assert "赵匿名".encode() not in listing
+    assert anonymous.application.reference.encode() not in listing
+    assert not AccessLog.objects.filter(kind="named_rater").exists()
+
     named = bad_review(citizen, named=True).follow_up
     page = client.get(reverse("staff:follow_up_detail", args=[named.pk]))
     assert "赵匿名".encode() in page.content
+    # Seeing a named rater's name and number is an access to personal data, and logged.
+    logged = AccessLog.objects.get(kind="named_rater")
+    assert (logged.object_id, logged.reference) == (str(named.pk), named.application.reference)
 
 
 def test_another_units_reviewer_cannot_open_the_follow_up(client, citizen):
