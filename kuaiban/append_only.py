@@ -5,6 +5,7 @@ bulk updates and deletes, and on PostgreSQL a trigger (`FORBID_SQL`) and the app
 grants (`create_db_roles`) refuse them too.
 """
 
+from django.contrib import admin
 from django.db import models
 
 FUNCTION_SQL = """
@@ -53,3 +54,16 @@ class AppendOnlyModel(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError(f"{self._meta.db_table} is append-only")
+
+
+class AppendOnlyAdmin(admin.ModelAdmin):
+    """The admin of an append-only table: rows are read, never added, changed or deleted there."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

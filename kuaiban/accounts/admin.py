@@ -7,6 +7,8 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop, ngettext
 
+from kuaiban.append_only import AppendOnlyAdmin
+
 from . import lockout, services
 from .models import SecurityEvent, User
 
@@ -155,7 +157,7 @@ class AccessAttemptAdmin(AxesAccessAttemptAdmin):
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
+class SecurityEventAdmin(AppendOnlyAdmin):
     """Read-only: the security log is evidence; nobody edits or deletes it."""
 
     list_display = ["at", "kind", "user", "username", "actor", "ip", "path"]
@@ -163,12 +165,3 @@ class SecurityEventAdmin(admin.ModelAdmin):
     list_select_related = ["user", "actor"]
     search_fields = ["username", "ip", "request_id"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

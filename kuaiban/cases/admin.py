@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from kuaiban.append_only import AppendOnlyAdmin
+
 from .models import AccessLog
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(admin.ModelAdmin):
+class AccessLogAdmin(AppendOnlyAdmin):
     """Read-only: the log is append-only (see `models.AccessLog`)."""
 
     list_display = ("at", "user", "kind", "reference", "object_id", "ip", "request_id")
@@ -12,12 +14,3 @@ class AccessLogAdmin(admin.ModelAdmin):
     search_fields = ("reference", "object_id", "request_id", "user__username")
     date_hierarchy = "at"
     list_select_related = ("user",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from kuaiban.append_only import AppendOnlyAdmin
+
 from .models import Rating, RatingPolicy
 
 
@@ -9,7 +11,7 @@ class RatingPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Rating)
-class RatingAdmin(admin.ModelAdmin):
+class RatingAdmin(AppendOnlyAdmin):
     """Read-only: a rating is the applicant's; nobody edits or deletes it."""
 
     list_display = ["rated_at", "application", "item_case", "grade", "channel", "named"]
@@ -17,12 +19,3 @@ class RatingAdmin(admin.ModelAdmin):
     list_select_related = ["application", "item_case"]
     raw_id_fields = ["application", "item_case"]
     date_hierarchy = "rated_at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -74,3 +74,25 @@ def test_the_security_log_cannot_be_changed_or_deleted(client):
     if connection.vendor == "postgresql":
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("UPDATE accounts_securityevent SET username = 'someone'")
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["accounts.SecurityEvent", "cases.AccessLog", "ratings.Rating"],
+)
+def test_the_admin_only_reads_an_append_only_table(client, model):
+    from django.apps import apps
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    admin_user = UserFactory(role="administrator", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    app_label, name = model.split(".")
+    base = f"/admin/{app_label}/{name.lower()}/"
+    assert client.get(base).status_code == 200
+    assert client.get(f"{base}add/").status_code == 403
+    registered = admin.site._registry[apps.get_model(model)]
+    request = RequestFactory().get(base)
+    request.user = admin_user
+    assert not registered.has_change_permission(request)
+    assert not registered.has_delete_permission(request)
