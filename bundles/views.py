@@ -20,7 +20,7 @@ from kuaiban.catalog.models import Material
 from kuaiban.catalog.selectors import published_bundles, published_items
 from kuaiban.ratings.followups import followup_rate_rectification
 from kuaiban.ratings.links import application_for_token
-from kuaiban.ratings.models import Channel, FollowUp, Grade, RatingPolicy
+from kuaiban.ratings.models import Channel, FollowUp, Grade
 from kuaiban.ratings.selectors import (
     answered_follow_ups,
     dimensions_for,
@@ -354,8 +354,7 @@ def rate_by_link(request, token):
     """好差评 from the link in the SMS sent at the conclusion, or the window's QR code: no log-in
     (the link reached the applicant's phone, or they stood at the window); it expires with the
     rating period."""
-    policy = RatingPolicy.current()
-    application, channel = application_for_token(token, max_age_days=policy.rating_days + 1)
+    application, channel = application_for_token(token)
     return _rating_page(request, or_404(application), channel=channel)
 
 

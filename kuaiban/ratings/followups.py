@@ -87,8 +87,8 @@ def _policy(kind: str) -> FollowUpPolicy:
     return FollowUpPolicy.objects.filter(kind=kind).first() or FollowUpPolicy(kind=kind)
 
 
-def _plan(kind: str, opened_at: datetime) -> FollowUpPlan:
-    policy = _policy(kind)
+def _plan(kind: str, opened_at: datetime, policy: FollowUpPolicy | None = None) -> FollowUpPlan:
+    policy = policy or _policy(kind)
     return followup_plan(
         calendar_from_db(),
         opened_at,
@@ -330,11 +330,13 @@ def followup_clocks_recompute(*, days: Iterable[date] = ()) -> int:
         end = datetime.combine(days[-1] + timedelta(days=1), time.min, tzinfo=tz)
         follow_ups = follow_ups.filter(opened_at__lt=end, escalate_at__gte=start)
     moved = []
+    policies = {kind: _policy(kind) for kind in FollowUpKind.values}  # not one query per row
     with transaction.atomic():
         cal = calendar_from_db()
         for follow_up in follow_ups.select_for_update().order_by("pk"):
             before = tuple(getattr(follow_up, name) for name in DUE_FIELDS)
-            clock = _clock(_plan(follow_up.kind, follow_up.opened_at))
+            plan = _plan(follow_up.kind, follow_up.opened_at, policies[follow_up.kind])
+            clock = _clock(plan)
             clock.pop("next_flag_at")
             for name, value in clock.items():
                 setattr(follow_up, name, value)

@@ -11,7 +11,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from kuaiban.cases.models import Application
 
-from .models import Channel
+from .models import Channel, RatingPolicy
 
 SALT = "kuaiban.ratings.link"
 LINK_CHANNELS = (Channel.SMS_LINK, Channel.WINDOW)
@@ -36,10 +36,10 @@ def rating_qr_svg(application: Application) -> SafeString:
     return mark_safe(code.svg_inline(scale=4, title="好差评"))  # noqa: S308 (segno's own markup)
 
 
-def application_for_token(
-    token: str, *, max_age_days: int
-) -> tuple[Application, str] | tuple[None, None]:
-    """The application a valid, unexpired token names, and its channel; (None, None) otherwise."""
+def application_for_token(token: str) -> tuple[Application, str] | tuple[None, None]:
+    """The application a valid, unexpired token names, and its channel; (None, None) otherwise.
+    A token lives as long as the rating period (and a day: it was signed at the conclusion)."""
+    max_age_days = RatingPolicy.current().rating_days + 1
     try:
         payload = signing.loads(token, salt=SALT, max_age=max_age_days * 86400)
         pk, channel = payload["a"], payload["c"]
