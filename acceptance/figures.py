@@ -187,6 +187,25 @@ def day_spans(runs: list[tuple[date, date]]) -> list[Span]:
     return [(day_start(first), day_start(last + timedelta(days=1))) for first, last in runs]
 
 
+def day_runs(days) -> list[tuple[date, date]]:
+    """Sorted days → inclusive runs of consecutive days."""
+    runs: list[list[date]] = []
+    for day in sorted(set(days)):
+        if runs and day - runs[-1][1] == timedelta(days=1):
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    return [(first, last) for first, last in runs]
+
+
+def runs_q(runs: list[tuple[date, date]]) -> Q:
+    """Q over rollup rows: `day` in one of the inclusive runs."""
+    q = Q()
+    for first, last in runs:
+        q |= Q(day__gte=first, day__lte=last)
+    return q
+
+
 def spans_q(name: str, spans: list[Span]) -> Q:
     q = Q()
     for start, end in spans:
@@ -240,13 +259,14 @@ FILTER_NAMES = tuple(DIMENSIONS)
 SINGLE_ITEMS = 0  # the bundle filter's value for "single-item applications only"
 
 
-def case_filter_q(filters: dict) -> Q:
-    """Q over ItemCase for the dashboard filters (dimension → id; None means any)."""
+def case_filter_q(filters: dict, *, unit_field="unit_id", item_field="item_id") -> Q:
+    """Q over ItemCase for the dashboard filters (dimension → id; None means any); over another
+    model with an `application`, name its unit and item fields."""
     q = Q()
     if filters.get("unit"):
-        q &= Q(unit_id=filters["unit"])
+        q &= Q(**{unit_field: filters["unit"]})
     if filters.get("item"):
-        q &= Q(item_id=filters["item"])
+        q &= Q(**{item_field: filters["item"]})
     bundle = filters.get("bundle")
     if bundle == SINGLE_ITEMS:
         q &= Q(application__bundle__isnull=True)

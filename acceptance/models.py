@@ -155,8 +155,121 @@ class DailyCaseRollup(models.Model):
         return f"{self.day} unit={self.unit_id} item={self.item_id}"
 
 
+# The 好差评 counts kept per rating rollup row (`acceptance.rating_figures` defines each).
+RATING_COUNTS = (
+    "rated",
+    "satisfied",
+    "bad",
+    "whole_rated",
+    "whole_satisfied",
+    "whole_bad",
+    "fu_opened",
+    "fu_bad_review",
+    "fu_missed_deadline",
+    "fu_due",
+    "fu_answered",
+    "fu_answered_on_time",
+    "fu_escalated",
+    "fu_rect_rated",
+    "fu_rect_satisfied",
+    "fu_appealed",
+    "fu_appeals_upheld",
+)
+
+
+def _count(label):
+    return models.PositiveIntegerField(label, default=0)
+
+
+class DailyRatingRollup(models.Model):
+    """好差评 figures of one local day for one combination of the dashboard's dimensions.
+    Ratings are dated by the conclusion of what was rated (an item case, or the whole
+    application), so a rating rate is a share of the cases concluded that day; follow-ups are
+    dated by their opening. A whole application's rating and its follow-up have no item, and
+    the rating no unit: a unit or item filter leaves it out. See `acceptance.rating_figures`."""
+
+    day = models.DateField(_("day"))
+    unit = models.ForeignKey(
+        "catalog.Unit",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("unit"),
+    )
+    item = models.ForeignKey(
+        "catalog.ServiceItem",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("item"),
+    )
+    bundle = models.ForeignKey(
+        "catalog.Bundle",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("bundle"),
+    )
+    window = models.ForeignKey(
+        "catalog.Window",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("intake window"),
+    )
+    hall = models.ForeignKey(
+        "catalog.ServiceHall",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("service hall"),
+    )
+    district = models.ForeignKey(
+        "catalog.District",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("district or county"),
+    )
+    rated = _count(_("cases rated"))
+    satisfied = _count(_("cases rated satisfied"))
+    bad = _count(_("cases rated badly"))
+    whole_rated = _count(_("applications rated as a whole"))
+    whole_satisfied = _count(_("applications rated satisfied as a whole"))
+    whole_bad = _count(_("applications rated badly as a whole"))
+    fu_opened = _count(_("follow-ups opened"))
+    fu_bad_review = _count(_("follow-ups of bad reviews"))
+    fu_missed_deadline = _count(_("follow-ups of missed deadlines"))
+    fu_due = _count(_("follow-ups to answer"))
+    fu_answered = _count(_("follow-ups answered"))
+    fu_answered_on_time = _count(_("follow-ups answered on time"))
+    fu_escalated = _count(_("follow-ups escalated"))
+    fu_rect_rated = _count(_("rectifications rated"))
+    fu_rect_satisfied = _count(_("rectifications rated satisfied"))
+    fu_appealed = _count(_("appeals"))
+    fu_appeals_upheld = _count(_("appeals upheld"))
+
+    class Meta:
+        verbose_name = _("daily rating rollup")
+        verbose_name_plural = _("daily rating rollups")
+        ordering = ["day", "unit", "item"]
+        indexes = [
+            models.Index(fields=["day"], name="acc_rating_rollup_day"),
+            models.Index(fields=["district", "day"], name="acc_rating_rollup_district"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} unit={self.unit_id} item={self.item_id}"
+
+
 class RollupState(models.Model):
-    """How fresh the rollup is: one row per rollup (today only `daily_case`). Its row lock also
+    """How fresh a rollup is: one row per rollup (`daily_case`, `daily_rating`). Its row lock also
     serialises refreshes, so two refreshes at once give the same rows as one."""
 
     name = models.CharField(_("name"), max_length=32, unique=True)
@@ -174,6 +287,11 @@ class RollupState(models.Model):
     # transaction that committed while the previous refresh ran is still read once.
     previous_event_id = models.BigIntegerField(
         _("event seen by the refresh before"), null=True, blank=True
+    )
+    # The rating rollup's other watermark (its events are the follow-ups' events).
+    last_rating_id = models.BigIntegerField(_("last rating seen"), null=True, blank=True)
+    previous_rating_id = models.BigIntegerField(
+        _("rating seen by the refresh before"), null=True, blank=True
     )
 
     class Meta:

@@ -53,8 +53,18 @@ from django.utils import timezone
 from kuaiban.cases.models import CaseEvent, EventAction, ItemCase
 from kuaiban.pgcopy import copy_instances
 
-from .figures import ANCHORS, DIMENSIONS, FIELD_ANCHORS, FIGURES, anchored, day_spans
+from .figures import (
+    ANCHORS,
+    DIMENSIONS,
+    FIELD_ANCHORS,
+    FIGURES,
+    anchored,
+    day_runs,
+    day_spans,
+    runs_q,
+)
 from .models import ROLLUP_COUNTS, ROLLUP_LISTS, ROLLUP_SUMS, DailyCaseRollup, RollupState
+from .rating_rollup import rating_rollup_refresh
 
 ROLLUP_NAME = "daily_case"
 RECENT_DAYS = 0
@@ -70,21 +80,11 @@ class RefreshResult:
     rows: int
     seconds: float
     groups: int = 0  # (day, item) groups rebuilt outside the whole days
+    rating_rows: int = 0  # rows of the rating rollup (`rating_rollup`) written
 
 
 def _local_day(moment: datetime) -> date:
     return timezone.localtime(moment).date()
-
-
-def day_runs(days) -> list[tuple[date, date]]:
-    """Sorted days → inclusive runs of consecutive days."""
-    runs: list[list[date]] = []
-    for day in sorted(set(days)):
-        if runs and day - runs[-1][1] == timedelta(days=1):
-            runs[-1][1] = day
-        else:
-            runs.append([day, day])
-    return [(first, last) for first, last in runs]
 
 
 def _aggregates(anchor: str) -> dict[str, Aggregate]:
@@ -200,13 +200,6 @@ def _insert(rows: list[DailyCaseRollup]) -> None:
     copy_instances(DailyCaseRollup, rows)
 
 
-def _runs_q(runs) -> Q:
-    q = Q()
-    for first, last in runs:
-        q |= Q(day__gte=first, day__lte=last)
-    return q
-
-
 def _locked_state() -> RollupState:
     RollupState.objects.get_or_create(name=ROLLUP_NAME)
     return RollupState.objects.select_for_update().get(name=ROLLUP_NAME)
@@ -280,7 +273,7 @@ def rollup_refresh(*, days: int = RECENT_DAYS, full: bool = False, now=None) -> 
             runs = day_runs(recent)
             groups = {day: items for day, items in groups.items() if day not in recent}
             if runs:
-                DailyCaseRollup.objects.filter(_runs_q(runs)).delete()
+                DailyCaseRollup.objects.filter(runs_q(runs)).delete()
             if groups:
                 DailyCaseRollup.objects.filter(_groups_q(groups)).delete()
         rows = rollup_rows(runs)
@@ -297,6 +290,9 @@ def rollup_refresh(*, days: int = RECENT_DAYS, full: bool = False, now=None) -> 
         state.rows_written = len(rows)
         state.previous_event_id = seen if full else state.last_event_id
         state.last_event_id = seen
+        # The 好差评 figures on the same refresh, so a page's cache key (this refresh's time)
+        # covers both rollups.
+        rating_rows = rating_rollup_refresh(days=days, full=full, now=now)
         state.seconds = time_module.perf_counter() - began
         state.save()
     if full and connection.vendor == "postgresql":
@@ -311,6 +307,7 @@ def rollup_refresh(*, days: int = RECENT_DAYS, full: bool = False, now=None) -> 
         full=full,
         days=state.days_refreshed,
         rows=len(rows),
+        rating_rows=rating_rows,
         seconds=state.seconds,
         groups=sum(len(items) for items in groups.values()),
     )

@@ -1,9 +1,10 @@
 """Reads for the supervision dashboard: every figure for a period and filters, the table per
 unit, the trend, the visits and the handling times.
 
-It reads only the daily rollup (`acceptance.rollups`): one grouped scan for the figures, the
-unit table, the trend and the visits, one small query for the week-over-week figures, and one
-for the exact median and 90th percentile of the handling times kept in the rollup rows. It
+It reads only the daily rollups (`acceptance.rollups`): one grouped scan for the figures, the
+unit table, the trend and the visits, one small query for the week-over-week figures, one
+for the exact median and 90th percentile of the handling times kept in the rollup rows, and
+one over the rating rollup for the 好差评 figures (`satisfaction`). It
 computes and returns; keeping a computed dashboard in the cache is `acceptance.page_cache`'s.
 """
 
@@ -25,6 +26,7 @@ from ..figures import FIGURES, rollup_filter_q
 from ..models import DASHBOARD_FIGURES, DailyCaseRollup
 from ..rollups import rollup_state
 from .common import Period, filters_cleaned, rollup_sum
+from .satisfaction import Satisfaction, UnitSatisfaction, satisfaction
 
 MORE_IS_WORSE = frozenset(
     {
@@ -185,6 +187,8 @@ class Dashboard:
     trend_bucket: str  # "week" or "day"
     handling: list[HandlingRow]
     visits: Visits
+    ratings: Satisfaction
+    unit_ratings: list[UnitSatisfaction]
     refreshed_at: datetime | None
     computed_at: datetime
     from_cache: bool = False  # set by `acceptance.page_cache` when served from the cache
@@ -380,6 +384,13 @@ def dashboard(filters: dict | None, period: Period) -> Dashboard:
     filters = filters_cleaned(filters)
     state = rollup_state()
     scan = _scan(filters, period)
+    ratings, unit_ratings = satisfaction(
+        filters,
+        period,
+        concluded=next(f.value for f in scan.figures if f.key == "concluded"),
+        concluded_by_unit={r.unit.pk: r.concluded for r in scan.units},
+        units={r.unit.pk: r.unit for r in scan.units},
+    )
     return Dashboard(
         period=period,
         filters=filters,
@@ -389,6 +400,8 @@ def dashboard(filters: dict | None, period: Period) -> Dashboard:
         trend_bucket=scan.bucket,
         handling=handling_times(filters, period),
         visits=scan.visits,
+        ratings=ratings,
+        unit_ratings=unit_ratings,
         refreshed_at=state.refreshed_at if state else None,
         computed_at=timezone.now(),
     )

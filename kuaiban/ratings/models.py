@@ -275,7 +275,7 @@ class FollowUp(ConcurrentTransitionMixin, models.Model):
         related_name="follow_up",
         verbose_name=_("rating"),
     )
-    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now, db_index=True)
     # The clock, as stored facts (computed by cases.deadlines.followup_plan).
     verify_due_at = models.DateTimeField(_("verify by"))
     answer_due_at = models.DateTimeField(_("answer by"))

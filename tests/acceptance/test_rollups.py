@@ -63,7 +63,7 @@ def test_a_refresh_is_idempotent_and_the_first_one_is_full(history):
         assert rows() == snapshot
         rollup_refresh(full=True)
         assert rows() == snapshot
-    state = RollupState.objects.get()
+    state = RollupState.objects.get(name="daily_case")
     assert state.refreshed_at == END and state.full_rebuild_at == END
     assert figures() == expected()
 

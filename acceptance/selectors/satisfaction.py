@@ -1,0 +1,125 @@
+"""Reads of the 好差评 figures for the supervision pages: the counts of the rating rollup for a
+period and filters, the rates over them (`rating_figures.RATES`), in total and per unit. One
+grouped query over the rating rollup; the cases concluded (the rating rate's denominator) come
+from the caller's case-rollup scan, so both halves of a rate share the filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from kuaiban.catalog.models import Unit
+
+from ..figures import rollup_filter_q
+from ..models import RATING_COUNTS, DailyRatingRollup
+from ..rating_figures import RATES, RATING_FIGURES, Rate
+from .common import Period, rollup_sum
+
+
+@dataclass(frozen=True)
+class RateValue:
+    rate: Rate
+    numerator: int
+    denominator: int
+
+    @property
+    def key(self) -> str:
+        return self.rate.key
+
+    @property
+    def label(self):
+        return self.rate.label
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+    @property
+    def below_goal(self) -> bool:
+        return self.rate.goal is not None and self.value is not None and self.value < self.rate.goal
+
+
+@dataclass
+class Satisfaction:
+    """The 好差评 counts of a scope and the cases it concluded."""
+
+    counts: dict[str, int]
+    concluded: int
+
+    def __getitem__(self, key: str) -> int:
+        return self.concluded if key == "concluded" else self.counts[key]
+
+    def rate(self, key: str) -> RateValue:
+        rate = next(r for r in RATES if r.key == key)
+        return RateValue(
+            rate,
+            sum(self[name] for name in rate.numerators),
+            sum(self[name] for name in rate.denominators),
+        )
+
+    @property
+    def rates(self) -> list[RateValue]:
+        return [self.rate(r.key) for r in RATES]
+
+    @property
+    def figures(self) -> list[tuple[str, object, int]]:
+        """(key, label, count) of every count, for the drill-down links."""
+        return [(key, RATING_FIGURES[key].label, self.counts[key]) for key in RATING_COUNTS]
+
+    @property
+    def any(self) -> bool:
+        return any(self.counts.values())
+
+
+@dataclass
+class UnitSatisfaction:
+    unit: Unit
+    figures: Satisfaction
+
+
+def _rows(filters: dict, period: Period) -> QuerySet[DailyRatingRollup]:
+    return DailyRatingRollup.objects.filter(
+        rollup_filter_q(filters), day__gte=period.start, day__lte=period.end
+    )
+
+
+def satisfaction(
+    filters: dict,
+    period: Period,
+    *,
+    concluded: int,
+    concluded_by_unit: dict[int, int],
+    units: dict[int, Unit] | None = None,
+) -> tuple[Satisfaction, list[UnitSatisfaction]]:
+    """The period's 好差评 figures in total and per unit (units with a count or a concluded
+    case; a whole application's ratings count in the total only). One query, and one for the
+    units not among `units` when there are any."""
+    grouped = (
+        _rows(filters, period)
+        .values("unit_id")
+        .annotate(**{name: rollup_sum(name) for name in RATING_COUNTS})
+        .order_by()
+    )
+    totals = dict.fromkeys(RATING_COUNTS, 0)
+    per_unit: dict[int, dict[str, int]] = {}
+    for row in grouped:
+        for name in RATING_COUNTS:
+            totals[name] += row[name]
+        if row["unit_id"] is not None:
+            per_unit[row["unit_id"]] = {name: row[name] for name in RATING_COUNTS}
+    unit_ids = set(per_unit) | {u for u, n in concluded_by_unit.items() if n}
+    units = {pk: unit for pk, unit in (units or {}).items() if pk in unit_ids}
+    if missing := unit_ids - set(units):
+        units.update(Unit.objects.in_bulk(missing))
+    rows = [
+        UnitSatisfaction(
+            unit,
+            Satisfaction(
+                per_unit.get(pk, dict.fromkeys(RATING_COUNTS, 0)), concluded_by_unit.get(pk, 0)
+            ),
+        )
+        for pk, unit in units.items()
+    ]
+    rows.sort(key=lambda r: r.unit.code)
+    return Satisfaction(totals, concluded), rows
