@@ -26,6 +26,7 @@ from .figures import FIGURES
 from .forms import AppealDecisionForm, FilterForm
 from .models import DASHBOARD_FIGURES
 from .page_cache import dashboard_cached, programme_cached
+from .rating_figures import RATING_FIGURES
 from .selectors.dashboard import Dashboard
 from .selectors.drilldown import (
     CASE_SORTS,
@@ -38,6 +39,7 @@ from .selectors.drilldown import (
     overdue_rows,
 )
 from .selectors.follow_ups import follow_up_for_office, open_follow_ups
+from .selectors.satisfaction import reviews_behind
 
 PAGE_SIZE = 50
 
@@ -182,6 +184,32 @@ def cases(request):
             "sort_links": _sort_links(form, sort, {"figure": figure}),
             "hidden": [("figure", figure), ("sort", sort)],
             "page_query": form.query(figure=figure, sort=sort),
+            "dashboard_query": form.query(),
+        },
+    )
+
+
+@supervisor_required
+def reviews(request):
+    """The ratings or follow-ups behind a 好差评 figure. Who rated (name, reference) shows only
+    when the rater agreed to be named."""
+    figure = request.GET.get("figure", "")
+    if figure not in RATING_FIGURES:
+        raise Http404
+    form = _form(request)
+    period = form.period()
+    queryset = reviews_behind(figure, form.filters(), period)
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "acceptance/reviews.html",
+        {
+            "form": form,
+            "figure": RATING_FIGURES[figure],
+            "page": page,
+            "period": period,
+            "hidden": [("figure", figure)],
+            "page_query": form.query(figure=figure),
             "dashboard_query": form.query(),
         },
     )

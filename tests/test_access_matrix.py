@@ -220,6 +220,7 @@ MATRIX: dict[str, Row] = {
     "supervision:dashboard": _row("/supervision/dashboard/", SUPERVISORS),
     "supervision:cases": _row("/supervision/cases/?figure=received", SUPERVISORS),
     "supervision:overdue": _row("/supervision/overdue/", SUPERVISORS),
+    "supervision:reviews": _row("/supervision/reviews/?figure=bad", SUPERVISORS),
     "supervision:follow_ups": _row("/supervision/follow-ups/", SUPERVISORS),
     # appeals are decided by the city's supervision office (this follow-up has no appeal: 404)
     "supervision:follow_up_decide": _row(

@@ -45,6 +45,8 @@ PAGES = [
     ("/supervision/cases/", Role.SUPERVISOR, {"figure": "received"},
      (*PERIOD, *FILTERS, "figure", "sort", "page")),
     ("/supervision/overdue/", Role.SUPERVISOR, {}, (*FILTERS, "sort", "page")),
+    ("/supervision/reviews/", Role.SUPERVISOR, {"figure": "bad"},
+     (*PERIOD, *FILTERS, "figure", "page")),
     ("/supervision/", Role.SUPERVISOR, {}, ("year",)),
     ("/speedup/", Role.SUPERVISOR, {}, PERIOD),
     ("/reports/exports/new/", Role.SUPERVISOR, {"kind": "cases", "figure": "received"},

@@ -16,7 +16,8 @@ from speedup.selectors import ON_TIME_GOAL, ProgrammeGoal, speedup_goal
 from ..figures import day_start
 from ..models import DailyCaseRollup
 from ..rollups import rollup_state
-from .common import rollup_sum
+from .common import Period, rollup_sum
+from .satisfaction import Satisfaction, satisfaction_total
 
 BUNDLE_GOAL = 10  # the plan: all ten bundles in service by the year end
 SPEEDUP_GOAL = 10  # the plan: at least 10 of the 23 speed-up items measured ≥ 50% faster
@@ -47,6 +48,7 @@ class ProgrammeStatus:
     speedup: ProgrammeGoal
     instant_decided: int
     instant_in_time: int
+    ratings: Satisfaction
     refreshed_at: datetime | None
     bundle_goal: int = BUNDLE_GOAL
     speedup_goal: int = SPEEDUP_GOAL
@@ -71,7 +73,7 @@ def programme_status(year: int, *, today: date | None = None) -> ProgrammeStatus
     Bundles in service: published and with at least one application submitted this year;
     completed through the bundle route: bundle applications concluded this year. Speed-up items:
     `speedup.selectors.speedup_goal` over the year. Instant items: decided this year within their
-    office minutes (30 by default), from the rollup.
+    office minutes (30 by default), from the rollup. 好差评: the year's rating figures.
     """
     today = today or timezone.localdate()
     start = date(year, 1, 1)
@@ -116,5 +118,6 @@ def programme_status(year: int, *, today: date | None = None) -> ProgrammeStatus
         speedup=speedup_goal(start=span[0], end=span[1]),
         instant_decided=instant["s_decided"],
         instant_in_time=instant["s_in_time"],
+        ratings=satisfaction_total({}, Period(start, end)),
         refreshed_at=state.refreshed_at if state else None,
     )

@@ -12,9 +12,9 @@ from django.db.models import QuerySet
 from kuaiban.catalog.models import Unit
 
 from ..figures import rollup_filter_q
-from ..models import RATING_COUNTS, DailyRatingRollup
-from ..rating_figures import RATES, RATING_FIGURES, Rate
-from .common import Period, rollup_sum
+from ..models import RATING_COUNTS, DailyCaseRollup, DailyRatingRollup
+from ..rating_figures import RATES, RATING_FIGURES, Rate, rows_filter_q, rows_for_figure
+from .common import Period, filters_cleaned, rollup_sum
 
 
 @dataclass(frozen=True)
@@ -123,3 +123,27 @@ def satisfaction(
     ]
     rows.sort(key=lambda r: r.unit.code)
     return Satisfaction(totals, concluded), rows
+
+
+def satisfaction_total(filters: dict, period: Period) -> Satisfaction:
+    """The period's 好差评 figures in total, with the cases concluded: two aggregates."""
+    sums = _rows(filters, period).aggregate(**{n: rollup_sum(n) for n in RATING_COUNTS})
+    concluded = DailyCaseRollup.objects.filter(
+        rollup_filter_q(filters), day__gte=period.start, day__lte=period.end
+    ).aggregate(n=rollup_sum("concluded"))["n"]
+    return Satisfaction(sums, concluded)
+
+
+def reviews_behind(figure: str, filters: dict | None, period: Period) -> QuerySet:
+    """The ratings or follow-ups a 好差评 count holds, for the same filters and period, newest
+    first, read live through the figure's one definition (`rating_figures`)."""
+    filters = filters_cleaned(filters)
+    counts = RATING_FIGURES[figure].counts
+    rows = rows_for_figure(figure, [period.span]).filter(rows_filter_q(counts, filters))
+    related = ["application__bundle", "application__item", "application__hall", "item_case__item"]
+    if counts == "rating":
+        related.append("application__applicant")  # shown only for a named rater
+        return rows.select_related(*related, "item_case__unit", "follow_up").order_by(
+            "-anchor_at", "-pk"
+        )
+    return rows.select_related(*related, "unit", "rating").order_by("-opened_at", "-pk")

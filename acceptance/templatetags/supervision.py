@@ -40,3 +40,23 @@ def duration(value: timedelta | None) -> str:
     if hours:
         return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
     return _("%(minutes)d min") % {"minutes": minutes}
+
+
+@register.filter
+def percent(value: float | None, digits: int = 1) -> str:
+    """A share as a percentage with `digits` decimals (98.6%); "—" for no value (nothing to
+    divide by), never 0%."""
+    if value is None:
+        return "—"
+    return f"{value * 100:.{int(digits)}f}%"
+
+
+@register.filter
+def rate(figures, key: str) -> float | None:
+    """The value of one 好差评 rate of a `Satisfaction` (`rating_figures.RATES` keys)."""
+    return figures.rate(key).value
+
+
+@register.filter
+def rate_below_goal(figures, key: str) -> bool:
+    return figures.rate(key).below_goal
