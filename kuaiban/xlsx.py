@@ -23,13 +23,17 @@ HEADER_ALIGNMENT = Alignment(vertical="center", wrap_text=True)
 WRAP = Alignment(vertical="top", wrap_text=True)  # several lines in one cell show as lines
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+PERCENT = "0.0%"  # a share kept as the number (0.986), shown as a percentage (98.6%)
 
 
-def safe_cell(sheet, value, *, alignment: Alignment | None = None):
+def safe_cell(
+    sheet, value, *, alignment: Alignment | None = None, number_format: str | None = None
+):
     """What to append for `value` in a row of the write-only `sheet`: the value itself, or a cell
-    when it needs one (text a spreadsheet would read as a formula; an alignment)."""
+    when it needs one (text a spreadsheet would read as a formula; an alignment; a number
+    format)."""
     formula_like = isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
-    if not formula_like and alignment is None:
+    if not formula_like and alignment is None and number_format is None:
         return value
     cell = WriteOnlyCell(sheet, value=value)
     if formula_like:
@@ -37,6 +41,8 @@ def safe_cell(sheet, value, *, alignment: Alignment | None = None):
         cell.quotePrefix = True
     if alignment is not None:
         cell.alignment = alignment
+    if number_format is not None:
+        cell.number_format = number_format
     return cell
 
 
@@ -94,3 +100,8 @@ class GuardedSheet:
     def wrapped(self, text: str):
         """A cell whose text wraps (a paragraph typed by someone, guarded like any text)."""
         return safe_cell(self.sheet, text, alignment=WRAP)
+
+    def percent(self, share: float | None):
+        """A share (0.986) as a number shown as a percentage (98.6%); empty for None (nothing to
+        divide by)."""
+        return None if share is None else safe_cell(self.sheet, share, number_format=PERCENT)

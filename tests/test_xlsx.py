@@ -86,6 +86,17 @@ def test_the_header_row_is_styled_frozen_and_sized_and_wrapped_text_wraps():
     assert (body.value, body.data_type, body.quotePrefix) == ("第一行\n=第二行", "s", False)
 
 
+def test_a_share_is_a_number_shown_as_a_percentage_and_no_share_an_empty_cell():
+    def fill(book):
+        sheet = xlsx.guarded_sheet(book, "s", [("比率", 10)])
+        sheet.append([sheet.percent(2 / 3), sheet.percent(None), sheet.percent(0)])
+
+    a, b, c = written(fill)["s"][2]
+    assert (a.value, a.data_type, a.number_format) == (pytest.approx(2 / 3), "n", xlsx.PERCENT)
+    assert b.value is None
+    assert (c.value, c.number_format) == (0, xlsx.PERCENT)
+
+
 # -- no workbook cell is written around the guard ---------------------------------------------
 
 ROOT = Path(__file__).resolve().parent.parent
