@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
-from kuaiban.catalog.models import Unit
+from kuaiban.catalog.models import Bundle, District, ServiceHall, ServiceItem, Unit, Window
 
 from ..figures import rollup_filter_q
 from ..models import RATING_COUNTS, DailyCaseRollup, DailyRatingRollup
@@ -132,6 +132,68 @@ def satisfaction_total(filters: dict, period: Period) -> Satisfaction:
         rollup_filter_q(filters), day__gte=period.start, day__lte=period.end
     ).aggregate(n=rollup_sum("concluded"))["n"]
     return Satisfaction(sums, concluded)
+
+
+# The catalog model of each dashboard dimension (`figures.DIMENSIONS`), for `satisfaction_by`.
+DIMENSION_MODELS: dict[str, type[Model]] = {
+    "unit": Unit,
+    "item": ServiceItem,
+    "bundle": Bundle,
+    "window": Window,
+    "hall": ServiceHall,
+    "district": District,
+}
+
+
+@dataclass
+class GroupSatisfaction:
+    """The 好差评 figures of one member of a dimension; `member` None holds the figures without
+    one (for unit and item: the whole applications' ratings; for bundle: single items)."""
+
+    member: Model | None
+    figures: Satisfaction
+
+
+def satisfaction_by(
+    dimension: str, filters: dict | None, period: Period
+) -> list[GroupSatisfaction]:
+    """The period's 好差评 figures per member of one dashboard dimension (unit, item, bundle,
+    window, hall or district), each with its cases concluded for the rating rate: one grouped
+    query over each rollup (the same filters) and one for the members. Members with a count or a
+    concluded case, by code; the row without a member last."""
+    model = DIMENSION_MODELS[dimension]
+    filters = filters_cleaned(filters)
+    column = f"{dimension}_id"
+    counts = {
+        row[column]: {name: row[name] for name in RATING_COUNTS}
+        for row in _rows(filters, period)
+        .values(column)
+        .annotate(**{name: rollup_sum(name) for name in RATING_COUNTS})
+        .order_by()
+    }
+    concluded = dict(
+        DailyCaseRollup.objects.filter(
+            rollup_filter_q(filters), day__gte=period.start, day__lte=period.end
+        )
+        .values(column)
+        .annotate(n=rollup_sum("concluded"))
+        .order_by()
+        .values_list(column, "n")
+    )
+    keys = {k for k, c in counts.items() if any(c.values())} | {
+        k for k, n in concluded.items() if n
+    }
+    members = model._default_manager.in_bulk([k for k in keys if k is not None])
+    rows = [
+        GroupSatisfaction(
+            members.get(k) if k is not None else None,
+            Satisfaction(counts.get(k, dict.fromkeys(RATING_COUNTS, 0)), concluded.get(k, 0)),
+        )
+        for k in keys
+        if k is None or k in members
+    ]
+    rows.sort(key=lambda r: (r.member is None, getattr(r.member, "code", "")))
+    return rows
 
 
 def reviews_behind(figure: str, filters: dict | None, period: Period) -> QuerySet:

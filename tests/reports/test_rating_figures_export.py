@@ -1,0 +1,253 @@
+"""The 好差评 figures in the reports: `satisfaction_by` for a filter equal to the ratings and
+follow-ups counted directly (in Python, without the rollup's query code)."""
+
+from datetime import date, datetime, timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from acceptance.models import RATING_COUNTS
+from acceptance.rollups import rollup_refresh
+from acceptance.selectors.common import Period
+from acceptance.selectors.dashboard import dashboard
+from acceptance.selectors.satisfaction import DIMENSION_MODELS, satisfaction_by
+from bundles.services import intake
+from kuaiban.cases.models import CaseState, ItemCase
+from kuaiban.catalog.models import ServiceHall
+from kuaiban.ratings.followups import (
+    followup_answer,
+    followup_appeal,
+    followup_appeal_decide,
+    followup_rate_rectification,
+    followup_verify,
+)
+from kuaiban.ratings.models import Channel, Finding, FollowUp, FollowUpKind, FollowUpState, Rating
+from kuaiban.ratings.services import rating_submit
+from tests.builders import (
+    accepted,
+    approved,
+    at,
+    case_of,
+    clerk_of,
+    concluded,
+    reviewer_of,
+    single_item_submitted,
+    submitted,
+)
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+PERIOD = Period(date(2026, 11, 2), date(2026, 11, 29))
+END = at(2026, 11, 29, 22)
+GRADES = (5, 1, 4, 2, 3, 5, None)
+WINDOWS = (
+    "SOCIAL",
+    "EMPLOY",
+    "TALENT",
+    "LABOUR",
+    "BUNDLE",
+)  # cycled over the concluded cases; None: left unrated
+
+
+def concluded_at_hall(hall_code: str, when: datetime):
+    """As `tests.builders.concluded`, accepted at a hall (its district then counts it)."""
+    hall = ServiceHall.objects.get(code=hall_code)
+    with time_machine.travel(when, tick=False):
+        application = submitted("B10", answers={"BANK_OUTLET": True, "INSURED": True})
+        intake.application_accept(
+            application=application, actor=clerk_of("BUNDLE", hall=hall), conclude_instant=True
+        )
+    application.refresh_from_db()
+    return application
+
+
+def licence_concluded(hall_code: str, when: datetime):
+    """A single-item application (no bundle), accepted at a hall and approved the next day."""
+    hall = ServiceHall.objects.get(code=hall_code)
+    with time_machine.travel(when - timedelta(minutes=30), tick=False):
+        application = single_item_submitted("劳务派遣经营许可")
+    with time_machine.travel(when, tick=False):
+        accepted(application, clerk_of(*WINDOWS, hall=hall))
+    case = case_of(application)
+    with time_machine.travel(when + timedelta(days=1), tick=False):
+        approved(case, reviewer_of(case.unit.code))
+    application.refresh_from_db()
+    return application
+
+
+def rated_history() -> None:
+    """Bundles concluded in two districts' halls, the city hall and with no hall, a licence;
+    their cases rated (grades cycled, some left unrated; the licence very dissatisfied), two
+    bundles rated badly as a whole;
+    two bad reviews answered (one late), one rectification rated, one appeal upheld, one bad
+    review left unanswered."""
+    applications = [
+        concluded_at_hall("HALL-321002", at(2026, 11, 3, 10)),
+        concluded_at_hall("HALL-321003", at(2026, 11, 10, 10)),
+        concluded_at_hall("HALL-CITY", at(2026, 11, 17, 10)),
+        concluded(when=at(2026, 11, 18, 10)),
+        licence_concluded("HALL-321003", at(2026, 11, 9, 10)),
+        concluded_at_hall("HALL-321002", at(2026, 10, 20, 10)),  # before the period
+    ]
+    k = 0
+    for application in applications:
+        cases = application.cases.filter(state=CaseState.CONCLUDED).order_by("pk")
+        for case in cases:
+            grade = GRADES[k % len(GRADES)] if application.bundle_id else 1  # the licence
+            k += 1
+            if grade is None:
+                continue
+            rating_submit(
+                application=application,
+                item_case=case,
+                grade=grade,
+                channel=Channel.ONLINE,
+                now=case.concluded_at + timedelta(hours=1),
+            )
+    for application in applications[:2]:
+        rating_submit(
+            application=application,
+            grade=2,
+            channel=Channel.ONLINE,
+            now=application.concluded_at + timedelta(hours=2),
+        )
+    reviews = list(
+        FollowUp.objects.filter(kind=FollowUpKind.BAD_REVIEW, opened_at__gte=at(2026, 11, 2))
+        .select_related("unit")
+        .order_by("pk")
+    )
+    assert len(reviews) >= 4
+    answered, late, appealed = reviews[0], reviews[1], reviews[2]
+    for follow_up, after in ((answered, timedelta(hours=3)), (late, timedelta(days=12))):
+        with time_machine.travel(follow_up.opened_at + after, tick=False):
+            actor = reviewer_of(follow_up.unit.code)
+            followup_verify(
+                follow_up=follow_up, actor=actor, contact_note="电话回访", finding=Finding.JUSTIFIED
+            )
+            followup_answer(follow_up=follow_up, actor=actor, rectification="整改", answer="已整改")
+    followup_rate_rectification(follow_up=answered, grade=4)
+    with time_machine.travel(appealed.opened_at + timedelta(hours=1), tick=False):
+        followup_appeal(follow_up=appealed, actor=reviewer_of(appealed.unit.code), reason="误评")
+        followup_appeal_decide(
+            follow_up=FollowUp.objects.get(pk=appealed.pk),
+            actor=UserFactory(supervisor=True),
+            upheld=True,
+            note="核实为误评",
+        )
+    with time_machine.travel(END, tick=False):
+        rollup_refresh(full=True)
+
+
+# -- direct counts -----------------------------------------------------------------------------
+
+
+def _in_period(moment) -> bool:
+    start, end = PERIOD.span
+    return moment is not None and start <= moment < end
+
+
+def _dims(application, item_case, unit_id) -> dict:
+    subject = application.bundle or application.item
+    hall = application.hall
+    return {
+        "unit": unit_id,
+        "item": item_case.item_id if item_case else None,
+        "bundle": application.bundle_id,
+        "window": subject.window_id,
+        "hall": application.hall_id,
+        "district": hall.district_id if hall else None,
+    }
+
+
+def direct(dimension: str | None = None, filters: dict | None = None) -> dict:
+    """member id (None for the total, or for no member) → every 好差评 count and "concluded",
+    counted row by row."""
+    filters = filters or {}
+    found: dict = {}
+
+    def add(dims: dict, name: str, n: int = 1) -> None:
+        if any(dims[k] != v for k, v in filters.items()):
+            return
+        counts = found.setdefault(
+            dims[dimension] if dimension else None, dict.fromkeys((*RATING_COUNTS, "concluded"), 0)
+        )
+        counts[name] += n
+
+    for case in ItemCase.objects.select_related(
+        "application__bundle", "application__item", "application__hall"
+    ):
+        if _in_period(case.concluded_at):
+            add(_dims(case.application, case, case.unit_id), "concluded")
+    ratings = Rating.objects.select_related(
+        "item_case", "application__bundle", "application__item", "application__hall", "follow_up"
+    )
+    for rating in ratings:
+        if hasattr(rating, "follow_up") and rating.follow_up.state == FollowUpState.APPEAL_UPHELD:
+            continue
+        if not _in_period((rating.item_case or rating.application).concluded_at):
+            continue
+        dims = _dims(
+            rating.application, rating.item_case, getattr(rating.item_case, "unit_id", None)
+        )
+        prefix = "" if rating.item_case else "whole_"
+        add(dims, f"{prefix}rated")
+        add(dims, f"{prefix}satisfied" if rating.grade >= 3 else f"{prefix}bad")
+    follow_ups = FollowUp.objects.select_related(
+        "item_case", "application__bundle", "application__item", "application__hall"
+    )
+    for f in follow_ups:
+        if not _in_period(f.opened_at):
+            continue
+        dims = _dims(f.application, f.item_case, f.unit_id)
+        upheld = f.state == FollowUpState.APPEAL_UPHELD
+        answered = f.state == FollowUpState.ANSWERED
+        add(dims, "fu_opened")
+        add(dims, f"fu_{f.kind}")
+        add(dims, "fu_due", int(not upheld))
+        add(dims, "fu_answered", int(answered))
+        add(dims, "fu_answered_on_time", int(answered and f.answered_at <= f.answer_due_at))
+        add(dims, "fu_escalated", int(f.escalated_at is not None))
+        add(dims, "fu_rect_rated", int(f.rectification_grade is not None))
+        add(dims, "fu_rect_satisfied", int((f.rectification_grade or 0) >= 3))
+        add(dims, "fu_appealed", int(f.appealed_at is not None))
+        add(dims, "fu_appeals_upheld", int(upheld))
+    return {k: v for k, v in found.items() if any(v.values())}
+
+
+def code_of(dimension: str, pk) -> str:
+    return DIMENSION_MODELS[dimension].objects.get(pk=pk).code if pk is not None else ""
+
+
+# -- the tests ---------------------------------------------------------------------------------
+
+
+def test_satisfaction_by_a_dimension_equals_direct_counts_for_a_filter():
+    rated_history()
+    district = ServiceHall.objects.get(code="HALL-321003").district_id
+    board = dashboard({}, PERIOD)
+    for filters in (
+        {},
+        {"district": district},
+        {"hall": ServiceHall.objects.get(code="HALL-321002").pk},
+    ):
+        for dimension in DIMENSION_MODELS:
+            with CaptureQueriesContext(connection) as queries:
+                groups = satisfaction_by(dimension, filters, PERIOD)
+            assert len(queries) <= 3, (dimension, filters)  # whatever the number of members
+            found = {
+                (g.member.pk if g.member else None): {
+                    **g.figures.counts,
+                    "concluded": g.figures.concluded,
+                }
+                for g in groups
+            }
+            assert found == direct(dimension, filters), (dimension, filters)
+            if not filters:
+                assert sum(g.figures["rated"] for g in groups) == board.ratings["rated"]
+    # Per unit, the dashboard's own table.
+    units = {
+        g.member.pk: g.figures for g in satisfaction_by("unit", {}, PERIOD) if g.member is not None
+    }
+    assert {u.unit.pk: u.figures for u in board.unit_ratings} == units
