@@ -16,6 +16,8 @@ from typing import Any
 import openpyxl
 from django.utils import timezone, translation
 
+from acceptance.figures import FIGURES
+from acceptance.rating_figures import RATING_FIGURES
 from kuaiban import xlsx
 from kuaiban.accounts.models import Role
 from kuaiban.cases.models import CaseState, FlagKind
@@ -369,9 +371,128 @@ def visit_rows(visits) -> list[list]:
     ]
 
 
-def write_kpi(path_or_file, board, about: list[tuple[str, Any]]) -> int:
+# -- 好差评 (ratings) ------------------------------------------------------------------------
+
+RATING_HEADERS = [
+    ("指标代码", 20),
+    ("指标", 28),
+    ("数值（分子）", 12),
+    ("分母", 10),
+    ("比率", 10),
+    ("目标", 8),
+    ("未达目标", 8),
+    ("口径", 60),
+]
+
+
+def rate_rows(ratings, percent: Callable[[float | None], Any]) -> list[list]:
+    """Each 好差评 rate of a Satisfaction: numerator, denominator, the rate and its goal as
+    percentages (`percent` makes the cell: `GuardedSheet.percent`), below the goal or not, and
+    what it divides."""
+    rows = []
+    with translation.override("zh-hans"):
+        labels = {key: str(f.label) for key, f in RATING_FIGURES.items()}
+        labels["concluded"] = str(FIGURES["concluded"].label)
+        for r in ratings.rates:
+            goal = r.rate.goal
+            rows.append(
+                [
+                    r.key,
+                    str(r.label),
+                    r.numerator,
+                    r.denominator,
+                    percent(r.value),
+                    percent(goal),
+                    (YES if r.below_goal else NO) if goal is not None else "",
+                    " + ".join(labels[n] for n in r.rate.numerators)
+                    + " ÷ "
+                    + " + ".join(labels[n] for n in r.rate.denominators),
+                ]
+            )
+    return rows
+
+
+def rating_rows(ratings, percent: Callable[[float | None], Any]) -> list[list]:
+    """The 好差评 sheet: each rate (`rate_rows`), then each count with its definition."""
+    rows = rate_rows(ratings, percent)
+    with translation.override("zh-hans"):
+        for key, label, count in ratings.figures:
+            definition = str(RATING_FIGURES[key].definition)
+            rows.append([key, str(label), count, None, None, None, "", definition])
+    return rows
+
+
+# The per-member sheets: dimension → (sheet title, code header, name header, the row without a
+# member). The units' sheet is the dashboard's own table (`board.unit_ratings`); the others come
+# from `satisfaction_by` (`GROUPED_DIMENSIONS`).
+RATING_GROUPS = {
+    "unit": ("好差评-单位", "单位编码", "单位", "（整件申请的评价，不属于单位）"),
+    "item": ("好差评-事项", "事项编码", "事项", "（整件申请的评价，不属于单个事项）"),
+    "bundle": ("好差评-一件事", "一件事编码", "一件事", "（单事项申请，不属于一件事）"),
+    "window": ("好差评-窗口", "窗口编码", "窗口", "（无受理窗口）"),
+    "hall": ("好差评-服务大厅", "大厅编码", "服务大厅", "（无受理大厅）"),
+    "district": ("好差评-县区", "区划代码", "县（市、区）", "（无所属县（市、区））"),
+}
+GROUPED_DIMENSIONS = ("item", "bundle", "window", "hall", "district")
+RATING_GROUP_COLUMNS = [
+    ("办结", 8),
+    ("已评价", 8),
+    ("评价率", 8),
+    ("满意率", 8),
+    ("差评率", 8),
+    ("应答复整改", 10),
+    ("已答复", 8),
+    ("答复率", 8),
+    ("按时答复率", 10),
+    ("整改满意率", 10),
+    ("申诉", 8),
+    ("申诉成立", 8),
+]
+
+
+def rating_group_headers(dimension: str) -> list[tuple[str, int]]:
+    _title, code, name, _none = RATING_GROUPS[dimension]
+    return [(code, 12), (name, 30), *RATING_GROUP_COLUMNS]
+
+
+def rating_group_row(code: str, name: str, f, percent: Callable[[float | None], Any]) -> list:
+    """One member's 好差评 figures (`f`: a Satisfaction)."""
+    return [
+        code,
+        name,
+        f.concluded,
+        f["rated"],
+        percent(f.rate("rating_rate").value),
+        percent(f.rate("satisfaction_rate").value),
+        percent(f.rate("bad_rate").value),
+        f["fu_due"],
+        f["fu_answered"],
+        percent(f.rate("answered_rate").value),
+        percent(f.rate("on_time_rate").value),
+        percent(f.rate("rectification_rate").value),
+        f["fu_appealed"],
+        f["fu_appeals_upheld"],
+    ]
+
+
+def rating_group_rows(dimension: str, groups, percent) -> list[list]:
+    """The rows of a dimension's sheet from `satisfaction_by` (`GroupSatisfaction`s)."""
+    none = RATING_GROUPS[dimension][3]
+    return [
+        rating_group_row(g.member.code, g.member.name_zh, g.figures, percent)
+        if g.member is not None
+        else rating_group_row("", none, g.figures, percent)
+        for g in groups
+    ]
+
+
+def write_kpi(
+    path_or_file, board, about: list[tuple[str, Any]], groups: dict[str, list] | None = None
+) -> int:
     """The dashboard's tables: figures (with week-over-week change), units, handling times,
-    visits. Returns the data rows written."""
+    visits, the 好差评 rates and counts and the units' 好差评 figures; then, from `groups`
+    (dimension → `satisfaction_by` rows, same filters and period), a 好差评 sheet per item,
+    bundle, window, hall and district. Returns the data rows written."""
     n = 0
     with Book() as book:
         for title, headers, rows in (
@@ -384,9 +505,28 @@ def write_kpi(path_or_file, board, about: list[tuple[str, Any]]) -> int:
             for row in rows:
                 sheet.append(row)
             n += len(rows)
+        sheet = book.sheet("好差评", RATING_HEADERS)
+        n += _fill(sheet, rating_rows(board.ratings, sheet.percent))
+        sheet = book.sheet(RATING_GROUPS["unit"][0], rating_group_headers("unit"))
+        n += _fill(
+            sheet,
+            [
+                rating_group_row(u.unit.code, u.unit.name_zh, u.figures, sheet.percent)
+                for u in board.unit_ratings
+            ],
+        )
+        for dimension, members in (groups or {}).items():
+            sheet = book.sheet(RATING_GROUPS[dimension][0], rating_group_headers(dimension))
+            n += _fill(sheet, rating_group_rows(dimension, members, sheet.percent))
         book.about(about)
         book.save(path_or_file)
     return n
+
+
+def _fill(sheet: xlsx.GuardedSheet, rows: list[list]) -> int:
+    for row in rows:
+        sheet.append(row)
+    return len(rows)
 
 
 # -- the report to bureau leaders ------------------------------------------------------------

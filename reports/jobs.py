@@ -42,7 +42,7 @@ from kuaiban.notifications.services import notify
 
 from . import exports
 from .models import ExportJob, ExportKind, ExportStatus
-from .selectors import export_queryset, figure_label, filters_described
+from .selectors import export_queryset, figure_label, filters_described, rating_groups
 
 logger = logging.getLogger(__name__)
 EXPORT_DIR = "exports"
@@ -208,7 +208,8 @@ def _write(job: ExportJob, path: Path, mine) -> int:
     period = job_period(job)
     if job.kind == ExportKind.KPI:
         board = dashboard_cached(filters, period)
-        written = exports.write_kpi(path, board, _about(job, period))
+        groups = rating_groups(board, exports.GROUPED_DIMENSIONS)
+        written = exports.write_kpi(path, board, _about(job, period), groups)
         mine.update(total_rows=written)
         return written
     queryset = export_queryset(

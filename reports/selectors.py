@@ -24,6 +24,7 @@ from acceptance.selectors.drilldown import (
     overdue_rows,
 )
 from acceptance.selectors.programme import ProgrammeStatus, programme_status
+from acceptance.selectors.satisfaction import GroupSatisfaction, satisfaction_by
 from kuaiban.cases.models import ItemCase
 from kuaiban.catalog.models import Bundle, District, ServiceHall, ServiceItem, Unit, Window
 from kuaiban.ratings.selectors import FollowUpCounts, follow_up_counts
@@ -88,6 +89,12 @@ def export_queryset(
     if kind == ExportKind.FLAGS:
         return flags_in(filters, period)
     raise ValueError(f"no row queryset for {kind!r}")
+
+
+def rating_groups(board: Dashboard, dimensions) -> dict[str, list[GroupSatisfaction]]:
+    """The board's 好差评 figures per member of each dimension (`satisfaction_by`, the board's
+    filters and period): three queries per dimension, whatever the number of members."""
+    return {name: satisfaction_by(name, board.filters, board.period) for name in dimensions}
 
 
 def jobs_of(user, limit: int = 20) -> list[ExportJob]:

@@ -1,14 +1,20 @@
-"""The 好差评 figures in the reports: `satisfaction_by` for a filter equal to the ratings and
-follow-ups counted directly (in Python, without the rollup's query code)."""
+"""The 好差评 figures in the reports: the KPI workbook's rates, counts and per-unit, per-item,
+per-bundle, per-window, per-hall and per-district sheets, and `satisfaction_by` for a filter,
+all equal to the ratings and follow-ups counted directly (in Python, without the rollup's query
+code)."""
 
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
+import openpyxl
 import pytest
 import time_machine
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from acceptance.models import RATING_COUNTS
+from acceptance.rating_figures import RATES
 from acceptance.rollups import rollup_refresh
 from acceptance.selectors.common import Period
 from acceptance.selectors.dashboard import dashboard
@@ -25,6 +31,10 @@ from kuaiban.ratings.followups import (
 )
 from kuaiban.ratings.models import Channel, Finding, FollowUp, FollowUpKind, FollowUpState, Rating
 from kuaiban.ratings.services import rating_submit
+from kuaiban.xlsx import PERCENT
+from reports import exports
+from reports.models import ExportStatus
+from reports.services import export_request
 from tests.builders import (
     accepted,
     approved,
@@ -216,11 +226,98 @@ def direct(dimension: str | None = None, filters: dict | None = None) -> dict:
     return {k: v for k, v in found.items() if any(v.values())}
 
 
+def rate_of(counts: dict, key: str) -> tuple[int, int, float | None]:
+    """(numerator, denominator, rate); the rate as a workbook reads it back (openpyxl writes 16
+    significant digits)."""
+    rate = next(r for r in RATES if r.key == key)
+    numerator = sum(counts[n] for n in rate.numerators)
+    denominator = sum(counts[n] for n in rate.denominators)
+    value = numerator / denominator if denominator else None
+    return numerator, denominator, value if value is None else pytest.approx(value, rel=1e-14)
+
+
 def code_of(dimension: str, pk) -> str:
     return DIMENSION_MODELS[dimension].objects.get(pk=pk).code if pk is not None else ""
 
 
+# The per-member columns after the code and the name (exports.RATING_GROUP_COLUMNS).
+COUNT_COLUMNS = {0: "concluded", 1: "rated", 5: "fu_due", 6: "fu_answered"}
+COUNT_COLUMNS |= {10: "fu_appealed", 11: "fu_appeals_upheld"}
+RATE_COLUMNS = {2: "rating_rate", 3: "satisfaction_rate", 4: "bad_rate", 7: "answered_rate"}
+RATE_COLUMNS |= {8: "on_time_rate", 9: "rectification_rate"}
+
+
+def expected_member_row(counts: dict) -> dict[int, object]:
+    row: dict[int, object] = {i: counts[name] for i, name in COUNT_COLUMNS.items()}
+    row |= {i: rate_of(counts, key)[2] for i, key in RATE_COLUMNS.items()}
+    return row
+
+
+def sheet_members(sheet) -> dict[str, dict[int, object]]:
+    rows = list(sheet.iter_rows())[1:]
+    members = {}
+    for row in rows:
+        for i in RATE_COLUMNS:
+            cell = row[2 + i]
+            assert cell.value is None or cell.number_format == PERCENT, sheet.title
+        members[row[0].value or ""] = {i: row[2 + i].value for i in (*COUNT_COLUMNS, *RATE_COLUMNS)}
+    return members
+
+
 # -- the tests ---------------------------------------------------------------------------------
+
+
+def test_the_kpi_workbook_has_the_rating_figures_of_the_ratings_and_follow_ups(
+    supervisor, eager, django_capture_on_commit_callbacks
+):
+    rated_history()
+    total = direct()[None]
+    assert total["rated"] and total["whole_bad"] and total["fu_answered"] == 2
+    assert total["fu_appeals_upheld"] == 1 and total["fu_rect_satisfied"] == 1
+    assert total["rated"] < total["concluded"]  # some cases left unrated
+    with django_capture_on_commit_callbacks(execute=True):
+        job = export_request(user=supervisor, kind="kpi", filters={}, period=PERIOD)
+    job.refresh_from_db()
+    assert job.status == ExportStatus.DONE, job.error
+    book = openpyxl.load_workbook(Path(settings.MEDIA_ROOT) / job.file_path)
+
+    rows = {r[0].value: r for r in list(book["好差评"].iter_rows())[1:]}
+    for rate in RATES:
+        row = rows[rate.key]
+        assert (row[2].value, row[3].value, row[4].value) == rate_of(total, rate.key), rate.key
+        assert row[4].number_format == PERCENT
+        assert row[5].value == rate.goal
+        if rate.goal is not None:
+            assert row[5].number_format == PERCENT
+            assert row[6].value == (exports.YES if row[4].value < rate.goal else exports.NO)
+            assert rate.key != "answered_rate" or row[6].value == exports.YES
+    for name in RATING_COUNTS:
+        assert rows[name][2].value == total[name], name
+        assert rows[name][7].value  # its definition
+    # The figures are the dashboard's.
+    board = dashboard({}, PERIOD)
+    assert board.ratings.counts == {name: total[name] for name in RATING_COUNTS}
+    assert board.ratings.concluded == total["concluded"]
+
+    for dimension, title in (
+        ("unit", "好差评-单位"),
+        ("item", "好差评-事项"),
+        ("bundle", "好差评-一件事"),
+        ("window", "好差评-窗口"),
+        ("hall", "好差评-服务大厅"),
+        ("district", "好差评-县区"),
+    ):
+        expected = {
+            code_of(dimension, pk): expected_member_row(counts)
+            for pk, counts in direct(dimension).items()
+            # the units' sheet is the dashboard's table: units only (a whole application's
+            # rating has none, and is in the totals)
+            if pk is not None or dimension != "unit"
+        }
+        assert len(expected) >= (1 if dimension == "bundle" else 2), dimension
+        assert sheet_members(book[title]) == expected, dimension
+    assert "" in sheet_members(book["好差评-一件事"])  # the licence: no bundle
+    assert "" in sheet_members(book["好差评-服务大厅"])  # the card concluded with no hall
 
 
 def test_satisfaction_by_a_dimension_equals_direct_counts_for_a_filter():

@@ -19,7 +19,7 @@ from acceptance.selectors.common import Period
 from devtools.history import history_generate
 from kuaiban.accounts.models import Role, User
 from kuaiban.catalog.excel import catalog_export
-from kuaiban.catalog.models import Bundle, ServiceItem, Unit
+from kuaiban.catalog.models import Bundle, District, ServiceHall, ServiceItem, Unit, Window
 from reports.models import ExportStatus
 from reports.services import export_request
 
@@ -39,10 +39,11 @@ def formula_cells(book) -> list[str]:
     ]
 
 
-def guarded_text(book, text: str) -> int:
-    """How many cells hold `text`, each checked to be quote-prefixed text."""
+def guarded_text(book, text: str, *, sheets=None) -> int:
+    """How many cells hold `text` (in every sheet, or those given), each checked to be
+    quote-prefixed text."""
     seen = 0
-    for sheet in book.worksheets:
+    for sheet in book.worksheets if sheets is None else sheets:
         for row in sheet.iter_rows():
             for cell in row:
                 if cell.value == text:
@@ -56,7 +57,7 @@ def test_formula_like_names_and_applicant_text_stay_text_in_every_export_kind(
 ):
     history_generate(cases=200, seed=5, open_share=0.5)
     rollup_refresh(full=True)
-    for model in (Unit, ServiceItem, Bundle):
+    for model in (Unit, ServiceItem, Bundle, Window, ServiceHall, District):
         model.objects.update(name_zh=HYPERLINK)
     User.objects.filter(role=Role.ENTERPRISE).update(real_name=COMMAND)
     User.objects.filter(role=Role.CITIZEN).update(real_name=COMMAND)
@@ -94,6 +95,11 @@ def test_formula_like_names_and_applicant_text_stay_text_in_every_export_kind(
         assert formula_cells(book) == [], kind
         for text in texts:
             assert guarded_text(book, text) > 0, (kind, text)
+        if kind == "kpi":  # each 好差评 sheet per unit, item, bundle, window, hall, district
+            titles = [t for t in book.sheetnames if t.startswith("好差评-")]
+            assert len(titles) == 6
+            for title in titles:
+                assert guarded_text(book, HYPERLINK, sheets=[book[title]]) > 0, title
         masked = COMMAND[0] + "*" * (len(COMMAND) - 1)  # a citizen's name: surname and stars
         guarded_text(book, masked)
 
