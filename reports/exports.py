@@ -536,6 +536,10 @@ REASONS = {
     "statutory_mode": "适用法定时限比例超过平均值两倍",
     "breaches": "有超法定时限案件",
 }
+RATING_REASONS = {
+    "answered": "整改答复率未达100%",
+    "bad_rate": "差评率居前",
+}
 
 
 def _percent(value: float | None) -> float | None:
@@ -576,6 +580,8 @@ def problem_rows(data) -> list[list]:
         ["本期超法定时限标记", v.get("breaches", 0)],
         ["本期超时办结", v.get("completed_late", 0)],
         ["本期超期标记", v.get("overdue", 0)],
+        ["本期好差评整改应答复", data.answered_rate.denominator],
+        ["其中已答复", data.answered_rate.numerator],
         ["好差评整改在办", data.follow_ups.open if data.follow_ups else 0],
         ["其中已超答复时限", data.follow_ups.overdue if data.follow_ups else 0],
         ["其中已升级至局行风办", data.follow_ups.escalated if data.follow_ups else 0],
@@ -609,6 +615,10 @@ def write_leader(path_or_file, data, next_steps: str, about: list[tuple[str, Any
     sheet = book.sheet("成效", FIGURE_HEADERS)
     for row in figure_rows(data.board):
         sheet.append(row)
+    sheet.append([])
+    sheet.append(["好差评", "", "分子", "分母", "比率", "目标", "未达目标", "口径"])
+    for row in rate_rows(data.ratings, sheet.percent):
+        sheet.append(row)
 
     sheet = book.sheet("问题", [("项目", 30), ("数值", 16), ("", 12), ("", 12), ("", 30)])
     for row in problem_rows(data):
@@ -623,6 +633,20 @@ def write_leader(path_or_file, data, next_steps: str, about: list[tuple[str, Any
                 _percent(u.row.statutory_mode_rate),
                 u.row.breaches,
                 "；".join(REASONS[r] for r in u.reasons),
+            ]
+        )
+    sheet.append([])
+    sheet.append(["好差评滞后的单位", "评价率", "差评率", "应答复整改", "答复率", "原因"])
+    for r in data.ratings_behind:
+        f = r.row.figures
+        sheet.append(
+            [
+                r.row.unit.name_zh,
+                sheet.percent(f.rate("rating_rate").value),
+                sheet.percent(f.rate("bad_rate").value),
+                f["fu_due"],
+                sheet.percent(f.rate("answered_rate").value),
+                "；".join(RATING_REASONS[reason] for reason in r.reasons),
             ]
         )
     sheet.append([])

@@ -24,7 +24,13 @@ from acceptance.selectors.drilldown import (
     overdue_rows,
 )
 from acceptance.selectors.programme import ProgrammeStatus, programme_status
-from acceptance.selectors.satisfaction import GroupSatisfaction, satisfaction_by
+from acceptance.selectors.satisfaction import (
+    GroupSatisfaction,
+    RateValue,
+    Satisfaction,
+    UnitSatisfaction,
+    satisfaction_by,
+)
 from kuaiban.cases.models import ItemCase
 from kuaiban.catalog.models import Bundle, District, ServiceHall, ServiceItem, Unit, Window
 from kuaiban.ratings.selectors import FollowUpCounts, follow_up_counts
@@ -129,12 +135,23 @@ class LeaderData:
     overdue_rows: list[OverdueCase]
     units_behind: list[UnitBehind]
     computed_at: datetime
+    ratings_behind: list[RatingsBehind] = field(default_factory=list)  # 好差评, in the period
     follow_ups: FollowUpCounts | None = None  # 好差评: where the follow-ups stand now
     filter_names: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def values(self) -> dict[str, int]:
         return self.board.values
+
+    @property
+    def ratings(self) -> Satisfaction:
+        """The period's 好差评 figures: the dashboard's."""
+        return self.board.ratings
+
+    @property
+    def answered_rate(self) -> RateValue:
+        """The period's follow-ups answered, against the goal (every one)."""
+        return self.board.ratings.rate("answered_rate")
 
 
 def units_behind(units: list[UnitRow]) -> list[UnitBehind]:
@@ -160,6 +177,37 @@ def units_behind(units: list[UnitRow]) -> list[UnitBehind]:
     return behind
 
 
+BAD_RATE_SHOWN = 3  # the units with the highest bad-review rate named in the report
+
+
+@dataclass
+class RatingsBehind:
+    row: UnitSatisfaction
+    reasons: list[str]  # "answered": below the answered-rate goal; "bad_rate": among the highest
+
+
+def ratings_behind(units: list[UnitSatisfaction]) -> list[RatingsBehind]:
+    """Units below the answered-rate goal (100%: every follow-up answered), and the units with
+    the highest bad-review rates (at most BAD_RATE_SHOWN, those with a bad review; ties by the
+    number of bad reviews, then by code), in the dashboard's unit order."""
+    with_bad = [u for u in units if u.figures["bad"]]
+    worst = sorted(
+        with_bad,
+        key=lambda u: (-(u.figures.rate("bad_rate").value or 0), -u.figures["bad"], u.unit.code),
+    )[:BAD_RATE_SHOWN]
+    worst_ids = {u.unit.pk for u in worst}
+    behind = []
+    for row in units:
+        reasons = []
+        if row.figures.rate("answered_rate").below_goal:
+            reasons.append("answered")
+        if row.unit.pk in worst_ids:
+            reasons.append("bad_rate")
+        if reasons:
+            behind.append(RatingsBehind(row, reasons))
+    return behind
+
+
 def leader_report(
     filters: dict, period: Period, *, now: datetime | None = None, board: Dashboard | None = None
 ) -> LeaderData:
@@ -168,7 +216,8 @@ def leader_report(
     `board` is the dashboard for the same filters and period when the caller already has it
     (the views pass the cached one); without it, it is computed. Progress toward the year-end
     goals is taken as at the period's last day (or today); the overdue list is "now" (a present
-    state, not a period figure)."""
+    state, not a period figure), and so are the follow-ups in hand; the 好差评 rates and the units
+    behind on them are the period's, from the board."""
     now = now or timezone.now()
     today = timezone.localtime(now).date()
     board = board or dashboard(filters, period)
@@ -188,6 +237,7 @@ def leader_report(
         overdue_rows=overdue_rows(list(overdue[:OVERDUE_SHOWN]), now=now),
         units_behind=units_behind(board.units),
         computed_at=now,
+        ratings_behind=ratings_behind(board.unit_ratings),
         follow_ups=follow_up_counts(district_id=filters.get("district"), now=now),
         filter_names=filters_described(board.filters),
     )

@@ -1,8 +1,10 @@
 """The 好差评 figures in the reports: the KPI workbook's rates, counts and per-unit, per-item,
-per-bundle, per-window, per-hall and per-district sheets, and `satisfaction_by` for a filter,
-all equal to the ratings and follow-ups counted directly (in Python, without the rollup's query
-code)."""
+per-bundle, per-window, per-hall and per-district sheets, `satisfaction_by` for a filter, and the
+leaders' report, all equal to the ratings and follow-ups counted directly (in Python, without the
+rollup's query code)."""
 
+import io
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -18,10 +20,15 @@ from acceptance.rating_figures import RATES
 from acceptance.rollups import rollup_refresh
 from acceptance.selectors.common import Period
 from acceptance.selectors.dashboard import dashboard
-from acceptance.selectors.satisfaction import DIMENSION_MODELS, satisfaction_by
+from acceptance.selectors.satisfaction import (
+    DIMENSION_MODELS,
+    Satisfaction,
+    UnitSatisfaction,
+    satisfaction_by,
+)
 from bundles.services import intake
 from kuaiban.cases.models import CaseState, ItemCase
-from kuaiban.catalog.models import ServiceHall
+from kuaiban.catalog.models import ServiceHall, Unit
 from kuaiban.ratings.followups import (
     followup_answer,
     followup_appeal,
@@ -34,6 +41,7 @@ from kuaiban.ratings.services import rating_submit
 from kuaiban.xlsx import PERCENT
 from reports import exports
 from reports.models import ExportStatus
+from reports.selectors import leader_report, ratings_behind
 from reports.services import export_request
 from tests.builders import (
     accepted,
@@ -348,3 +356,86 @@ def test_satisfaction_by_a_dimension_equals_direct_counts_for_a_filter():
         g.member.pk: g.figures for g in satisfaction_by("unit", {}, PERIOD) if g.member is not None
     }
     assert {u.unit.pk: u.figures for u in board.unit_ratings} == units
+
+
+def rate_rows(html: str) -> dict[str, tuple[int, int]]:
+    table = html.split('data-testid="rating-rates"', 1)[1].split("</table>", 1)[0]
+    return {
+        key: (int(n), int(d))
+        for key, n, d in re.findall(
+            r'data-rate="(\w+)" data-numerator="(\d+)" data-denominator="(\d+)"', table
+        )
+    }
+
+
+def test_the_leader_report_shows_the_periods_rates_and_names_the_units_behind(client, supervisor):
+    rated_history()
+    total = direct()[None]
+    query = f"start={PERIOD.start}&end={PERIOD.end}"
+    client.force_login(supervisor)
+    html = client.get(f"/reports/leaders/?{query}").content.decode()
+
+    shown = rate_rows(html)
+    assert set(shown) == {r.key for r in RATES}
+    for rate in RATES:
+        numerator, denominator, value = rate_of(total, rate.key)
+        assert shown[rate.key] == (numerator, denominator), rate.key
+        row = html.split(f'data-rate="{rate.key}"', 1)[1].split("</tr>", 1)[0]
+        assert (f"{value.expected * 100:.1f}%" if value is not None else "—") in row, rate.key
+    answered = rate_of(total, "answered_rate")
+    assert answered[2] is not None and answered[2].expected < 1
+    assert (
+        f'data-problem="answered_rate" data-numerator="{answered[0]}" '
+        f'data-denominator="{answered[1]}"'
+    ) in html
+
+    # The units below the answered-rate goal, and those with the highest bad-review rates.
+    units = {pk: counts for pk, counts in direct("unit").items() if pk is not None}
+    below = {pk for pk, c in units.items() if c["fu_due"] and c["fu_answered"] < c["fu_due"]}
+    assert below
+    worst = max(c["bad"] / c["rated"] for c in units.values() if c["bad"])
+    highest = {pk for pk, c in units.items() if c["bad"] and c["bad"] / c["rated"] == worst}
+    behind = html.split('data-testid="ratings-behind"', 1)[1].split("</table>", 1)[0]
+    named = set(re.findall(r'data-unit="([\w-]+)"', behind))
+    assert {code_of("unit", pk) for pk in below | highest} <= named
+    data = leader_report({}, PERIOD)
+    assert {r.row.unit.code for r in data.ratings_behind} == named
+    with_bad = {code_of("unit", pk) for pk, c in units.items() if c["bad"]}
+    assert len(with_bad) >= 2  # at most three named for their bad-review rate: all of them here
+    assert {r.row.unit.code for r in data.ratings_behind if "bad_rate" in r.reasons} == with_bad
+
+    # The workbook: the rates in 成效, the units in 问题.
+    response = client.get(f"/reports/leaders/xlsx?{query}")
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    outcomes = list(book["成效"].iter_rows())
+    start = next(i for i, r in enumerate(outcomes) if r[0].value is None) + 2
+    rates = {r[0].value: r for r in outcomes[start:]}
+    for rate in RATES:
+        row = rates[rate.key]
+        assert (row[2].value, row[3].value, row[4].value) == rate_of(total, rate.key)
+    problems = [r for r in book["问题"].iter_rows(values_only=True)]
+    unit_names = {r.row.unit.name_zh for r in data.ratings_behind}
+    assert unit_names <= {r[0] for r in problems}
+
+
+def test_at_most_three_units_are_named_for_their_bad_review_rate_the_highest_first():
+    def unit(pk: int, rated: int, bad: int, due: int = 0, answered: int = 0):
+        counts = dict.fromkeys(RATING_COUNTS, 0)
+        counts |= {"rated": rated, "bad": bad, "fu_due": due, "fu_answered": answered}
+        return UnitSatisfaction(Unit(pk=pk, code=f"U{pk}"), Satisfaction(counts, rated))
+
+    units = [
+        unit(1, rated=10, bad=1),  # 10%
+        unit(2, rated=4, bad=2),  # 50%
+        unit(3, rated=10, bad=5),  # 50%, more bad reviews: first
+        unit(4, rated=5, bad=1, due=1, answered=1),  # 20%
+        unit(5, rated=8, bad=0, due=2, answered=1),  # no bad review; an answer missing
+        unit(6, rated=3, bad=0, due=1, answered=1),  # nothing wrong
+    ]
+    behind = {r.row.unit.code: r.reasons for r in ratings_behind(units)}
+    assert behind == {
+        "U2": ["bad_rate"],
+        "U3": ["bad_rate"],
+        "U4": ["bad_rate"],
+        "U5": ["answered"],
+    }
