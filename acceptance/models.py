@@ -46,22 +46,11 @@ ROLLUP_SUMS = ("handling_minutes_sum", "handling_days_sum")
 ROLLUP_LISTS = ("handling_minutes_values", "handling_days_values")
 
 
-class DailyCaseRollup(models.Model):
-    """Item-case figures of one local day for one combination of unit, item, bundle, intake
-    window, hall and district. Each count is dated by its own moment (received: the case's
-    creation; accepted: acceptance; concluded: conclusion; past50 … breaches: when the flag fired;
-    returned: the case's first return; refused: the application's refusal; decided: the
-    decision; statutory_mode and paused: by acceptance day, like `speedup.selectors.unit_usage`;
-    the apps_* visit counts: the application's conclusion).
-    """
+class RollupDimensions(models.Model):
+    """The day and the dashboard's dimensions a rollup row is keyed by, but unit and item (each
+    rollup says whether they may be empty)."""
 
     day = models.DateField(_("day"))
-    unit = models.ForeignKey(
-        "catalog.Unit", on_delete=models.CASCADE, related_name="+", verbose_name=_("unit")
-    )
-    item = models.ForeignKey(
-        "catalog.ServiceItem", on_delete=models.CASCADE, related_name="+", verbose_name=_("item")
-    )
     bundle = models.ForeignKey(
         "catalog.Bundle",
         on_delete=models.CASCADE,
@@ -93,6 +82,26 @@ class DailyCaseRollup(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("district or county"),
+    )
+
+    class Meta:
+        abstract = True
+
+
+class DailyCaseRollup(RollupDimensions):
+    """Item-case figures of one local day for one combination of unit, item, bundle, intake
+    window, hall and district. Each count is dated by its own moment (received: the case's
+    creation; accepted: acceptance; concluded: conclusion; past50 … breaches: when the flag fired;
+    returned: the case's first return; refused: the application's refusal; decided: the
+    decision; statutory_mode and paused: by acceptance day, like `speedup.selectors.unit_usage`;
+    the apps_* visit counts: the application's conclusion).
+    """
+
+    unit = models.ForeignKey(
+        "catalog.Unit", on_delete=models.CASCADE, related_name="+", verbose_name=_("unit")
+    )
+    item = models.ForeignKey(
+        "catalog.ServiceItem", on_delete=models.CASCADE, related_name="+", verbose_name=_("item")
     )
 
     received = models.PositiveIntegerField(_("received"), default=0)
@@ -181,14 +190,13 @@ def _count(label):
     return models.PositiveIntegerField(label, default=0)
 
 
-class DailyRatingRollup(models.Model):
+class DailyRatingRollup(RollupDimensions):
     """好差评 figures of one local day for one combination of the dashboard's dimensions.
     Ratings are dated by the conclusion of what was rated (an item case, or the whole
     application), so a rating rate is a share of the cases concluded that day; follow-ups are
     dated by their opening. A whole application's rating and its follow-up have no item, and
     the rating no unit: a unit or item filter leaves it out. See `acceptance.rating_figures`."""
 
-    day = models.DateField(_("day"))
     unit = models.ForeignKey(
         "catalog.Unit",
         on_delete=models.CASCADE,
@@ -204,38 +212,6 @@ class DailyRatingRollup(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("item"),
-    )
-    bundle = models.ForeignKey(
-        "catalog.Bundle",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("bundle"),
-    )
-    window = models.ForeignKey(
-        "catalog.Window",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("intake window"),
-    )
-    hall = models.ForeignKey(
-        "catalog.ServiceHall",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("service hall"),
-    )
-    district = models.ForeignKey(
-        "catalog.District",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("district or county"),
     )
     rated = _count(_("cases rated"))
     satisfied = _count(_("cases rated satisfied"))

@@ -9,7 +9,7 @@ people); uploads are tiny valid PDFs.
 """
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import time_machine
@@ -22,6 +22,14 @@ from bundles.selectors import required_form_fields, required_materials
 from bundles.services import applications, handling, intake, materials, submission
 from kuaiban.cases.models import Application, ItemCase
 from kuaiban.catalog.models import Bundle, FormField, ServiceItem
+from kuaiban.ratings.followups import (
+    followup_answer,
+    followup_appeal,
+    followup_appeal_decide,
+    followup_rate_rectification,
+    followup_verify,
+)
+from kuaiban.ratings.models import Finding, FollowUp
 from tests.factories import UserFactory, generated_resident_id
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -206,3 +214,26 @@ def login_request(ip: str = "192.0.2.10") -> HttpRequest:
     request.META["REMOTE_ADDR"] = ip
     request.path = request.path_info = "/accounts/login/"
     return request
+
+
+def follow_ups_worked(reviews) -> None:
+    """The first three bad-review follow-ups given: the first verified and answered 3 hours after
+    opening and its rectification rated satisfied (4), the second answered 12 days late, the
+    third appealed and the appeal upheld by the supervision office."""
+    answered, late, appealed = reviews[:3]
+    for follow_up, after in ((answered, timedelta(hours=3)), (late, timedelta(days=12))):
+        with time_machine.travel(follow_up.opened_at + after, tick=False):
+            actor = reviewer_of(follow_up.unit.code)
+            followup_verify(
+                follow_up=follow_up, actor=actor, contact_note="电话回访", finding=Finding.JUSTIFIED
+            )
+            followup_answer(follow_up=follow_up, actor=actor, rectification="整改", answer="已整改")
+    followup_rate_rectification(follow_up=answered, grade=4)
+    with time_machine.travel(appealed.opened_at + timedelta(hours=1), tick=False):
+        followup_appeal(follow_up=appealed, actor=reviewer_of(appealed.unit.code), reason="误评")
+        followup_appeal_decide(
+            follow_up=FollowUp.objects.get(pk=appealed.pk),
+            actor=UserFactory(supervisor=True),
+            upheld=True,
+            note="核实为误评",
+        )

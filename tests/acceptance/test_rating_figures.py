@@ -14,16 +14,9 @@ from acceptance.selectors.common import Period
 from acceptance.selectors.dashboard import dashboard
 from acceptance.selectors.satisfaction import reviews_behind
 from kuaiban.cases.models import Application, ApplicationState, CaseState
-from kuaiban.ratings.followups import (
-    followup_answer,
-    followup_appeal,
-    followup_appeal_decide,
-    followup_rate_rectification,
-    followup_verify,
-)
-from kuaiban.ratings.models import Channel, Finding, FollowUp, FollowUpKind, FollowUpState, Rating
+from kuaiban.ratings.models import Channel, FollowUp, FollowUpKind, FollowUpState, Rating
 from kuaiban.ratings.services import rating_submit
-from tests.builders import reviewer_of
+from tests.builders import follow_ups_worked
 from tests.factories import UserFactory
 
 from .conftest import PERIOD, at
@@ -108,23 +101,7 @@ def rate_everything() -> None:
             )
     reviews = list(FollowUp.objects.filter(kind=FollowUpKind.BAD_REVIEW).order_by("pk"))
     assert len(reviews) >= 4
-    answered, late, appealed = reviews[0], reviews[1], reviews[2]
-    for follow_up, when in ((answered, timedelta(hours=3)), (late, timedelta(days=12))):
-        with time_machine.travel(follow_up.opened_at + when, tick=False):
-            actor = reviewer_of(follow_up.unit.code)
-            followup_verify(
-                follow_up=follow_up, actor=actor, contact_note="电话回访", finding=Finding.JUSTIFIED
-            )
-            followup_answer(follow_up=follow_up, actor=actor, rectification="整改", answer="已整改")
-    followup_rate_rectification(follow_up=answered, grade=4)
-    with time_machine.travel(appealed.opened_at + timedelta(hours=1), tick=False):
-        followup_appeal(follow_up=appealed, actor=reviewer_of(appealed.unit.code), reason="误评")
-        followup_appeal_decide(
-            follow_up=FollowUp.objects.get(pk=appealed.pk),
-            actor=UserFactory(supervisor=True),
-            upheld=True,
-            note="核实为误评",
-        )
+    follow_ups_worked(reviews)
 
 
 def test_rule_the_rating_figures_equal_direct_counts_whatever_the_filter(history):

@@ -29,14 +29,7 @@ from acceptance.selectors.satisfaction import (
 from bundles.services import intake
 from kuaiban.cases.models import CaseState, ItemCase
 from kuaiban.catalog.models import ServiceHall, Unit
-from kuaiban.ratings.followups import (
-    followup_answer,
-    followup_appeal,
-    followup_appeal_decide,
-    followup_rate_rectification,
-    followup_verify,
-)
-from kuaiban.ratings.models import Channel, Finding, FollowUp, FollowUpKind, FollowUpState, Rating
+from kuaiban.ratings.models import Channel, FollowUp, FollowUpKind, FollowUpState, Rating
 from kuaiban.ratings.services import rating_submit
 from kuaiban.xlsx import PERCENT
 from reports import exports
@@ -50,11 +43,11 @@ from tests.builders import (
     case_of,
     clerk_of,
     concluded,
+    follow_ups_worked,
     reviewer_of,
     single_item_submitted,
     submitted,
 )
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 PERIOD = Period(date(2026, 11, 2), date(2026, 11, 29))
@@ -137,23 +130,7 @@ def rated_history() -> None:
         .order_by("pk")
     )
     assert len(reviews) >= 4
-    answered, late, appealed = reviews[0], reviews[1], reviews[2]
-    for follow_up, after in ((answered, timedelta(hours=3)), (late, timedelta(days=12))):
-        with time_machine.travel(follow_up.opened_at + after, tick=False):
-            actor = reviewer_of(follow_up.unit.code)
-            followup_verify(
-                follow_up=follow_up, actor=actor, contact_note="电话回访", finding=Finding.JUSTIFIED
-            )
-            followup_answer(follow_up=follow_up, actor=actor, rectification="整改", answer="已整改")
-    followup_rate_rectification(follow_up=answered, grade=4)
-    with time_machine.travel(appealed.opened_at + timedelta(hours=1), tick=False):
-        followup_appeal(follow_up=appealed, actor=reviewer_of(appealed.unit.code), reason="误评")
-        followup_appeal_decide(
-            follow_up=FollowUp.objects.get(pk=appealed.pk),
-            actor=UserFactory(supervisor=True),
-            upheld=True,
-            note="核实为误评",
-        )
+    follow_ups_worked(reviews)
     with time_machine.travel(END, tick=False):
         rollup_refresh(full=True)
 
