@@ -20,7 +20,7 @@ rectification satisfaction = rectifications rated 基本满意 or better ÷ rect
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from kuaiban.ratings.models import FollowUp, FollowUpKind, FollowUpState
 from kuaiban.ratings.selectors import counted_ratings
 
-from .figures import Span, case_filter_q, spans_q
+from .figures import Figure, Span, case_filter_q, spans_q
 
 SATISFIED_FROM = 3  # 基本满意 (3) and better count as satisfied; 1 and 2 are bad reviews
 # anchor → (what is counted, the column dating it, the rows it covers)
@@ -41,13 +41,8 @@ RATING_ANCHORS = {
 }
 
 
-@dataclass(frozen=True)
-class RatingFigure:
-    key: str
-    anchor: str
-    label: Promise
-    definition: Promise
-    condition: Q = field(default_factory=Q)
+class RatingFigure(Figure):
+    """A 好差评 figure: a `Figure` whose anchor is one of `RATING_ANCHORS`."""
 
     @property
     def counts(self) -> str:
