@@ -18,6 +18,8 @@ from kuaiban.cases.access import access_record
 from kuaiban.cases.models import AccessKind, ApplicationState, StoredFile
 from kuaiban.catalog.models import Material
 from kuaiban.catalog.selectors import published_bundles, published_items
+from kuaiban.documents.models import ResultDelivery
+from kuaiban.documents.selectors import documents_released
 from kuaiban.ratings.followups import followup_rate_rectification
 from kuaiban.ratings.links import application_for_token
 from kuaiban.ratings.models import Channel, FollowUp, Grade
@@ -323,6 +325,8 @@ def status(request, reference):
             "answers": answered_follow_ups(application),
             "rated": application.state == ApplicationState.CONCLUDED
             and bool(rating_list(application)),
+            "documents": documents_released(application),
+            "delivery": ResultDelivery.objects.filter(application=application).first(),
         },
     )
 

@@ -22,12 +22,14 @@ from bundles.services.window import window_intake_start
 from kuaiban.accounts.models import Role
 from kuaiban.cases.models import Application
 from kuaiban.catalog.models import District
+from kuaiban.documents.models import ResultDocument
 from kuaiban.ratings.followups import followups_open_for_overdue
 from kuaiban.ratings.links import rating_token
 from kuaiban.ratings.models import FollowUp
 from reports.models import ExportJob, LeaderReport
 from tests.builders import (
     accepted,
+    approved,
     case_of,
     clerk_of,
     draft,
@@ -83,6 +85,7 @@ class World:
     report_id: int
     extension_id: int
     follow_up_id: int
+    document: ResultDocument  # the approval of the owner's second LR-002 application, concluded
 
 
 def _row(path, allowed, **kwargs) -> Row:
@@ -166,6 +169,13 @@ MATRIX: dict[str, Row] = {
     "applications:download": _row(
         lambda w: f"/files/{w.file_id}/", {"owner", "clerk", "reviewer", "unit_head"}
     ),
+    # result documents: the PDF for the applicant (once concluded), the intake window's clerks
+    # and the deciding unit's staff; the verification page for anyone, logged in or not
+    "documents:download": _row(
+        lambda w: f"/documents/{w.document.pk}/pdf/", {"owner", "clerk", "reviewer", "unit_head"}
+    ),
+    "documents:verify_form": _row("/verify/", EVERYONE, anonymous=OK),
+    "documents:verify": _row(lambda w: f"/verify/{w.document.code}/", EVERYONE, anonymous=OK),
     # the window
     "staff:intake": _row("/staff/intake/", {"clerk", "other_clerk"}),
     "staff:intake_new": _row("/staff/intake/new/", {"clerk", "other_clerk"}),
@@ -322,6 +332,8 @@ def _world(users) -> World:
     )
     # The case missed its committed time: a follow-up for its unit (快办要求未落实).
     followups_open_for_overdue([case.pk], timezone.now())
+    concluded = accepted(single_item_submitted("LR-002", owner), users["clerk"])
+    approved(case_of(concluded), users["reviewer"])
     return World(
         draft=draft(owner),
         application=application,
@@ -332,6 +344,7 @@ def _world(users) -> World:
         report_id=report.pk,
         extension_id=extension.pk,
         follow_up_id=FollowUp.objects.get(item_case=case).pk,
+        document=ResultDocument.objects.get(application=concluded),
     )
 
 

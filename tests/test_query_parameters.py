@@ -54,6 +54,7 @@ PAGES = [
     ("/reports/exports/new/", Role.SUPERVISOR, {"kind": "overdue"}, FILTERS),
     ("/reports/leaders/", Role.SUPERVISOR, {}, (*PERIOD, *FILTERS)),
     ("/reports/leaders/xlsx", Role.SUPERVISOR, {}, (*PERIOD, *FILTERS)),
+    ("/verify/", Role.CITIZEN, {}, ("code",)),
 ]  # fmt: skip
 
 
@@ -161,6 +162,7 @@ def test_staff_and_applicant_ids_in_the_path_that_do_not_exist_give_404(pk, revi
     assert reviewer.post(f"/staff/cases/{pk}/approve/").status_code == 404
     citizen = client_as(Role.CITIZEN)
     assert citizen.get(f"/files/{pk}/").status_code == 404
+    assert citizen.get(f"/documents/{pk}/pdf/").status_code == 404
     head = Client(raise_request_exception=False)
     head.force_login(reviewer_of("LDGX", head=True))
     assert head.post(f"/staff/extensions/{pk}/decide/").status_code == 404
@@ -185,3 +187,9 @@ def test_records_of_others_stay_hidden_whatever_their_id(reviewer_of):
     other = client_as(Role.SUPERVISOR)
     assert other.get(f"/reports/exports/{job.pk}/").status_code == 404
     assert other.get(f"/reports/leaders/{report.pk}/xlsx").status_code in (200, 404)
+
+
+@pytest.mark.parametrize("code", [*BAD_WORDS[1:], "O" * 16, "2" * 17, "２" * 16, "%00" * 16])
+def test_any_malformed_verification_code_in_the_path_gives_404(code):
+    response = Client(raise_request_exception=False).get(f"/verify/{code}/")
+    assert response.status_code == 404

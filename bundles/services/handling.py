@@ -22,6 +22,8 @@ from kuaiban.cases.models import (
     ItemCase,
 )
 from kuaiban.catalog.models import Unit
+from kuaiban.documents.models import DocumentKind
+from kuaiban.documents.services import delivery_open, document_issue
 from kuaiban.ratings.links import rating_url
 from kuaiban.workdays.calendar import calendar_from_db
 
@@ -60,6 +62,9 @@ def case_approve(*, case: ItemCase, actor, at_window: bool = False) -> ItemCase:
         require_unit_reviewer(case, actor)
     clocks.record_handling_time(case, decided_at=timezone.now())
     transition(case, "approve", actor=actor, action=EventAction.APPROVE)
+    document_issue(
+        application=case.application, item_case=case, kind=DocumentKind.APPROVAL, actor=actor
+    )
     if not at_window:
         case_conclude_ready(application=case.application, actor=actor)
     return case
@@ -80,6 +85,14 @@ def case_deny(*, case: ItemCase, actor, reason: str, legal_basis: str) -> ItemCa
         action=EventAction.DENY,
         reason=reason.strip(),
         data={"legal_basis": legal_basis.strip()},
+    )
+    document_issue(
+        application=case.application,
+        item_case=case,
+        kind=DocumentKind.DENIAL,
+        actor=actor,
+        reason=case.decision_reason,
+        legal_basis=case.legal_basis,
     )
     case_conclude_ready(application=case.application, actor=actor)
     return case
@@ -322,6 +335,7 @@ def case_conclude_ready(*, application: Application, actor) -> None:
             action=EventAction.CONCLUDE,
             data={"delivery": application.delivery},
         )
+        delivery_open(application)
         notify_applicant(
             application,
             _("Application %(reference)s concluded") % {"reference": application.reference},

@@ -17,6 +17,8 @@ from kuaiban.cases.models import (
     EventAction,
     ReturnNotice,
 )
+from kuaiban.documents.models import DocumentKind
+from kuaiban.documents.services import document_issue
 
 from .guards import lock_application, notify_applicant, require_window_clerk
 from .handling import case_approve, case_conclude_ready
@@ -148,6 +150,13 @@ def application_refuse(
         state__in=[CaseState.SUBMITTED, CaseState.WAITING]
     ):
         transition(case, "refuse", actor=actor, action=EventAction.REFUSE, reason=reason.strip())
+    document_issue(
+        application=application,
+        kind=DocumentKind.REFUSAL,
+        actor=actor,
+        reason=reason.strip(),
+        legal_basis=legal_basis.strip(),
+    )
     notify_applicant(
         application,
         _("Application %(reference)s not accepted") % {"reference": application.reference},

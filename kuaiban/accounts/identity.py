@@ -134,3 +134,16 @@ def mask_account(number: str) -> str:
     if not number:
         return ""
     return "*" * max(len(number) - 4, 4) + number[-4:]
+
+
+def mask_name(name: str) -> str:
+    """A person's or an organisation's name for a public page: 张*, 李*明, 南通**公司 (the first
+    and last characters kept, the first two and last two of a longer name)."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return "*" if name else ""
+    if len(name) == 2:
+        return name[0] + "*"
+    if len(name) <= 4:
+        return name[0] + "*" * (len(name) - 2) + name[-1]
+    return name[:2] + "*" * (len(name) - 4) + name[-2:]

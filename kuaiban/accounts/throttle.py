@@ -39,3 +39,9 @@ def password_reset_allowed(request) -> bool:
     return _allowed(
         request, "password-reset", getattr(settings, "PASSWORD_RESET_ATTEMPTS_PER_HOUR", 10)
     )
+
+
+def verification_allowed(request) -> bool:
+    """Count this look-up of a document's verification code against its IP; False once the
+    hourly limit is passed (the codes cannot be guessed; this stops scraping the page)."""
+    return _allowed(request, "verify", getattr(settings, "VERIFICATION_ATTEMPTS_PER_HOUR", 60))

@@ -82,6 +82,8 @@ class EventAction(models.TextChoices):
     FLAG = "flag", _("Deadline flag")
     RECOMPUTE = "recompute", _("Due times recomputed")
     VISIT = "visit", _("Visit recorded")
+    RESULTS_HANDED_OVER = "results_handed_over", _("Results handed over at the window")
+    RESULTS_POSTED = "results_posted", _("Results posted")
 
 
 # The applicant (or, at the window, the clerk) may still change the form and the materials.
@@ -803,6 +805,7 @@ class AccessKind(models.TextChoices):
     FILE_DOWNLOAD = "file_download", _("Uploaded file downloaded")
     EXPORT_DOWNLOAD = "export_download", _("Excel export downloaded")
     NAMED_RATER = "named_rater", _("Follow-up page showing a named rater")
+    DOCUMENT_DOWNLOAD = "document_download", _("Result document downloaded")
 
 
 class AccessLog(AppendOnlyModel):

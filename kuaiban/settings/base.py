@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "kuaiban.cases",
     "kuaiban.notifications",
     "kuaiban.ratings",
+    "kuaiban.documents",
     # the programme's three tasks and their supervision
     "bundles",
     "desk",
@@ -237,6 +238,11 @@ KUAIBAN_SMS_URL = os.environ.get("KUAIBAN_SMS_URL", "")
 KUAIBAN_SMS_TOKEN = os.environ.get("KUAIBAN_SMS_TOKEN", "")
 KUAIBAN_SMS_TIMEOUT = float(os.environ.get("KUAIBAN_SMS_TIMEOUT", "5"))
 # The portal's public address, for links in SMS and e-mail (the 好差评 rating link).
+# The CJK TrueType font embedded in the result documents' PDFs (Debian's fonts-wqy-zenhei;
+# kuaiban/documents/pdf.py says why this one).
+KUAIBAN_PDF_FONT = os.environ.get(
+    "KUAIBAN_PDF_FONT", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+)
 KUAIBAN_PUBLIC_URL = os.environ.get("KUAIBAN_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # Real-name checks (kuaiban/accounts/identity_sources.py has the HTTP contract): "local" reads
 # the generated reference tables (demo, tests); "http" asks the provincial platform.

@@ -20,7 +20,13 @@ from django.db import connection, transaction
 from psycopg2 import sql  # type: ignore[import-untyped]
 
 # Tables the application may only read and append to.
-APPEND_ONLY = ("cases_caseevent", "cases_accesslog", "accounts_securityevent", "ratings_rating")
+APPEND_ONLY = (
+    "cases_caseevent",
+    "cases_accesslog",
+    "accounts_securityevent",
+    "ratings_rating",
+    "documents_resultdocument",
+)
 
 
 def grant_statements(app: str) -> list[sql.Composable]:
