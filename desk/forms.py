@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kuaiban.accounts.identity import normalize_phone, normalize_resident_id
 from kuaiban.cases.models import CasePause, DepartmentRequest
+from kuaiban.documents.models import ResultDelivery
 from kuaiban.ratings.models import Finding
 from kuaiban.web import start_key_parsed
 
@@ -48,6 +49,14 @@ class ReasonBasisForm(forms.Form):
 
 class VisitForm(forms.Form):
     purpose = forms.CharField(label=_("Purpose of the visit"), max_length=300)
+
+
+class PostedResultsForm(forms.Form):
+    """The carrier and tracking number of posted results (the service checks the number's
+    shape for the carrier)."""
+
+    carrier = forms.ChoiceField(label=_("Carrier"), choices=ResultDelivery.Carrier.choices)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=40)
 
 
 # -- in-person intake ------------------------------------------------------------------------

@@ -16,6 +16,10 @@ urlpatterns = [
     path("intake/<str:reference>/refuse/", intake.intake_refuse, name="intake_refuse"),
     path("intake/<str:reference>/visit/", intake.intake_visit, name="intake_visit"),
     path(
+        "intake/<str:reference>/handed-over/", intake.intake_handed_over, name="intake_handed_over"
+    ),
+    path("intake/<str:reference>/posted/", intake.intake_posted, name="intake_posted"),
+    path(
         "intake/<str:reference>/hotline-rating/",
         intake.intake_hotline_rating,
         name="intake_hotline_rating",

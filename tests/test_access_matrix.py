@@ -187,6 +187,15 @@ MATRIX: dict[str, Row] = {
     "staff:intake_return": _row(_intake("return/"), {"clerk"}, method="post"),
     "staff:intake_refuse": _row(_intake("refuse/"), {"clerk"}, method="post"),
     "staff:intake_visit": _row(_intake("visit/"), {"clerk"}, method="post"),
+    # results out together: the intake window's clerk confirms a pick-up or records a posting
+    # (this application has not concluded: the clerk is told so, back on the page)
+    "staff:intake_handed_over": _row(_intake("handed-over/"), {"clerk"}, method="post"),
+    "staff:intake_posted": _row(
+        _intake("posted/"),
+        {"clerk"},
+        method="post",
+        data={"carrier": "sf", "tracking_number": "SF123456789012"},
+    ),
     # the back office
     "staff:cases": _row("/staff/cases/", {"reviewer", "other_reviewer", "unit_head"}),
     "staff:case_detail": _row(lambda w: f"/staff/cases/{w.case_id}/", {"reviewer", "unit_head"}),

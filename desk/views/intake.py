@@ -13,10 +13,12 @@ from django.views.decorators.http import require_POST
 
 from bundles.forms import RatingForm
 from bundles.selectors import required_materials
-from bundles.services import intake
+from bundles.services import delivery, intake
 from kuaiban.accounts.decorators import clerk_required
 from kuaiban.cases.access import access_record
 from kuaiban.cases.models import AccessKind
+from kuaiban.documents.models import ResultDelivery
+from kuaiban.documents.selectors import documents_of
 from kuaiban.ratings.links import rating_qr_svg
 from kuaiban.ratings.models import Channel
 from kuaiban.ratings.selectors import dimensions_for, rating_targets
@@ -25,7 +27,7 @@ from kuaiban.web import form_errors_as_messages, or_404
 
 from .. import selectors
 from ..actions import run_service
-from ..forms import AcceptForm, ReasonBasisForm, ReturnForm, VisitForm
+from ..forms import AcceptForm, PostedResultsForm, ReasonBasisForm, ReturnForm, VisitForm
 
 ALREADY_HANDLED = gettext_lazy(
     "The application has already been handled by someone else; please refresh."
@@ -69,6 +71,9 @@ def intake_application(request, reference):
             "return_form": ReturnForm(materials=[entry.material for entry in required]),
             "refuse_form": ReasonBasisForm(),
             "visit_form": VisitForm(),
+            "documents": documents_of(application),
+            "delivery": ResultDelivery.objects.filter(application=application).first(),
+            "posted_form": PostedResultsForm(),
             **_rating_context(application),
         },
     )
@@ -193,5 +198,40 @@ def intake_visit(request, reference):
             application=application, actor=request.user, purpose=form.cleaned_data["purpose"]
         ),
         _("Visit recorded."),
+    )
+    return _back(application)
+
+
+@clerk_required
+@require_POST
+def intake_handed_over(request, reference):
+    """The applicant picked the results up at the window: the clerk confirms it."""
+    application = _application(request, reference)
+    run_service(
+        request,
+        lambda: delivery.results_handed_over(application=application, actor=request.user),
+        _("The hand-over of the results is recorded."),
+    )
+    return _back(application)
+
+
+@clerk_required
+@require_POST
+def intake_posted(request, reference):
+    """The results were posted: the clerk records the carrier and the tracking number."""
+    application = _application(request, reference)
+    form = PostedResultsForm(request.POST)
+    if not form.is_valid():
+        form_errors_as_messages(request, form)
+        return _back(application)
+    run_service(
+        request,
+        lambda: delivery.results_posted(
+            application=application,
+            actor=request.user,
+            carrier=form.cleaned_data["carrier"],
+            tracking_number=form.cleaned_data["tracking_number"],
+        ),
+        _("The posting of the results is recorded; the applicant is told the tracking number."),
     )
     return _back(application)
