@@ -31,6 +31,8 @@ from .models import ResultDocument
 from .services import code_display
 
 FONT = "KuaibanCJK"
+# Punctuation that never starts a line (禁则): it stays at the end of the line before.
+NO_LINE_START = set("，。、；：？！）》」』〕】,.;:?!)")
 
 
 @cache
@@ -58,7 +60,8 @@ def _wrapped(text: str, width: float, size: float) -> list[str]:
     for paragraph in text.splitlines() or [""]:
         line = ""
         for char in paragraph:
-            if pdfmetrics.stringWidth(line + char, FONT, size) > width and line:
+            too_wide = pdfmetrics.stringWidth(line + char, FONT, size) > width
+            if too_wide and line and char not in NO_LINE_START:
                 lines.append(line)
                 line = char
             else:
@@ -121,7 +124,9 @@ def document_pdf(document: ResultDocument) -> bytes:
                 )
             )
         y = height - 60 * mm
-        size, label_width = 12, 32 * mm
+        size = 12
+        label_width = max(pdfmetrics.stringWidth(f"{label}:", font, size) for label, _v in rows)
+        label_width = min(label_width + 4 * mm, 60 * mm)
         for label, value in rows:
             if not value:
                 continue

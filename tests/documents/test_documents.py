@@ -227,3 +227,21 @@ def test_the_applicant_downloads_once_the_results_go_out_together(
     stranger = Client()
     stranger.force_login(UserFactory(supervisor=True))
     assert stranger.get(f"/documents/{document.pk}/pdf/").status_code == 404
+
+
+def test_a_refusal_is_on_the_status_page_and_a_revoked_decision_says_so(
+    citizen, clerk_of, reviewer_of
+):
+    refused = single_item_submitted("LR-002", citizen)
+    intake.application_refuse(
+        application=refused, actor=clerk_of("LABOUR"), reason="不属本机关", legal_basis="第七条"
+    )
+    owner = Client()
+    owner.force_login(citizen)
+    page = owner.get(f"/applications/{refused.reference}/").content.decode()
+    assert page.count('data-testid="document-download"') == 1 and 'data-kind="refusal"' in page
+    application = _approved_lr002(citizen, clerk_of, reviewer_of)
+    approval = ResultDocument.objects.get(application=application)
+    document_revoke(document=approval, actor=None, reason="承诺不实", legal_basis="第六十九条")
+    body = Client().get(f"/verify/{approval.code}/").content.decode()
+    assert 'data-revoked="true"' in body and 'data-testid="verification-revoked"' in body
