@@ -6,7 +6,7 @@ from .services import CODE_LENGTH, code_normalized
 
 class VerifyForm(forms.Form):
     code = forms.CharField(
-        label=_("Verification code"),
+        label=_("Verification code of the document"),
         max_length=40,
         help_text=_(
             "The 16 characters printed on the document (hyphens and spaces may be left out)."

@@ -245,3 +245,11 @@ def test_a_refusal_is_on_the_status_page_and_a_revoked_decision_says_so(
     document_revoke(document=approval, actor=None, reason="承诺不实", legal_basis="第六十九条")
     body = Client().get(f"/verify/{approval.code}/").content.decode()
     assert 'data-revoked="true"' in body and 'data-testid="verification-revoked"' in body
+
+
+def test_the_check_warns_when_the_font_is_missing(settings, tmp_path):
+    from kuaiban.documents.checks import pdf_font_present
+
+    assert pdf_font_present(None) == []
+    settings.KUAIBAN_PDF_FONT = str(tmp_path / "none.ttf")
+    assert [w.id for w in pdf_font_present(None)] == ["documents.W001"]
