@@ -125,13 +125,15 @@ def document_pdf(document: ResultDocument) -> bytes:
             )
         y = height - 60 * mm
         size = 12
-        label_width = max(pdfmetrics.stringWidth(f"{label}:", font, size) for label, _v in rows)
+        # a label and its colon (full-width in Chinese)
+        labels = [_("%(label)s:") % {"label": label} for label, _v in rows]
+        label_width = max(pdfmetrics.stringWidth(text, font, size) for text in labels)
         label_width = min(label_width + 4 * mm, 60 * mm)
-        for label, value in rows:
+        for label, (_l, value) in zip(labels, rows, strict=True):
             if not value:
                 continue
             pdf.setFont(font, size)
-            pdf.drawString(left, y, f"{label}:")
+            pdf.drawString(left, y, label)
             for line in _wrapped(str(value), right - left - label_width, size):
                 pdf.drawString(left + label_width, y, line)
                 y -= size * 1.6
