@@ -44,4 +44,4 @@ def password_reset_allowed(request) -> bool:
 def verification_allowed(request) -> bool:
     """Count this look-up of a document's verification code against its IP; False once the
     hourly limit is passed (the codes cannot be guessed; this stops scraping the page)."""
-    return _allowed(request, "verify", getattr(settings, "VERIFICATION_ATTEMPTS_PER_HOUR", 60))
+    return _allowed(request, "verify", settings.VERIFICATION_ATTEMPTS_PER_HOUR)

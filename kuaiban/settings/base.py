@@ -140,6 +140,8 @@ REDIS_TIMEOUT_SECONDS = float(os.environ.get("KUAIBAN_REDIS_TIMEOUT", "1"))
 REGISTRATION_ATTEMPTS_PER_HOUR = int(os.environ.get("KUAIBAN_REGISTRATION_PER_HOUR", "10"))
 # Password-reset requests (by SMS code) allowed per client IP per hour (same module).
 PASSWORD_RESET_ATTEMPTS_PER_HOUR = int(os.environ.get("KUAIBAN_PASSWORD_RESET_PER_HOUR", "10"))
+# Codes checked on the public verification page of result documents, per client IP per hour.
+VERIFICATION_ATTEMPTS_PER_HOUR = int(os.environ.get("KUAIBAN_VERIFICATION_PER_HOUR", "60"))
 # After a cache error, seconds before a process tries the cache again (kuaiban/optional_cache.py):
 # meanwhile every read is a miss and the pages are computed from the database.
 KUAIBAN_CACHE_RETRY_SECONDS = float(os.environ.get("KUAIBAN_CACHE_RETRY_SECONDS", "30"))
