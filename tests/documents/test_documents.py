@@ -4,6 +4,7 @@ the public verification page (masked, a forged code finds nothing), and who may 
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.test import Client
 from pypdf import PdfReader
@@ -114,8 +115,9 @@ def test_a_document_is_never_edited_and_a_revocation_is_a_new_one(citizen, clerk
     assert ResultDocument.objects.get(pk=document.pk).facts == printed  # as it was
     text = _pdf_text(document_pdf(revocation))
     assert code_display(document.code) in text  # names what it revokes
-    with pytest.raises(Exception, match="already"):
+    with pytest.raises(ValidationError):  # revoked once only
         document_revoke(document=document, actor=None, reason="再次", legal_basis="同上")
+    assert ResultDocument.objects.filter(revokes=document).count() == 1
 
 
 def test_codes_are_random_unambiguous_and_typed_loosely(citizen, clerk_of, reviewer_of):
