@@ -8,7 +8,7 @@ single-item application, the item's unit); the clock counts working days from th
 escalation to the supervision office.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -23,6 +23,7 @@ from kuaiban.cases.deadlines import FollowUpPlan, followup_plan, pause_shift, sh
 from kuaiban.cases.models import Application, ItemCase
 from kuaiban.catalog.models import Bundle
 from kuaiban.notifications.services import notify
+from kuaiban.workdays.arithmetic import WorkCalendar
 from kuaiban.workdays.calendar import calendar_from_db
 from kuaiban.workdays.units import LimitUnit
 
@@ -64,33 +65,61 @@ APPEAL_THRESHOLD = Threshold(Action.APPEAL_OVERDUE, "appeal_due_at", "appeal_ove
 DUE_FIELDS = ("verify_due_at", "answer_due_at", "escalate_at", "warn_50_at", "warn_75_at")
 
 
-def thresholds_of(follow_up: FollowUp) -> tuple[Threshold, ...]:
-    if follow_up.state == FollowUpState.APPEALED:
+def thresholds_in(state: str) -> tuple[Threshold, ...]:
+    """The thresholds watched in a state: the answer clock's while open or verified, only the
+    decision's due time while an appeal waits, none once answered or closed."""
+    if state == FollowUpState.APPEALED:
         return (APPEAL_THRESHOLD,)
-    if follow_up.state in (FollowUpState.OPEN, FollowUpState.VERIFIED):
+    if state in (FollowUpState.OPEN, FollowUpState.VERIFIED):
         return THRESHOLDS
     return ()
+
+
+def thresholds_of(follow_up: FollowUp) -> tuple[Threshold, ...]:
+    return thresholds_in(follow_up.state)
+
+
+def next_flag(state: str, moments: Mapping[str, datetime | None]) -> datetime | None:
+    """The earliest threshold watched in `state` whose flag has not fired; `moments` holds the
+    follow-up's threshold and fired fields by name (a missing one is empty)."""
+    pending = [
+        moment
+        for t in thresholds_in(state)
+        if moments.get(t.fired) is None and (moment := moments.get(t.at)) is not None
+    ]
+    return min(pending, default=None)
 
 
 def refresh_next_flag(follow_up: FollowUp) -> None:
     """`next_flag_at` (the sweep's index key): the earliest threshold not yet fired, for the
     follow-up's state; None once answered or closed."""
-    pending = [
-        getattr(follow_up, t.at)
-        for t in thresholds_of(follow_up)
-        if getattr(follow_up, t.fired) is None and getattr(follow_up, t.at) is not None
-    ]
-    follow_up.next_flag_at = min(pending, default=None)
+    follow_up.next_flag_at = next_flag(
+        follow_up.state,
+        {
+            name: getattr(follow_up, name)
+            for t in thresholds_of(follow_up)
+            for name in (t.at, t.fired)
+        },
+    )
 
 
-def _policy(kind: str) -> FollowUpPolicy:
+def followup_policy(kind: str) -> FollowUpPolicy:
+    """The kind's policy (its defaults when the table has no row)."""
     return FollowUpPolicy.objects.filter(kind=kind).first() or FollowUpPolicy(kind=kind)
 
 
-def _plan(kind: str, opened_at: datetime, policy: FollowUpPolicy | None = None) -> FollowUpPlan:
-    policy = policy or _policy(kind)
+def followup_clock(
+    kind: str,
+    opened_at: datetime,
+    policy: FollowUpPolicy | None = None,
+    *,
+    cal: WorkCalendar | None = None,
+) -> FollowUpPlan:
+    """The clock of a follow-up of `kind` opened at `opened_at` (`deadlines.followup_plan` with
+    the kind's policy), on `cal` or the current calendar."""
+    policy = policy or followup_policy(kind)
     return followup_plan(
-        calendar_from_db(),
+        cal or calendar_from_db(),
         opened_at,
         verify_days=policy.verify_days,
         answer_days=policy.answer_days,
@@ -98,7 +127,27 @@ def _plan(kind: str, opened_at: datetime, policy: FollowUpPolicy | None = None) 
     )
 
 
-def _clock(plan: FollowUpPlan) -> dict:
+def appeal_due(cal: WorkCalendar, appealed_at: datetime, policy: FollowUpPolicy) -> datetime:
+    """When the office must have decided an appeal lodged at `appealed_at`."""
+    return cal.add_working_days(appealed_at, policy.appeal_days).at
+
+
+def dues_after_appeal(
+    cal: WorkCalendar,
+    dues: Mapping[str, datetime],
+    appealed_at: datetime,
+    decided_at: datetime,
+) -> dict[str, datetime]:
+    """The due times (`DUE_FIELDS`) moved by the working time a rejected appeal took: the
+    answer clock stood still while the office decided."""
+    shift = pause_shift(cal, appealed_at, decided_at, "appeal")
+    return {
+        name: shift_due(cal, dues[name], LimitUnit.WORKING_DAYS, shift).at for name in DUE_FIELDS
+    }
+
+
+def clock_fields(plan: FollowUpPlan) -> dict:
+    """A clock by the `FollowUp` fields that hold it (the next flag: the 50% warning)."""
     return {
         "verify_due_at": plan.verify_due,
         "answer_due_at": plan.answer_due,
@@ -128,7 +177,7 @@ def followup_open_for_rating(*, rating: Rating) -> FollowUp:
         unit_id=responsible_unit_id(rating.application, rating.item_case),
         rating=rating,
         opened_at=now,
-        **_clock(_plan(FollowUpKind.BAD_REVIEW, now)),
+        **clock_fields(followup_clock(FollowUpKind.BAD_REVIEW, now)),
     )
     FollowUpEvent.objects.create(follow_up=follow_up, at=now, action=Action.OPEN)
     return follow_up
@@ -155,7 +204,7 @@ def followups_open_for_overdue(case_ids: Iterable[int], now: datetime) -> int:
     ]
     if not cases:
         return 0
-    clock = _clock(_plan(FollowUpKind.MISSED_DEADLINE, now))
+    clock = clock_fields(followup_clock(FollowUpKind.MISSED_DEADLINE, now))
     created = FollowUp.objects.bulk_create(
         FollowUp(
             kind=FollowUpKind.MISSED_DEADLINE,
@@ -272,8 +321,8 @@ def followup_appeal(*, follow_up: FollowUp, actor, reason: str) -> FollowUp:
         now = timezone.now()
         follow_up.appeal_reason = reason.strip()
         follow_up.appealed_by = actor
-        follow_up.appeal_due_at = (
-            calendar_from_db().add_working_days(now, _policy(follow_up.kind).appeal_days).at
+        follow_up.appeal_due_at = appeal_due(
+            calendar_from_db(), now, followup_policy(follow_up.kind)
         )
         follow_up.appeal()
         follow_up.save()
@@ -301,12 +350,11 @@ def followup_appeal_decide(*, follow_up: FollowUp, actor, upheld: bool, note: st
             follow_up.uphold_appeal()
             action = Action.APPEAL_UPHELD
         else:
-            cal = calendar_from_db()
             appealed = follow_up.appealed_at or follow_up.opened_at
-            shift = pause_shift(cal, appealed, timezone.now(), "appeal")
-            for name in DUE_FIELDS:
-                moved = shift_due(cal, getattr(follow_up, name), LimitUnit.WORKING_DAYS, shift)
-                setattr(follow_up, name, moved.at)
+            dues = {name: getattr(follow_up, name) for name in DUE_FIELDS}
+            moved = dues_after_appeal(calendar_from_db(), dues, appealed, timezone.now())
+            for name, value in moved.items():
+                setattr(follow_up, name, value)
             follow_up.reject_appeal()
             refresh_next_flag(follow_up)
             action = Action.APPEAL_REJECTED
@@ -330,22 +378,22 @@ def followup_clocks_recompute(*, days: Iterable[date] = ()) -> int:
         end = datetime.combine(days[-1] + timedelta(days=1), time.min, tzinfo=tz)
         follow_ups = follow_ups.filter(opened_at__lt=end, escalate_at__gte=start)
     moved = []
-    policies = {kind: _policy(kind) for kind in FollowUpKind.values}  # not one query per row
+    # not one query per row
+    policies = {kind: followup_policy(kind) for kind in FollowUpKind.values}
     with transaction.atomic():
         cal = calendar_from_db()
         for follow_up in follow_ups.select_for_update().order_by("pk"):
             before = tuple(getattr(follow_up, name) for name in DUE_FIELDS)
-            plan = _plan(follow_up.kind, follow_up.opened_at, policies[follow_up.kind])
-            clock = _clock(plan)
+            plan = followup_clock(
+                follow_up.kind, follow_up.opened_at, policies[follow_up.kind], cal=cal
+            )
+            clock = clock_fields(plan)
             clock.pop("next_flag_at")
-            for name, value in clock.items():
-                setattr(follow_up, name, value)
             if follow_up.appeal_upheld is False and follow_up.appealed_at:
                 ended = follow_up.appeal_decided_at or follow_up.appealed_at
-                shift = pause_shift(cal, follow_up.appealed_at, ended, "appeal")
-                for name in DUE_FIELDS:
-                    due = getattr(follow_up, name)
-                    setattr(follow_up, name, shift_due(cal, due, LimitUnit.WORKING_DAYS, shift).at)
+                clock.update(dues_after_appeal(cal, clock, follow_up.appealed_at, ended))
+            for name, value in clock.items():
+                setattr(follow_up, name, value)
             refresh_next_flag(follow_up)
             if tuple(getattr(follow_up, name) for name in DUE_FIELDS) != before:
                 moved.append(follow_up)
