@@ -27,11 +27,23 @@ the order of `clocks.THRESHOLDS`, each with its `CaseFlag` and its `flag` event
 NULL otherwise. It writes the events of the application's journey and of each case's clock, not
 every per-case transition event the services write.
 
+好差评 (`_Feedback`, at the rates of the table `CASE_RATED_SHARE` … `JUSTIFIED_SHARES`, from a
+random stream of its own so that a seed's cases do not change): ratings of concluded item cases
+and of concluded bundles as a whole, within the rating period (`rating_open_until`), with the
+dimensions of the application's channel (`dimensions_for`); a follow-up for every bad review
+(unit: `responsible_unit_id`) and for every case whose overdue flag fired (opened with the flag,
+as the sweep's `followups_open_for_overdue`), its clock by `followups.followup_clock` (moved by
+`dues_after_appeal` when an appeal is rejected, decided by `appeal_due`), its steps (verified,
+appealed and decided, answered, rectification rated) and its flags as `followups_sweep` fires
+them, each with its `FollowUpEvent`, and `next_flag_at` by `followups.next_flag`.
+
 On PostgreSQL the rows go in with COPY (`kuaiban.pgcopy`) in chunks of about `chunk` item cases
-(with their applications, events and flags), one transaction each, written by a background thread
-on its own connection while the next chunk is generated (inline when called inside a
-transaction), with ids reserved from the tables' sequences; then ANALYZE. Elsewhere (SQLite, the
-demo) `bulk_create`.
+(with their applications, events, flags, ratings and follow-ups), one transaction each, written
+by a background thread on its own connection while the next chunk is generated (inline when
+called inside a transaction), with ids reserved from the tables' sequences; then ANALYZE.
+Elsewhere (SQLite, the demo) `bulk_create`. Encrypted columns (the form answers, a rating's
+comment, a follow-up's contact note) hold what their field stores, each generated text
+encrypted once.
 Generated people are never real: identity numbers are random with valid check characters and are
 stored encrypted like any other; passwords are unusable.
 """
@@ -53,6 +65,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, models, transaction
 from django.utils import timezone, translation
 
+from kuaiban.accounts.crypto import EncryptedTextField
 from kuaiban.accounts.identity import (
     CREDIT_ALPHABET,
     credit_code_check_char,
@@ -84,6 +97,31 @@ from kuaiban.catalog.models import (
     Unit,
 )
 from kuaiban.pgcopy import CopyTable, copy_rendered
+from kuaiban.ratings.followups import (
+    THRESHOLDS as FOLLOW_UP_THRESHOLDS,
+)
+from kuaiban.ratings.followups import (
+    appeal_due,
+    clock_fields,
+    dues_after_appeal,
+    followup_clock,
+    followup_policy,
+    next_flag,
+    responsible_unit_id,
+)
+from kuaiban.ratings.models import (
+    Channel,
+    Finding,
+    FollowUp,
+    FollowUpAction,
+    FollowUpEvent,
+    FollowUpKind,
+    FollowUpState,
+    Grade,
+    Rating,
+    RatingPolicy,
+)
+from kuaiban.ratings.selectors import dimensions_for, rating_open_until
 from kuaiban.workdays.arithmetic import WorkCalendar
 from kuaiban.workdays.calendar import calendar_from_db
 from kuaiban.workdays.units import LimitUnit
@@ -106,6 +144,32 @@ REVIEWERS_PER_UNIT = 2
 CLERKS = 3
 OFFICE_DAY_MINUTES = 420  # for rough spans only; the arithmetic uses the configured hours
 
+# -- 好差评: ratings of the concluded cases and the follow-ups --------------------------------
+# The order of magnitude a city's 好差评 platform reports: most concluded cases rated, almost all
+# 非常满意, about 2% bad reviews (grades 1–2); every bad review and every case whose overdue flag
+# fired is followed up, nearly always verified within its day and answered within its time.
+CASE_RATED_SHARE = 0.65  # of concluded item cases: rated by their applicant
+WHOLE_RATED_SHARE = 0.40  # of concluded bundle applications: also rated as a whole
+GRADE_SHARES = ((5, 0.86), (4, 0.08), (3, 0.04), (2, 0.015), (1, 0.005))  # overall grade
+DIMENSION_OFF_SHARE = 0.2  # a dimension (per the channel) one grade off the overall grade
+RATING_DELAYS = (  # (share, earliest, latest) after the conclusion; all within the period
+    (0.5, timedelta(minutes=2), timedelta(hours=1)),  # the window's pad, or online at once
+    (0.3, timedelta(hours=1), timedelta(days=1)),
+    (0.2, timedelta(days=1), timedelta(days=6)),  # later, mostly by the SMS link
+)
+SMS_LINK_SHARE = 0.07  # of ratings: by the SMS link; the rest on the application's channel…
+HOTLINE_SHARE = 0.01  # …but these, by a 12345 call, typed in by a clerk
+NAMED_SHARE = 0.3  # of raters: let the unit see who they are
+BAD_COMMENT_SHARE = 0.7  # of bad reviews: with a short generic comment (the rest: none)
+VERIFIED_LATE_SHARE = 0.03  # of follow-ups: verified after the verify time (the next day)
+ANSWERED_LATE_SHARE = 0.05  # of follow-ups: answered after the answer time…
+ESCALATED_SHARE = 0.15  # …of which only after the escalation
+RECTIFICATION_RATED_SHARE = 0.5  # of answered bad reviews: the rater rates the rectification
+RECTIFICATION_GRADE_SHARES = ((5, 0.5), (4, 0.25), (3, 0.13), (2, 0.08), (1, 0.04))
+APPEAL_SHARE = 0.03  # of bad reviews: appealed by the unit after verifying
+APPEAL_UPHELD_SHARE = 0.4  # of appeals: upheld by the supervision office
+JUSTIFIED_SHARES = {FollowUpKind.BAD_REVIEW: 0.55, FollowUpKind.MISSED_DEADLINE: 0.9}
+
 DEFAULT_SWEEP_LAG = timedelta(minutes=60)
 CHUNK_CASES = 20_000  # item cases per chunk (with their applications, events, flags: ~50k rows)
 USERNAME_PREFIX = "gen-hist-"
@@ -120,6 +184,22 @@ _DENIAL_REASONS = (
     "核验的参保信息与申请内容不一致",
 )
 _STATUTORY_REASONS = ("需现场核查", "情况特别复杂，需集体研究")
+# Generated 好差评 texts: generic, never about a person.
+_BAD_COMMENTS = ("等待时间较长", "办理进度不够清楚", "材料要求没有一次说清")
+_CONTACT_NOTE = "电话回访，核实了办理经过"
+_RECTIFICATIONS = {
+    Finding.JUSTIFIED: "已提醒相关人员并改进办理流程",
+    Finding.NOT_JUSTIFIED: "已按规定时限和流程办理，已作说明",
+}
+_ANSWERS = {
+    Finding.JUSTIFIED: "感谢您的评价，我们已整改，欢迎再次评价。",
+    Finding.NOT_JUSTIFIED: "感谢您的评价，已向您说明办理情况。",
+}
+_APPEAL_REASON = "经核查，评价内容与本事项办理情况不符，申请复核"
+_APPEAL_NOTES = {
+    True: "经复核，评价与办理事实不符，申诉成立",
+    False: "经复核，申诉理由不充分，继续整改答复",
+}
 
 
 @dataclass
@@ -133,6 +213,9 @@ class HistoryResult:
     flags: int = 0
     pauses: int = 0
     department_requests: int = 0
+    ratings: int = 0
+    follow_ups: int = 0
+    follow_up_events: int = 0
     seconds: float = 0.0
 
 
@@ -189,6 +272,7 @@ class _BundleSpec:
     questions: list[str]
     # (item, stage, condition question code or None, answer that includes it)
     entries: list[tuple[_Item, int, str | None, bool]]
+    lead_unit_id: int  # who answers a bad review of the whole application
 
 
 @dataclass
@@ -230,7 +314,8 @@ class _Catalog:
             ]
             if entries:
                 questions = [q.code for q in bundle.questions.all()]
-                bundles.append(_BundleSpec(bundle.pk, bundle.applicant, questions, entries))
+                lead = responsible_unit_id(Application(bundle=bundle), None)
+                bundles.append(_BundleSpec(bundle.pk, bundle.applicant, questions, entries, lead))
         internal = set(Unit.objects.filter(kind=Unit.Kind.INTERNAL).values_list("pk", flat=True))
         listed = set(SpeedUpEntry.items.through.objects.values_list("serviceitem_id", flat=True))
         singles = [i for i in items.values() if i.id in listed] or [
@@ -301,8 +386,11 @@ class _Sink:
         DepartmentRequest,
         CaseFlag,
         CaseEvent,
+        Rating,
+        FollowUp,
+        FollowUpEvent,
     )
-    WITH_PK: tuple[type[models.Model], ...] = (Application, ItemCase)
+    WITH_PK: tuple[type[models.Model], ...] = (Application, ItemCase, Rating, FollowUp)
     ID_BLOCK = 20_000
 
     def __init__(self, *, background: bool) -> None:
@@ -405,6 +493,7 @@ class _People:
     enterprises: list[int]
     reviewers: dict[int, list[int]]  # unit → reviewer ids
     clerks: list[int]
+    supervisor: int | None = None  # of the city's supervision office: decides appeals
 
 
 def _create_people(rng: random.Random, catalog: _Catalog, applicants: int) -> _People:
@@ -451,6 +540,7 @@ def _create_people(rng: random.Random, catalog: _Catalog, applicants: int) -> _P
     for pk, unit_id in staff.filter(role=Role.REVIEWER).values_list("pk", "unit_id"):
         reviewers.setdefault(unit_id, []).append(pk)
     clerks = list(staff.filter(role=Role.CLERK).values_list("pk", flat=True))
+    office = staff.filter(role=Role.SUPERVISOR, district=None).order_by("pk").first()
     new_reviewers: list[tuple[int, User]] = []  # (unit id, reviewer)
     for unit_id in sorted({item.unit_id for item in catalog.items.values()}):
         if unit_id in reviewers:
@@ -475,12 +565,20 @@ def _create_people(rng: random.Random, catalog: _Catalog, applicants: int) -> _P
                 display_name=f"窗口{_name(rng)}",
             )
         )
+    if office is None:  # no random draw: the cases of a seed stay what they were
+        office = User(
+            username=f"{tag}-s0",
+            password=unusable,
+            role=Role.SUPERVISOR,
+            display_name="行风办督查员",
+        )
+        users.append(office)
     User.objects.bulk_create(users, batch_size=1000)
     if any(u.pk is None for u in users):  # a backend without RETURNING
         ids = dict(User.objects.filter(username__startswith=tag).values_list("username", "pk"))
         for user in users:
             user.pk = ids[user.username]
-    people = _People([], [], reviewers, clerks)
+    people = _People([], [], reviewers, clerks, office.pk)
     for user in users:
         if user.role == Role.CITIZEN:
             people.citizens.append(user.pk)
@@ -588,6 +686,7 @@ class _Generator:
         open_share: float,
         sweep_lag: timedelta,
         result: HistoryResult,
+        feedback_rng: random.Random,
     ) -> None:
         self.cal, self.catalog, self.people, self.sink = cal, catalog, people, sink
         self.rng, self.now, self.open_share = rng, now, open_share
@@ -601,6 +700,16 @@ class _Generator:
             else {}
         )
         self.flag_facts = {kind: flag_event_facts(kind) for kind in FlagKind}
+        self.feedback = _Feedback(
+            cal=cal,
+            catalog=catalog,
+            people=people,
+            sink=sink,
+            rng=feedback_rng,
+            now=now,
+            cutoff=self.cutoff,
+            result=result,
+        )
         with translation.override(settings.LANGUAGE_CODE):  # stored text: the portal's language
             self.pause_labels = {kind.value: str(kind.label) for kind in CasePause.Kind}
 
@@ -983,13 +1092,14 @@ class _Generator:
     def write(self, sim: _AppSim) -> None:
         self.sink.add(Application, sim.row)
         self.result.applications += 1
-        for case in sim.cases:
-            self.write_case(sim, case)
+        case_rows = [self.write_case(sim, case) for case in sim.cases]
         app_id = sim.row["id"]
         for event in sim.events:
             self.event(app_id, *event)
+        self.feedback.application(sim.row, case_rows)
 
-    def write_case(self, sim: _AppSim, case: _CaseSim) -> None:
+    def write_case(self, sim: _AppSim, case: _CaseSim) -> dict:
+        """Queue the case's rows; returns the case's row."""
         sink, app_id, stop = self.sink, sim.row["id"], sim.stop
         state = sim.states[case.id]
         row = {
@@ -1005,7 +1115,7 @@ class _Generator:
         self.result.cases += 1
         run, draw = case.run, case.draw
         if run is None or run.accepted > stop:  # no clock (yet)
-            return
+            return row
         pause = run.pause if run.pause is not None and run.pause.started <= stop else None
         resumed = pause is not None and pause.ended <= stop
         clock = run.shifted if resumed else run.clock
@@ -1180,6 +1290,7 @@ class _Generator:
             )
         if notes:
             row["deadline_notes"] = "\n".join(notes)
+        return row
 
     def decision(
         self, row: dict, case: _CaseSim, run: _ClockRun, decided: datetime, concluded_at
@@ -1232,6 +1343,321 @@ class _Generator:
         self.result.events += 1
 
 
+# -- 好差评 ------------------------------------------------------------------------------------
+
+
+def _pick(rng: random.Random, shares: tuple[tuple[int, float], ...]) -> int:
+    """A value drawn by its share (the shares add up to 1)."""
+    roll = rng.random()
+    for value, share in shares:
+        roll -= share
+        if roll < 0:
+            return value
+    return shares[-1][0]
+
+
+def _rating_delay(rng: random.Random) -> timedelta:
+    """How long after the conclusion the applicant rates (`RATING_DELAYS`)."""
+    roll = rng.random()
+    for share, earliest, latest in RATING_DELAYS:
+        roll -= share
+        if roll < 0:
+            return earliest + (latest - earliest) * rng.random()
+    _share, earliest, latest = RATING_DELAYS[-1]
+    return earliest + (latest - earliest) * rng.random()
+
+
+class _Feedback:
+    """The ratings of an application's concluded cases and the follow-ups of its bad reviews and
+    of its cases whose overdue flag fired, as `rating_submit`, `followups_open_for_overdue`, the
+    units' steps and `followups_sweep` store them, drawn from their own random stream (the cases
+    of a seed are the same with or without them) and cut at `now` like the cases.
+
+    A follow-up's clock is `followups.followup_clock` (`deadlines.followup_plan` with the kind's
+    policy) from its opening; a rejected appeal moves it by `followups.dues_after_appeal`. Its
+    flags fire as the sweep fires them: in the minute after a threshold of `followups.THRESHOLDS`
+    passed while the follow-up was watched (open or verified, not waiting for an appeal's
+    decision; after a rejection, in the minute after it at the latest), never after the answer;
+    those within the sweep lag are left to the next sweep. `next_flag_at` is `followups.next_flag`
+    of its state. Every step has its event."""
+
+    def __init__(
+        self,
+        *,
+        cal: WorkCalendar,
+        catalog: _Catalog,
+        people: _People,
+        sink: _Sink,
+        rng: random.Random,
+        now: datetime,
+        cutoff: datetime,
+        result: HistoryResult,
+    ) -> None:
+        self.cal, self.people, self.sink, self.rng = cal, people, sink, rng
+        self.now, self.cutoff, self.result = now, cutoff, result
+        self.lead_units = {bundle.id: bundle.lead_unit_id for bundle in catalog.bundles}
+        self.rating_policy = RatingPolicy.current()
+        self.policies = {kind: followup_policy(kind) for kind in FollowUpKind}
+        self.clocks: dict[tuple[FollowUpKind, datetime], dict] = {}
+        # The national template's dimensions by the application's channel.
+        self.dimensions = {
+            channel: tuple(str(d) for d in dimensions_for(Application(channel=channel)))
+            for channel in Application.Channel.values
+        }
+        # Encrypted columns hold what EncryptedTextField stores: each phrase encrypted once.
+        self.comments = [self._stored(Rating, "comment", text) for text in _BAD_COMMENTS]
+        self.contact_note = self._stored(FollowUp, "contact_note", _CONTACT_NOTE)
+
+    def _stored(self, model: type[models.Model], name: str, text: str) -> str:
+        if not self.sink.postgres:
+            return text
+        field = model._meta.get_field(name)
+        if not isinstance(field, EncryptedTextField):
+            raise TypeError(f"{model.__name__}.{name} is not encrypted")
+        return field.get_db_prep_save(text, connection=connection)
+
+    # -- ratings ---------------------------------------------------------------------------------
+
+    def application(self, app: dict, cases: list[dict]) -> None:
+        """What an application's applicant rated and what its units followed up."""
+        for case in cases:
+            if case.get("overdue_at") is not None:  # the sweep opened it with the flag
+                self.follow_up(
+                    FollowUpKind.MISSED_DEADLINE,
+                    application_id=app["id"],
+                    item_case_id=case["id"],
+                    unit_id=case["unit_id"],
+                    opened=case["overdue_at"],
+                )
+        if app["state"] != ApplicationState.CONCLUDED:
+            return
+        rng, concluded = self.rng, app["concluded_at"]
+        for case in cases:
+            if case["state"] == CaseState.CONCLUDED and rng.random() < CASE_RATED_SHARE:
+                self.rating(app, concluded, item_case_id=case["id"], unit_id=case["unit_id"])
+        if app["bundle_id"] is not None and rng.random() < WHOLE_RATED_SHARE:
+            self.rating(app, concluded, item_case_id=None, unit_id=None)
+
+    def rating(
+        self, app: dict, concluded: datetime, *, item_case_id: int | None, unit_id: int | None
+    ) -> None:
+        rng = self.rng
+        rated = min(
+            concluded + _rating_delay(rng), rating_open_until(concluded, self.rating_policy)
+        )
+        if rated > self.now:  # not yet
+            return
+        grade = _pick(rng, GRADE_SHARES)
+        roll = rng.random()
+        entered_by = None
+        if roll < HOTLINE_SHARE:
+            channel = Channel.HOTLINE
+            entered_by = rng.choice(self.people.clerks) if self.people.clerks else None
+            if entered_by is None:  # nobody to type it in: the applicant rates online
+                channel = Channel.ONLINE
+        elif roll < HOTLINE_SHARE + SMS_LINK_SHARE:
+            channel = Channel.SMS_LINK
+        else:
+            channel = Channel(app["channel"])  # online or at the window: the same values
+        row = {
+            "id": self.sink.ids(Rating, 1)[0],
+            "application_id": app["id"],
+            "item_case_id": item_case_id,
+            "unit_id": unit_id,
+            "grade": grade,
+            "channel": channel,
+            "named": rng.random() < NAMED_SHARE,
+            "entered_by_id": entered_by,
+            "rated_at": rated,
+        }
+        for dimension in self.dimensions[app["channel"]]:
+            value = grade
+            if rng.random() < DIMENSION_OFF_SHARE:
+                value = min(5, max(1, grade + rng.choice((-1, 1))))
+            row[dimension] = value
+        bad = grade in (Grade.DISSATISFIED, Grade.VERY_DISSATISFIED)
+        if bad and rng.random() < BAD_COMMENT_SHARE:
+            row["comment"] = rng.choice(self.comments)
+        self.sink.add(Rating, row)
+        self.result.ratings += 1
+        if bad:  # opened with the rating
+            self.follow_up(
+                FollowUpKind.BAD_REVIEW,
+                application_id=app["id"],
+                item_case_id=item_case_id,
+                unit_id=unit_id if unit_id is not None else self.lead_units[app["bundle_id"]],
+                opened=rated,
+                rating_id=row["id"],
+            )
+
+    # -- follow-ups ------------------------------------------------------------------------------
+
+    def clock(self, kind: FollowUpKind, opened: datetime) -> dict:
+        """The follow-up's clock fields (never changed by the caller), computed once per moment:
+        the cases due at one close of business open their follow-ups in the same minute."""
+        key = (kind, opened)
+        clock = self.clocks.get(key)
+        if clock is None:
+            if len(self.clocks) >= 100_000:
+                self.clocks.clear()
+            clock = clock_fields(followup_clock(kind, opened, self.policies[kind], cal=self.cal))
+            self.clocks[key] = clock
+        return clock
+
+    def office_between(self, start: datetime, end: datetime, fraction: float) -> datetime:
+        """The moment `fraction` of the office time from start to end has passed (at least one
+        office minute after start)."""
+        total = self.cal.office_minutes_between(start, end)
+        return self.cal.add_office_minutes(start, max(1, round(total * fraction))).at
+
+    def answer_moment(self, start: datetime, dues: dict) -> datetime:
+        """When the unit answers, having verified (and any appeal decided) at `start`."""
+        rng, cal = self.rng, self.cal
+        due = dues["answer_due_at"]
+        if start < due and rng.random() >= ANSWERED_LATE_SHARE:
+            return self.office_between(start, due, rng.betavariate(1.5, 3.0))
+        if rng.random() < ESCALATED_SHARE:
+            minutes = rng.randint(30, 3 * OFFICE_DAY_MINUTES)
+            return cal.add_office_minutes(dues["escalate_at"], minutes).at
+        return self.office_between(max(start, due), dues["escalate_at"], rng.uniform(0.02, 0.98))
+
+    def follow_up(
+        self,
+        kind: FollowUpKind,
+        *,
+        application_id: int,
+        item_case_id: int | None,
+        unit_id: int,
+        opened: datetime,
+        rating_id: int | None = None,
+    ) -> None:
+        rng, cal, now = self.rng, self.cal, self.now
+        policy = self.policies[kind]
+        planned = self.clock(kind, opened)
+        row = {
+            "id": self.sink.ids(FollowUp, 1)[0],
+            "kind": kind,
+            "application_id": application_id,
+            "item_case_id": item_case_id,
+            "unit_id": unit_id,
+            "rating_id": rating_id,
+            "opened_at": opened,
+            **planned,
+        }
+        reviewers = self.people.reviewers.get(unit_id)
+        reviewer = rng.choice(reviewers) if reviewers else None
+        # The unit's steps, drawn whole, then cut at now: what comes later has not happened.
+        if rng.random() < VERIFIED_LATE_SHARE:
+            verified = cal.add_office_minutes(
+                planned["verify_due_at"], rng.randint(30, OFFICE_DAY_MINUTES)
+            ).at
+        else:
+            verified = self.office_between(
+                opened, planned["verify_due_at"], rng.uniform(0.05, 0.95)
+            )
+        finding = (
+            Finding.JUSTIFIED if rng.random() < JUSTIFIED_SHARES[kind] else Finding.NOT_JUSTIFIED
+        )
+        appealed = decided = decision_due = None
+        upheld = False
+        dues = planned  # as they stand when the unit answers
+        if kind == FollowUpKind.BAD_REVIEW and rng.random() < APPEAL_SHARE:
+            # Lodged on verifying, before the first threshold: no flag fires before an appeal.
+            appealed = cal.add_office_minutes(verified, rng.randint(10, 240)).at
+            if appealed < planned["warn_50_at"]:
+                decision_due = appeal_due(cal, appealed, policy)
+                decided = self.office_between(appealed, decision_due, rng.uniform(0.1, 0.9))
+                upheld = rng.random() < APPEAL_UPHELD_SHARE
+                if not upheld:
+                    dues = {**planned, **dues_after_appeal(cal, planned, appealed, decided)}
+            else:
+                appealed = None
+        answered = None if upheld else self.answer_moment(max(verified, decided or verified), dues)
+
+        events: list[tuple[datetime, str, int | None, str]] = [
+            (opened, FollowUpAction.OPEN, None, "")
+        ]
+        state = FollowUpState.OPEN
+        if verified <= now:
+            state = FollowUpState.VERIFIED
+            row.update(contact_note=self.contact_note, finding=finding, verified_at=verified)
+            events.append((verified, FollowUpAction.VERIFY, reviewer, finding))
+        if appealed is not None and appealed > now:
+            appealed = decided = None  # not yet
+            upheld = False
+        if appealed is not None:
+            row.update(
+                appeal_reason=_APPEAL_REASON,
+                appealed_at=appealed,
+                appealed_by_id=reviewer,
+                appeal_due_at=decision_due,
+            )
+            events.append((appealed, FollowUpAction.APPEAL, reviewer, _APPEAL_REASON))
+            state = FollowUpState.APPEALED
+            if decided is not None and decided <= now:
+                note = _APPEAL_NOTES[upheld]
+                row.update(
+                    appeal_decided_at=decided,
+                    appeal_decided_by_id=self.people.supervisor,
+                    appeal_upheld=upheld,
+                    appeal_note=note,
+                )
+                action = FollowUpAction.APPEAL_UPHELD if upheld else FollowUpAction.APPEAL_REJECTED
+                events.append((decided, action, self.people.supervisor, note))
+                state = FollowUpState.APPEAL_UPHELD if upheld else FollowUpState.VERIFIED
+                row.update(dues)
+            else:
+                decided = None  # waiting for the office
+        if state == FollowUpState.VERIFIED and answered is not None and answered <= now:
+            state = FollowUpState.ANSWERED
+            row.update(
+                rectification=_RECTIFICATIONS[finding],
+                answer=_ANSWERS[finding],
+                answered_at=answered,
+            )
+            events.append((answered, FollowUpAction.ANSWER, reviewer, ""))
+            if kind == FollowUpKind.BAD_REVIEW and rng.random() < RECTIFICATION_RATED_SHARE:
+                rated = answered + timedelta(minutes=rng.randint(10, 3 * 24 * 60))
+                if rated <= now:
+                    grade = _pick(rng, RECTIFICATION_GRADE_SHARES)
+                    row.update(rectification_grade=grade, rectification_rated_at=rated)
+                    events.append((rated, FollowUpAction.RECTIFICATION_RATED, None, str(grade)))
+        else:
+            answered = None
+
+        # Flags, as the sweep fires them while the follow-up is watched: never during an
+        # appeal (lodged before the first threshold) nor after an upheld one; after a rejection,
+        # on the moved due times, those passed meanwhile at the first sweep after the decision.
+        for t in FOLLOW_UP_THRESHOLDS:
+            if appealed is not None and (decided is None or upheld):
+                continue
+            fires = _fires(row[t.at])
+            if decided is not None:
+                fires = max(fires, _fires(decided))
+            if (answered is not None and fires > answered) or fires > self.cutoff:
+                continue
+            row[t.fired] = fires
+            events.append((fires, t.action, None, ""))
+        row["state"] = state
+        row["next_flag_at"] = next_flag(state, row)
+        self.sink.add(FollowUp, row)
+        self.result.follow_ups += 1
+        events.sort(key=lambda event: event[0])
+        follow_up_id = row["id"]
+        for at, step, actor, note in events:
+            self.sink.add(
+                FollowUpEvent,
+                {
+                    "follow_up_id": follow_up_id,
+                    "at": at,
+                    "action": step,
+                    "actor_id": actor,
+                    "note": note,
+                },
+            )
+        self.result.follow_up_events += len(events)
+
+
 def _reference_suffix(pk: int) -> str:
     """A reference suffix unique per primary key: a bijection of the key modulo the number of
     suffixes (32**6; the multiplier is odd, so coprime to it), scattered like random ones."""
@@ -1273,7 +1699,11 @@ def history_generate(
     with transaction.atomic():
         people = _create_people(rng, catalog, applicants)
     result.applicants = applicants
-    result.staff = len(people.clerks) + sum(map(len, people.reviewers.values()))
+    result.staff = (
+        len(people.clerks)
+        + sum(map(len, people.reviewers.values()))
+        + (people.supervisor is not None)
+    )
     sink = _Sink(background=background)
     generator = _Generator(
         cal=cal,
@@ -1286,6 +1716,8 @@ def history_generate(
         open_share=open_share,
         sweep_lag=sweep_lag,
         result=result,
+        # 好差评 from a stream of its own: a seed's cases are the same with or without it.
+        feedback_rng=random.Random(f"ratings-{seed}"),  # noqa: S311 - generated data
     )
     done = pending = 0
     try:

@@ -1,4 +1,5 @@
 from django.core.management import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from devtools.history import history_generate
 
@@ -43,12 +44,19 @@ class Command(BaseCommand):
             )
         except ValueError as error:
             raise CommandError(str(error)) from error
+        feedback = _(
+            "%(ratings)s ratings, %(follow_ups)s follow-ups with %(events)s follow-up events"
+        ) % {
+            "ratings": f"{result.ratings:,}",
+            "follow_ups": f"{result.follow_ups:,}",
+            "events": f"{result.follow_up_events:,}",
+        }
         self.stdout.write(
             self.style.SUCCESS(
                 f"{result.cases:,} item cases ({result.running:,} with a running clock) in "
                 f"{result.applications:,} applications, {result.events:,} events, "
                 f"{result.flags:,} flags, {result.pauses:,} pauses, "
-                f"{result.department_requests:,} department requests; "
+                f"{result.department_requests:,} department requests; {feedback}; "
                 f"{result.applicants:,} applicants generated, {result.staff} staff acting; "
                 f"{result.seconds:.1f} s"
             )
