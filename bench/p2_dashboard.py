@@ -8,8 +8,11 @@ same figures counted live from the case table instead of the rollup. Medians and
 percentiles in milliseconds, and the ratios.
 
 Call after Django is set up on a benchmark database (bench/run.py's `_setup`); it reads the cases
-already there (P3 leaves its largest size). It clears the cache between samples, so never point
-it at a shared cache.
+already there (P3 leaves its largest size) and, given `cases`, first generates the item cases
+missing to reach that many with `devtools.history` at its realistic open share. The generated
+history carries its 好差评 (ratings of the concluded cases, follow-ups of bad reviews and missed
+times), so the page's rating figures and their rollup are measured too. It clears the cache
+between samples, so never point it at a shared cache.
 """
 
 from __future__ import annotations
@@ -98,12 +101,29 @@ LABELS = {
 }
 
 
+def ensure_history(cases: int, out: Callable[[str], None], *, seed: int = 2) -> None:
+    """Generate the item cases (with their ratings and follow-ups) missing to reach `cases`."""
+    from devtools.history import history_generate
+    from kuaiban.cases.models import ItemCase
+
+    missing = cases - ItemCase.objects.count()
+    if missing > 0:
+        out(f"  generating {missing:,} item cases with their ratings and follow-ups …")
+        began = time.perf_counter()
+        result = history_generate(cases=missing, seed=seed)
+        out(
+            f"  generated in {time.perf_counter() - began:,.0f} s: {result.ratings:,} ratings, "
+            f"{result.follow_ups:,} follow-ups"
+        )
+
+
 def p2_dashboard(
     *,
     samples: int = 30,
     days: int = 28,
     seed: int = 1,
     rebuild: bool = True,
+    cases: int | None = None,
     out: Callable[[str], None] = print,
 ) -> dict:
     """Times of the dashboard over the current database (see the module docstring). Returns
@@ -117,14 +137,20 @@ def p2_dashboard(
     from acceptance.selectors.common import Period
     from acceptance.selectors.dashboard import dashboard
     from kuaiban.cases.models import ItemCase
+    from kuaiban.ratings.models import FollowUp, Rating
 
-    out(f"P2 supervisor dashboard over {ItemCase.objects.count():,} item cases")
+    if cases is not None:
+        ensure_history(cases, out)
+    out(
+        f"P2 supervisor dashboard over {ItemCase.objects.count():,} item cases, "
+        f"{Rating.objects.count():,} ratings, {FollowUp.objects.count():,} follow-ups"
+    )
     if rebuild:
         began = time.perf_counter()
         result = rollup_refresh(full=True)
         out(
-            f"  full rollup rebuild: {result.rows:,} rows over {result.days} days in "
-            f"{time.perf_counter() - began:.1f} s"
+            f"  full rollup rebuild: {result.rows:,} rows (and {result.rating_rows:,} of the "
+            f"rating rollup) over {result.days} days in {time.perf_counter() - began:.1f} s"
         )
     began = time.perf_counter()
     result = rollup_refresh()

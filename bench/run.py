@@ -10,8 +10,9 @@ The database is created when missing, migrated, and loaded with the reference da
 owns it: P3 empties the case tables and refills them with `speedup.history`, so its name must
 contain "bench". Each workload is a function returning its figures (P2 in `p2_dashboard.py`,
 P4 in `p4_export.py`, P7 in `p7_rollup.py`, P8 in `p8_recompute.py`, beside this file);
-`WORKLOADS` lists them. P7 and P8 run on `--cases` item cases (1 M; 100 k with --quick), what
-P3 left or generated. The test suite never asserts these times.
+`WORKLOADS` lists them. P2, P7 and P8 run on `--cases` item cases (1 M; 100 k with --quick),
+what P3 left or generated (the generated history carries its ratings and follow-ups). The test
+suite never asserts these times.
 """
 
 from __future__ import annotations
@@ -392,7 +393,7 @@ WORKLOADS: dict[str, Callable[[argparse.Namespace], object]] = {
     # P7 (rollup refresh) and P8 (recompute after a calendar edit) reuse P3's largest history.
     "p7": lambda args: __import__("p7_rollup").p7_rollup(args.cases, repeat=min(args.repeat, 3)),
     "p8": lambda args: __import__("p8_recompute").p8_recompute(args.cases),
-    # P2 reads whatever P3 left (its largest size) — or the cases already in the database.
+    # P2 reads whatever P3 left (its largest size), generating what is missing to `--cases`.
     "p2": lambda args: _p2(args),
     # P4 runs after P3 (which empties the case tables) and generates the cases it needs.
     "p4": lambda args: _p4(args),
@@ -409,10 +410,11 @@ WORKLOADS: dict[str, Callable[[argparse.Namespace], object]] = {
 
 
 def _p2(args: argparse.Namespace):
-    """Supervisor dashboard (quality.md P2): rebuild the rollup, then the page vs its bare SQL."""
+    """Supervisor dashboard (quality.md P2): at least `--cases` item cases (with their ratings
+    and follow-ups), rebuild the rollups, then the page vs its bare SQL."""
     from p2_dashboard import p2_dashboard  # bench/ is on sys.path when run as a script
 
-    return p2_dashboard(samples=10 if args.quick else 30)
+    return p2_dashboard(samples=10 if args.quick else 30, cases=args.cases)
 
 
 def _p4(args: argparse.Namespace):
@@ -431,7 +433,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--p1-submissions", type=int, help="P1 submissions (2000; quick 400)")
     parser.add_argument("--p1-concurrency", type=int, default=12, help="P1 client connections")
     parser.add_argument("--p1-workers", type=int, default=3, help="P1 gunicorn workers")
-    parser.add_argument("--cases", type=int, help="P7/P8 item cases (1000000; --quick 100000)")
+    parser.add_argument("--cases", type=int, help="P2/P7/P8 item cases (1000000; --quick 100000)")
     args = parser.parse_args(argv)
     if args.sizes:
         args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
