@@ -1551,10 +1551,9 @@ class _Feedback:
             verified = cal.add_office_minutes(
                 planned["verify_due_at"], rng.randint(30, OFFICE_DAY_MINUTES)
             ).at
-        else:
-            verified = self.office_between(
-                opened, planned["verify_due_at"], rng.uniform(0.05, 0.95)
-            )
+        else:  # within an office day (the verify time is at least one working day)
+            minutes = rng.randint(10, OFFICE_DAY_MINUTES - 20)
+            verified = min(cal.add_office_minutes(opened, minutes).at, planned["verify_due_at"])
         finding = (
             Finding.JUSTIFIED if rng.random() < JUSTIFIED_SHARES[kind] else Finding.NOT_JUSTIFIED
         )
