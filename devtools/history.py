@@ -392,6 +392,7 @@ class _Sink:
     )
     WITH_PK: tuple[type[models.Model], ...] = (Application, ItemCase, Rating, FollowUp)
     ID_BLOCK = 20_000
+    FIRST_ID_BLOCK = 500  # blocks grow from this to ID_BLOCK: a small history reserves little
 
     def __init__(self, *, background: bool) -> None:
         self.postgres = connection.vendor == "postgresql"
@@ -401,6 +402,9 @@ class _Sink:
         }
         self._pools: dict[type[models.Model], list[int]] = {model: [] for model in self.WITH_PK}
         self._taken: dict[type[models.Model], int] = dict.fromkeys(self.WITH_PK, 0)
+        self._blocks: dict[type[models.Model], int] = dict.fromkeys(
+            self.WITH_PK, self.FIRST_ID_BLOCK
+        )
         self._next_id: dict[type[models.Model], int] = {}
         # A second connection cannot see uncommitted rows (the generated users inside a test's
         # transaction): write in the background only outside any transaction.
@@ -428,7 +432,9 @@ class _Sink:
         """n fresh primary keys for rows written with their key (applications, item cases)."""
         pool, taken = self._pools[model], self._taken[model]
         if taken + n > len(pool):
-            pool = pool[taken:] + self._refill(model, max(n, self.ID_BLOCK))
+            block = self._blocks[model]
+            self._blocks[model] = min(self.ID_BLOCK, block * 4)
+            pool = pool[taken:] + self._refill(model, max(n, block))
             self._pools[model], taken = pool, 0
         self._taken[model] = taken + n
         return pool[taken : taken + n]
