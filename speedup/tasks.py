@@ -8,6 +8,7 @@ from celery import shared_task
 from kuaiban import broker
 from kuaiban.workdays.services import CalendarChange
 
+from .services.commitment_sweep import commitment_checks_sweep
 from .services.followup_sweep import followups_sweep
 from .services.recompute import open_clocks_recompute, recompute_request, recomputes_run_pending
 from .services.sweep import deadlines_sweep
@@ -19,8 +20,10 @@ def sweep_deadlines() -> int:
     # so no flag fires on a due time the calendar no longer gives.
     recomputes_run_pending()
     marked = deadlines_sweep().total
-    # The follow-ups' clocks (好差评, missed deadlines) on the same beat.
-    return marked + sum(followups_sweep().values())
+    # The follow-ups' clocks (好差评, missed deadlines) and the commitments' post-hoc
+    # verifications on the same beat.
+    marked += sum(followups_sweep().values())
+    return marked + sum(commitment_checks_sweep().values())
 
 
 @shared_task(name="speedup.run_pending_recomputes", acks_late=True, ignore_result=True)

@@ -237,3 +237,38 @@ def follow_ups_worked(reviews) -> None:
             upheld=True,
             note="核实为误评",
         )
+
+
+# -- commitments (告知承诺制) ------------------------------------------------------------------
+
+
+def committed_draft(
+    user=None, *, item: str = "SI-009", bundle: str = "", commit: tuple[str, ...] = ("M-DEATH",)
+) -> Application:
+    """A citizen's draft (a single item, by default 一次性工亡补助金 of the social-insurance
+    centre, or a bundle by code) whose `commit` materials are replaced by signed commitments
+    and every other material uploaded; ready to submit."""
+    user = user or UserFactory(citizen=True)
+    if bundle:
+        application = draft(user, bundle)
+    else:
+        application = applications.application_start(applicant=user, item=service_item(item))
+    for entry in required_materials(application):
+        if entry.material.code in commit:
+            materials.material_commit(
+                application=application,
+                actor=user,
+                material=entry.material,
+                signed_name=user.real_name,
+                agreed=True,
+            )
+    return complete(application, user)
+
+
+def decided_with_commitment(user=None, **kwargs) -> Application:
+    """`committed_draft` submitted, accepted at the social-insurance window and approved by a
+    reviewer of the social-insurance centre: the decision opens the commitments' checks."""
+    application = accepted(submit(committed_draft(user, **kwargs)), clerk_of("SOCIAL"))
+    approved(case_of(application), reviewer_of("SBZX"))
+    application.refresh_from_db()
+    return application

@@ -24,6 +24,7 @@ from kuaiban.cases.models import (
 from kuaiban.catalog.models import Unit
 from kuaiban.documents.models import DocumentKind
 from kuaiban.documents.services import delivery_open, document_issue
+from kuaiban.commitments.services import checks_open_for_case
 from kuaiban.ratings.links import rating_url
 from kuaiban.workdays.calendar import calendar_from_db
 
@@ -65,6 +66,7 @@ def case_approve(*, case: ItemCase, actor, at_window: bool = False) -> ItemCase:
     document_issue(
         application=case.application, item_case=case, kind=DocumentKind.APPROVAL, actor=actor
     )
+    checks_open_for_case(case=case, actor=actor)
     if not at_window:
         case_conclude_ready(application=case.application, actor=actor)
     return case
@@ -94,6 +96,7 @@ def case_deny(*, case: ItemCase, actor, reason: str, legal_basis: str) -> ItemCa
         reason=case.decision_reason,
         legal_basis=case.legal_basis,
     )
+    checks_open_for_case(case=case, actor=actor)
     case_conclude_ready(application=case.application, actor=actor)
     return case
 
@@ -299,7 +302,8 @@ def case_conclude_ready(*, application: Application, actor) -> None:
         return
     now = timezone.now()
     if waiting:
-        denied = [c for c in cases if c.state == CaseState.DENIED]
+        # A decision stopped for a false commitment counts as a denial for the later stages.
+        denied = [c for c in cases if c.state in (CaseState.DENIED, CaseState.STOPPED)]
         if denied:
             for case in waiting:
                 transition(

@@ -18,6 +18,7 @@ from kuaiban.cases.models import (
     StoredFile,
 )
 from kuaiban.catalog.models import Material
+from kuaiban.commitments.selectors import active_bar, bar_message
 
 from ..selectors import RequiredMaterial, commitment_notice, required_materials
 from .guards import lock_application, require_editable, require_editor
@@ -128,10 +129,8 @@ def material_commit(
         raise ValidationError(_("The applicant must read the notice and agree to the commitment."))
     # The applicant commits and signs, also when a clerk records it at the window.
     applicant = application.applicant
-    if applicant.commitment_barred_at:
-        raise ValidationError(
-            _("A commitment of yours was found false; please provide the proof itself.")
-        )
+    if bar := active_bar(applicant):
+        raise ValidationError(bar_message(bar))
     if signed_name.strip() != (applicant.real_name or "").strip():
         raise ValidationError(_("Sign with your real name as registered."))
     provide(application, material, ApplicationMaterial.Provision.COMMITMENT)

@@ -43,12 +43,6 @@ class User(AbstractUser):
         _("unified social credit code"), max_length=18, unique=True, null=True, blank=True
     )
     contact_name = models.CharField(_("contact person"), max_length=100, blank=True)
-    commitment_barred_at = models.DateTimeField(
-        _("barred from commitments since"),
-        null=True,
-        blank=True,
-        help_text=_("Set when a commitment was found false; the applicant must then bring proofs."),
-    )
     unit = models.ForeignKey(
         "catalog.Unit",
         verbose_name=_("unit"),

@@ -291,3 +291,22 @@ def followup_plan(
         warn_75,
         verify.provisional or answer.provisional or escalate.provisional,
     )
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """A clock of n working days: due at the close of business of the n-th working day after the
+    day it started, warnings at 50% and 75% of the office time to it."""
+
+    due: datetime
+    warn_50: datetime
+    warn_75: datetime
+    provisional: bool
+
+
+def working_days_plan(cal: WorkCalendar, start: datetime, days: int) -> DayPlan:
+    """The rule of a commitment's post-hoc verification ("20 working days after the decision",
+    domain.md §5; the number is the material's policy) and of a hearing notice's answer time."""
+    due = cal.add_working_days(start, days)
+    warn_50, warn_75 = warnings_between(cal, start, due.at)
+    return DayPlan(due.at, warn_50, warn_75, due.provisional)

@@ -44,6 +44,9 @@ class CaseState(models.TextChoices):
     REFUSED = "refused", _("Refused")
     CLOSED = "closed", _("Closed: an earlier stage was denied")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    # A commitment it rested on was found false (告知承诺制), after the applicant was heard.
+    STOPPED = "stopped", _("Stopped: a commitment was found false")
+    REVOKED = "revoked", _("Revoked: a commitment was found false")
 
 
 class FlagKind(models.TextChoices):
@@ -84,6 +87,8 @@ class EventAction(models.TextChoices):
     VISIT = "visit", _("Visit recorded")
     RESULTS_HANDED_OVER = "results_handed_over", _("Results handed over at the window")
     RESULTS_POSTED = "results_posted", _("Results posted")
+    STOP = "stop", _("Decision stopped")
+    REVOKE = "revoke", _("Decision revoked")
 
 
 # The applicant (or, at the window, the clerk) may still change the form and the materials.
@@ -99,6 +104,8 @@ FINAL_CASE_STATES = (
     CaseState.REFUSED,
     CaseState.CLOSED,
     CaseState.WITHDRAWN,
+    CaseState.STOPPED,
+    CaseState.REVOKED,
 )
 
 
@@ -465,6 +472,16 @@ class ItemCase(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
 
     @transition(field=state, source=CaseState.WAITING, target=CaseState.CLOSED)
     def close(self):
+        pass
+
+    # A false commitment (`kuaiban.commitments.services.hearing_decide`): an approval not yet
+    # concluded is stopped, a concluded one revoked. The reason and legal basis are the event's.
+    @transition(field=state, source=CaseState.APPROVED, target=CaseState.STOPPED)
+    def stop(self):
+        pass
+
+    @transition(field=state, source=CaseState.CONCLUDED, target=CaseState.REVOKED)
+    def revoke(self):
         pass
 
     @transition(

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "kuaiban.notifications",
     "kuaiban.ratings",
     "kuaiban.documents",
+    "kuaiban.commitments",
     # the programme's three tasks and their supervision
     "bundles",
     "desk",

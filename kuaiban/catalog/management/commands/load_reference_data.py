@@ -3,7 +3,13 @@ from django.core.management import BaseCommand, call_command
 
 from kuaiban.workdays.services import calendar_seed_years
 
-REFERENCE_FIXTURES = ["office_hours.json", "catalog.json", "form_fields.json", "ratings.json"]
+REFERENCE_FIXTURES = [
+    "office_hours.json",
+    "catalog.json",
+    "form_fields.json",
+    "ratings.json",
+    "commitments.json",
+]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,107 @@
+"""The commitment verifications' sweep (告知承诺制 post-hoc checks), on the same beat as the cases'
+and the follow-ups' clocks: a partial index on the next flag, each threshold (50%, 75%, overdue;
+`commitments.services.THRESHOLDS`) fired once with its event, one in-app message per unit
+reviewer and kind per run, overdue ones also to the city's supervision office. Checks are few,
+so a batch is marked in Python under row locks; concurrent sweeps skip what another holds."""
+
+import logging
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kuaiban.accounts.models import Role
+from kuaiban.commitments.models import CheckAction, CheckEvent, CheckState, CommitmentCheck
+from kuaiban.commitments.services import THRESHOLDS, refresh_next_flag
+from kuaiban.notifications.models import Notification
+
+logger = logging.getLogger(__name__)
+BATCH = 500
+
+
+def _subjects() -> dict[str, str]:
+    return {
+        # xgettext:no-python-format
+        CheckAction.WARN_50: _("Commitment verification: 50% of the time passed"),
+        # xgettext:no-python-format
+        CheckAction.WARN_75: _("Commitment verification: 75% of the time passed"),
+        CheckAction.OVERDUE: _("Commitment verification overdue"),
+    }
+
+
+def commitment_checks_sweep(*, now=None, batch: int = BATCH) -> dict[str, int]:
+    """Fire every verification threshold that has passed; how many of each kind fired."""
+    now = now or timezone.now()
+    marked = {str(t.action): 0 for t in THRESHOLDS}
+    while True:
+        with transaction.atomic():
+            rows = list(
+                CommitmentCheck.objects.select_for_update(skip_locked=True)
+                .filter(next_flag_at__lte=now, state=CheckState.OPEN)
+                .order_by("next_flag_at")[:batch]
+            )
+            fired: dict[str, list[CommitmentCheck]] = {str(t.action): [] for t in THRESHOLDS}
+            events = []
+            for check in rows:
+                for t in THRESHOLDS:
+                    moment = getattr(check, t.at)
+                    if getattr(check, t.fired) is None and moment <= now:
+                        setattr(check, t.fired, now)
+                        fired[str(t.action)].append(check)
+                        events.append(CheckEvent(check_row=check, at=now, action=t.action))
+                refresh_next_flag(check)
+            CommitmentCheck.objects.bulk_update(
+                rows, [*(t.fired for t in THRESHOLDS), "next_flag_at"]
+            )
+            CheckEvent.objects.bulk_create(events)
+            _queue_notifications(fired, now)
+            for kind, checks in fired.items():
+                marked[kind] += len(checks)
+        if len(rows) < batch:
+            break
+    if any(marked.values()):
+        logger.info("commitment verification sweep marked %s", marked)
+    return marked
+
+
+def _queue_notifications(fired: dict[str, list[CommitmentCheck]], now) -> None:
+    if not any(fired.values()):
+        return
+    User = get_user_model()
+    units = {c.unit_id for checks in fired.values() for c in checks}
+    reviewers: dict[int | None, list] = {}
+    for user in User.objects.filter(role=Role.REVIEWER, unit_id__in=units, is_active=True):
+        reviewers.setdefault(user.unit_id, []).append(user)
+    office = list(User.objects.filter(role=Role.SUPERVISOR, district=None, is_active=True))
+    subjects = _subjects()
+    rows = []
+
+    def message(user, kind: str, count: int, link: str) -> None:
+        rows.append(
+            Notification(
+                recipient=user,
+                channel=Notification.Channel.IN_APP,
+                subject=_("%(flag)s: %(count)d") % {"flag": subjects[kind], "count": count},
+                body=subjects[kind],
+                link=link,
+                created_at=now,
+                status=Notification.Status.SENT,
+                sent_at=now,
+            )
+        )
+
+    for kind, checks in fired.items():
+        if not checks:
+            continue
+        by_unit: dict[int, int] = {}
+        for check in checks:
+            by_unit[check.unit_id] = by_unit.get(check.unit_id, 0) + 1
+        for unit_id, count in by_unit.items():
+            for user in reviewers.get(unit_id, []):
+                message(user, kind, count, reverse("staff:commitment_checks"))
+        if kind == CheckAction.OVERDUE:
+            for user in office:
+                message(user, kind, len(checks), reverse("supervision:commitment_checks"))
+    Notification.objects.bulk_create(rows)
