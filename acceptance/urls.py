@@ -13,4 +13,5 @@ urlpatterns = [
     path("reviews/", views.reviews, name="reviews"),
     path("follow-ups/", views.follow_ups, name="follow_ups"),
     path("follow-ups/<int:follow_up_id>/decide/", views.follow_up_decide, name="follow_up_decide"),
+    path("commitment-checks/", views.commitment_checks, name="commitment_checks"),
 ]

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from kuaiban import celery_app
 from kuaiban.accounts.decorators import supervision_office_required, supervisor_required
+from kuaiban.commitments.selectors import check_figures
 from kuaiban.ratings.followups import followup_appeal_decide
 from kuaiban.ratings.selectors import follow_up_counts
 from kuaiban.web import form_errors_as_messages, or_404
@@ -320,4 +321,15 @@ def programme(request):
             "rollup_minutes": _rollup_minutes(),
             "follow_up_counts": follow_up_counts(district_id=request.user.district_id),
         },
+    )
+
+
+@supervisor_required
+def commitment_checks(request):
+    """告知承诺制: the post-hoc verifications by unit and by material (opened, done on time,
+    found false), straight from the checks (a district's supervisor: its halls only)."""
+    return render(
+        request,
+        "acceptance/commitment_checks.html",
+        {"figures": check_figures(district_id=request.user.district_id)},
     )

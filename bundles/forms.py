@@ -167,3 +167,11 @@ class RectificationRatingForm(forms.Form):
         coerce=int,
         widget=forms.RadioSelect,
     )
+
+
+class HearingAnswerForm(forms.Form):
+    response = forms.CharField(
+        label=_("Your statement (陈述申辩)"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

@@ -20,6 +20,11 @@ urlpatterns = [
         views.rate_rectification,
         name="rate_rectification",
     ),
+    path(
+        "applications/<str:reference>/hearings/<int:hearing_id>/answer/",
+        views.hearing_answer,
+        name="hearing_answer",
+    ),
     path("rate/<str:token>/", views.rate_by_link, name="rate_link"),
     path("files/<int:file_id>/", views.download, name="download"),
 ]

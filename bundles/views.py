@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -18,6 +19,8 @@ from kuaiban.cases.access import access_record
 from kuaiban.cases.models import AccessKind, ApplicationState, StoredFile
 from kuaiban.catalog.models import Material
 from kuaiban.catalog.selectors import published_bundles, published_items
+from kuaiban.commitments.selectors import active_bar, bar_message, hearings_of
+from kuaiban.commitments.services import hearing_answer as hearing_answer_service
 from kuaiban.documents.models import ResultDelivery
 from kuaiban.documents.selectors import documents_released
 from kuaiban.ratings.followups import followup_rate_rectification
@@ -36,6 +39,7 @@ from . import selectors
 from .forms import (
     ApplicationForm,
     CommitmentForm,
+    HearingAnswerForm,
     QuestionnaireForm,
     RatingForm,
     RectificationRatingForm,
@@ -61,6 +65,12 @@ class MaterialStep(selectors.RequiredMaterial):
 
 def _own(request, reference):
     return or_404(selectors.application_for_applicant(request.user, reference))
+
+
+def _bar_notice(application) -> str:
+    """Why the applicant may not commit instead of proving (empty when they may)."""
+    bar = active_bar(application.applicant)
+    return bar_message(bar) if bar else ""
 
 
 def _editable_or_status(application):
@@ -223,7 +233,7 @@ def materials(request, reference):
         application,
         "materials",
         "bundles/materials.html",
-        {"required": rows, "barred": bool(request.user.commitment_barred_at)},
+        {"required": rows, "bar": _bar_notice(application)},
     )
 
 
@@ -327,8 +337,33 @@ def status(request, reference):
             and bool(rating_list(application)),
             "documents": documents_released(application),
             "delivery": ResultDelivery.objects.filter(application=application).first(),
+            "hearings": hearings_of(application),
+            "hearing_form": HearingAnswerForm(),
+            "now": timezone.now(),
         },
     )
+
+
+@applicant_required
+@require_POST
+def hearing_answer(request, reference, hearing_id):
+    """The applicant's statement on a notice before a decision (陈述申辩)."""
+    application = _own(request, reference)
+    hearing = or_404(hearings_of(application).filter(pk=hearing_id).first())
+    form = HearingAnswerForm(request.POST)
+    if form.is_valid():
+        try:
+            hearing_answer_service(
+                hearing=hearing, actor=request.user, response=form.cleaned_data["response"]
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Your statement has been sent to the unit."))
+    else:
+        form_errors_as_messages(request, form)
+    return redirect("applications:status", reference=reference)
 
 
 @applicant_required

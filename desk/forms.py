@@ -1,5 +1,6 @@
 """Forms of the staff desk. They parse what staff typed; the services decide."""
 
+from decimal import Decimal
 from typing import cast
 
 from django import forms
@@ -7,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kuaiban.accounts.identity import normalize_phone, normalize_resident_id
 from kuaiban.cases.models import CasePause, DepartmentRequest
+from kuaiban.commitments.models import CheckMethod, CheckState, HearingOutcome
 from kuaiban.documents.models import ResultDelivery
 from kuaiban.ratings.models import Finding
 from kuaiban.web import start_key_parsed
@@ -190,4 +192,77 @@ class FollowUpAppealForm(forms.Form):
         label=_("Why the review is mistaken or malicious, and the evidence"),
         max_length=3000,
         widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+# -- commitments: post-hoc verification and sanctions (告知承诺制) -------------------------------
+
+
+class CheckMethodForm(forms.Form):
+    method = forms.ChoiceField(label=_("Verification method"), choices=CheckMethod.choices)
+    method_note = forms.CharField(
+        label=_("How it is verified (source, place, notice)"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class CheckEvidenceForm(forms.Form):
+    file = forms.FileField(label=_("Evidence (PDF, JPEG or PNG)"))
+
+
+class CheckOutcomeForm(forms.Form):
+    finding = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=[
+            (CheckState.CONFIRMED, CheckState.CONFIRMED.label),
+            (CheckState.FOUND_FALSE, CheckState.FOUND_FALSE.label),
+        ],
+        widget=forms.RadioSelect,
+    )
+    outcome_note = forms.CharField(
+        label=_("What the verification found"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    legal_basis = forms.CharField(
+        label=_("Legal basis of the intended measures (when found false)"),
+        max_length=300,
+        required=False,
+    )
+
+
+class HearingDecisionForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Decision"), choices=HearingOutcome.choices, widget=forms.RadioSelect
+    )
+    reason = forms.CharField(
+        label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    repayment_amount = forms.DecimalField(
+        label=_("Benefits to repay (yuan; empty when none was paid)"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+    )
+    repayment_due = forms.DateField(
+        label=_("To be repaid by"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    bar_months = forms.IntegerField(
+        label=_("Barred from the commitment route for (months; 0: until lifted)"),
+        min_value=0,
+        max_value=120,
+        initial=36,
+    )
+
+
+class BarLiftForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for lifting the bar"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )

@@ -3,7 +3,7 @@ the unit head's decisions."""
 
 from django.urls import path
 
-from .views import back_office, follow_ups, in_person, intake, unit_head
+from .views import back_office, commitment_checks, follow_ups, in_person, intake, unit_head
 
 app_name = "staff"
 urlpatterns = [
@@ -43,6 +43,47 @@ urlpatterns = [
         "follow-ups/<int:follow_up_id>/appeal/",
         follow_ups.follow_up_appeal,
         name="follow_up_appeal",
+    ),
+    path("commitment-checks/", commitment_checks.check_queue, name="commitment_checks"),
+    path(
+        "commitment-checks/<int:check_id>/",
+        commitment_checks.check_detail,
+        name="commitment_check",
+    ),
+    path(
+        "commitment-checks/<int:check_id>/method/",
+        commitment_checks.check_method,
+        name="commitment_check_method",
+    ),
+    path(
+        "commitment-checks/<int:check_id>/evidence/",
+        commitment_checks.check_evidence,
+        name="commitment_check_evidence",
+    ),
+    path(
+        "commitment-checks/<int:check_id>/evidence/file/",
+        commitment_checks.check_evidence_file,
+        name="commitment_check_evidence_file",
+    ),
+    path(
+        "commitment-checks/<int:check_id>/outcome/",
+        commitment_checks.check_outcome,
+        name="commitment_check_outcome",
+    ),
+    path(
+        "commitment-checks/<int:check_id>/decide/",
+        commitment_checks.hearing_decide,
+        name="commitment_hearing_decide",
+    ),
+    path(
+        "commitment-checks/<int:check_id>/repayments/<int:order_id>/paid/",
+        commitment_checks.repayment_paid,
+        name="commitment_repayment_paid",
+    ),
+    path(
+        "commitment-checks/<int:check_id>/bars/<int:bar_id>/lift/",
+        commitment_checks.bar_lift,
+        name="commitment_bar_lift",
     ),
     path("extensions/", unit_head.extension_list, name="extensions"),
     path(

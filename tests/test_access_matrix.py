@@ -9,6 +9,7 @@ the next."""
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ from bundles.services.window import window_intake_start
 from kuaiban.accounts.models import Role
 from kuaiban.cases.models import Application
 from kuaiban.catalog.models import District
+from kuaiban.commitments.models import CheckState, CommitmentBar, CommitmentCheck, RepaymentOrder
+from kuaiban.commitments.services import check_attach_evidence, check_conclude
 from kuaiban.documents.models import ResultDocument
 from kuaiban.ratings.followups import followups_open_for_overdue
 from kuaiban.ratings.links import rating_token
@@ -32,9 +35,12 @@ from tests.builders import (
     approved,
     case_of,
     clerk_of,
+    committed_draft,
     draft,
     reviewer_of,
     single_item_submitted,
+    submit,
+    upload,
 )
 from tests.factories import UserFactory
 from tests.oidc_provider import CLIENT_ID as oidc_client_id
@@ -86,6 +92,11 @@ class World:
     extension_id: int
     follow_up_id: int
     document: ResultDocument  # the approval of the owner's second LR-002 application, concluded
+    check_id: int
+    hearing_id: int
+    order_id: int
+    bar_id: int
+    committed_reference: str  # the owner's application whose commitment was found false
 
 
 def _row(path, allowed, **kwargs) -> Row:
@@ -98,6 +109,10 @@ def _draft(suffix: str) -> Callable[[World], str]:
 
 def _intake(suffix: str) -> Callable[[World], str]:
     return lambda w: f"/staff/intake/{w.application.reference}/{suffix}"
+
+
+def _check(suffix: str) -> Callable[[World], str]:
+    return lambda w: f"/staff/commitment-checks/{w.check_id}/{suffix}"
 
 
 def _export(suffix: str) -> Callable[[World], str]:
@@ -225,6 +240,43 @@ MATRIX: dict[str, Row] = {
         {"reviewer", "unit_head"},
         method="post",
     ),
+    # 告知承诺制: the unit's post-hoc verifications (its head decides after the hearing and
+    # lifts bars; a reviewer's POST is refused with a message, back on the page)
+    "staff:commitment_checks": _row(
+        "/staff/commitment-checks/", {"reviewer", "other_reviewer", "unit_head"}
+    ),
+    "staff:commitment_check": _row(_check(""), {"reviewer", "unit_head"}),
+    "staff:commitment_check_method": _row(
+        _check("method/"), {"reviewer", "unit_head"}, method="post"
+    ),
+    "staff:commitment_check_evidence": _row(
+        _check("evidence/"), {"reviewer", "unit_head"}, method="post"
+    ),
+    "staff:commitment_check_evidence_file": _row(
+        _check("evidence/file/"), {"reviewer", "unit_head"}
+    ),
+    "staff:commitment_check_outcome": _row(
+        _check("outcome/"), {"reviewer", "unit_head"}, method="post"
+    ),
+    "staff:commitment_hearing_decide": _row(
+        _check("decide/"), {"reviewer", "unit_head"}, method="post"
+    ),
+    "staff:commitment_repayment_paid": _row(
+        lambda w: f"/staff/commitment-checks/{w.check_id}/repayments/{w.order_id}/paid/",
+        {"reviewer", "unit_head"},
+        method="post",
+    ),
+    "staff:commitment_bar_lift": _row(
+        lambda w: f"/staff/commitment-checks/{w.check_id}/bars/{w.bar_id}/lift/",
+        {"reviewer", "unit_head"},
+        method="post",
+    ),
+    # the applicant answers a hearing notice about their own commitment
+    "applications:hearing_answer": _row(
+        lambda w: f"/applications/{w.committed_reference}/hearings/{w.hearing_id}/answer/",
+        {"owner"},
+        method="post",
+    ),
     # extensions: the unit's heads and the city's supervision office
     # (the other reviewer heads another unit: their list, without this request)
     "staff:extensions": _row("/staff/extensions/", {"unit_head", "other_reviewer", "supervisor"}),
@@ -241,6 +293,7 @@ MATRIX: dict[str, Row] = {
     "supervision:overdue": _row("/supervision/overdue/", SUPERVISORS),
     "supervision:reviews": _row("/supervision/reviews/?figure=bad", SUPERVISORS),
     "supervision:follow_ups": _row("/supervision/follow-ups/", SUPERVISORS),
+    "supervision:commitment_checks": _row("/supervision/commitment-checks/", SUPERVISORS),
     # appeals are decided by the city's supervision office (this follow-up has no appeal: 404)
     "supervision:follow_up_decide": _row(
         lambda w: f"/supervision/follow-ups/{w.follow_up_id}/decide/", set(), method="post"
@@ -343,6 +396,7 @@ def _world(users) -> World:
     followups_open_for_overdue([case.pk], timezone.now())
     concluded = accepted(single_item_submitted("LR-002", owner), users["clerk"])
     approved(case_of(concluded), users["reviewer"])
+    check, hearing, order, bar = _commitment_found_false(users)
     return World(
         draft=draft(owner),
         application=application,
@@ -354,7 +408,42 @@ def _world(users) -> World:
         extension_id=extension.pk,
         follow_up_id=FollowUp.objects.get(item_case=case).pk,
         document=ResultDocument.objects.get(application=concluded),
+        check_id=check.pk,
+        hearing_id=hearing.pk,
+        order_id=order.pk,
+        bar_id=bar.pk,
+        committed_reference=check.application.reference,
     )
+
+
+def _commitment_found_false(users):
+    """The owner's LR-001 application (the same unit) with the business-premises proof replaced
+    by a commitment, decided, verified with evidence and found false: the hearing waits for the
+    owner's answer. A repayment order and a bar stand beside it for their rows."""
+    application = accepted(
+        submit(committed_draft(users["owner"], item="LR-001", commit=("M-PREMISES",))),
+        users["clerk"],
+    )
+    handling.case_approve(case=case_of(application), actor=users["reviewer"])
+    check = CommitmentCheck.objects.get(application=application)
+    check_attach_evidence(check=check, actor=users["reviewer"], upload=upload())
+    check_conclude(
+        check=check,
+        actor=users["reviewer"],
+        finding=CheckState.FOUND_FALSE,
+        outcome_note="场地不存在",
+        legal_basis="依据",
+    )
+    order = RepaymentOrder.objects.create(
+        check_row=check,
+        amount=Decimal("1"),
+        due_date=date(2026, 12, 31),
+        ordered_by=users["unit_head"],
+    )
+    bar = CommitmentBar.objects.create(
+        person=users["owner"], check_row=check, reason="承诺不实", imposed_by=users["unit_head"]
+    )
+    return check, check.hearing, order, bar
 
 
 def _outcome(response) -> str:

@@ -22,9 +22,9 @@ from kuaiban.cases.models import (
     ItemCase,
 )
 from kuaiban.catalog.models import Unit
+from kuaiban.commitments.services import checks_open_for_case
 from kuaiban.documents.models import DocumentKind
 from kuaiban.documents.services import delivery_open, document_issue
-from kuaiban.commitments.services import checks_open_for_case
 from kuaiban.ratings.links import rating_url
 from kuaiban.workdays.calendar import calendar_from_db
 

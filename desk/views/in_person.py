@@ -24,6 +24,7 @@ from kuaiban.accounts import security_log
 from kuaiban.accounts.decorators import clerk_required
 from kuaiban.cases import uploads
 from kuaiban.cases.models import Application, ApplicationMaterial
+from kuaiban.commitments.selectors import active_bar, bar_message
 from kuaiban.web import add_errors_to_form, or_404
 
 from .. import selectors
@@ -226,4 +227,5 @@ def _form_step(request, application):
         required=required,
         problems=problems or (submission.missing_for_submission(application) if posted else []),
         conclude_instant=conclude_instant,
+        bar=bar_message(bar) if (bar := active_bar(application.applicant)) else "",
     )
