@@ -13,8 +13,9 @@ Every step writes a `CheckEvent`; state changes go through the FSMs, and an item
 stopped or revoked only through `cases.events.transition` with its `CaseEvent`.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -465,3 +466,37 @@ def bar_lift(*, bar: CommitmentBar, actor, reason: str) -> CommitmentBar:
     bar.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
     _event(bar.check_row, CheckAction.BAR_LIFTED, actor, bar.lift_reason, bar=bar.pk)
     return bar
+
+
+# -- the calendar --------------------------------------------------------------------------------
+
+CLOCK_FIELDS = ("due_at", "warn_50_at", "warn_75_at", "due_provisional")
+
+
+def check_clocks_recompute(*, days: Iterable[date] = ()) -> int:
+    """After a calendar change: the open checks whose clock spans an edited day (every open one
+    without `days`, the provisional ones among them: a year loaded) get their due times again
+    from their opening, with the material's policy as it is now. Flags already fired stay
+    fired. Returns how many clocks moved."""
+    checks = CommitmentCheck.objects.filter(state=CheckState.OPEN)
+    days = sorted(days)
+    if days:
+        tz = timezone.get_current_timezone()
+        start = datetime.combine(days[0], time.min, tzinfo=tz)
+        end = datetime.combine(days[-1] + timedelta(days=1), time.min, tzinfo=tz)
+        checks = checks.filter(opened_at__lt=end, due_at__gte=start)
+    policies = {p.material_id: p for p in CheckPolicy.objects.all()}
+    moved = []
+    with transaction.atomic():
+        cal = calendar_from_db()
+        for check in checks.select_for_update().select_related("material").order_by("pk"):
+            before = tuple(getattr(check, name) for name in CLOCK_FIELDS)
+            policy = policies.get(check.material_id) or policy_of(check.material)
+            plan = working_days_plan(cal, check.opened_at, policy.days)
+            check.due_at, check.warn_50_at, check.warn_75_at = plan.due, plan.warn_50, plan.warn_75
+            check.due_provisional = plan.provisional
+            refresh_next_flag(check)
+            if tuple(getattr(check, name) for name in CLOCK_FIELDS) != before:
+                moved.append(check)
+        CommitmentCheck.objects.bulk_update(moved, [*CLOCK_FIELDS, "next_flag_at"])
+    return len(moved)

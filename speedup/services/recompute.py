@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from kuaiban.cases import clocks
 from kuaiban.cases.models import OPEN_CASE_STATES, CaseEvent, CasePause, EventAction, ItemCase
+from kuaiban.commitments.services import check_clocks_recompute
 from kuaiban.ratings.followups import followup_clocks_recompute
 from kuaiban.requestid import current_request_id
 from kuaiban.workdays.calendar import calendar_from_db
@@ -126,8 +127,10 @@ def open_clocks_recompute(
     moved = 0
     for start in range(0, len(ids), batch):
         moved += _recompute_batch(ids[start : start + batch])
-    # The follow-ups' clocks (好差评) count the same working days.
+    # The follow-ups' clocks (好差评) and the commitments' verifications count the same
+    # working days.
     followup_clocks_recompute(days=days)
+    check_clocks_recompute(days=days)
     return moved
 
 

@@ -2,7 +2,7 @@
 verification, at the decision of the first case needing its material, for that case's unit,
 due the material policy's working days later; the sweep flags 50%, 75% and overdue once each."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import time_machine
@@ -27,6 +27,8 @@ from kuaiban.commitments.services import (
 )
 from kuaiban.notifications.models import Notification
 from kuaiban.workdays.calendar import calendar_from_db
+from kuaiban.workdays.models import CalendarDay
+from kuaiban.workdays.services import CalendarChange, calendar_edited
 from speedup.services.commitment_sweep import commitment_checks_sweep
 from tests.builders import (
     TUESDAY_10AM,
@@ -191,3 +193,16 @@ def test_rule_only_the_units_reviewers_verify(tmp_path, settings):
         )
     assert check.state == CheckState.OPEN
     assert case_of(check.application).state == CaseState.CONCLUDED
+
+
+def test_rule_a_closure_on_the_working_calendar_moves_an_open_verifications_due_time():
+    check = CommitmentCheck.objects.get(application=decided())  # decided Tuesday 2026-11-24
+    before = check.due_at
+    closure = CalendarDay.objects.get(date=date(2026, 11, 27))
+    closure.kind, closure.name = CalendarDay.Kind.CLOSURE, "台风停工"
+    closure.save()
+    assert calendar_edited(CalendarChange(days=frozenset({closure.date}), background=False))
+    check.refresh_from_db()
+    assert check.due_at == calendar_from_db().add_working_days(TUESDAY_10AM, 20).at
+    assert check.due_at.date() == before.date() + timedelta(days=1)
+    assert check.next_flag_at == check.warn_50_at
