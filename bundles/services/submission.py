@@ -10,12 +10,14 @@ from django.utils.translation import gettext_lazy
 from kuaiban.cases.events import transition
 from kuaiban.cases.models import (
     Application,
+    ApplicationMaterial,
     ApplicationState,
     CaseEvent,
     CaseState,
     EventAction,
     ItemCase,
 )
+from kuaiban.commitments.selectors import active_bar, bar_message
 from kuaiban.requestid import current_request_id
 
 from ..selectors import (
@@ -49,9 +51,18 @@ def missing_for_submission(
     data = application.form_data or {}
     if any(f.required and not data.get(f.code) for f in fields):
         problems.append(_("Fill in the application form."))
+    committed = []
+    commitment = ApplicationMaterial.Provision.COMMITMENT
     for entry in required:
         if entry.needs_action:
             problems.append(_("Provide “%(material)s”.") % {"material": entry.material.name})
+        elif entry.provided and entry.provided.provision == commitment:
+            committed.append(entry.material)
+    # Barred after signing (a bar decided meanwhile): the commitments no longer stand in for the
+    # proofs. Asked only when something was committed, so the usual case costs no query.
+    if committed and (bar := active_bar(application.applicant)):
+        problems.append(bar_message(bar))
+        problems += [_("Provide “%(material)s”.") % {"material": m.name} for m in committed]
     return problems
 
 

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from bundles.services import handling, materials
+from bundles.services import handling, materials, submission
 from bundles.services.window import MaterialHandedOver, window_intake_record, window_intake_start
 from kuaiban.cases.models import CaseEvent, CaseState, EventAction
 from kuaiban.catalog.models import Material
@@ -266,3 +266,18 @@ def test_rule_a_bar_is_lifted_only_by_the_units_head_with_a_reason():
     assert active_bar(person) is None
     event = check.events.get(action=CheckAction.BAR_LIFTED)
     assert (event.actor, event.note) == (head, "复核撤销")
+
+
+def test_rule_commitments_signed_before_a_bar_no_longer_stand_in_for_the_proofs():
+    person = UserFactory(citizen=True)
+    pending = committed_draft(person, bundle="B09", commit=("M-DEATH",))  # signed, not submitted
+    assert not submission.missing_for_submission(pending)
+    with time_machine.travel(TUESDAY_10AM, tick=False):
+        application = decided_with_commitment(person)
+        check = found_false(application)
+        hearing_answer(hearing=check.hearing, actor=person, response="无")
+        sanction(check, reviewer_of("SBZX", head=True))
+    problems = submission.missing_for_submission(pending)
+    assert any("承诺不实" in p for p in problems)
+    with pytest.raises(ValidationError):
+        submission.application_submit(application=pending, actor=person)
