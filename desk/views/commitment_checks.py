@@ -39,7 +39,10 @@ def check_queue(request):
     return render(
         request,
         "desk/commitment_check_queue.html",
-        {"rows": commitment_selectors.checks_of_unit(request.user)},
+        {
+            "rows": commitment_selectors.checks_of_unit(request.user),
+            "bars": commitment_selectors.bars_of_unit(request.user),
+        },
     )
 
 

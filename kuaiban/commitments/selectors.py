@@ -5,7 +5,7 @@ false), each one grouped query over the checks themselves (a few thousand rows a
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -73,9 +73,10 @@ def _colour(check: CommitmentCheck, now: datetime) -> str:
 
 
 def checks_of_unit(reviewer, *, now: datetime | None = None) -> list[CheckRow]:
-    """The unit's open verifications, the most urgent first, then those whose hearing or
-    sanctions still need a step (one query)."""
+    """The unit's verifications that need a step, by due time (one query): open ones, those
+    whose hearing waits for the applicant or the head, those with a repayment not yet paid."""
     now = now or timezone.now()
+    unpaid = RepaymentOrder.objects.filter(check_row=OuterRef("pk"), paid_at__isnull=True)
     checks = (
         CommitmentCheck.objects.filter(unit_id=reviewer.unit_id)
         .filter(
@@ -84,11 +85,24 @@ def checks_of_unit(reviewer, *, now: datetime | None = None) -> list[CheckRow]:
                 state=CheckState.FOUND_FALSE,
                 hearing__state__in=(HearingState.SENT, HearingState.RESPONDED),
             )
+            | Q(Exists(unpaid))
         )
         .select_related("application", "material", "owner", "hearing")
         .order_by("due_at", "id")
     )
     return [CheckRow(c, _colour(c, now) if c.is_open else "") for c in checks]
+
+
+def bars_of_unit(reviewer, today: date | None = None) -> QuerySet[CommitmentBar]:
+    """The bars in force that the unit decided (its head may lift one, from its check)."""
+    today = today or timezone.localdate()
+    return (
+        CommitmentBar.objects.filter(
+            CommitmentBar.active_q(today), check_row__unit_id=reviewer.unit_id
+        )
+        .select_related("check_row__application", "person")
+        .order_by("-starts_at")
+    )
 
 
 def check_for_staff(user, check_id: int) -> CommitmentCheck | None:

@@ -81,13 +81,18 @@ def test_the_whole_journey_through_the_pages(client, settings, tmp_path):
     )
     assert application.cases.get().state == CaseState.REVOKED
     order = check.repayments.get()
+    queue = client.get("/staff/commitment-checks/").content.decode()
+    assert f'data-check="{check.pk}"' in queue  # an unpaid repayment keeps it in the queue
+    bar = CommitmentBar.objects.get(person=application.applicant)
+    assert f'data-bar="{bar.pk}"' in queue
     client.post(base + f"repayments/{order.pk}/paid/")
     order.refresh_from_db()
     assert order.is_paid
     page = client.get(base).content.decode()
     assert 'data-testid="repayment" data-paid="yes"' in page
     assert 'data-testid="bar" data-lifted="no"' in page
-    bar = CommitmentBar.objects.get(person=application.applicant)
+    queue = client.get("/staff/commitment-checks/").content.decode()
+    assert f'data-check="{check.pk}"' not in queue  # nothing left to do but the bar
     client.post(base + f"bars/{bar.pk}/lift/", {"reason": "复核撤销"})
     bar.refresh_from_db()
     assert bar.lifted_by == head
