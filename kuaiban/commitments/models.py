@@ -216,6 +216,7 @@ class CheckAction(models.TextChoices):
     OVERDUE = "overdue", _("Verification overdue")
     HEARING_NOTICE = "hearing_notice", _("Hearing notice sent")
     HEARING_RESPONSE = "hearing_response", _("Applicant's statement received")
+    HEARING_LAPSED = "hearing_lapsed", _("Time to answer over without a statement")
     HEARING_DECISION = "hearing_decision", _("Decision after the hearing")
     CLEARED = "cleared", _("Finding withdrawn after the hearing")
     REPAYMENT_ORDERED = "repayment_ordered", _("Repayment ordered")
@@ -289,6 +290,8 @@ class HearingNotice(ConcurrentTransitionMixin, models.Model):
         verbose_name=_("sent by"),
     )
     respond_by = models.DateTimeField(_("answer by"))
+    # When the sweep told the unit head that the time to answer was over unanswered (once).
+    lapsed_at = models.DateTimeField(_("time to answer over"), null=True, blank=True)
     response = models.TextField(_("the applicant's statement"), blank=True)
     responded_at = models.DateTimeField(_("answered"), null=True, blank=True)
     outcome = models.CharField(
@@ -309,6 +312,13 @@ class HearingNotice(ConcurrentTransitionMixin, models.Model):
         verbose_name = _("hearing notice")
         verbose_name_plural = _("hearing notices")
         ordering = ["-sent_at"]
+        indexes = [
+            models.Index(
+                fields=["respond_by"],
+                name="hearing_waiting",
+                condition=Q(state="sent", lapsed_at__isnull=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.check_row}: {self.get_state_display()}"

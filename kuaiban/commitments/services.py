@@ -24,12 +24,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kuaiban.accounts.models import Role
+from kuaiban.accounts.models import Role, User
 from kuaiban.cases import uploads
 from kuaiban.cases.deadlines import working_days_plan
 from kuaiban.cases.events import transition
 from kuaiban.cases.models import CaseState, Commitment, EventAction, ItemCase
 from kuaiban.catalog.models import ItemMaterial, Material
+from kuaiban.notifications.models import Notification
 from kuaiban.notifications.services import notify
 from kuaiban.workdays.calendar import calendar_from_db
 
@@ -294,7 +295,27 @@ def hearing_answer(*, hearing: HearingNotice, actor, response: str) -> HearingNo
     hearing.answer()
     hearing.save()
     _event(check, CheckAction.HEARING_RESPONSE, actor)
+    notify_heads(
+        check,
+        _("Application %(reference)s: the applicant's statement")
+        % {"reference": check.application.reference},
+    )
     return hearing
+
+
+def notify_heads(check: CommitmentCheck, subject: str) -> None:
+    """An in-app message to the heads of the check's unit: a hearing is theirs to decide."""
+    link = reverse("staff:commitment_check", kwargs={"check_id": check.pk})
+    for head in User.objects.filter(
+        role=Role.REVIEWER, unit_id=check.unit_id, is_unit_head=True, is_active=True
+    ):
+        notify(
+            recipient=head,
+            subject=subject,
+            body=subject,
+            link=link,
+            channels=[Notification.Channel.IN_APP],
+        )
 
 
 # -- the unit head's decision --------------------------------------------------------------------

@@ -13,8 +13,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kuaiban.accounts.models import Role
-from kuaiban.commitments.models import CheckAction, CheckEvent, CheckState, CommitmentCheck
-from kuaiban.commitments.services import THRESHOLDS, refresh_next_flag
+from kuaiban.commitments.models import (
+    CheckAction,
+    CheckEvent,
+    CheckState,
+    CommitmentCheck,
+    HearingNotice,
+    HearingState,
+)
+from kuaiban.commitments.services import THRESHOLDS, notify_heads, refresh_next_flag
 from kuaiban.notifications.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -61,9 +68,33 @@ def commitment_checks_sweep(*, now=None, batch: int = BATCH) -> dict[str, int]:
                 marked[kind] += len(checks)
         if len(rows) < batch:
             break
+    marked[str(CheckAction.HEARING_LAPSED)] = hearings_lapse(now=now)
     if any(marked.values()):
         logger.info("commitment verification sweep marked %s", marked)
     return marked
+
+
+def hearings_lapse(*, now) -> int:
+    """Hearing notices whose time to answer is over without a statement: the unit head is told,
+    once each (then they decide). Few rows: one transaction."""
+    with transaction.atomic():
+        hearings = list(
+            HearingNotice.objects.select_for_update(skip_locked=True)
+            .filter(state=HearingState.SENT, lapsed_at__isnull=True, respond_by__lt=now)
+            .select_related("check_row__application")
+        )
+        for hearing in hearings:
+            hearing.lapsed_at = now
+            CheckEvent.objects.create(
+                check_row=hearing.check_row, at=now, action=CheckAction.HEARING_LAPSED
+            )
+            notify_heads(
+                hearing.check_row,
+                _("Application %(reference)s: no statement in time, to decide")
+                % {"reference": hearing.check_row.application.reference},
+            )
+        HearingNotice.objects.bulk_update(hearings, ["lapsed_at"])
+    return len(hearings)
 
 
 def _queue_notifications(fired: dict[str, list[CommitmentCheck]], now) -> None:

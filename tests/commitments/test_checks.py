@@ -135,15 +135,16 @@ def test_rule_the_sweep_flags_each_threshold_once_with_one_event_and_one_message
     reviewer = reviewer_of("SBZX")
     messages = Notification.objects.filter(recipient=reviewer)
     marked = commitment_checks_sweep(now=check.warn_50_at + timedelta(minutes=1))
-    assert marked == {"warn_50": 1, "warn_75": 0, "overdue": 0}
+    assert marked == {"warn_50": 1, "warn_75": 0, "overdue": 0, "hearing_lapsed": 0}
     assert messages.count() == 1
-    assert commitment_checks_sweep(now=check.warn_50_at + timedelta(minutes=2)) == {
-        "warn_50": 0,
-        "warn_75": 0,
-        "overdue": 0,
-    }
+    assert sum(commitment_checks_sweep(now=check.warn_50_at + timedelta(minutes=2)).values()) == 0
     later = check.due_at + timedelta(minutes=1)
-    assert commitment_checks_sweep(now=later) == {"warn_50": 0, "warn_75": 1, "overdue": 1}
+    assert commitment_checks_sweep(now=later) == {
+        "warn_50": 0,
+        "warn_75": 1,
+        "overdue": 1,
+        "hearing_lapsed": 0,
+    }
     assert sum(commitment_checks_sweep(now=later + timedelta(days=3)).values()) == 0
     check.refresh_from_db()
     assert check.overdue_at is not None and check.next_flag_at is None

@@ -31,6 +31,7 @@ from kuaiban.commitments.services import (
     repayment_record_paid,
 )
 from kuaiban.notifications.models import Notification
+from speedup.services.commitment_sweep import commitment_checks_sweep
 from tests.builders import (
     TUESDAY_10AM,
     accepted,
@@ -91,6 +92,7 @@ def test_rule_the_head_decides_only_after_the_answer_or_the_time_to_answer():
         with pytest.raises(PermissionDenied):
             hearing_answer(hearing=check.hearing, actor=UserFactory(citizen=True), response="x")
         hearing_answer(hearing=check.hearing, actor=application.applicant, response="信息有误")
+        assert Notification.objects.filter(recipient=head).count() == 1  # to decide
         with pytest.raises(PermissionDenied):
             sanction(check, reviewer_of("SBZX"))  # a reviewer, not the head
         sanction(check, head)
@@ -103,11 +105,16 @@ def test_rule_no_answer_after_the_time_is_over_and_then_the_head_may_decide():
     with time_machine.travel(TUESDAY_10AM, tick=False):
         application = decided_with_commitment()
         check = found_false(application)
+    head = reviewer_of("SBZX", head=True)
     after = check.hearing.respond_by + timedelta(minutes=1)
+    assert commitment_checks_sweep(now=after)["hearing_lapsed"] == 1  # the head is told, once
+    assert commitment_checks_sweep(now=after)["hearing_lapsed"] == 0
+    assert Notification.objects.filter(recipient=head).count() == 1
+    assert check.events.filter(action=CheckAction.HEARING_LAPSED).count() == 1
     with time_machine.travel(after, tick=False):
         with pytest.raises(ValidationError):
             hearing_answer(hearing=check.hearing, actor=application.applicant, response="迟了")
-        sanction(check, reviewer_of("SBZX", head=True))
+        sanction(check, head)
 
 
 def test_rule_revocation_is_a_transition_with_its_event_repayment_and_bar():
