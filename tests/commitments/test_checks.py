@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from bundles.services import handling
 from kuaiban.cases.models import CaseState, Commitment
@@ -207,3 +207,18 @@ def test_rule_a_closure_on_the_working_calendar_moves_an_open_verifications_due_
     assert check.due_at == calendar_from_db().add_working_days(TUESDAY_10AM, 20).at
     assert check.due_at.date() == before.date() + timedelta(days=1)
     assert check.next_flag_at == check.warn_50_at
+
+
+def test_the_verification_log_is_append_only():
+    check = CommitmentCheck.objects.get(application=decided())
+    event = check.events.get()
+    with pytest.raises(TypeError):
+        event.save()
+    with pytest.raises(TypeError):
+        CheckEvent.objects.filter(pk=event.pk).delete()
+    with (
+        pytest.raises(Exception, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE commitments_checkevent SET note = 'x' WHERE id = %s", [event.pk])

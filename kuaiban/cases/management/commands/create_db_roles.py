@@ -26,6 +26,7 @@ APPEND_ONLY = (
     "accounts_securityevent",
     "ratings_rating",
     "documents_resultdocument",
+    "commitments_checkevent",
 )
 
 
