@@ -10,10 +10,22 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from kuaiban.cases.models import CaseState
+from kuaiban.catalog.models import ServiceHall
 from kuaiban.commitments.models import CheckState, CommitmentBar, CommitmentCheck, HearingState
 from kuaiban.commitments.selectors import check_figures
 from kuaiban.commitments.services import check_conclude
-from tests.builders import TUESDAY_10AM, decided_with_commitment, reviewer_of, upload
+from tests.builders import (
+    TUESDAY_10AM,
+    accepted,
+    approved,
+    case_of,
+    clerk_of,
+    committed_draft,
+    decided_with_commitment,
+    reviewer_of,
+    submit,
+    upload,
+)
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +166,15 @@ def test_the_figures_equal_direct_counts_in_constant_queries(client):
         f'data-late="{shown.done_late}" data-overdue="{shown.open_overdue}" '
         f'data-false="{shown.found_false}"'
     ) in page
+
+
+def test_rule_a_district_supervisor_sees_the_figures_of_their_districts_halls_only():
+    first = ServiceHall.objects.exclude(district=None).first()
+    other = ServiceHall.objects.exclude(district=None).exclude(district=first.district).first()
+    halls = [first, other]
+    for hall in (halls[0], halls[0], halls[1]):
+        application = accepted(submit(committed_draft()), clerk_of("SOCIAL"), hall=hall)
+        approved(case_of(application), reviewer_of("SBZX"))
+    assert check_figures()["units"][0].opened == 3
+    assert check_figures(district_id=halls[0].district_id)["units"][0].opened == 2
+    assert check_figures(district_id=halls[1].district_id)["materials"][0].opened == 1
