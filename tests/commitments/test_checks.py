@@ -9,7 +9,14 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 
+from bundles.selectors import required_form_fields
 from bundles.services import handling
+from bundles.services.window import (
+    MaterialHandedOver,
+    materials_to_record,
+    window_intake_record,
+    window_intake_start,
+)
 from kuaiban.cases.models import CaseState, Commitment
 from kuaiban.commitments.models import (
     CheckAction,
@@ -38,9 +45,12 @@ from tests.builders import (
     committed_draft,
     decided_with_commitment,
     reviewer_of,
+    service_item,
     submit,
     upload,
+    valid_value,
 )
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -222,3 +232,36 @@ def test_the_verification_log_is_append_only():
         connection.cursor() as cursor,
     ):
         cursor.execute("UPDATE commitments_checkevent SET note = 'x' WHERE id = %s", [event.pk])
+
+
+def test_rule_a_decision_at_the_window_opens_the_verification_for_the_items_unit():
+    """In-person intake with a signed commitment, the instant item (养老金停发) concluded in the
+    same sitting: the check belongs to the item's unit, with no owner yet (a clerk decided)."""
+    person = UserFactory(citizen=True)
+    clerk = clerk_of("SOCIAL")
+    with time_machine.travel(TUESDAY_10AM, tick=False):
+        application = window_intake_start(
+            clerk=clerk,
+            resident_id=person.resident_id,
+            real_name=person.real_name,
+            phone=person.phone,
+            item=service_item("SI-024"),
+        )
+        handed = [
+            MaterialHandedOver(m, signed_name=person.real_name, agreed=True)
+            if m.code == "M-DEATH"
+            else MaterialHandedOver(m, seen=True)
+            for m in materials_to_record(application)
+        ]
+        result = window_intake_record(
+            application=application,
+            actor=clerk,
+            form_data={f.code: valid_value(f) for f in required_form_fields(application)},
+            delivery="pickup",
+            materials=handed,
+            conclude_instant=True,
+        )
+    assert result.ok
+    check = CommitmentCheck.objects.get(application=application)
+    assert (check.unit.code, check.owner, check.material.code) == ("SBZX", None, "M-DEATH")
+    assert check.item_case.state == CaseState.CONCLUDED
