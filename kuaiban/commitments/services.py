@@ -30,6 +30,8 @@ from kuaiban.cases.deadlines import working_days_plan
 from kuaiban.cases.events import transition
 from kuaiban.cases.models import CaseState, Commitment, EventAction, ItemCase
 from kuaiban.catalog.models import ItemMaterial, Material
+from kuaiban.documents.models import DocumentKind, ResultDocument
+from kuaiban.documents.services import document_revoke
 from kuaiban.notifications.models import Notification
 from kuaiban.notifications.services import notify
 from kuaiban.workdays.calendar import calendar_from_db
@@ -413,6 +415,14 @@ def hearing_decide(
         else:
             transition(
                 case, "stop", actor=actor, action=EventAction.STOP, reason=reason, data=facts
+            )
+        # Stopped or revoked, the approval's notice is revoked by a notice of its own.
+        approval = ResultDocument.objects.filter(
+            item_case=case, kind=DocumentKind.APPROVAL, revoked_by__isnull=True
+        ).first()
+        if approval is not None:
+            document_revoke(
+                document=approval, actor=actor, reason=reason, legal_basis=hearing.legal_basis
             )
     if repayment_amount is not None and repayment_due is not None:
         order = RepaymentOrder.objects.create(

@@ -30,6 +30,7 @@ from kuaiban.commitments.services import (
     hearing_decide,
     repayment_record_paid,
 )
+from kuaiban.documents.models import DocumentKind, ResultDocument
 from kuaiban.notifications.models import Notification
 from speedup.services.commitment_sweep import commitment_checks_sweep
 from tests.builders import (
@@ -136,6 +137,10 @@ def test_rule_revocation_is_a_transition_with_its_event_repayment_and_bar():
     assert (event.from_state, event.to_state, event.actor) == ("concluded", "revoked", head)
     assert event.reason == "承诺不实"
     assert event.data["legal_basis"] == "《社会保险法》第八十八条"
+    # the approval's notice stands as issued; a revocation notice names it
+    approval = ResultDocument.objects.get(item_case=case, kind=DocumentKind.APPROVAL)
+    revocation = ResultDocument.objects.get(revokes=approval)
+    assert revocation.kind == DocumentKind.REVOCATION
     order = check.repayments.get()
     assert (order.amount, order.due_date, order.is_paid) == (
         Decimal("12000.00"),

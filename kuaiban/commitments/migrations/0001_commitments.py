@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('cases', '0010_stop_revoke'),
+        ('cases', '0011_stop_revoke'),
         ('catalog', '0003_form_field_max_length_and_text_limits'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
