@@ -6,13 +6,11 @@ so a batch is marked in Python under row locks; concurrent sweeps skip what anot
 
 import logging
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kuaiban.accounts.models import Role
 from kuaiban.commitments.models import (
     CheckAction,
     CheckEvent,
@@ -22,7 +20,8 @@ from kuaiban.commitments.models import (
     HearingState,
 )
 from kuaiban.commitments.services import THRESHOLDS, notify_heads, refresh_next_flag
-from kuaiban.notifications.models import Notification
+
+from .unit_messages import unit_and_office_messages
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -98,41 +97,13 @@ def hearings_lapse(*, now) -> int:
 
 
 def _queue_notifications(fired: dict[str, list[CommitmentCheck]], now) -> None:
-    if not any(fired.values()):
-        return
-    User = get_user_model()
-    units = {c.unit_id for checks in fired.values() for c in checks}
-    reviewers: dict[int | None, list] = {}
-    for user in User.objects.filter(role=Role.REVIEWER, unit_id__in=units, is_active=True):
-        reviewers.setdefault(user.unit_id, []).append(user)
-    office = list(User.objects.filter(role=Role.SUPERVISOR, district=None, is_active=True))
-    subjects = _subjects()
-    rows = []
-
-    def message(user, kind: str, count: int, link: str) -> None:
-        rows.append(
-            Notification(
-                recipient=user,
-                channel=Notification.Channel.IN_APP,
-                subject=_("%(flag)s: %(count)d") % {"flag": subjects[kind], "count": count},
-                body=subjects[kind],
-                link=link,
-                created_at=now,
-                status=Notification.Status.SENT,
-                sent_at=now,
-            )
-        )
-
-    for kind, checks in fired.items():
-        if not checks:
-            continue
-        by_unit: dict[int, int] = {}
-        for check in checks:
-            by_unit[check.unit_id] = by_unit.get(check.unit_id, 0) + 1
-        for unit_id, count in by_unit.items():
-            for user in reviewers.get(unit_id, []):
-                message(user, kind, count, reverse("staff:commitment_checks"))
-        if kind == CheckAction.OVERDUE:
-            for user in office:
-                message(user, kind, len(checks), reverse("supervision:commitment_checks"))
-    Notification.objects.bulk_create(rows)
+    """One in-app message per recipient and kind per sweep (`unit_messages`)."""
+    unit_and_office_messages(
+        fired,
+        _subjects(),
+        now,
+        unit_kinds=tuple(fired),
+        office_kinds=(CheckAction.OVERDUE,),
+        unit_link=reverse("staff:commitment_checks"),
+        office_link=reverse("supervision:commitment_checks"),
+    )

@@ -6,14 +6,11 @@ holds, and a second run finds nothing more to fire."""
 
 import logging
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kuaiban.accounts.models import Role
-from kuaiban.notifications.models import Notification
 from kuaiban.ratings.followups import (
     APPEAL_THRESHOLD,
     THRESHOLDS,
@@ -21,6 +18,8 @@ from kuaiban.ratings.followups import (
     thresholds_of,
 )
 from kuaiban.ratings.models import FollowUp, FollowUpAction, FollowUpEvent, FollowUpState
+
+from .unit_messages import unit_and_office_messages
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -83,44 +82,13 @@ def followups_sweep(*, now=None, batch: int = BATCH) -> dict[str, int]:
 
 
 def _queue_notifications(fired: dict[str, list[FollowUp]], now) -> None:
-    """One in-app message per recipient and kind per sweep: the unit's reviewers hear of their
-    follow-ups; the city's supervision office of overdue answers, escalations and appeals."""
-    if not any(fired.values()):
-        return
-    User = get_user_model()
-    units = {f.unit_id for follow_ups in fired.values() for f in follow_ups}
-    reviewers: dict[int | None, list] = {}
-    for user in User.objects.filter(role=Role.REVIEWER, unit_id__in=units, is_active=True):
-        reviewers.setdefault(user.unit_id, []).append(user)
-    office = list(User.objects.filter(role=Role.SUPERVISOR, district=None, is_active=True))
-    subjects = _subjects()
-    rows = []
-
-    def message(user, kind: str, count: int, link: str) -> None:
-        rows.append(
-            Notification(
-                recipient=user,
-                channel=Notification.Channel.IN_APP,
-                subject=_("%(flag)s: %(count)d") % {"flag": subjects[kind], "count": count},
-                body=subjects[kind],
-                link=link,
-                created_at=now,
-                status=Notification.Status.SENT,
-                sent_at=now,
-            )
-        )
-
-    for kind, follow_ups in fired.items():
-        if not follow_ups:
-            continue
-        if kind in UNIT_KINDS:
-            by_unit: dict[int, int] = {}
-            for follow_up in follow_ups:
-                by_unit[follow_up.unit_id] = by_unit.get(follow_up.unit_id, 0) + 1
-            for unit_id, count in by_unit.items():
-                for user in reviewers.get(unit_id, []):
-                    message(user, kind, count, reverse("staff:follow_ups"))
-        if kind in OFFICE_KINDS:
-            for user in office:
-                message(user, kind, len(follow_ups), reverse("supervision:follow_ups"))
-    Notification.objects.bulk_create(rows)
+    """One in-app message per recipient and kind per sweep (`unit_messages`)."""
+    unit_and_office_messages(
+        fired,
+        _subjects(),
+        now,
+        unit_kinds=UNIT_KINDS,
+        office_kinds=OFFICE_KINDS,
+        unit_link=reverse("staff:follow_ups"),
+        office_link=reverse("supervision:follow_ups"),
+    )
