@@ -1,7 +1,7 @@
 """The stored clock of an item case: setting and moving it (the ORM side of the pure
 `deadlines`), its thresholds, and how it reads at a given moment (colour, time left)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -48,18 +48,40 @@ THRESHOLDS = (
 DUE_FIELDS = ("committed_due_at", "statutory_due_at", "warn_50_at", "warn_75_at")
 
 
+@dataclass(frozen=True)
+class EventThreshold:
+    """One threshold of another working-day clock (a follow-up's, a commitment check's): the
+    field holding its moment, the field recording when its flag fired (once), and the action of
+    the event it writes."""
+
+    action: str
+    at: str
+    fired: str
+
+
+def earliest_unfired(thresholds, moments: Mapping[str, datetime | None]) -> datetime | None:
+    """The sweep's key of any clock: the earliest of `thresholds` whose flag has not fired;
+    `moments` holds the threshold and fired fields by name (a missing one is empty)."""
+    pending = [
+        moment
+        for t in thresholds
+        if moments.get(t.fired) is None and (moment := moments.get(t.at)) is not None
+    ]
+    return min(pending, default=None)
+
+
+def moments_of(row, thresholds) -> dict[str, datetime | None]:
+    """A row's threshold and fired fields by name, for `earliest_unfired`."""
+    return {name: getattr(row, name) for t in thresholds for name in (t.at, t.fired)}
+
+
 def refresh_next_flag(case: ItemCase) -> None:
     """Keep `next_flag_at` (the sweep's index key) equal to the earliest threshold whose flag has
     not fired, while the clock runs; None when paused, decided or closed."""
     if case.state not in RUNNING_CLOCK_STATES:
         case.next_flag_at = None
         return
-    pending = [
-        getattr(case, t.at)
-        for t in THRESHOLDS
-        if getattr(case, t.fired) is None and getattr(case, t.at) is not None
-    ]
-    case.next_flag_at = min(pending, default=None)
+    case.next_flag_at = earliest_unfired(THRESHOLDS, moments_of(case, THRESHOLDS))
 
 
 def clock_start(

@@ -14,7 +14,6 @@ stopped or revoked only through `cases.events.transition` with its `CaseEvent`.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -26,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from kuaiban.accounts.models import Role, User
 from kuaiban.cases import uploads
+from kuaiban.cases.clocks import EventThreshold, earliest_unfired, moments_of
 from kuaiban.cases.deadlines import working_days_plan
 from kuaiban.cases.events import transition
 from kuaiban.cases.models import CaseState, Commitment, EventAction, ItemCase
@@ -51,21 +51,10 @@ from .models import (
     RepaymentOrder,
 )
 
-
-@dataclass(frozen=True)
-class Threshold:
-    """One threshold of a verification's clock: the moment, the field recording that its flag
-    fired (once), the event it writes."""
-
-    action: str
-    at: str
-    fired: str
-
-
 THRESHOLDS = (
-    Threshold(CheckAction.WARN_50, "warn_50_at", "flag_50_at"),
-    Threshold(CheckAction.WARN_75, "warn_75_at", "flag_75_at"),
-    Threshold(CheckAction.OVERDUE, "due_at", "overdue_at"),
+    EventThreshold(CheckAction.WARN_50, "warn_50_at", "flag_50_at"),
+    EventThreshold(CheckAction.WARN_75, "warn_75_at", "flag_75_at"),
+    EventThreshold(CheckAction.OVERDUE, "due_at", "overdue_at"),
 )
 
 
@@ -74,10 +63,7 @@ def refresh_next_flag(check: CommitmentCheck) -> None:
     if check.state != CheckState.OPEN:
         check.next_flag_at = None
         return
-    check.next_flag_at = min(
-        (getattr(check, t.at) for t in THRESHOLDS if getattr(check, t.fired) is None),
-        default=None,
-    )
+    check.next_flag_at = earliest_unfired(THRESHOLDS, moments_of(check, THRESHOLDS))
 
 
 def policy_of(material: Material) -> CheckPolicy:

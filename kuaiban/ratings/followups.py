@@ -9,7 +9,6 @@ escalation to the supervision office.
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kuaiban.accounts.models import Role
+from kuaiban.cases.clocks import EventThreshold, earliest_unfired, moments_of
 from kuaiban.cases.deadlines import FollowUpPlan, followup_plan, pause_shift, shift_due
 from kuaiban.cases.models import Application, ItemCase
 from kuaiban.catalog.models import Bundle
@@ -41,31 +41,20 @@ from .models import (
     FollowUpAction as Action,
 )
 
-
-@dataclass(frozen=True)
-class Threshold:
-    """One threshold of a follow-up's answer clock: the field holding its moment, the field
-    recording when its flag fired (once), and the event it writes."""
-
-    action: str
-    at: str
-    fired: str
-
-
 # In the order they come due: 50% and 75% of the answer time, answer overdue, escalation.
 THRESHOLDS = (
-    Threshold(Action.WARN_50, "warn_50_at", "flag_50_at"),
-    Threshold(Action.WARN_75, "warn_75_at", "flag_75_at"),
-    Threshold(Action.OVERDUE, "answer_due_at", "overdue_at"),
-    Threshold(Action.ESCALATED, "escalate_at", "escalated_at"),
+    EventThreshold(Action.WARN_50, "warn_50_at", "flag_50_at"),
+    EventThreshold(Action.WARN_75, "warn_75_at", "flag_75_at"),
+    EventThreshold(Action.OVERDUE, "answer_due_at", "overdue_at"),
+    EventThreshold(Action.ESCALATED, "escalate_at", "escalated_at"),
 )
 # While an appeal waits, only the decision's due time is watched.
-APPEAL_THRESHOLD = Threshold(Action.APPEAL_OVERDUE, "appeal_due_at", "appeal_overdue_at")
+APPEAL_THRESHOLD = EventThreshold(Action.APPEAL_OVERDUE, "appeal_due_at", "appeal_overdue_at")
 # The moments that move when an appeal is rejected (by the working time it took).
 DUE_FIELDS = ("verify_due_at", "answer_due_at", "escalate_at", "warn_50_at", "warn_75_at")
 
 
-def thresholds_in(state: str) -> tuple[Threshold, ...]:
+def thresholds_in(state: str) -> tuple[EventThreshold, ...]:
     """The thresholds watched in a state: the answer clock's while open or verified, only the
     decision's due time while an appeal waits, none once answered or closed."""
     if state == FollowUpState.APPEALED:
@@ -75,31 +64,21 @@ def thresholds_in(state: str) -> tuple[Threshold, ...]:
     return ()
 
 
-def thresholds_of(follow_up: FollowUp) -> tuple[Threshold, ...]:
+def thresholds_of(follow_up: FollowUp) -> tuple[EventThreshold, ...]:
     return thresholds_in(follow_up.state)
 
 
 def next_flag(state: str, moments: Mapping[str, datetime | None]) -> datetime | None:
     """The earliest threshold watched in `state` whose flag has not fired; `moments` holds the
     follow-up's threshold and fired fields by name (a missing one is empty)."""
-    pending = [
-        moment
-        for t in thresholds_in(state)
-        if moments.get(t.fired) is None and (moment := moments.get(t.at)) is not None
-    ]
-    return min(pending, default=None)
+    return earliest_unfired(thresholds_in(state), moments)
 
 
 def refresh_next_flag(follow_up: FollowUp) -> None:
     """`next_flag_at` (the sweep's index key): the earliest threshold not yet fired, for the
     follow-up's state; None once answered or closed."""
     follow_up.next_flag_at = next_flag(
-        follow_up.state,
-        {
-            name: getattr(follow_up, name)
-            for t in thresholds_of(follow_up)
-            for name in (t.at, t.fired)
-        },
+        follow_up.state, moments_of(follow_up, thresholds_of(follow_up))
     )
 
 
