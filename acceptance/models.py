@@ -31,16 +31,26 @@ ROLLUP_COUNTS = (
     "instant_in_time",
     # Visits of the applications concluded that day, counted once per application (apps_*),
     # once per application and unit (unit_apps_*) and once per case (case_apps_*), so the
-    # dashboard can answer with or without a unit or item filter without counting twice.
+    # dashboard can answer with or without a unit or item filter without counting twice; with
+    # their promise (`cases.visits`): kept, promised no visit (一次不用跑), and that kept.
     "apps_concluded",
     "apps_visits",
     "apps_multi_visit",
+    "apps_within_target",
+    "apps_no_visit_promised",
+    "apps_no_visit_kept",
     "unit_apps_concluded",
     "unit_apps_visits",
     "unit_apps_multi_visit",
+    "unit_apps_within_target",
+    "unit_apps_no_visit_promised",
+    "unit_apps_no_visit_kept",
     "case_apps_concluded",
     "case_apps_visits",
     "case_apps_multi_visit",
+    "case_apps_within_target",
+    "case_apps_no_visit_promised",
+    "case_apps_no_visit_kept",
 )
 ROLLUP_SUMS = ("handling_minutes_sum", "handling_days_sum")
 ROLLUP_LISTS = ("handling_minutes_values", "handling_days_values")
@@ -127,6 +137,9 @@ class DailyCaseRollup(RollupDimensions):
     apps_concluded = models.PositiveIntegerField(_("applications concluded"), default=0)
     apps_visits = models.PositiveIntegerField(_("their visits"), default=0)
     apps_multi_visit = models.PositiveIntegerField(_("with more than one visit"), default=0)
+    apps_within_target = models.PositiveIntegerField(_("visits as promised"), default=0)
+    apps_no_visit_promised = models.PositiveIntegerField(_("promised no visit"), default=0)
+    apps_no_visit_kept = models.PositiveIntegerField(_("promised and made no visit"), default=0)
     unit_apps_concluded = models.PositiveIntegerField(
         _("applications concluded (per unit)"), default=0
     )
@@ -134,12 +147,30 @@ class DailyCaseRollup(RollupDimensions):
     unit_apps_multi_visit = models.PositiveIntegerField(
         _("with more than one visit (per unit)"), default=0
     )
+    unit_apps_within_target = models.PositiveIntegerField(
+        _("visits as promised (per unit)"), default=0
+    )
+    unit_apps_no_visit_promised = models.PositiveIntegerField(
+        _("promised no visit (per unit)"), default=0
+    )
+    unit_apps_no_visit_kept = models.PositiveIntegerField(
+        _("promised and made no visit (per unit)"), default=0
+    )
     case_apps_concluded = models.PositiveIntegerField(
         _("applications concluded (per case)"), default=0
     )
     case_apps_visits = models.PositiveIntegerField(_("their visits (per case)"), default=0)
     case_apps_multi_visit = models.PositiveIntegerField(
         _("with more than one visit (per case)"), default=0
+    )
+    case_apps_within_target = models.PositiveIntegerField(
+        _("visits as promised (per case)"), default=0
+    )
+    case_apps_no_visit_promised = models.PositiveIntegerField(
+        _("promised no visit (per case)"), default=0
+    )
+    case_apps_no_visit_kept = models.PositiveIntegerField(
+        _("promised and made no visit (per case)"), default=0
     )
     handling_minutes_sum = models.FloatField(_("handling time, office minutes (sum)"), default=0)
     handling_days_sum = models.FloatField(_("handling time, days (sum)"), default=0)

@@ -51,6 +51,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from kuaiban.cases.models import CaseEvent, EventAction, ItemCase
+from kuaiban.cases.visits import within_target_q
+from kuaiban.catalog.models import VisitTarget
 from kuaiban.pgcopy import copy_instances
 
 from .figures import (
@@ -118,6 +120,16 @@ def _visit_aggregates() -> dict[str, Aggregate]:
         aggregates[f"{scope}_visits"] = Sum("application__visits", filter=first or None)
         aggregates[f"{scope}_multi_visit"] = Count(
             "pk", filter=first & Q(application__visits__gt=1)
+        )
+        aggregates[f"{scope}_within_target"] = Count(
+            "pk", filter=first & within_target_q("application__")
+        )
+        aggregates[f"{scope}_no_visit_promised"] = Count(
+            "pk", filter=first & Q(application__visit_target=VisitTarget.NONE)
+        )
+        aggregates[f"{scope}_no_visit_kept"] = Count(
+            "pk",
+            filter=first & Q(application__visit_target=VisitTarget.NONE, application__visits=0),
         )
     return aggregates
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kuaiban import celery_app
@@ -30,6 +31,7 @@ from .page_cache import dashboard_cached, programme_cached
 from .rating_figures import RATING_FIGURES
 from .selectors.dashboard import Dashboard
 from .selectors.drilldown import (
+    BROKE_VISIT_TARGET,
     CASE_SORTS,
     DEFAULT_SORT,
     DRILL_FIGURES,
@@ -41,6 +43,7 @@ from .selectors.drilldown import (
 )
 from .selectors.follow_ups import follow_up_for_office, open_follow_ups
 from .selectors.satisfaction import reviews_behind
+from .selectors.visits import VISIT_DIMENSIONS, visits_by
 
 PAGE_SIZE = 50
 
@@ -136,6 +139,7 @@ def dashboard(request):
             "usage_svg": mark_safe(usage_svg),  # noqa: S308 - escaped by charts
             "rollup_minutes": _rollup_minutes(),
             "multi_visit": MULTI_VISIT,
+            "broke_visit_target": BROKE_VISIT_TARGET,
             "follow_up_counts": follow_up_counts(district_id=request.user.district_id),
         },
     )
@@ -165,11 +169,18 @@ def cases(request):
     definition: str | Promise
     if figure in FIGURES:
         label, definition = FIGURES[figure].label, FIGURES[figure].definition
-    else:
+    elif figure == MULTI_VISIT:
         label = _("Applications with more than one visit")
         definition = _(
             "Item cases of the applications concluded in the period that needed more than one "
             "visit (the goal is at most one)."
+        )
+    else:
+        label = _("Applications with more visits than promised")
+        definition = _(
+            "Item cases of the applications concluded in the period that made more visits than "
+            "their promise allowed: any visit when no visit was promised (一次不用跑), more than "
+            "one otherwise (最多跑一次)."
         )
     return render(
         request,
@@ -211,6 +222,44 @@ def reviews(request):
             "period": period,
             "hidden": [("figure", figure)],
             "page_query": form.query(figure=figure),
+            "dashboard_query": form.query(),
+        },
+    )
+
+
+VISIT_GROUP_LABELS = {
+    "item": gettext_lazy("Item"),
+    "bundle": gettext_lazy("Bundle"),
+    "unit": gettext_lazy("Unit"),
+    "hall": gettext_lazy("Service hall"),
+}
+
+
+@supervisor_required
+def visits(request):
+    """跑动次数 against the promises (一次不用跑 / 最多跑一次), in total and per item, bundle,
+    unit or hall, with the applications that made more visits than promised."""
+    by = request.GET.get("by") or "item"
+    if by not in VISIT_DIMENSIONS:
+        raise Http404
+    form = _form(request)
+    period = form.period()
+    total, rows = visits_by(by, form.filters(), period)
+    return render(
+        request,
+        "acceptance/visits.html",
+        {
+            "form": form,
+            "period": period,
+            "total": total,
+            "rows": rows,
+            "by": by,
+            "groups": [
+                (key, label, form.query(by=key)) for key, label in VISIT_GROUP_LABELS.items()
+            ],
+            "group_label": VISIT_GROUP_LABELS[by],
+            "hidden": [("by", by)],
+            "broke_query": form.query(figure=BROKE_VISIT_TARGET),
             "dashboard_query": form.query(),
         },
     )

@@ -124,6 +124,14 @@ class ReasonForm(forms.Form):
     )
 
 
+class OnSiteCheckForm(forms.Form):
+    note = forms.CharField(
+        label=_("What was checked on site"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
 class PauseForm(ReasonForm):
     kind = forms.ChoiceField(label=_("Kind of pause"), choices=CasePause.Kind.choices)
     field_order = ["kind", "reason"]

@@ -87,6 +87,7 @@ from kuaiban.cases.models import (
     ItemCase,
 )
 from kuaiban.cases.references import REFERENCE_ALPHABET, SUFFIX_LENGTH, reference_number
+from kuaiban.cases.visits import visit_target_for
 from kuaiban.catalog.models import (
     Bundle,
     BundleItem,
@@ -231,6 +232,7 @@ class _Item:
     statutory_unit: str
     legal_basis: str
     span_days: float  # rough calendar days of the committed (or statutory-mode) limit
+    visit_target: str
 
     @property
     def instant(self) -> bool:
@@ -298,6 +300,7 @@ class _Catalog:
                 statutory_unit=item.statutory_unit,
                 legal_basis=item.legal_basis or "相关规定",
                 span_days=_span_days(policy),
+                visit_target=item.visit_target,
             )
         bundles = []
         for bundle in Bundle.objects.prefetch_related("questions").order_by("code"):
@@ -913,6 +916,8 @@ class _Generator:
                 accepted = cal.add_office_minutes(submitted, accept_minutes).at
                 received = submitted
 
+        channel = Application.Channel.WINDOW if window else Application.Channel.ONLINE
+        delivery = rng.choice(Application.Delivery.values)
         app_id = self.sink.ids(Application, 1)[0]
         for case, pk in zip(cases, self.sink.ids(ItemCase, len(cases)), strict=True):
             case.id = pk
@@ -925,8 +930,13 @@ class _Generator:
                 "item_id": item.id if item is not None else None,
                 "answers": answers,
                 "form_data": self.form_data,
-                "channel": Application.Channel.WINDOW if window else Application.Channel.ONLINE,
-                "delivery": rng.choice(Application.Delivery.values),
+                "channel": channel,
+                "delivery": delivery,
+                "visit_target": visit_target_for(
+                    channel=channel,
+                    delivery=delivery,
+                    item_targets=[c.item.visit_target for c in cases],
+                ),
                 # The id in the low bits keeps the key unique when a later run reuses the seed.
                 "submission_key": uuid.UUID(
                     int=(rng.getrandbits(128) >> 64 << 64) | app_id, version=4

@@ -361,6 +361,10 @@ def handling_rows(handling) -> Iterator[list]:
 VISIT_HEADERS = [("指标", 30), ("数值", 12)]
 
 
+def _ratio(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None
+
+
 def visit_rows(visits) -> list[list]:
     per = visits.per_application
     return [
@@ -368,6 +372,15 @@ def visit_rows(visits) -> list[list]:
         ["到场总次数", visits.visits],
         ["平均到场次数", round(per, 2) if per is not None else None],
         ["到场超过一次的申请数", visits.multi_visit],
+        ["跑动次数符合承诺的申请数", visits.within_target],
+        ["跑动次数符合承诺的比例", _ratio(visits.within_share)],
+        ["承诺一次不用跑的申请数", visits.no_visit_promised],
+        ["其中未到场的申请数", visits.no_visit_kept],
+        ["一次不用跑兑现率", _ratio(visits.no_visit_share)],
+        ["承诺最多跑一次的申请数", visits.at_most_once_promised],
+        ["其中到场不超过一次的申请数", visits.at_most_once_kept],
+        ["最多跑一次兑现率", _ratio(visits.at_most_once_share)],
+        ["跑动次数超过承诺的申请数", visits.broke_target],
     ]
 
 

@@ -16,6 +16,7 @@ from acceptance.figures import FIGURES, SINGLE_ITEMS, case_filter_q, spans_q
 from acceptance.selectors.common import Period
 from acceptance.selectors.dashboard import Dashboard, UnitRow, dashboard
 from acceptance.selectors.drilldown import (
+    BROKE_VISIT_TARGET,
     DRILL_FIGURES,
     MULTI_VISIT,
     OverdueCase,
@@ -67,6 +68,8 @@ def filters_described(filters: dict) -> list[tuple[str, str]]:
 def figure_label(figure: str) -> str:
     if figure == MULTI_VISIT:
         return "到场超过一次的申请"
+    if figure == BROKE_VISIT_TARGET:
+        return "跑动次数超过承诺的申请"
     return str(FIGURES[figure].label) if figure in FIGURES else figure
 
 

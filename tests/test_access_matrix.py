@@ -291,6 +291,7 @@ MATRIX: dict[str, Row] = {
     "supervision:dashboard": _row("/supervision/dashboard/", SUPERVISORS),
     "supervision:cases": _row("/supervision/cases/?figure=received", SUPERVISORS),
     "supervision:overdue": _row("/supervision/overdue/", SUPERVISORS),
+    "supervision:visits": _row("/supervision/visits/?by=hall", SUPERVISORS),
     "supervision:reviews": _row("/supervision/reviews/?figure=bad", SUPERVISORS),
     "supervision:follow_ups": _row("/supervision/follow-ups/", SUPERVISORS),
     "supervision:commitment_checks": _row("/supervision/commitment-checks/", SUPERVISORS),

@@ -27,6 +27,7 @@ from ..models import DASHBOARD_FIGURES, DailyCaseRollup
 from ..rollups import rollup_state
 from .common import Period, filters_cleaned, rollup_sum
 from .satisfaction import Satisfaction, UnitSatisfaction, satisfaction
+from .visits import VISIT_COUNTS, Visits, visit_scope
 
 MORE_IS_WORSE = frozenset(
     {
@@ -167,17 +168,6 @@ class HandlingRow:
 
 
 @dataclass
-class Visits:
-    applications: int  # concluded in the period
-    visits: int
-    multi_visit: int  # applications that needed more than one visit
-
-    @property
-    def per_application(self) -> float | None:
-        return self.visits / self.applications if self.applications else None
-
-
-@dataclass
 class Dashboard:
     period: Period
     filters: dict
@@ -214,13 +204,6 @@ UNIT_COLUMNS = (
 )
 
 
-def _visit_scope(filters: dict) -> str:
-    """Which visit counts of the rollup answer these filters without counting an application
-    twice: per case with an item filter (one case per item and application), per application
-    and unit with a unit filter, else per application."""
-    return "case_apps" if filters.get("item") else "unit_apps" if filters.get("unit") else "apps"
-
-
 @dataclass
 class _Scan:
     figures: list[FigureValue]
@@ -235,12 +218,8 @@ def _scan(filters: dict, period: Period) -> _Scan:
     table, the trend and the visits all come from that one scan. The week-over-week figures
     come from a second query over fourteen days of rows. Three queries with the unit names."""
     rows = _rollup(filters)
-    scope = _visit_scope(filters)
-    visit_columns = {
-        "applications": f"{scope}_concluded",
-        "visits": f"{scope}_visits",
-        "multi_visit": f"{scope}_multi_visit",
-    }
+    scope = visit_scope(filters)
+    visit_columns = {name: f"{scope}_{suffix}" for name, suffix in VISIT_COUNTS.items()}
     columns = (*DASHBOARD_FIGURES, *visit_columns.values())
     bucket = "week" if period.days > 21 else "day"
     grouped = (

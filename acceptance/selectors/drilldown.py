@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from kuaiban.cases.clocks import clock_colour, time_left
 from kuaiban.cases.models import OPEN_CASE_STATES, Application, ItemCase
+from kuaiban.cases.visits import within_target_q
 from kuaiban.workdays.calendar import calendar_from_db
 from kuaiban.workdays.units import LimitUnit
 
@@ -23,7 +24,8 @@ from ..figures import FIGURES, SINGLE_ITEMS, case_filter_q, cases_for_figure, sp
 from .common import Period, filters_cleaned
 
 MULTI_VISIT = "multi_visit"  # the drill-down of "applications needing more than one visit"
-DRILL_FIGURES = (*FIGURES, MULTI_VISIT)
+BROKE_VISIT_TARGET = "broke_visit_target"  # … of "more visits than promised" (`cases.visits`)
+DRILL_FIGURES = (*FIGURES, MULTI_VISIT, BROKE_VISIT_TARGET)
 CASE_RELATED = (
     "application",
     "application__bundle",
@@ -96,8 +98,11 @@ def cases_behind(
 ) -> QuerySet[ItemCase]:
     """The item cases a dashboard figure counts, for the same filters and period."""
     filters = filters_cleaned(filters)
-    if figure == MULTI_VISIT:
-        apps = _applications(filters, period).filter(visits__gt=1)
+    if figure in (MULTI_VISIT, BROKE_VISIT_TARGET):
+        apps = _applications(filters, period)
+        apps = (
+            apps.filter(visits__gt=1) if figure == MULTI_VISIT else apps.exclude(within_target_q())
+        )
         cases = ItemCase.objects.filter(application__in=apps.values("pk"))
     elif figure in FIGURES:
         cases = cases_for_figure(figure, [period.span])

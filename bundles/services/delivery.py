@@ -12,7 +12,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kuaiban.cases.events import record_event
-from kuaiban.cases.models import Application, ApplicationState, EventAction
+from kuaiban.cases.models import Application, ApplicationState, EventAction, VisitKind
+from kuaiban.cases.visits import visit_count
 from kuaiban.documents.models import ResultDelivery
 from kuaiban.documents.services import delivery_open
 
@@ -68,6 +69,7 @@ def results_handed_over(*, application: Application, actor) -> ResultDelivery:
     record_event(
         application=delivery.application, action=EventAction.RESULTS_HANDED_OVER, actor=actor
     )
+    visit_count(application=delivery.application, kind=VisitKind.PICKUP, actor=actor)
     return delivery
 
 

@@ -20,7 +20,9 @@ from kuaiban.cases.models import (
     EventAction,
     ExtensionRequest,
     ItemCase,
+    VisitKind,
 )
+from kuaiban.cases.visits import visit_count
 from kuaiban.catalog.models import Unit
 from kuaiban.commitments.services import checks_open_for_case
 from kuaiban.documents.models import DocumentKind
@@ -178,6 +180,26 @@ def case_statutory_mode(*, case: ItemCase, actor, reason: str) -> ItemCase:
         actor=actor,
         reason=note,
         data={"committed_due": case.committed_due_at and case.committed_due_at.isoformat()},
+    )
+    return case
+
+
+@transaction.atomic
+def case_on_site_check(*, case: ItemCase, actor, note: str) -> ItemCase:
+    """The applicant met the unit in person for an on-site check (现场核查) of an open case:
+    what was checked is recorded, and the meeting counts a visit (`cases.visits`)."""
+    case = lock_case(case)
+    require_unit_reviewer(case, actor)
+    _require_open(case)
+    if not note.strip():
+        raise ValidationError(_("Say what was checked on site."))
+    application = lock_application(case.application)
+    visit_count(
+        application=application,
+        kind=VisitKind.ON_SITE_CHECK,
+        actor=actor,
+        note=note.strip(),
+        item_case=case,
     )
     return case
 

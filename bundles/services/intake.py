@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from kuaiban.accounts.models import Role
 from kuaiban.cases import clocks
-from kuaiban.cases.events import record_event, transition
+from kuaiban.cases.events import transition
 from kuaiban.cases.models import (
     Application,
     ApplicationMaterial,
@@ -16,7 +16,9 @@ from kuaiban.cases.models import (
     CaseState,
     EventAction,
     ReturnNotice,
+    VisitKind,
 )
+from kuaiban.cases.visits import visit_count
 from kuaiban.documents.models import DocumentKind
 from kuaiban.documents.services import document_issue
 
@@ -168,7 +170,8 @@ def application_refuse(
 
 @transaction.atomic
 def visit_record(*, application: Application, actor, purpose: str) -> Application:
-    """Count an in-person contact (跑动次数); the goal is at most one per application."""
+    """The applicant came back in person for something no other step records (brought an
+    original to be seen, say): a return visit, counted by the rule of `cases.visits`."""
     application = lock_application(application)
     if actor.role == Role.CLERK:
         require_window_clerk(application, actor)
@@ -176,15 +179,7 @@ def visit_record(*, application: Application, actor, purpose: str) -> Applicatio
         actor.role == Role.REVIEWER and application.cases.filter(unit_id=actor.unit_id).exists()
     ):
         raise PermissionDenied
-    application.visits += 1
-    application.save(update_fields=["visits"])
-    record_event(
-        application=application,
-        action=EventAction.VISIT,
-        actor=actor,
-        reason=purpose,
-        data={"visits": application.visits},
-    )
+    visit_count(application=application, kind=VisitKind.RETURN_VISIT, actor=actor, note=purpose)
     return application
 
 

@@ -17,6 +17,7 @@ from kuaiban.cases.models import (
     EventAction,
     ItemCase,
 )
+from kuaiban.cases.visits import visit_target_for
 from kuaiban.commitments.selectors import active_bar, bar_message
 from kuaiban.requestid import current_request_id
 
@@ -94,6 +95,11 @@ def application_submit(*, application: Application, actor) -> Application:
     provide_shared(
         application,
         [e.material for e in required if e.material.shared_data and e.provided is None],
+    )
+    application.visit_target = visit_target_for(
+        channel=application.channel,
+        delivery=application.delivery,
+        item_targets=[p.item.visit_target for p in planned],
     )
     resubmission = application.state == ApplicationState.RETURNED
     action = EventAction.RESUBMIT if resubmission else EventAction.SUBMIT

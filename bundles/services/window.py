@@ -15,7 +15,8 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed
 from kuaiban.accounts.crypto import keyed_hash
 from kuaiban.accounts.identity import normalize_phone, normalize_resident_id
 from kuaiban.accounts.models import Role, User
-from kuaiban.cases.models import Application
+from kuaiban.cases.models import Application, VisitKind
+from kuaiban.cases.visits import made_an_earlier_trip, visit_count
 from kuaiban.catalog.models import Bundle, Material, ServiceItem
 
 from ..selectors import required_materials
@@ -23,8 +24,8 @@ from .applications import (
     application_save_form,
     application_start_once,
 )
-from .guards import require_window_clerk
-from .intake import application_accept, visit_record
+from .guards import lock_application, require_window_clerk
+from .intake import application_accept
 from .materials import material_commit, material_seen_at_window, material_upload
 from .submission import application_submit, missing_for_submission
 
@@ -142,11 +143,19 @@ def window_intake_start(
     if application.contact_phone != phone:  # the number the clerk confirmed, this sitting
         application.contact_phone = phone
         application.save(update_fields=["contact_phone"])
-    if not created:
+    return _sitting_counted(application, clerk) if created else application
+
+
+def _sitting_counted(application: Application, clerk) -> Application:
+    """The person is at the window: their first trip made the application, any later one (after
+    a return, or to finish what one sitting could not) is a return visit."""
+    application = lock_application(application)
+    if not application.is_editable:  # submitted meanwhile: this sitting changes nothing
         return application
-    return visit_record(
-        application=application, actor=clerk, purpose=_("In-person application at the window")
-    )
+    returned = made_an_earlier_trip(application)
+    kind = VisitKind.RETURN_VISIT if returned else VisitKind.WINDOW_SUBMISSION
+    visit_count(application=application, kind=kind, actor=clerk)
+    return application
 
 
 @transaction.atomic
@@ -211,6 +220,7 @@ def window_intake_record(
     if application.channel != Application.Channel.WINDOW:
         raise PermissionDenied
     require_window_clerk(application, actor)
+    _sitting_counted(application, actor)
     result = WindowIntakeResult()
     if form_data is not None:
         try:

@@ -25,6 +25,7 @@ from ..actions import run_service
 from ..forms import (
     DepartmentReplyForm,
     DepartmentRequestForm,
+    OnSiteCheckForm,
     PauseForm,
     ReasonBasisForm,
     ReasonForm,
@@ -66,6 +67,7 @@ def case_detail(request, case_id):
             "deny_form": ReasonBasisForm(prefix="deny"),
             "pause_form": PauseForm(prefix="pause"),
             "statutory_form": ReasonForm(prefix="statutory"),
+            "on_site_form": OnSiteCheckForm(prefix="on_site"),
             "extension_form": ReasonForm(prefix="extension"),
             "department_form": DepartmentRequestForm(prefix="department"),
             "reply_form": DepartmentReplyForm(case=case, prefix="reply"),
@@ -88,6 +90,7 @@ def _with_form(case, request, action):
         "deny": (ReasonBasisForm, "deny"),
         "pause": (PauseForm, "pause"),
         "statutory-mode": (ReasonForm, "statutory"),
+        "on-site-check": (OnSiteCheckForm, "on_site"),
         "extension": (ReasonForm, "extension"),
         "department-request": (DepartmentRequestForm, "department"),
         "department-reply": (DepartmentReplyForm, "reply"),
@@ -115,6 +118,10 @@ def _with_form(case, request, action):
             lambda: handling.case_statutory_mode(case=case, actor=user, reason=data["reason"]),
             _("The case now runs on the statutory limit."),
         ),
+        "on-site-check": (
+            lambda: handling.case_on_site_check(case=case, actor=user, note=data["note"]),
+            _("On-site check recorded; it counts as the applicant's visit."),
+        ),
         "extension": (
             lambda: handling.extension_request(case=case, actor=user, reason=data["reason"]),
             _("Extension requested from the unit head."),
@@ -139,6 +146,7 @@ FORM_ACTIONS = (
     "deny",
     "pause",
     "statutory-mode",
+    "on-site-check",
     "extension",
     "department-request",
     "department-reply",

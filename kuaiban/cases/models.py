@@ -15,7 +15,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from kuaiban.accounts.crypto import EncryptedJSONField, EncryptedTextField
 from kuaiban.accounts.identity import mask_phone
 from kuaiban.append_only import AppendOnlyModel
-from kuaiban.catalog.models import Bundle, BundleQuestion, ServiceItem
+from kuaiban.catalog.models import Bundle, BundleQuestion, ServiceItem, VisitTarget
 from kuaiban.workdays.units import LimitUnit
 
 
@@ -89,6 +89,16 @@ class EventAction(models.TextChoices):
     RESULTS_POSTED = "results_posted", _("Results posted")
     STOP = "stop", _("Decision stopped")
     REVOKE = "revoke", _("Decision revoked")
+
+
+class VisitKind(models.TextChoices):
+    """The in-person events that count a visit (跑动), each recorded by the service that handles
+    it (`visits.visit_count`), never typed in separately."""
+
+    WINDOW_SUBMISSION = "window_submission", _("Application at the window")
+    RETURN_VISIT = "return_visit", _("Came back to the window")
+    PICKUP = "pickup", _("Picked the results up")
+    ON_SITE_CHECK = "on_site_check", _("On-site check")
 
 
 # The applicant (or, at the window, the clerk) may still change the form and the materials.
@@ -176,7 +186,15 @@ class Application(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
     # The phone the clerk confirmed with the person at the window: messages about this
     # application go there, whatever phone the account holds.
     contact_phone = EncryptedTextField(_("confirmed mobile number"), blank=True, db_default="")
+    # Trips the applicant made (one per local day with an in-person event; `visits.py`) and
+    # what was promised at submission (`visits.visit_target_for`).
     visits = models.PositiveSmallIntegerField(_("visits"), default=0)
+    visit_target = models.CharField(
+        _("visits promised"),
+        max_length=16,
+        choices=VisitTarget.choices,
+        default=VisitTarget.AT_MOST_ONCE,
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     concluded_at = models.DateTimeField(_("concluded"), null=True, blank=True)
@@ -220,6 +238,11 @@ class Application(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_APPLICATION_STATES
+
+    @property
+    def broke_visit_target(self) -> bool:
+        """More trips than promised (the rule of `visits.within_target_q`)."""
+        return self.visits > VisitTarget.allowed(self.visit_target)
 
     @staticmethod
     def seen_at_windows() -> Q:
@@ -814,6 +837,12 @@ class CaseEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.from_state}→{self.to_state}"
+
+    @property
+    def visit_kind_label(self) -> str:
+        """What kind of in-person event a visit was (`visits.visit_count`), "" for the others."""
+        kind = self.data.get("kind") if self.action == EventAction.VISIT else None
+        return str(VisitKind(kind).label) if kind in VisitKind.values else ""
 
 
 class AccessKind(models.TextChoices):

@@ -89,9 +89,18 @@ class ServiceItemAdmin(admin.ModelAdmin):
         "statutory_unit",
         "committed_limit",
         "statutory_mode",
+        "visit_target",
         "is_published",
     ]
-    list_filter = ["kind", "window", "unit", "statutory_unit", "statutory_mode", "is_published"]
+    list_filter = [
+        "kind",
+        "window",
+        "unit",
+        "statutory_unit",
+        "statutory_mode",
+        "visit_target",
+        "is_published",
+    ]
     list_select_related = ["window", "unit"]
     search_fields = ["code", "name_zh", "name_en", "legal_basis"]
     inlines = [ItemMaterialInline]
@@ -107,6 +116,7 @@ class ServiceItemAdmin(admin.ModelAdmin):
                     ("extension_allowed", "extension_limit", "extension_unit"),
                     "legal_basis",
                     ("statutory_mode", "statutory_mode_reason"),
+                    "visit_target",
                 ]
             },
         ),

@@ -5,6 +5,10 @@ item needs) lives in these tables and is edited in the admin or through the Exce
 Python code names a particular bundle or item.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
 from django.core.validators import (
     MaxLengthValidator,
@@ -216,6 +220,24 @@ class GuideFields(models.Model):
         return [str(label) for offered, label in pairs if offered]
 
 
+class VisitTarget(models.TextChoices):
+    """How many times an applicant may have to come in person (跑动次数): the item's promise,
+    and, worked out at submission (`cases.visits.visit_target_for`), the application's."""
+
+    NONE = "none", _("No visit (一次不用跑)")
+    AT_MOST_ONCE = "at_most_once", _("At most one visit (最多跑一次)")
+
+    @classmethod
+    def allowed(cls, target: str) -> int:
+        """The visits the target allows."""
+        return 0 if target == cls.NONE else 1
+
+    @classmethod
+    def of_items(cls, targets: Iterable[str]) -> VisitTarget:
+        """What several items promise together (a bundle): no visit only if none needs one."""
+        return cls.NONE if all(t == cls.NONE for t in targets) else cls.AT_MOST_ONCE
+
+
 class ServiceItem(Bilingual, GuideFields):
     """A service item (事项) with its statutory and committed time limits."""
 
@@ -271,6 +293,15 @@ class ServiceItem(Bilingual, GuideFields):
     )
     statutory_mode_reason = models.CharField(
         _("reason for keeping the statutory limit"), max_length=300, blank=True
+    )
+    visit_target = models.CharField(
+        _("visits promised"),
+        max_length=16,
+        choices=VisitTarget.choices,
+        default=VisitTarget.AT_MOST_ONCE,
+        help_text=_(
+            "No visit: the item can be applied for online and its result downloaded or posted."
+        ),
     )
     materials: models.ManyToManyField = models.ManyToManyField(
         "Material", through="ItemMaterial", verbose_name=_("materials"), blank=True
@@ -501,6 +532,11 @@ class Bundle(Bilingual, GuideFields):
         verbose_name = _("bundle (一件事)")
         verbose_name_plural = _("bundles (一件事)")
         ordering = ["code"]
+
+    @property
+    def visit_target(self) -> VisitTarget:
+        """The bundle's promise: no visit when none of its items needs one."""
+        return VisitTarget.of_items(item.visit_target for item in self.items.all())
 
     def open_to(self, role: str) -> bool:
         """Whether an account of this role may apply for the bundle."""

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, QuerySet
 
-from .models import Bundle, BundleItem, ItemMaterial, Material, ServiceItem
+from .models import Bundle, BundleItem, ItemMaterial, Material, ServiceItem, VisitTarget
 
 
 def published_bundles() -> QuerySet[Bundle]:
@@ -41,6 +41,10 @@ class BundleGuide:
     bundle: Bundle
     stages: list[tuple[int, list[BundleItem]]]
     materials: list[GuideMaterial]
+
+    @property
+    def visit_target(self) -> VisitTarget:
+        return VisitTarget.of_items(bi.item.visit_target for _, bis in self.stages for bi in bis)
 
 
 def bundle_guide(code: str) -> BundleGuide | None:

@@ -14,9 +14,19 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from acceptance.figures import SINGLE_ITEMS
+from acceptance.rollups import rollup_refresh
 from bundles.services import handling, intake, materials, submission
 from kuaiban.cases.models import Application, ItemCase
-from kuaiban.catalog.models import Material, ServiceHall, Unit, Window
+from kuaiban.catalog.models import (
+    Bundle,
+    District,
+    Material,
+    ServiceHall,
+    ServiceItem,
+    Unit,
+    Window,
+)
 from speedup.services.sweep import deadlines_sweep
 from tests.builders import single_item_submitted, submitted, upload
 from tests.factories import UserFactory
@@ -98,6 +108,12 @@ class History:
             case=case, actor=self.reviewer(case.unit.code), reason="需现场核查经营场所"
         )
 
+    def on_site_check(self, name, item_code):
+        case = self.case(name, item_code)
+        handling.case_on_site_check(
+            case=case, actor=self.reviewer(case.unit.code), note="核对失业证明原件"
+        )
+
     def visit(self, name, hall):
         intake.visit_record(application=self.apps[name], actor=self.clerk(hall), purpose="窗口")
 
@@ -121,8 +137,9 @@ def build_history() -> History:
         h.at(moment - timedelta(minutes=5), lambda n=name: h.submit_bundle(n, "B10", card))
         h.at(moment, lambda n=name, hl=hall: h.visit(n, hl))
         h.at(moment, lambda n=name, hl=hall: h.accept(n, hl, conclude_instant=True))
-    # A second visit for one of them, before acceptance: the goal is one.
+    # Another visit the same day is the same trip; one the next day is a second: the goal is one.
     h.at(at(2026, 11, 17, 9, 58), lambda: h.visit("card-gl-2", "HALL-321002"))
+    h.at(at(2026, 11, 18, 9, 30), lambda: h.visit("card-gl-2", "HALL-321002"))
 
     # A batch card (time-limited) with instant items approved by the back office.
     h.at(at(2026, 11, 4, 9, 30), lambda: h.submit_bundle("card-batch", "B10"))
@@ -183,6 +200,13 @@ def build_history() -> History:
     h.at(at(2026, 11, 16, 10), lambda: h.accept("jobless", "HALL-321002"))
     for item in ("EM-002", "EM-003"):
         h.at(at(2026, 11, 16, 10, 10), lambda i=item: h.approve("jobless", i))
+    # The same bundle kept its promise of no visit.
+    h.at(at(2026, 11, 19, 9, 30), lambda: h.submit_bundle("jobless-2", "B03"))
+    h.at(at(2026, 11, 19, 10), lambda: h.accept("jobless-2", "HALL-CITY"))
+    for item in ("EM-002", "EM-003", "SI-004", "EX-002"):
+        h.at(at(2026, 11, 19, 10, 10), lambda i=item: h.approve("jobless-2", i))
+    # Promised no visit (online, downloaded, no item needs one), yet called in for a check.
+    h.at(at(2026, 11, 20, 10), lambda: h.on_site_check("jobless", "SI-004"))
     for item in ("SI-004", "EX-002"):
         h.at(at(2026, 11, 23, 14), lambda i=item: h.approve("jobless", i))
 
@@ -229,3 +253,32 @@ def cache_cut(monkeypatch) -> None:
     backend = type(caches["default"])
     for method in ("get", "set", "add"):
         monkeypatch.setattr(backend, method, unreachable)
+
+
+END_OF_PERIOD = at(2026, 11, 29, 22)
+
+
+def refreshed(**kwargs):
+    with time_machine.travel(END_OF_PERIOD, tick=False):
+        return rollup_refresh(**kwargs)
+
+
+def filter_cases():
+    """(name, filters) pairs: none, each dimension, and combinations."""
+    return [
+        ("none", {}),
+        ("unit", {"unit": Unit.objects.get(code="LDGX").pk}),
+        ("district", {"district": District.objects.get(code="321002").pk}),
+        (
+            "district+unit",
+            {
+                "district": District.objects.get(code="321003").pk,
+                "unit": Unit.objects.get(code="XXZX").pk,
+            },
+        ),
+        ("hall", {"hall": ServiceHall.objects.get(code="HALL-CITY").pk}),
+        ("bundle", {"bundle": Bundle.objects.get(code="B10").pk}),
+        ("single items", {"bundle": SINGLE_ITEMS}),
+        ("window", {"window": Window.objects.get(code="LABOUR").pk}),
+        ("item", {"item": ServiceItem.objects.get(code="SI-025").pk}),
+    ]

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.db import connection
 
-from acceptance.figures import FIGURES, SINGLE_ITEMS
+from acceptance.figures import FIGURES
 from acceptance.models import DASHBOARD_FIGURES, DailyCaseRollup
 from acceptance.page_cache import dashboard_cached
 from acceptance.rollups import rollup_refresh
@@ -16,40 +16,13 @@ from acceptance.selectors.common import Period
 from acceptance.selectors.dashboard import dashboard, handling_times
 from acceptance.selectors.drilldown import MULTI_VISIT, cases_behind
 from acceptance.selectors.programme import programme_status
-from kuaiban.catalog.models import Bundle, District, ServiceHall, ServiceItem, Unit, Window
+from kuaiban.catalog.models import District
 from speedup.selectors import item_metrics, unit_usage
 
-from .conftest import PERIOD, at, cache_cut
+from .conftest import PERIOD, at, cache_cut, filter_cases, refreshed
 from .direct import direct_counts, direct_sets, direct_visits, load
 
 pytestmark = pytest.mark.django_db
-END_OF_PERIOD = at(2026, 11, 29, 22)
-
-
-def refreshed(**kwargs):
-    with time_machine.travel(END_OF_PERIOD, tick=False):
-        return rollup_refresh(**kwargs)
-
-
-def filter_cases():
-    """(name, filters) pairs: none, each dimension, and combinations."""
-    return [
-        ("none", {}),
-        ("unit", {"unit": Unit.objects.get(code="LDGX").pk}),
-        ("district", {"district": District.objects.get(code="321002").pk}),
-        (
-            "district+unit",
-            {
-                "district": District.objects.get(code="321003").pk,
-                "unit": Unit.objects.get(code="XXZX").pk,
-            },
-        ),
-        ("hall", {"hall": ServiceHall.objects.get(code="HALL-CITY").pk}),
-        ("bundle", {"bundle": Bundle.objects.get(code="B10").pk}),
-        ("single items", {"bundle": SINGLE_ITEMS}),
-        ("window", {"window": Window.objects.get(code="LABOUR").pk}),
-        ("item", {"item": ServiceItem.objects.get(code="SI-025").pk}),
-    ]
 
 
 def test_the_data_set_exercises_every_figure(history):

@@ -13,13 +13,17 @@ from playwright.sync_api import expect
 from acceptance.models import DASHBOARD_FIGURES
 from acceptance.rollups import rollup_refresh
 from acceptance.selectors.common import default_period
+from acceptance.selectors.visits import visits_by
+from bundles.services import handling
 from kuaiban.accounts.models import User
 from kuaiban.cases.models import ItemCase
+from kuaiban.catalog.models import ServiceHall
 from kuaiban.workdays.calendar import calendar_from_db
 from reports.tasks import run_queued_exports
 from speedup.services.sweep import deadlines_sweep
 from tests.acceptance.conftest import History, at
 from tests.acceptance.direct import direct_counts, direct_sets
+from tests.builders import accepted, approved, case_of, clerk_of, reviewer_of, submitted
 from tests.factories import UserFactory
 
 from .conftest import log_in
@@ -207,3 +211,47 @@ def test_supervisor_follows_an_overdue_case_from_the_goals_to_an_excel_export(
         assert number not in text
     workbook.close()
     context.close()
+
+
+def test_supervisor_on_a_phone_sees_the_visit_promises_and_the_cases_that_broke_them(
+    site, browser
+):
+    history, _overdue = build_recent_history()
+    # Promised no visit (B03 online, downloaded), but the applicant was called in for a check.
+    called_in = accepted(submitted("B03"), clerk_of("BUNDLE", hall=ServiceHall.objects.first()))
+    first = case_of(called_in, "EM-002")
+    handling.case_on_site_check(
+        case=first, actor=reviewer_of(first.unit.code), note="核对解除劳动合同证明原件"
+    )
+    for stage in (1, 2):
+        for case in called_in.cases.filter(stage=stage):
+            approved(case, reviewer_of(case.unit.code))
+    called_in.refresh_from_db()
+    assert called_in.state == "concluded" and called_in.broke_visit_target
+    rollup_refresh(full=True)
+    total, _rows = visits_by("hall", {}, default_period())
+    assert total.broke_target == 1 and total.no_visit_promised >= 1
+
+    UserFactory(supervisor=True, username="boss")
+    page = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
+    log_in(page, site, "boss")
+    page.goto(f"{site}/supervision/dashboard/")
+    page.locator("nav.sup-nav a[href^='/supervision/visits/']").click()
+    page.wait_for_load_state()
+    totals = page.get_by_test_id("visit-totals")
+    expect(totals).to_have_attribute("data-applications", str(total.applications))
+    expect(totals).to_have_attribute("data-within", str(total.within_target))
+    page.get_by_test_id("group-hall").click()
+    page.wait_for_load_state()
+    assert "by=hall" in page.url
+    expect(page.get_by_test_id("visit-rows").locator("tbody tr.overdue")).to_have_count(1)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390 + 1, "the page scrolls sideways on a phone"
+    page.get_by_test_id("broke-target").click()
+    page.wait_for_load_state()
+    assert re.search(r"[?&]figure=broke_visit_target(&|$)", page.url)
+    expect(page.get_by_test_id("cases")).to_have_attribute(
+        "data-count", str(called_in.cases.count())
+    )
+    expect(page.get_by_test_id("cases")).to_contain_text(called_in.reference)
+    assert history.apps["card-now"].reference not in page.content()

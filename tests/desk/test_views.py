@@ -312,6 +312,21 @@ def accepted(applicant, bundle_clerk):
     return application
 
 
+def test_an_on_site_check_recorded_on_the_case_page_counts_the_applicants_visit(client, accepted):
+    case = case_of(accepted, "SI-016")  # 信息中心
+    client.force_login(reviewer_of("XXZX"))
+    page = client.get(f"/staff/cases/{case.pk}/").content.decode()
+    assert 'data-testid="on-site-check-form"' in page
+    assert 'data-testid="visits" data-target="at_most_once">0' in page
+    url = f"/staff/cases/{case.pk}/on-site-check/"
+    response = client.post(url, {"on_site-note": ""}, follow=True)
+    assert error_messages(response) and Application.objects.get(pk=accepted.pk).visits == 0
+    response = client.post(url, {"on_site-note": "核对户口簿原件"}, follow=True)
+    assert not error_messages(response)
+    assert Application.objects.get(pk=accepted.pk).visits == 1
+    assert 'data-testid="visits" data-target="at_most_once">1' in response.content.decode()
+
+
 def test_a_reviewer_of_another_unit_gets_404_on_a_case(client, accepted):
     case = case_of(accepted, "SI-016")  # 信息中心
     client.force_login(reviewer_of("JYZX"))

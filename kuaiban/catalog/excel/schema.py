@@ -23,6 +23,7 @@ from ..models import (
     ServiceItem,
     SpeedUpEntry,
     Unit,
+    VisitTarget,
     Window,
 )
 from .cells import Bool, Choice, Code, Int, Lines, Ref, Refs, Text
@@ -217,6 +218,7 @@ ITEMS = Sheet(
         Column("法律依据", "legal_basis", Text(30)),
         Column("保留法定时限", "statutory_mode", Bool()),
         Column("保留法定时限理由", "statutory_mode_reason", Text(30)),
+        Column("跑动承诺", "visit_target", Choice(VisitTarget)),
         *GUIDE,
     ),
     order_by=("code",),
