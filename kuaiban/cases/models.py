@@ -307,14 +307,22 @@ RUNNING_CLOCK_STATES = (CaseState.ACCEPTED, CaseState.IN_REVIEW, CaseState.AWAIT
 class ItemCase(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
     """One item of an application, handled by its unit, with its clock as stored facts."""
 
+    # No single-column index on application or unit: `one_case_per_item` (application, item)
+    # and (unit, state) lead with them, and each index is written on every clock update.
     application = models.ForeignKey(
-        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="cases"
+        Application,
+        verbose_name=_("application"),
+        on_delete=models.CASCADE,
+        related_name="cases",
+        db_index=False,
     )
     item = models.ForeignKey(
         "catalog.ServiceItem", verbose_name=_("item"), on_delete=models.PROTECT
     )
     # The unit at the time of application: a later catalog change must not move open cases.
-    unit = models.ForeignKey("catalog.Unit", verbose_name=_("unit"), on_delete=models.PROTECT)
+    unit = models.ForeignKey(
+        "catalog.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, db_index=False
+    )
     stage = models.PositiveSmallIntegerField(_("stage"), default=1)
     state = FSMField(
         _("state"), default=CaseState.SUBMITTED, choices=CaseState.choices, protected=True

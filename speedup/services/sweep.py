@@ -163,7 +163,9 @@ def _mark_and_record_postgres(ids: list[int], now) -> tuple[dict[str, list[int]]
         cursor.execute(
             f"WITH o AS MATERIALIZED (SELECT id, {columns}, {passed} FROM {table} "  # noqa: S608
             "WHERE id = ANY(%(ids)s)), "
+            # c.id = ANY(ids) too: rows found by the id list, not by a merge over the whole table.
             f"u AS (UPDATE {table} AS c SET {', '.join(sets)} FROM o WHERE c.id = o.id "
+            "AND c.id = ANY(%(ids)s) "
             f"RETURNING c.id, c.application_id, c.unit_id, {returned}), "
             f"k AS MATERIALIZED ({kinds}), "
             f"f AS (INSERT INTO {flag_table} (item_case_id, kind, threshold_at, flagged_at) "

@@ -213,9 +213,7 @@ def test_supervisor_follows_an_overdue_case_from_the_goals_to_an_excel_export(
     context.close()
 
 
-def test_supervisor_on_a_phone_sees_the_visit_promises_and_the_cases_that_broke_them(
-    site, browser
-):
+def test_supervisor_on_a_phone_sees_the_visit_promises_and_the_cases_that_broke_them(site, browser):
     history, _overdue = build_recent_history()
     # Promised no visit (B03 online, downloaded), but the applicant was called in for a check.
     called_in = accepted(submitted("B03"), clerk_of("BUNDLE", hall=ServiceHall.objects.first()))
