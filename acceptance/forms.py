@@ -141,3 +141,22 @@ class AppealDecisionForm(forms.Form):
     note = forms.CharField(
         label=_("Reasons"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+class CampaignCopyForm(forms.Form):
+    code = forms.CharField(label=_("Code of the new campaign"), max_length=32)
+    year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
+
+
+class FilingReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[("accept", _("Accept")), ("return", _("Return for changes"))],
+        widget=forms.RadioSelect,
+    )
+    comments = forms.CharField(
+        label=_("Comments"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import campaign_views, views
 
 app_name = "supervision"
 urlpatterns = [
@@ -15,4 +15,10 @@ urlpatterns = [
     path("follow-ups/", views.follow_ups, name="follow_ups"),
     path("follow-ups/<int:follow_up_id>/decide/", views.follow_up_decide, name="follow_up_decide"),
     path("commitment-checks/", views.commitment_checks, name="commitment_checks"),
+    path("campaigns/", campaign_views.campaign_list, name="campaigns"),
+    path("campaigns/<str:code>/", campaign_views.campaign_detail, name="campaign"),
+    path("campaigns/<str:code>/launch/", campaign_views.campaign_launch, name="campaign_launch"),
+    path("campaigns/<str:code>/copy/", campaign_views.campaign_copy, name="campaign_copy"),
+    path("filings/<int:task_id>/", campaign_views.filing, name="filing"),
+    path("filings/<int:task_id>/review/", campaign_views.filing_review, name="filing_review"),
 ]

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from kuaiban import celery_app
 from kuaiban.accounts.decorators import supervision_office_required, supervisor_required
+from kuaiban.campaigns.selectors import campaign_progress, current_campaign
 from kuaiban.commitments.selectors import check_figures
 from kuaiban.ratings.followups import followup_appeal_decide
 from kuaiban.ratings.selectors import follow_up_counts
@@ -369,8 +370,16 @@ def programme(request):
             "speedup_svg": mark_safe(speedup_svg) if entries else "",  # noqa: S308
             "rollup_minutes": _rollup_minutes(),
             "follow_up_counts": follow_up_counts(district_id=request.user.district_id),
+            "campaign": _campaign_now(),
         },
     )
+
+
+def _campaign_now():
+    """Where the campaign running now stands (None without a launched one)."""
+    now = timezone.now()
+    campaign = current_campaign(timezone.localdate())
+    return campaign_progress(campaign, now) if campaign else None
 
 
 @supervisor_required

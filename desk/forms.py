@@ -274,3 +274,67 @@ class BarLiftForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class FilingForm(forms.Form):
+    """A unit's campaign filing: the self-assessment text and, for a docking plan, one group of
+    fields per line (bundle or speed-up item), named line-N-…; nothing typed is lost on an
+    error, the page shows it again."""
+
+    text = forms.CharField(
+        label=_("Self-assessment"),
+        max_length=10000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+
+    def __init__(self, *args, lines, initial_task, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = lines
+        self.fields["text"].initial = initial_task.text
+        for i, line in enumerate(lines):
+            prefix = f"line-{i}-"
+            self.fields[prefix + "measures"] = forms.CharField(
+                label=_("Measures"),
+                max_length=2000,
+                required=False,
+                initial=line.measures,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+            self.fields[prefix + "responsible"] = forms.CharField(
+                label=_("Responsible person"),
+                max_length=100,
+                required=False,
+                initial=line.responsible,
+            )
+            self.fields[prefix + "target_date"] = forms.DateField(
+                label=_("Target date"),
+                required=False,
+                initial=line.target_date,
+                widget=forms.DateInput(attrs={"type": "date"}),
+            )
+            self.fields[prefix + "can_be_instant"] = forms.BooleanField(
+                label=_("Can become an instant item"), required=False, initial=line.can_be_instant
+            )
+
+    def line_rows(self):
+        """(line, its four bound fields) for the template."""
+        names = ("measures", "responsible", "target_date", "can_be_instant")
+        return [
+            (line, [self[f"line-{i}-{name}"] for name in names])
+            for i, line in enumerate(self.lines)
+        ]
+
+    def line_values(self) -> list[dict]:
+        data = self.cleaned_data
+        return [
+            {
+                "bundle": line.bundle,
+                "speedup": line.speedup,
+                **{
+                    name: data.get(f"line-{i}-{name}")
+                    for name in ("measures", "responsible", "target_date", "can_be_instant")
+                },
+            }
+            for i, line in enumerate(self.lines)
+        ]

@@ -3,7 +3,15 @@ the unit head's decisions."""
 
 from django.urls import path
 
-from .views import back_office, commitment_checks, follow_ups, in_person, intake, unit_head
+from .views import (
+    back_office,
+    campaign_tasks,
+    commitment_checks,
+    follow_ups,
+    in_person,
+    intake,
+    unit_head,
+)
 
 app_name = "staff"
 urlpatterns = [
@@ -44,6 +52,8 @@ urlpatterns = [
         follow_ups.follow_up_appeal,
         name="follow_up_appeal",
     ),
+    path("campaign-tasks/", campaign_tasks.task_list, name="campaign_tasks"),
+    path("campaign-tasks/<int:task_id>/", campaign_tasks.task_detail, name="campaign_task"),
     path("commitment-checks/", commitment_checks.check_queue, name="commitment_checks"),
     path(
         "commitment-checks/<int:check_id>/",

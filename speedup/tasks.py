@@ -8,6 +8,7 @@ from celery import shared_task
 from kuaiban import broker
 from kuaiban.workdays.services import CalendarChange
 
+from .services.campaign_sweep import campaign_tasks_sweep
 from .services.commitment_sweep import commitment_checks_sweep
 from .services.followup_sweep import followups_sweep
 from .services.recompute import open_clocks_recompute, recompute_request, recomputes_run_pending
@@ -20,9 +21,10 @@ def sweep_deadlines() -> int:
     # so no flag fires on a due time the calendar no longer gives.
     recomputes_run_pending()
     marked = deadlines_sweep().total
-    # The follow-ups' clocks (好差评, missed deadlines) and the commitments' post-hoc
-    # verifications on the same beat.
+    # The follow-ups' clocks (好差评, missed deadlines), the commitments' post-hoc
+    # verifications and the campaign's filings on the same beat.
     marked += sum(followups_sweep().values())
+    marked += sum(campaign_tasks_sweep().values())
     return marked + sum(commitment_checks_sweep().values())
 
 

@@ -21,6 +21,8 @@ from django.utils import timezone
 from bundles.services import handling
 from bundles.services.window import window_intake_start
 from kuaiban.accounts.models import Role
+from kuaiban.campaigns.models import Campaign, UnitTask
+from kuaiban.campaigns.services import campaign_launch
 from kuaiban.cases.models import Application
 from kuaiban.catalog.models import District
 from kuaiban.commitments.models import CheckState, CommitmentBar, CommitmentCheck, RepaymentOrder
@@ -97,6 +99,7 @@ class World:
     order_id: int
     bar_id: int
     committed_reference: str  # the owner's application whose commitment was found false
+    unit_task_id: int  # the reviewer's unit's docking plan in the launched 2020 campaign
 
 
 def _row(path, allowed, **kwargs) -> Row:
@@ -296,6 +299,27 @@ MATRIX: dict[str, Row] = {
     "supervision:follow_ups": _row("/supervision/follow-ups/", SUPERVISORS),
     "supervision:commitment_checks": _row("/supervision/commitment-checks/", SUPERVISORS),
     # appeals are decided by the city's supervision office (this follow-up has no appeal: 404)
+    # the campaign (考评验收): everyone supervising sees it, 局行风办 runs it; units file their own
+    "supervision:campaigns": _row("/supervision/campaigns/", SUPERVISORS),
+    "supervision:campaign": _row("/supervision/campaigns/KB2020/", SUPERVISORS),
+    "supervision:campaign_launch": _row(
+        "/supervision/campaigns/KB2020/launch/", {"supervisor", "admin"}, method="post"
+    ),
+    "supervision:campaign_copy": _row(
+        "/supervision/campaigns/KB2020/copy/", {"supervisor", "admin"}, method="post"
+    ),
+    "supervision:filing": _row(lambda w: f"/supervision/filings/{w.unit_task_id}/", SUPERVISORS),
+    "supervision:filing_review": _row(
+        lambda w: f"/supervision/filings/{w.unit_task_id}/review/",
+        {"supervisor", "admin"},
+        method="post",
+    ),
+    "staff:campaign_tasks": _row(
+        "/staff/campaign-tasks/", {"reviewer", "other_reviewer", "unit_head"}
+    ),
+    "staff:campaign_task": _row(
+        lambda w: f"/staff/campaign-tasks/{w.unit_task_id}/", {"reviewer", "unit_head"}
+    ),
     "supervision:follow_up_decide": _row(
         lambda w: f"/supervision/follow-ups/{w.follow_up_id}/decide/", set(), method="post"
     ),
@@ -398,6 +422,8 @@ def _world(users) -> World:
     concluded = accepted(single_item_submitted("LR-002", owner), users["clerk"])
     approved(case_of(concluded), users["reviewer"])
     check, hearing, order, bar = _commitment_found_false(users)
+    campaign_launch(campaign=Campaign.objects.get(code="KB2020"), actor=users["supervisor"])
+    unit_task = UnitTask.objects.get(task__code="DOCKING", unit=users["reviewer"].unit)
     return World(
         draft=draft(owner),
         application=application,
@@ -414,6 +440,7 @@ def _world(users) -> World:
         order_id=order.pk,
         bar_id=bar.pk,
         committed_reference=check.application.reference,
+        unit_task_id=unit_task.pk,
     )
 
 

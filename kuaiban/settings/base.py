@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "kuaiban.ratings",
     "kuaiban.documents",
     "kuaiban.commitments",
+    "kuaiban.campaigns",
     # the programme's three tasks and their supervision
     "bundles",
     "desk",

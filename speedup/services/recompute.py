@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from kuaiban.campaigns.services import task_clocks_recompute
 from kuaiban.cases import clocks
 from kuaiban.cases.models import OPEN_CASE_STATES, CaseEvent, CasePause, EventAction, ItemCase
 from kuaiban.commitments.services import check_clocks_recompute
@@ -127,10 +128,11 @@ def open_clocks_recompute(
     moved = 0
     for start in range(0, len(ids), batch):
         moved += _recompute_batch(ids[start : start + batch])
-    # The follow-ups' clocks (好差评) and the commitments' verifications count the same
-    # working days.
+    # The follow-ups' clocks (好差评), the commitments' verifications and the campaign's
+    # filings count the same working days.
     followup_clocks_recompute(days=days)
     check_clocks_recompute(days=days)
+    task_clocks_recompute(days=days)
     return moved
 
 

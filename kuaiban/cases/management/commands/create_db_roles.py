@@ -27,6 +27,7 @@ APPEND_ONLY = (
     "ratings_rating",
     "documents_resultdocument",
     "commitments_checkevent",
+    "campaigns_campaignevent",
 )
 
 

@@ -9,6 +9,7 @@ REFERENCE_FIXTURES = [
     "form_fields.json",
     "ratings.json",
     "commitments.json",
+    "campaigns.json",
 ]
 
 

@@ -1,0 +1,280 @@
+"""The campaign as data (domain.md §6): a campaign with its dated phases, each phase's tasks
+with a due date and the units responsible, and, once the campaign is launched, one `UnitTask`
+per task and unit on a working-day clock (a reminder before, overdue after; swept with the
+other clocks). Units file a `UnitSubmission` for their task (the self-assessment and, per bundle
+they lead and speed-up item they handle, the docking plan); 局行风办 accepts or returns it.
+Every step is a `CampaignEvent` (append-only)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kuaiban.append_only import AppendOnlyModel
+from kuaiban.catalog.models import Bilingual, Bundle, SpeedUpEntry, Unit
+
+# A reminder this many working days before a task is due (the sweep sends it once).
+DEFAULT_REMIND_DAYS = 3
+
+
+class CampaignManager(models.Manager):
+    def get_by_natural_key(self, code):
+        return self.get(code=code)
+
+
+class PhaseManager(models.Manager):
+    def get_by_natural_key(self, campaign_code, order):
+        return self.get(campaign__code=campaign_code, order=order)
+
+
+class PhaseTaskManager(models.Manager):
+    def get_by_natural_key(self, campaign_code, order, code):
+        return self.get(phase__campaign__code=campaign_code, phase__order=order, code=code)
+
+
+class Campaign(Bilingual):
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    year = models.PositiveSmallIntegerField(_("year"))
+    starts_on = models.DateField(_("starts"))
+    ends_on = models.DateField(_("ends"))
+    targets = models.TextField(_("targets"), blank=True)
+    launched_at = models.DateTimeField(_("launched"), null=True, blank=True)
+    launched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("launched by"),
+    )
+
+    objects = CampaignManager()
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-year", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="campaign_dates"
+            )
+        ]
+
+    def natural_key(self):
+        return (self.code,)
+
+
+class Phase(Bilingual):
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="phases", verbose_name=_("campaign")
+    )
+    order = models.PositiveSmallIntegerField(_("order"))
+    starts_on = models.DateField(_("starts"))
+    ends_on = models.DateField(_("ends"), null=True, blank=True, help_text=_("Empty: open-ended."))
+
+    objects = PhaseManager()
+
+    class Meta:
+        verbose_name = _("phase")
+        verbose_name_plural = _("phases")
+        ordering = ["campaign", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "order"], name="one_phase_per_order")
+        ]
+
+    def natural_key(self):
+        return (*self.campaign.natural_key(), self.order)
+
+    natural_key.dependencies = ["campaigns.campaign"]  # type: ignore[attr-defined]
+
+    def status(self, today) -> str:
+        if today < self.starts_on:
+            return "upcoming"
+        if self.ends_on is not None and today > self.ends_on:
+            return "done"
+        return "current"
+
+
+class TaskKind(models.TextChoices):
+    DOCKING_PLAN = "docking_plan", _("Docking plan (对接方案)")
+    SELF_ASSESSMENT = "self_assessment", _("Self-assessment (自查报告)")
+    REPORT = "report", _("Progress report")
+
+
+class PhaseTask(Bilingual):
+    """What every responsible unit files in a phase, by a date."""
+
+    phase = models.ForeignKey(
+        Phase, on_delete=models.CASCADE, related_name="tasks", verbose_name=_("phase")
+    )
+    code = models.CharField(_("code"), max_length=32)
+    kind = models.CharField(_("kind"), max_length=24, choices=TaskKind.choices)
+    due_on = models.DateField(
+        _("due date"), help_text=_("A day off moves it to the next working day.")
+    )
+    remind_days = models.PositiveSmallIntegerField(
+        _("reminder, working days before"), default=DEFAULT_REMIND_DAYS
+    )
+    units: models.ManyToManyField = models.ManyToManyField(
+        Unit, related_name="+", verbose_name=_("responsible units")
+    )
+
+    objects = PhaseTaskManager()
+
+    class Meta:
+        verbose_name = _("phase task")
+        verbose_name_plural = _("phase tasks")
+        ordering = ["phase", "due_on", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["phase", "code"], name="one_task_code_per_phase")
+        ]
+
+    def natural_key(self):
+        return (*self.phase.natural_key(), self.code)
+
+    natural_key.dependencies = ["campaigns.phase"]  # type: ignore[attr-defined]
+
+
+class UnitTaskState(models.TextChoices):
+    OPEN = "open", _("To file")
+    SUBMITTED = "submitted", _("Filed, under review")
+    RETURNED = "returned", _("Returned for changes")
+    ACCEPTED = "accepted", _("Accepted")
+
+
+class UnitTask(models.Model):
+    """One task for one unit, on a working-day clock: reminded once before it is due, flagged
+    once when due without an accepted filing; a filing after the due time is marked late."""
+
+    task = models.ForeignKey(
+        PhaseTask, on_delete=models.PROTECT, related_name="unit_tasks", verbose_name=_("task")
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, verbose_name=_("unit"))
+    state = models.CharField(
+        _("state"), max_length=16, choices=UnitTaskState.choices, default=UnitTaskState.OPEN
+    )
+    due_at = models.DateTimeField(_("due time"))
+    remind_at = models.DateTimeField(_("reminder"))
+    due_provisional = models.BooleanField(_("due time provisional"), default=False)
+    reminded_at = models.DateTimeField(_("reminder sent"), null=True, blank=True)
+    overdue_at = models.DateTimeField(_("flagged overdue"), null=True, blank=True)
+    next_flag_at = models.DateTimeField(_("next flag due"), null=True, blank=True)
+    first_submitted_at = models.DateTimeField(_("first filed"), null=True, blank=True)
+    submitted_late = models.BooleanField(_("filed late"), default=False)
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    # The filing: the self-assessment (or report) text; docking-plan lines below.
+    text = models.TextField(_("self-assessment"), blank=True)
+    review_comments = models.TextField(_("review comments"), blank=True)
+
+    class Meta:
+        verbose_name = _("unit task")
+        verbose_name_plural = _("unit tasks")
+        ordering = ["due_at", "unit"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "unit"], name="one_unit_task_per_unit")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_flag_at"],
+                name="unittask_next_flag",
+                condition=Q(next_flag_at__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} · {self.unit}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.state in (UnitTaskState.OPEN, UnitTaskState.RETURNED)
+
+    def late_at(self, now) -> bool:
+        """Due and nothing accepted yet, or not filed at all by then."""
+        return (
+            self.state != UnitTaskState.ACCEPTED
+            and now > self.due_at
+            and (self.first_submitted_at is None or self.state == UnitTaskState.RETURNED)
+        )
+
+
+class DockingPlanLine(models.Model):
+    """One line of a unit's docking plan (对接方案): for a bundle it leads or a speed-up item it
+    handles, the measures, who is responsible, by when, and whether it can become instant."""
+
+    unit_task = models.ForeignKey(
+        UnitTask, on_delete=models.CASCADE, related_name="lines", verbose_name=_("unit task")
+    )
+    bundle = models.ForeignKey(
+        Bundle, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("bundle")
+    )
+    speedup = models.ForeignKey(
+        SpeedUpEntry,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("speed-up item"),
+    )
+    measures = models.TextField(_("measures"), max_length=2000, blank=True)
+    responsible = models.CharField(_("responsible person"), max_length=100, blank=True)
+    target_date = models.DateField(_("target date"), null=True, blank=True)
+    can_be_instant = models.BooleanField(_("can become an instant item"), default=False)
+
+    class Meta:
+        verbose_name = _("docking plan line")
+        verbose_name_plural = _("docking plan lines")
+        ordering = ["unit_task", "bundle", "speedup"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(bundle__isnull=False, speedup__isnull=True)
+                | Q(bundle__isnull=True, speedup__isnull=False),
+                name="docking_line_bundle_xor_speedup",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_task}: {self.subject}"
+
+    @property
+    def subject(self):
+        return self.bundle or self.speedup
+
+
+class CampaignAction(models.TextChoices):
+    LAUNCH = "launch", _("Campaign launched")
+    REMIND = "remind", _("Reminder sent")
+    OVERDUE = "overdue", _("Overdue")
+    SAVE = "save", _("Filing saved")
+    SUBMIT = "submit", _("Filed")
+    ACCEPT = "accept", _("Accepted")
+    RETURN = "return", _("Returned for changes")
+
+
+class CampaignEvent(AppendOnlyModel):
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="events", verbose_name=_("campaign")
+    )
+    unit_task = models.ForeignKey(
+        UnitTask,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("unit task"),
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    action = models.CharField(_("action"), max_length=16, choices=CampaignAction.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("campaign event")
+        verbose_name_plural = _("campaign events")
+        ordering = ["at", "id"]
