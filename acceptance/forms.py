@@ -10,7 +10,16 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kuaiban.catalog.models import Bundle, District, ServiceHall, ServiceItem, Unit, Window
+from kuaiban.campaigns.models import Campaign, Finding, ServiceExperience
+from kuaiban.catalog.models import (
+    Bundle,
+    District,
+    ServiceHall,
+    ServiceItem,
+    SpeedUpEntry,
+    Unit,
+    Window,
+)
 from kuaiban.web import PeriodDateField
 
 from .figures import FILTER_NAMES, SINGLE_ITEMS
@@ -159,4 +168,72 @@ class FilingReviewForm(forms.Form):
         max_length=4000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class EvaluationOpenForm(forms.Form):
+    campaign = forms.ModelChoiceField(label=_("Campaign"), queryset=Campaign.objects.all())
+    bundle = forms.ModelChoiceField(
+        label=_("Bundle"), queryset=Bundle.objects.order_by("code"), required=False
+    )
+    speedup = forms.ModelChoiceField(
+        label=_("or speed-up item"),
+        queryset=SpeedUpEntry.objects.order_by("number"),
+        required=False,
+    )
+    period_start = forms.DateField(
+        label=_("Period from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    period_end = forms.DateField(
+        label=_("Period to"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class InspectionForm(forms.Form):
+    hall = forms.ModelChoiceField(label=_("Service hall"), queryset=ServiceHall.objects.all())
+    window = forms.ModelChoiceField(
+        label=_("Window"), queryset=Window.objects.all(), required=False
+    )
+    met = forms.MultipleChoiceField(
+        label=_("Points found met"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    note = forms.CharField(
+        label=_("What was seen"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, checklist, **kwargs):
+        super().__init__(*args, **kwargs)
+        met = self.fields["met"]
+        assert isinstance(met, forms.MultipleChoiceField)  # noqa: S101 - narrows the type
+        met.choices = [(item.code, item.text) for item in checklist]
+
+
+class ExperienceForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Channel"), choices=ServiceExperience.Channel.choices)
+    steps = forms.CharField(
+        label=_("Steps taken"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    minutes_taken = forms.IntegerField(label=_("Minutes taken"), min_value=0, max_value=100_000)
+    visits = forms.IntegerField(label=_("Visits needed"), min_value=0, max_value=100, initial=0)
+    problems = forms.CharField(
+        label=_("Problems met"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class FindingForm(forms.Form):
+    source = forms.ChoiceField(label=_("Found by"), choices=Finding.Source.choices)
+    text = forms.CharField(
+        label=_("What must change"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    unit = forms.ModelChoiceField(
+        label=_("Responsible unit"), queryset=Unit.objects.filter(kind=Unit.Kind.INTERNAL)
+    )
+    rectify_by = forms.DateField(
+        label=_("Rectify by"), widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import campaign_views, views
+from . import campaign_views, evaluation_views, views
 
 app_name = "supervision"
 urlpatterns = [
@@ -20,5 +20,17 @@ urlpatterns = [
     path("campaigns/<str:code>/launch/", campaign_views.campaign_launch, name="campaign_launch"),
     path("campaigns/<str:code>/copy/", campaign_views.campaign_copy, name="campaign_copy"),
     path("filings/<int:task_id>/", campaign_views.filing, name="filing"),
+    path("evaluations/", evaluation_views.evaluation_list, name="evaluations"),
+    path("evaluations/open/", evaluation_views.evaluation_open, name="evaluation_open"),
+    path(
+        "evaluations/<int:evaluation_id>/",
+        evaluation_views.evaluation_detail,
+        name="evaluation",
+    ),
+    path(
+        "evaluations/<int:evaluation_id>/<slug:step>/",
+        evaluation_views.evaluation_step,
+        name="evaluation_step",
+    ),
     path("filings/<int:task_id>/review/", campaign_views.filing_review, name="filing_review"),
 ]

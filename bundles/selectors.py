@@ -168,7 +168,8 @@ def reusable_files(applicant, material_ids) -> dict[int, list[StoredFile]]:
     for stored in StoredFile.objects.filter(owner=applicant, material_id__in=material_ids).order_by(
         "-uploaded_at"
     ):
-        files.setdefault(stored.material_id, []).append(stored)
+        if stored.material_id is not None:  # filtered by material: always
+            files.setdefault(stored.material_id, []).append(stored)
     return files
 
 

@@ -338,3 +338,10 @@ class FilingForm(forms.Form):
             }
             for i, line in enumerate(self.lines)
         ]
+
+
+class RectificationForm(forms.Form):
+    rectification = forms.CharField(
+        label=_("What was done"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    evidence = forms.FileField(label=_("Evidence (PDF, JPEG or PNG)"))

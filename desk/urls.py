@@ -7,6 +7,7 @@ from .views import (
     back_office,
     campaign_tasks,
     commitment_checks,
+    findings,
     follow_ups,
     in_person,
     intake,
@@ -54,6 +55,10 @@ urlpatterns = [
     ),
     path("campaign-tasks/", campaign_tasks.task_list, name="campaign_tasks"),
     path("campaign-tasks/<int:task_id>/", campaign_tasks.task_detail, name="campaign_task"),
+    path("findings/", findings.finding_list, name="findings"),
+    path("findings/<int:finding_id>/", findings.finding_detail, name="finding"),
+    path("findings/<int:finding_id>/close/", findings.finding_close, name="finding_close"),
+    path("findings/<int:finding_id>/evidence/", findings.finding_evidence, name="finding_evidence"),
     path("commitment-checks/", commitment_checks.check_queue, name="commitment_checks"),
     path(
         "commitment-checks/<int:check_id>/",

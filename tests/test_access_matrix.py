@@ -8,7 +8,7 @@ the next."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,10 +21,11 @@ from django.utils import timezone
 from bundles.services import handling
 from bundles.services.window import window_intake_start
 from kuaiban.accounts.models import Role
+from kuaiban.campaigns.evaluations import evaluation_open, finding_close, finding_record
 from kuaiban.campaigns.models import Campaign, UnitTask
 from kuaiban.campaigns.services import campaign_launch
 from kuaiban.cases.models import Application
-from kuaiban.catalog.models import District
+from kuaiban.catalog.models import Bundle, District
 from kuaiban.commitments.models import CheckState, CommitmentBar, CommitmentCheck, RepaymentOrder
 from kuaiban.commitments.services import check_attach_evidence, check_conclude
 from kuaiban.documents.models import ResultDocument
@@ -100,6 +101,8 @@ class World:
     bar_id: int
     committed_reference: str  # the owner's application whose commitment was found false
     unit_task_id: int  # the reviewer's unit's docking plan in the launched 2020 campaign
+    evaluation_id: int  # B07's acceptance evaluation
+    finding_id: int  # its finding for the reviewer's unit, rectified with evidence
 
 
 def _row(path, allowed, **kwargs) -> Row:
@@ -314,6 +317,26 @@ MATRIX: dict[str, Row] = {
         {"supervisor", "admin"},
         method="post",
     ),
+    "supervision:evaluations": _row("/supervision/evaluations/", SUPERVISORS),
+    "supervision:evaluation_open": _row(
+        "/supervision/evaluations/open/", {"supervisor", "admin"}, method="post"
+    ),
+    "supervision:evaluation": _row(
+        lambda w: f"/supervision/evaluations/{w.evaluation_id}/", SUPERVISORS
+    ),
+    "supervision:evaluation_step": _row(
+        lambda w: f"/supervision/evaluations/{w.evaluation_id}/experience/",
+        {"supervisor", "admin"},
+        method="post",
+    ),
+    "staff:findings": _row("/staff/findings/", {"reviewer", "other_reviewer", "unit_head"}),
+    "staff:finding": _row(lambda w: f"/staff/findings/{w.finding_id}/", {"reviewer", "unit_head"}),
+    "staff:finding_close": _row(
+        lambda w: f"/staff/findings/{w.finding_id}/close/", {"reviewer", "unit_head"}, method="post"
+    ),
+    "staff:finding_evidence": _row(
+        lambda w: f"/staff/findings/{w.finding_id}/evidence/", {"reviewer", "unit_head"}
+    ),
     "staff:campaign_tasks": _row(
         "/staff/campaign-tasks/", {"reviewer", "other_reviewer", "unit_head"}
     ),
@@ -424,6 +447,22 @@ def _world(users) -> World:
     check, hearing, order, bar = _commitment_found_false(users)
     campaign_launch(campaign=Campaign.objects.get(code="KB2020"), actor=users["supervisor"])
     unit_task = UnitTask.objects.get(task__code="DOCKING", unit=users["reviewer"].unit)
+    evaluation = evaluation_open(
+        campaign=Campaign.objects.get(code="KB2020"),
+        actor=users["supervisor"],
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30),
+        bundle=Bundle.objects.get(code="B07"),
+    )
+    finding = finding_record(
+        evaluation=evaluation,
+        actor=users["supervisor"],
+        source="on_site",
+        text="服务指南未张贴",
+        unit=users["reviewer"].unit,
+        rectify_by=timezone.localdate() + timedelta(days=10),
+    )
+    finding_close(finding=finding, actor=users["reviewer"], rectification="已张贴", upload=upload())
     return World(
         draft=draft(owner),
         application=application,
@@ -441,6 +480,8 @@ def _world(users) -> World:
         bar_id=bar.pk,
         committed_reference=check.application.reference,
         unit_task_id=unit_task.pk,
+        evaluation_id=evaluation.pk,
+        finding_id=finding.pk,
     )
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.append_only import AppendOnlyModel
-from kuaiban.catalog.models import Bilingual, Bundle, SpeedUpEntry, Unit
+from kuaiban.catalog.models import Bilingual, Bundle, SpeedUpEntry, Unit, localized
 
 # A reminder this many working days before a task is due (the sweep sends it once).
 DEFAULT_REMIND_DAYS = 3
@@ -242,6 +242,10 @@ class DockingPlanLine(models.Model):
 
 class CampaignAction(models.TextChoices):
     LAUNCH = "launch", _("Campaign launched")
+    EVALUATION = "evaluation", _("Evaluation opened")
+    FINDING = "finding", _("Finding recorded")
+    FINDING_OVERDUE = "finding_overdue", _("Finding overdue")
+    RECTIFIED = "rectified", _("Finding rectified")
     REMIND = "remind", _("Reminder sent")
     OVERDUE = "overdue", _("Overdue")
     SAVE = "save", _("Filing saved")
@@ -262,6 +266,14 @@ class CampaignEvent(AppendOnlyModel):
         related_name="events",
         verbose_name=_("unit task"),
     )
+    finding = models.ForeignKey(
+        "Finding",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("finding"),
+    )
     at = models.DateTimeField(_("at"), default=timezone.now)
     action = models.CharField(_("action"), max_length=16, choices=CampaignAction.choices)
     actor = models.ForeignKey(
@@ -278,3 +290,219 @@ class CampaignEvent(AppendOnlyModel):
         verbose_name = _("campaign event")
         verbose_name_plural = _("campaign events")
         ordering = ["at", "id"]
+
+
+# -- the acceptance evaluation (考评验收): inspections and improvement opinions ----------------
+
+
+class ChecklistItemManager(models.Manager):
+    def get_by_natural_key(self, code):
+        return self.get(code=code)
+
+
+class ChecklistItem(models.Model):
+    """One point of the on-site inspection's checklist (data: fixtures/campaigns.json)."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    text_zh = models.CharField(_("text (Chinese)"), max_length=200)
+    text_en = models.CharField(_("text (English)"), max_length=200, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    objects = ChecklistItemManager()
+
+    class Meta:
+        verbose_name = _("checklist item")
+        verbose_name_plural = _("checklist items")
+        ordering = ["order", "code"]
+
+    def __str__(self) -> str:
+        return self.text_zh
+
+    def natural_key(self):
+        return (self.code,)
+
+    @property
+    def text(self) -> str:
+        return localized(self, "text")
+
+
+class Evaluation(models.Model):
+    """The acceptance evaluation of one bundle or speed-up item for a period, led by 局行风办:
+    on-site inspections, service experiences and the operation figures (read from the real cases
+    by the supervision pages), and the findings they produce."""
+
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.PROTECT,
+        related_name="evaluations",
+        verbose_name=_("campaign"),
+    )
+    bundle = models.ForeignKey(
+        Bundle, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("bundle")
+    )
+    speedup = models.ForeignKey(
+        SpeedUpEntry,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("speed-up item"),
+    )
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period to"))
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+
+    class Meta:
+        verbose_name = _("evaluation")
+        verbose_name_plural = _("evaluations")
+        ordering = ["-opened_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(bundle__isnull=False, speedup__isnull=True)
+                | Q(bundle__isnull=True, speedup__isnull=False),
+                name="evaluation_bundle_xor_speedup",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")), name="evaluation_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.period_start:%Y-%m-%d}–{self.period_end:%Y-%m-%d}"
+
+    @property
+    def subject(self):
+        return self.bundle or self.speedup
+
+
+class OnSiteInspection(models.Model):
+    """现场检查 at a hall (and window): each checklist point met or not, and what was seen."""
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="inspections")
+    hall = models.ForeignKey(
+        "catalog.ServiceHall", on_delete=models.PROTECT, verbose_name=_("service hall")
+    )
+    window = models.ForeignKey(
+        "catalog.Window", on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("window")
+    )
+    answers = models.JSONField(_("checklist"), default=dict)  # item code → met (bool)
+    note = models.TextField(_("what was seen"), max_length=4000, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+
+    class Meta:
+        verbose_name = _("on-site inspection")
+        verbose_name_plural = _("on-site inspections")
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"{self.evaluation} · {self.hall}"
+
+
+class ServiceExperience(models.Model):
+    """服务体验 (a mystery shopper's record): how the service went for someone using it."""
+
+    class Channel(models.TextChoices):
+        ONLINE = "online", _("Online")
+        WINDOW = "window", _("At a window")
+        PHONE = "phone", _("By phone (12333)")
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="experiences")
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    steps = models.TextField(_("steps taken"), max_length=4000)
+    minutes_taken = models.PositiveIntegerField(_("minutes taken"))
+    visits = models.PositiveSmallIntegerField(_("visits needed"), default=0)
+    problems = models.TextField(_("problems met"), max_length=4000, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+
+    class Meta:
+        verbose_name = _("service experience")
+        verbose_name_plural = _("service experiences")
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"{self.evaluation} · {self.get_channel_display()}"
+
+
+class FindingState(models.TextChoices):
+    OPEN = "open", _("To rectify")
+    CLOSED = "closed", _("Rectified")
+
+
+class Finding(models.Model):
+    """An improvement opinion (整改意见) from an evaluation: what must change, the unit
+    responsible and the day it is due; closed by the unit with evidence. Its clock is swept
+    with the campaign's filings (overdue flagged once)."""
+
+    class Source(models.TextChoices):
+        ON_SITE = "on_site", _("On-site inspection")
+        EXPERIENCE = "experience", _("Service experience")
+        OPERATION = "operation", _("Operation evaluation")
+
+    evaluation = models.ForeignKey(
+        Evaluation, on_delete=models.PROTECT, related_name="findings", verbose_name=_("evaluation")
+    )
+    source = models.CharField(_("found by"), max_length=16, choices=Source.choices)
+    text = models.TextField(_("what must change"), max_length=4000)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, verbose_name=_("responsible unit"))
+    rectify_by = models.DateField(_("rectify by"))
+    due_at = models.DateTimeField(_("due time"))
+    state = models.CharField(
+        _("state"), max_length=16, choices=FindingState.choices, default=FindingState.OPEN
+    )
+    opened_at = models.DateTimeField(_("opened"), default=timezone.now)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    overdue_at = models.DateTimeField(_("flagged overdue"), null=True, blank=True)
+    next_flag_at = models.DateTimeField(_("next flag due"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("rectified"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("rectified by"),
+    )
+    rectification = models.TextField(_("what was done"), max_length=4000, blank=True)
+    evidence = models.ForeignKey(
+        "cases.StoredFile",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("evidence"),
+    )
+
+    class Meta:
+        verbose_name = _("finding")
+        verbose_name_plural = _("findings")
+        ordering = ["rectify_by", "pk"]
+        indexes = [
+            models.Index(
+                fields=["next_flag_at"],
+                name="finding_next_flag",
+                condition=Q(next_flag_at__isnull=False),
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state="open") | Q(closed_at__isnull=False, evidence__isnull=False),
+                name="finding_closed_with_evidence",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit}: {self.text[:40]}"
+
+    @property
+    def closed_late(self) -> bool:
+        return self.closed_at is not None and self.closed_at > self.due_at

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 
 from kuaiban.catalog.models import Bundle, SpeedUpEntry, Unit
 
-from .models import Campaign, Phase, PhaseTask, UnitTask, UnitTaskState
+from .models import Campaign, Finding, Phase, PhaseTask, UnitTask, UnitTaskState
 
 
 def docking_subjects(unit: Unit) -> tuple[list[Bundle], list[SpeedUpEntry]]:
@@ -98,4 +98,14 @@ def campaign_progress(campaign: Campaign, now: datetime) -> CampaignProgress:
         campaign,
         [PhaseProgress(p, p.status(today), by_phase.get(p.pk, [])) for p in phases],
         behind,
+    )
+
+
+def findings_for_unit(unit_id: int | None) -> QuerySet[Finding]:
+    if unit_id is None:
+        return Finding.objects.none()
+    return (
+        Finding.objects.filter(unit_id=unit_id)
+        .select_related("evaluation__bundle", "evaluation__speedup", "evidence")
+        .order_by("state", "due_at")
     )

@@ -698,8 +698,13 @@ class StoredFile(models.Model):
         on_delete=models.PROTECT,
         related_name="stored_files",
     )
+    # None: not an applicant's material (the evidence of a rectification, say).
     material = models.ForeignKey(
-        "catalog.Material", verbose_name=_("material"), on_delete=models.PROTECT
+        "catalog.Material",
+        verbose_name=_("material"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
     )
     storage_name = models.CharField(_("storage name"), max_length=80, unique=True)
     original_name = models.CharField(_("file name"), max_length=200)

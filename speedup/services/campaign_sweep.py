@@ -11,7 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kuaiban.campaigns.models import CampaignAction, CampaignEvent, UnitTask
+from kuaiban.campaigns.models import (
+    CampaignAction,
+    CampaignEvent,
+    Finding,
+    FindingState,
+    UnitTask,
+)
 from kuaiban.campaigns.services import RUNNING, THRESHOLDS, refresh_next_flag
 
 from .unit_messages import unit_and_office_messages
@@ -66,6 +72,41 @@ def campaign_tasks_sweep(*, now=None, batch: int = BATCH) -> dict[str, int]:
                 marked[kind] += len(done)
         if len(rows) < batch:
             break
+    marked[str(CampaignAction.FINDING_OVERDUE)] = findings_sweep(now=now)
     if any(marked.values()):
         logger.info("campaign task sweep marked %s", marked)
     return marked
+
+
+def findings_sweep(*, now) -> int:
+    """Improvement opinions past their rectification time, flagged once (few rows: one
+    transaction); the unit's reviewers and the supervision office are told."""
+    with transaction.atomic():
+        rows = list(
+            Finding.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(next_flag_at__lte=now, state=FindingState.OPEN)
+            .select_related("evaluation")
+        )
+        for row in rows:
+            row.overdue_at, row.next_flag_at = now, None
+        Finding.objects.bulk_update(rows, ["overdue_at", "next_flag_at"])
+        CampaignEvent.objects.bulk_create(
+            CampaignEvent(
+                campaign_id=row.evaluation.campaign_id,
+                finding=row,
+                at=now,
+                action=CampaignAction.FINDING_OVERDUE,
+            )
+            for row in rows
+        )
+        kind = str(CampaignAction.FINDING_OVERDUE)
+        unit_and_office_messages(
+            {kind: rows},
+            {kind: _("Improvement opinion not rectified in time")},
+            now,
+            unit_kinds=(kind,),
+            office_kinds=(kind,),
+            unit_link=reverse("staff:findings"),
+            office_link=reverse("supervision:evaluations"),
+        )
+    return len(rows)
