@@ -161,6 +161,33 @@ def reviewer_of(unit_code: str, *, head: bool = False, **kwargs):
     return UserFactory(reviewer=True, unit=Unit.objects.get(code=unit_code), **kwargs)
 
 
+def legal_reviewer(**kwargs):
+    """A reviewer of the legal-review unit (政策法规处, ZCFG): reviews service-guide changes."""
+    return reviewer_of("ZCFG", **kwargs)
+
+
+def guide_administrator(**kwargs):
+    """An administrator: proposes service-guide changes and submits them for legal review."""
+    from kuaiban.accounts.models import Role
+
+    return UserFactory(role=Role.ADMINISTRATOR, is_staff=True, is_superuser=True, **kwargs)
+
+
+def publish_drafts(administrator=None, reviewer=None) -> list:
+    """Every open guide draft submitted and approved, through the services: the guides the
+    drafts propose become the published ones."""
+    from kuaiban.catalog import guide_versions
+    from kuaiban.catalog.models import GuideVersion
+
+    administrator = administrator or guide_administrator()
+    reviewer = reviewer or legal_reviewer()
+    published = []
+    for version in GuideVersion.objects.filter(state=GuideVersion.State.DRAFT).order_by("pk"):
+        guide_versions.version_submit(version=version, actor=administrator)
+        published.append(guide_versions.version_approve(version=version, actor=reviewer))
+    return published
+
+
 # -- moments -----------------------------------------------------------------------------------
 
 SH = ZoneInfo("Asia/Shanghai")

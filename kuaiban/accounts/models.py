@@ -168,6 +168,17 @@ class User(AbstractUser):
     def is_bureau_staff(self) -> bool:
         return self.role in STAFF_ROLES
 
+    @property
+    def reviews_guides(self) -> bool:
+        """A reviewer of the legal-review unit (catalog.Unit.reviews_guides, 政策法规处): approves
+        or returns changes to the service guides."""
+        return self.role == Role.REVIEWER and self.unit is not None and self.unit.reviews_guides
+
+    @property
+    def proposes_guides(self) -> bool:
+        """An administrator: proposes changes to the service guides and submits them for review."""
+        return self.role == Role.ADMINISTRATOR
+
 
 class ReferenceIdentity(models.Model):
     """The LOCAL population-data source (demo and tests): generated identities, a name for a

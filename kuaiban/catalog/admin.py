@@ -1,18 +1,20 @@
 from typing import TYPE_CHECKING
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import _FieldOpts
     from django.utils.functional import _StrPromise
 
+from . import guide_versions
 from .models import (
     Bundle,
     BundleItem,
     BundleQuestion,
     District,
     FormField,
+    GuideVersion,
     ItemMaterial,
     Material,
     ServiceHall,
@@ -38,15 +40,43 @@ GUIDE_FIELDSET: "tuple[_StrPromise, _FieldOpts]" = (
             "consultation_phone",
             "complaint_channel",
             "is_published",
+            ("guide_version", "guide_published_at"),
         ]
     },
 )
 
 
+class GuideUnderReviewAdmin(admin.ModelAdmin):
+    """Saving an item or a bundle proposes its guide change: the change is kept as a draft for
+    the legal-review unit and the published guide stays as it is (guide_versions.py)."""
+
+    readonly_fields = ["guide_version", "guide_published_at"]
+
+    def save_model(self, request, obj, form, change):
+        before = guide_versions.snapshot_of(obj) if change else None  # the database's, unsaved
+        super().save_model(request, obj, form, change)
+        request._guide_before = {obj.pk: before}
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        drafts = guide_versions.hold_for_review(
+            type(form.instance), request._guide_before, proposed_by=request.user, source="admin"
+        )
+        if drafts:
+            self.message_user(
+                request,
+                _(
+                    "The guide change is kept as a draft: submit it for legal review on the "
+                    "staff desk. The published guide is unchanged until it is approved."
+                ),
+                messages.WARNING,
+            )
+
+
 @admin.register(Unit)
 class UnitAdmin(admin.ModelAdmin):
-    list_display = ["code", "name_zh", "name_en", "kind", "phone"]
-    list_filter = ["kind"]
+    list_display = ["code", "name_zh", "name_en", "kind", "phone", "reviews_guides"]
+    list_filter = ["kind", "reviews_guides"]
     search_fields = ["code", "name_zh", "name_en"]
 
 
@@ -78,7 +108,7 @@ class ItemMaterialInline(admin.TabularInline):
 
 
 @admin.register(ServiceItem)
-class ServiceItemAdmin(admin.ModelAdmin):
+class ServiceItemAdmin(GuideUnderReviewAdmin):
     list_display = [
         "code",
         "name_zh",
@@ -157,7 +187,7 @@ class BundleItemInline(admin.TabularInline):
 
 
 @admin.register(Bundle)
-class BundleAdmin(admin.ModelAdmin):
+class BundleAdmin(GuideUnderReviewAdmin):
     list_display = ["code", "name_zh", "applicant", "lead_unit", "window", "is_published"]
     list_select_related = ["lead_unit", "window"]
     search_fields = ["code", "name_zh", "name_en"]
@@ -181,3 +211,23 @@ class FormFieldAdmin(admin.ModelAdmin):
     list_filter = ["kind", "required"]
     search_fields = ["code", "label_zh", "label_en"]
     filter_horizontal = ["items"]
+
+
+@admin.register(GuideVersion)
+class GuideVersionAdmin(admin.ModelAdmin):
+    """The record of every guide version: read only (proposals come from saving an item or a
+    bundle, or from the workbook; decisions are taken on the staff desk)."""
+
+    list_display = ["pk", "item", "bundle", "state", "number", "proposed_at", "published_at"]
+    list_filter = ["state", "source"]
+    list_select_related = ["item", "bundle"]
+    search_fields = ["item__code", "bundle__code"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import (
     MaxLengthValidator,
@@ -18,6 +19,7 @@ from django.core.validators import (
 )
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -74,6 +76,14 @@ class Unit(Bilingual):
     code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.INTERNAL)
     phone = models.CharField(_("consultation phone"), max_length=40, blank=True)
+    reviews_guides = models.BooleanField(
+        _("reviews service guides"),
+        default=False,
+        help_text=_(
+            "The legal-review unit (政策法规处): its reviewers approve or return changes to the "
+            "service guides."
+        ),
+    )
 
     objects = CodeManager()
 
@@ -202,6 +212,14 @@ class GuideFields(models.Model):
         _("supervision and complaint channel"), max_length=200, default="12333"
     )
     is_published = models.BooleanField(_("published"), default=True)
+    # The guide version the live row carries (kuaiban/catalog/guide_versions.py): set only when
+    # an approved version is published; None for a row that never had one.
+    guide_version = models.PositiveIntegerField(
+        _("guide version"), null=True, blank=True, editable=False
+    )
+    guide_published_at = models.DateTimeField(
+        _("guide published"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         abstract = True
@@ -747,3 +765,137 @@ class FormField(models.Model):
     @property
     def is_personal(self) -> bool:
         return self.kind in self.PERSONAL_KINDS
+
+
+class GuideVersion(models.Model):
+    """One change of an item's or a bundle's service guide under legal review (domain.md §7).
+
+    A version holds the whole guide as a snapshot (limits, guide texts, fee, channels, legal
+    basis, and the item's materials or the bundle's items). It is proposed as a draft, submitted,
+    and either published by a reviewer of the legal-review unit (it then gets the next number
+    and its snapshot is applied to the live row) or returned with comments. A decided version is
+    never changed again: a returned proposal is proposed anew as a new draft."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Under legal review")
+        RETURNED = "returned", _("Returned with comments")
+        PUBLISHED = "published", _("Published")
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", _("Administration pages")
+        WORKBOOK = "workbook", _("Catalog workbook")
+        INITIAL = "initial", _("The guide as it stood when review began")
+        FIXTURES = "fixtures", _("Reference data")
+
+    item = models.ForeignKey(
+        ServiceItem,
+        verbose_name=_("item"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="guide_versions",
+    )
+    bundle = models.ForeignKey(
+        Bundle,
+        verbose_name=_("bundle"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="guide_versions",
+    )
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.DRAFT)
+    # The published number (1, 2, … per item or bundle); given at publication.
+    number = models.PositiveIntegerField(_("version"), null=True, blank=True)
+    # The published number the proposal was made against; publication needs it still current.
+    based_on = models.PositiveIntegerField(_("based on version"), null=True, blank=True)
+    snapshot = models.JSONField(_("guide"), default=dict)
+    source = models.CharField(
+        _("proposed through"), max_length=16, choices=Source.choices, default=Source.ADMIN
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("proposed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    proposed_at = models.DateTimeField(_("proposed"), default=timezone.now)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    comments = LimitedTextField(_("review comments"), max_length=2000, blank=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("service guide version")
+        verbose_name_plural = _("service guide versions")
+        ordering = ["-proposed_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(item__isnull=False, bundle__isnull=True)
+                | Q(item__isnull=True, bundle__isnull=False),
+                name="guide_version_of_item_xor_bundle",
+            ),
+            models.UniqueConstraint(fields=["item", "number"], name="guide_version_number_item"),
+            models.UniqueConstraint(
+                fields=["bundle", "number"], name="guide_version_number_bundle"
+            ),
+            # One open draft per item or bundle: a further change edits it.
+            models.UniqueConstraint(
+                fields=["item"], condition=Q(state="draft"), name="one_draft_per_item"
+            ),
+            models.UniqueConstraint(
+                fields=["bundle"], condition=Q(state="draft"), name="one_draft_per_bundle"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="published")
+                | Q(number__isnull=False, published_at__isnull=False),
+                name="published_guide_version_numbered",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="returned") | ~Q(comments=""),
+                name="returned_guide_version_has_comments",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "submitted_at"], name="guide_version_queue")]
+
+    def __str__(self) -> str:
+        subject = self.subject
+        return f"{subject.code} #{self.pk}" if subject else f"#{self.pk}"
+
+    @property
+    def subject(self) -> ServiceItem | Bundle:
+        return self.item if self.item_id else self.bundle  # type: ignore[return-value]
+
+    @property
+    def subject_model(self) -> type[ServiceItem] | type[Bundle]:
+        return ServiceItem if self.item_id else Bundle
+
+    @property
+    def subject_pk(self) -> int:
+        pk = self.item_id or self.bundle_id
+        if pk is None:
+            raise ValueError("a guide version belongs to an item or a bundle")
+        return pk
+
+    @property
+    def of_same_subject(self) -> dict[str, int]:
+        """A filter for the versions of this version's item or bundle."""
+        return {"item_id": self.subject_pk} if self.item_id else {"bundle_id": self.subject_pk}

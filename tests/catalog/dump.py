@@ -7,6 +7,9 @@ from kuaiban.catalog.models import BundleQuestion
 
 # Every catalog table is one sheet of the bureau's workbook.
 CATALOG_MODELS = [spec.model for spec in SHEETS]
+# The published guide's number and date: bookkeeping of the legal review, which moves on with
+# every publication (kuaiban/catalog/guide_versions.py), not catalog content.
+NOT_DUMPED = {"guide_version", "guide_published_at"}
 
 
 def _natural(obj):
@@ -23,7 +26,7 @@ def catalog_dump() -> dict[str, list]:
         for obj in model._default_manager.all():
             row = {}
             for f in model._meta.concrete_fields:
-                if f.primary_key:
+                if f.primary_key or f.name in NOT_DUMPED:
                     continue
                 value = getattr(obj, f.name)
                 row[f.name] = _natural(value) if isinstance(value, models.Model) else value

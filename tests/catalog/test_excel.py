@@ -28,25 +28,11 @@ from kuaiban.catalog.models import (
     Unit,
     Window,
 )
+from tests.builders import publish_drafts
 from tests.catalog.dump import CATALOG_MODELS, catalog_dump
+from tests.catalog.workbook import edit, find_row, header_index, set_cell
 
 pytestmark = pytest.mark.django_db
-
-
-def header_index(sheet) -> dict[str, int]:
-    return {cell.value: cell.column for cell in sheet[1]}
-
-
-def find_row(sheet, column: str, value) -> int:
-    col = header_index(sheet)[column]
-    for row in range(2, sheet.max_row + 1):
-        if sheet.cell(row, col).value == value:
-            return row
-    raise LookupError(value)
-
-
-def set_cell(sheet, row: int, column: str, value) -> None:
-    sheet.cell(row, header_index(sheet)[column]).value = value
 
 
 @pytest.fixture
@@ -78,13 +64,6 @@ def exported(tmp_path, form_fields):
     return path
 
 
-def edit(path, change) -> None:
-    """Open the exported workbook as the bureau would, change it, save it in place."""
-    book = openpyxl.load_workbook(path)
-    change(book)
-    book.save(path)
-
-
 def halvable_item() -> ServiceItem:
     """A time-limited item whose committed limit is held to 50% of its statutory limit."""
     return (
@@ -103,7 +82,10 @@ def halvable_item() -> ServiceItem:
 def test_every_model_field_has_a_column():
     assert {spec.model for spec in SHEETS} == set(CATALOG_MODELS)
     for spec in SHEETS:
-        fields = {f.name for f in spec.model._meta.concrete_fields if not f.primary_key}
+        # (not the guide's version number and date: the legal review sets them, no workbook)
+        fields = {
+            f.name for f in spec.model._meta.concrete_fields if not f.primary_key and f.editable
+        }
         fields |= {
             f.name
             for f in spec.model._meta.many_to_many
@@ -200,6 +182,11 @@ def test_round_trip_restores_an_altered_catalog(exported, form_fields):
 
     summary = catalog_import(exported)
 
+    # The guides' changes wait for legal review; everything else is back already.
+    assert ServiceItem.objects.get(pk=item.pk).committed_limit == 1
+    assert summary.counts["事项"].drafts > 0
+    assert summary.counts["一件事"].drafts > 0
+    publish_drafts()
     assert catalog_dump() == before
     assert summary.counts["材料"].created == 1
     assert summary.counts["事项"].updated == 1
@@ -218,7 +205,7 @@ def linked_count(dump, material_code: str) -> int:
     return sum(1 for row in dump["ItemMaterial"] if row["material"] == material_code)
 
 
-def test_an_edited_committed_limit_is_applied(exported):
+def test_rule_an_edited_committed_limit_is_a_draft_until_approved(exported):
     item = halvable_item()
     new_limit = item.statutory_limit // 2 - 1
     assert new_limit != item.committed_limit
@@ -230,10 +217,17 @@ def test_an_edited_committed_limit_is_applied(exported):
     edit(exported, change)
     summary = catalog_import(exported)
 
+    published = (item.committed_limit, item.guide_version)
+    item.refresh_from_db()
+    assert (item.committed_limit, item.guide_version) == published
+    assert summary.counts["事项"].updated == summary.counts["事项"].drafts == 1
+    assert summary.counts["事项"].unchanged == ServiceItem.objects.count() - 1
+    assert "服务指南修订稿 1" in str(summary)
+
+    (version,) = publish_drafts()
     item.refresh_from_db()
     assert item.committed_limit == new_limit
-    assert summary.counts["事项"].updated == 1
-    assert summary.counts["事项"].unchanged == ServiceItem.objects.count() - 1
+    assert item.guide_version == version.number == published[1] + 1
 
 
 def test_three_bad_cells_are_all_reported_and_nothing_changes(exported):
@@ -330,24 +324,41 @@ def book_rows_with(path, title: str, column: str, value) -> list[int]:
     return [r for r in range(2, sheet.max_row + 1) if sheet.cell(r, col).value == value]
 
 
-def test_cancelling_a_material_and_dropping_its_links_in_one_workbook_is_accepted(exported):
+def test_rule_a_material_is_cancelled_once_no_published_guide_requires_it(exported, tmp_path):
     material = ItemMaterial.objects.order_by("pk").first().material
 
-    def cancel_and_unlink(book):
-        set_cell(
-            book["材料"], find_row(book["材料"], "材料编码", material.code), "已取消证明", "是"
-        )
+    def unlink(book):
         links = book["事项材料"]
         for row in reversed(book_rows_in(links, "材料编码", material.code)):
             links.delete_rows(row)
 
-    edit(exported, cancel_and_unlink)
-    summary = catalog_import(exported)
+    def cancel(book):
+        set_cell(
+            book["材料"], find_row(book["材料"], "材料编码", material.code), "已取消证明", "是"
+        )
 
+    # Dropped from the items and cancelled in one workbook: the published guides still require
+    # it until the legal review approves the drafts, so the cancellation is refused.
+    edit(exported, lambda book: (unlink(book), cancel(book)))
+    with pytest.raises(CatalogImportError) as refused:
+        catalog_import(exported)
+    assert {p.sheet for p in refused.value.problems} == {"材料"}
+
+    unlinking = tmp_path / "unlink.xlsx"
+    catalog_export(unlinking)
+    edit(unlinking, unlink)
+    summary = catalog_import(unlinking)
+    assert summary.counts["事项材料"].deleted > 0
+    assert ItemMaterial.objects.filter(material=material).exists()  # the published guides
+    publish_drafts()
+    assert not ItemMaterial.objects.filter(material=material).exists()
+
+    cancelling = tmp_path / "cancel.xlsx"
+    catalog_export(cancelling)
+    edit(cancelling, cancel)
+    catalog_import(cancelling)
     material.refresh_from_db()
     assert material.cancelled
-    assert not ItemMaterial.objects.filter(material=material).exists()
-    assert summary.counts["事项材料"].deleted > 0
 
 
 def book_rows_in(sheet, column: str, value) -> list[int]:
@@ -381,6 +392,7 @@ def test_rows_left_out_keep_entities_but_composition_follows_the_workbook(export
 
     edit(exported, drop)
     summary = catalog_import(exported)
+    publish_drafts()  # the items' materials and the bundle's items are guide changes
 
     assert not ItemMaterial.objects.filter(item=item).exists()
     assert not BundleItem.objects.filter(pk=bundle_item.pk).exists()
@@ -461,6 +473,7 @@ def test_a_legacy_xls_workbook_restores_the_catalog(exported, tmp_path, form_fie
     choice.items.clear()
 
     summary = catalog_import(legacy)
+    publish_drafts()
 
     assert catalog_dump() == before
     assert summary.counts["事项"].updated == 1

@@ -14,7 +14,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, Validat
 from django.db import models, transaction
 from django.utils import translation
 
-from ..models import Material
+from .. import guide_versions
+from ..models import Bundle, Material, ServiceItem
 from .cells import CellError, Ref, Refs, blank
 from .reader import RawSheet, read_workbook
 from .results import CatalogImportError, Counts, ImportProblem, ImportSummary
@@ -42,12 +43,17 @@ class _Planned:
     m2m_before: dict[str, set] = field(default_factory=dict)
 
 
-def catalog_import(path) -> ImportSummary:
+def catalog_import(path, *, proposed_by=None) -> ImportSummary:
     """Check the workbook completely, then apply it in one transaction. Raises
-    `CatalogImportError` with every problem found, having changed nothing."""
+    `CatalogImportError` with every problem found, having changed nothing.
+
+    Service guides pass legal review: a change to an item's or a bundle's guide (limits, texts,
+    fee, channels, materials, a bundle's items) becomes a draft version for the legal-review
+    unit (`guide_versions.hold_for_review`), and the published guide stays as it was; a new item
+    or bundle is created unpublished, its first version a draft."""
     book = read_workbook(path)
     with translation.override("zh-hans"):
-        return _Import(book).run()
+        return _Import(book, proposed_by).run()
 
 
 _UNRESOLVED = object()  # a code that names nothing; reported where it was found
@@ -72,8 +78,9 @@ def _sync_foreign_keys(instance: models.Model) -> None:
 
 
 class _Import:
-    def __init__(self, book: dict[str, RawSheet]):
+    def __init__(self, book: dict[str, RawSheet], proposed_by=None):
         self.book = book
+        self.proposed_by = proposed_by
         self.problems: list[ImportProblem] = []
         self.in_db: dict[type, dict[tuple, models.Model]] = {}
         self.in_workbook: dict[type, dict[tuple, models.Model]] = {}
@@ -111,7 +118,12 @@ class _Import:
                 self.plan_sheet(spec, sheet_rows)
         self.fail_if_problems()
         with transaction.atomic():
+            guides_before = {
+                model: guide_versions.snapshots(model, self.planned_ids(model))
+                for model in (ServiceItem, Bundle)
+            }
             summary = self.apply()
+            self.hold_guides(summary, guides_before)
             self.check_final_state()
             self.fail_if_problems()  # rolls the transaction back
         return summary
@@ -353,6 +365,9 @@ class _Import:
                 except ValidationError as error:
                     self.report_validation(plan.row, error)
 
+    def planned_ids(self, model: type[models.Model]) -> list[int]:
+        return [p.instance.pk for p in self.planned if p.row.spec.model is model and p.instance.pk]
+
     # -- writing ------------------------------------------------------------------------------
 
     def apply(self) -> ImportSummary:
@@ -391,3 +406,18 @@ class _Import:
             else:
                 counts.kept = sum(1 for key in self.in_db[spec.model] if key not in listed)
         return summary
+
+    def hold_guides(self, summary: ImportSummary, guides_before: dict) -> None:
+        """Guide changes become drafts for legal review; the published guides stay."""
+        for model, before in guides_before.items():
+            for plan in self.planned:
+                if plan.row.spec.model is model and plan.before is None:
+                    before[plan.instance.pk] = None  # created by this import
+            drafts = guide_versions.hold_for_review(
+                model, before, proposed_by=self.proposed_by, source="workbook"
+            )
+            summary.counts[SHEET_OF_MODEL[model].title].drafts += len(drafts)
+            # Whatever 已发布 says, a guide never approved is not public.
+            model._default_manager.filter(pk__in=before, guide_version__isnull=True).update(
+                is_published=False
+            )

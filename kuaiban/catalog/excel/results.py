@@ -42,6 +42,7 @@ class Counts:
     unchanged: int = 0
     deleted: int = 0
     kept: int = 0  # in the database, not in the workbook, left in place
+    drafts: int = 0  # guide changes kept as drafts for legal review, not published
 
     def __str__(self) -> str:
         text = f"新增 {self.created}，更新 {self.updated}，未变 {self.unchanged}"
@@ -49,6 +50,8 @@ class Counts:
             text += f"，删除 {self.deleted}"
         if self.kept:
             text += f"，工作簿未列出（保留） {self.kept}"
+        if self.drafts:
+            text += f"，服务指南修订稿 {self.drafts}（待政策法规处审核，未发布）"
         return text
 
 

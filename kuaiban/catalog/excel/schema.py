@@ -149,6 +149,7 @@ UNITS = Sheet(
         *NAMES,
         Column("类型", "kind", Choice(Unit.Kind)),
         Column("咨询电话", "phone", Text(14)),
+        Column("审核服务指南", "reviews_guides", Bool()),
     ),
     order_by=("code",),
 )

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management import BaseCommand, call_command
 
+from kuaiban.catalog.guide_versions import publish_unversioned
 from kuaiban.workdays.services import calendar_seed_years
 
 REFERENCE_FIXTURES = [
@@ -23,6 +24,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         fixtures = [str(settings.KUAIBAN_FIXTURES_DIR / name) for name in REFERENCE_FIXTURES]
         call_command("loaddata", *fixtures, verbosity=options["verbosity"])
+        # Items and bundles new to the database start with their guide's version 1.
+        published = publish_unversioned()
+        if options["verbosity"] and published:
+            self.stdout.write(f"service guides: version 1 published for {published} rows")
         # A newly loaded year turns provisional due times into real ones: the change is
         # announced (workdays.services.calendar_edited) and open clocks are recomputed now.
         added = calendar_seed_years(background=False)
