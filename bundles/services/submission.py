@@ -130,6 +130,8 @@ def fan_out(application: Application, actor, planned: list[PlannedItem]) -> None
             item=p.item,
             unit_id=p.item.unit_id,
             stage=p.stage,
+            # The guide in force now: the live item carries its published version's number.
+            guide_version=p.item.guide_version,
             state=CaseState.SUBMITTED if p.stage == first_stage else CaseState.WAITING,
         )
         for p in planned
@@ -142,7 +144,7 @@ def fan_out(application: Application, actor, planned: list[PlannedItem]) -> None
             actor=actor,
             to_state=case.state,
             request_id=current_request_id.get(),
-            data={"item": case.item.code, "stage": case.stage},
+            data={"item": case.item.code, "stage": case.stage, "guide": case.guide_version},
         )
         for case in cases
     )

@@ -324,6 +324,9 @@ class ItemCase(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
         "catalog.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, db_index=False
     )
     stage = models.PositiveSmallIntegerField(_("stage"), default=1)
+    # The item's service-guide version in force at submission (catalog.GuideVersion.number):
+    # the guide the case was filed under, whatever is published later.
+    guide_version = models.PositiveIntegerField(_("guide version"), null=True, blank=True)
     state = FSMField(
         _("state"), default=CaseState.SUBMITTED, choices=CaseState.choices, protected=True
     )
