@@ -9,6 +9,7 @@ from .views import (
     commitment_checks,
     findings,
     follow_ups,
+    guide_reviews,
     in_person,
     intake,
     unit_head,
@@ -105,5 +106,22 @@ urlpatterns = [
         "extensions/<int:request_id>/decide/",
         unit_head.extension_decide,
         name="extension_decide",
+    ),
+    path("guides/", guide_reviews.guide_review_queue, name="guide_reviews"),
+    path("guides/<int:version_id>/", guide_reviews.guide_review_detail, name="guide_review"),
+    path(
+        "guides/<int:version_id>/submit/",
+        guide_reviews.guide_review_submit,
+        name="guide_review_submit",
+    ),
+    path(
+        "guides/<int:version_id>/approve/",
+        guide_reviews.guide_review_approve,
+        name="guide_review_approve",
+    ),
+    path(
+        "guides/<int:version_id>/return/",
+        guide_reviews.guide_review_return,
+        name="guide_review_return",
     ),
 ]

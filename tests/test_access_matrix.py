@@ -25,7 +25,8 @@ from kuaiban.campaigns.evaluations import evaluation_open, finding_close, findin
 from kuaiban.campaigns.models import Campaign, UnitTask
 from kuaiban.campaigns.services import campaign_launch
 from kuaiban.cases.models import Application
-from kuaiban.catalog.models import Bundle, District
+from kuaiban.catalog import guide_versions
+from kuaiban.catalog.models import Bundle, District, ServiceItem
 from kuaiban.commitments.models import CheckState, CommitmentBar, CommitmentCheck, RepaymentOrder
 from kuaiban.commitments.services import check_attach_evidence, check_conclude
 from kuaiban.documents.models import ResultDocument
@@ -40,6 +41,7 @@ from tests.builders import (
     clerk_of,
     committed_draft,
     draft,
+    legal_reviewer,
     reviewer_of,
     single_item_submitted,
     submit,
@@ -65,11 +67,13 @@ ROLES = (
     "supervisor",  # city level (局行风办); owns the export and the saved report
     "district_supervisor",
     "admin",
+    "legal_reviewer",  # a reviewer of 政策法规处: reviews the service guides' changes
 )
 APPLICANTS = {"owner", "other_citizen", "enterprise"}
 SUPERVISORS = {"supervisor", "district_supervisor", "admin"}
 EVERYONE = set(ROLES) - {"anonymous"}
 STAFF = EVERYONE - APPLICANTS
+UNIT_REVIEWERS = {"reviewer", "other_reviewer", "unit_head", "legal_reviewer"}
 
 
 @dataclass
@@ -103,6 +107,8 @@ class World:
     unit_task_id: int  # the reviewer's unit's docking plan in the launched 2020 campaign
     evaluation_id: int  # B07's acceptance evaluation
     finding_id: int  # its finding for the reviewer's unit, rectified with evidence
+    guide_draft_id: int  # a guide change proposed by the admin
+    guide_submitted_id: int  # another, submitted for legal review
 
 
 def _row(path, allowed, **kwargs) -> Row:
@@ -119,6 +125,10 @@ def _intake(suffix: str) -> Callable[[World], str]:
 
 def _check(suffix: str) -> Callable[[World], str]:
     return lambda w: f"/staff/commitment-checks/{w.check_id}/{suffix}"
+
+
+def _guide(suffix: str, draft: bool = False) -> Callable[[World], str]:
+    return lambda w: f"/staff/guides/{w.guide_draft_id if draft else w.guide_submitted_id}/{suffix}"
 
 
 def _export(suffix: str) -> Callable[[World], str]:
@@ -218,7 +228,8 @@ MATRIX: dict[str, Row] = {
         data={"carrier": "sf", "tracking_number": "SF123456789012"},
     ),
     # the back office
-    "staff:cases": _row("/staff/cases/", {"reviewer", "other_reviewer", "unit_head"}),
+    # every reviewer has their unit's queues (the legal reviewer too: 政策法规处's, empty)
+    "staff:cases": _row("/staff/cases/", UNIT_REVIEWERS),
     "staff:case_detail": _row(lambda w: f"/staff/cases/{w.case_id}/", {"reviewer", "unit_head"}),
     "staff:case_action": _row(
         lambda w: f"/staff/cases/{w.case_id}/pause/", {"reviewer", "unit_head"}, method="post"
@@ -227,7 +238,7 @@ MATRIX: dict[str, Row] = {
     # 好差评 at the window: a hotline rating typed in by a clerk of the intake window (this
     # application has not concluded: the clerk is told so, back on the page)
     "staff:intake_hotline_rating": _row(_intake("hotline-rating/"), {"clerk"}, method="post"),
-    "staff:follow_ups": _row("/staff/follow-ups/", {"reviewer", "other_reviewer", "unit_head"}),
+    "staff:follow_ups": _row("/staff/follow-ups/", UNIT_REVIEWERS),
     "staff:follow_up_detail": _row(
         lambda w: f"/staff/follow-ups/{w.follow_up_id}/", {"reviewer", "unit_head"}
     ),
@@ -248,9 +259,7 @@ MATRIX: dict[str, Row] = {
     ),
     # 告知承诺制: the unit's post-hoc verifications (its head decides after the hearing and
     # lifts bars; a reviewer's POST is refused with a message, back on the page)
-    "staff:commitment_checks": _row(
-        "/staff/commitment-checks/", {"reviewer", "other_reviewer", "unit_head"}
-    ),
+    "staff:commitment_checks": _row("/staff/commitment-checks/", UNIT_REVIEWERS),
     "staff:commitment_check": _row(_check(""), {"reviewer", "unit_head"}),
     "staff:commitment_check_method": _row(
         _check("method/"), {"reviewer", "unit_head"}, method="post"
@@ -329,7 +338,9 @@ MATRIX: dict[str, Row] = {
         {"supervisor", "admin"},
         method="post",
     ),
-    "staff:findings": _row("/staff/findings/", {"reviewer", "other_reviewer", "unit_head"}),
+    "staff:findings": _row(
+        "/staff/findings/", {"reviewer", "other_reviewer", "unit_head", "legal_reviewer"}
+    ),
     "staff:finding": _row(lambda w: f"/staff/findings/{w.finding_id}/", {"reviewer", "unit_head"}),
     "staff:finding_close": _row(
         lambda w: f"/staff/findings/{w.finding_id}/close/", {"reviewer", "unit_head"}, method="post"
@@ -338,7 +349,7 @@ MATRIX: dict[str, Row] = {
         lambda w: f"/staff/findings/{w.finding_id}/evidence/", {"reviewer", "unit_head"}
     ),
     "staff:campaign_tasks": _row(
-        "/staff/campaign-tasks/", {"reviewer", "other_reviewer", "unit_head"}
+        "/staff/campaign-tasks/", {"reviewer", "other_reviewer", "unit_head", "legal_reviewer"}
     ),
     "staff:campaign_task": _row(
         lambda w: f"/staff/campaign-tasks/{w.unit_task_id}/", {"reviewer", "unit_head"}
@@ -362,6 +373,15 @@ MATRIX: dict[str, Row] = {
     ),
     "reports:leader_saved_xlsx": _row(
         lambda w: f"/reports/leaders/{w.report_id}/xlsx", {"supervisor", "admin"}
+    ),
+    # service guides under legal review: administrators propose and submit, the legal-review
+    # unit decides
+    "staff:guide_reviews": _row("/staff/guides/", {"admin", "legal_reviewer"}),
+    "staff:guide_review": _row(_guide(""), {"admin", "legal_reviewer"}),
+    "staff:guide_review_submit": _row(_guide("submit/", draft=True), {"admin"}, method="post"),
+    "staff:guide_review_approve": _row(_guide("approve/"), {"legal_reviewer"}, method="post"),
+    "staff:guide_review_return": _row(
+        _guide("return/"), {"legal_reviewer"}, method="post", data={"comments": "依据不足"}
     ),
     # the Django admin: administrators only (others are sent to its login)
     "admin": _row(
@@ -410,6 +430,7 @@ def _users() -> dict[str, object]:
         "admin": UserFactory(
             role=Role.ADMINISTRATOR, is_staff=True, is_superuser=True, username="root-admin"
         ),
+        "legal_reviewer": legal_reviewer(),
     }
 
 
@@ -463,6 +484,7 @@ def _world(users) -> World:
         rectify_by=timezone.localdate() + timedelta(days=10),
     )
     finding_close(finding=finding, actor=users["reviewer"], rectification="已张贴", upload=upload())
+    guide_draft, guide_submitted = _guide_changes(users["admin"])
     return World(
         draft=draft(owner),
         application=application,
@@ -482,7 +504,22 @@ def _world(users) -> World:
         unit_task_id=unit_task.pk,
         evaluation_id=evaluation.pk,
         finding_id=finding.pk,
+        guide_draft_id=guide_draft.pk,
+        guide_submitted_id=guide_submitted.pk,
     )
+
+
+def _guide_changes(admin):
+    """Two guide changes proposed by the admin: LR-002's fee (a draft), B10's (submitted)."""
+    drafts = []
+    for model, code in ((ServiceItem, "LR-002"), (Bundle, "B10")):
+        subject = model.objects.get(code=code)
+        before = {subject.pk: guide_versions.snapshot_of(subject)}
+        model.objects.filter(pk=subject.pk).update(fee="工本费10元")
+        (version,) = guide_versions.hold_for_review(model, before, proposed_by=admin)
+        drafts.append(version)
+    guide_versions.version_submit(version=drafts[1], actor=admin)
+    return drafts
 
 
 def _commitment_found_false(users):

@@ -41,3 +41,8 @@ supervisor_required = role_required(Role.SUPERVISOR, Role.ADMINISTRATOR)
 # The two-factor pages: accounts that need a second factor (bureau staff, admin users).
 second_factor_account_required = user_passes(second_factor.required)
 supervision_office_required = user_passes(lambda user: user.is_supervision_office)
+# Service guides under legal review: the legal-review unit's reviewers decide; administrators
+# propose and submit; both see the queue and the versions.
+guide_reviewer_required = user_passes(lambda user: user.reviews_guides)
+guide_proposer_required = user_passes(lambda user: user.proposes_guides)
+guide_staff_required = user_passes(lambda user: user.reviews_guides or user.proposes_guides)

@@ -1,10 +1,22 @@
 """Reads of the catalog for the public service guides. Query counts do not grow with rows."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from django.db import models
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
 
-from .models import Bundle, BundleItem, ItemMaterial, Material, ServiceItem, VisitTarget
+from .guide_versions import snapshots
+from .models import (
+    Bundle,
+    BundleItem,
+    GuideVersion,
+    ItemMaterial,
+    Material,
+    ServiceItem,
+    VisitTarget,
+)
 
 
 def published_bundles() -> QuerySet[Bundle]:
@@ -93,3 +105,143 @@ def item_guide(code: str) -> ItemGuide | None:
         return None
     links = ItemMaterial.objects.filter(item=item).select_related("material", "item")
     return ItemGuide(item, _materials_for(links), list(item.bundles.all()))
+
+
+# -- guide versions under legal review (the staff's reads) ------------------------------------
+
+
+def _versions() -> QuerySet[GuideVersion]:
+    return GuideVersion.objects.select_related(
+        "item", "bundle", "proposed_by", "submitted_by", "reviewed_by"
+    )
+
+
+@dataclass
+class GuideReviewQueue:
+    submitted: list[GuideVersion]  # waiting for the legal-review unit, oldest first
+    drafts: list[GuideVersion]  # proposed, not yet submitted
+    decided: list[GuideVersion]  # the latest decisions
+
+
+def guide_review_queue(user, decided: int = 30) -> GuideReviewQueue | None:
+    """What the legal-review unit and the administrators see (None for anyone else)."""
+    if not (user.reviews_guides or user.proposes_guides):
+        return None
+    state = GuideVersion.State
+    return GuideReviewQueue(
+        submitted=list(_versions().filter(state=state.SUBMITTED).order_by("submitted_at", "pk")),
+        drafts=list(_versions().filter(state=state.DRAFT).order_by("proposed_at", "pk")),
+        decided=list(
+            _versions()
+            .filter(state__in=[state.PUBLISHED, state.RETURNED])
+            .exclude(source="initial")
+            .order_by("-reviewed_at", "-pk")[:decided]
+        ),
+    )
+
+
+def guide_version_for_staff(user, version_id: int) -> GuideVersion | None:
+    if not (user.reviews_guides or user.proposes_guides):
+        return None
+    return _versions().filter(pk=version_id).first()
+
+
+@dataclass
+class GuideChange:
+    """One line of a version's comparison with the guide it would replace."""
+
+    field: str
+    label: str
+    before: str
+    after: str
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def guide_version_diff(version: GuideVersion) -> list[GuideChange]:
+    """The version against the guide it replaces: the published guide now, or for a published
+    version the one published before it. Every field, changed or not."""
+    model, subject_id = version.subject_model, version.subject_pk
+    if version.state == GuideVersion.State.PUBLISHED:
+        previous = (
+            GuideVersion.objects.filter(
+                **version.of_same_subject,
+                state=GuideVersion.State.PUBLISHED,
+                number__lt=version.number,
+            )
+            .order_by("-number")
+            .first()
+        )
+        before: dict[str, Any] = previous.snapshot if previous else {"fields": {}}
+    else:
+        before = snapshots(model, [subject_id]).get(subject_id, {"fields": {}})
+    after = version.snapshot
+    changes = [
+        GuideChange(
+            name,
+            str(getattr(model._meta.get_field(name), "verbose_name", name)),
+            _display(model, name, before["fields"].get(name)),
+            _display(model, name, value),
+        )
+        for name, value in after["fields"].items()
+    ]
+    if model is ServiceItem:
+        names = _material_names(before.get("materials", []) + after["materials"])
+        label = str(_("materials"))
+        changes.append(
+            GuideChange(
+                "materials",
+                label,
+                _materials_text(before.get("materials", []), names),
+                _materials_text(after["materials"], names),
+            )
+        )
+    else:
+        changes.append(
+            GuideChange(
+                "items",
+                str(_("items")),
+                _bundle_items_text(before.get("items", [])),
+                _bundle_items_text(after["items"]),
+            )
+        )
+    return changes
+
+
+def _display(model, name: str, value) -> str:
+    if value is None or value == "":
+        return "—"
+    model_field = model._meta.get_field(name)
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(model_field, models.BooleanField):
+        return str(_("yes") if value else _("no"))
+    return str(value)
+
+
+def _material_names(entries: list[dict]) -> dict[str, str]:
+    codes = {entry["material"] for entry in entries}
+    return dict(Material.objects.filter(code__in=codes).values_list("code", "name_zh"))
+
+
+def _materials_text(entries: list[dict], names: dict[str, str]) -> str:
+    lines = []
+    for entry in entries:
+        line = f"{entry['material']} {names.get(entry['material'], '')}".strip()
+        if entry["note"]:
+            line += f"（{entry['note']}）"
+        lines.append(line)
+    return "\n".join(lines) or "—"
+
+
+def _bundle_items_text(entries: list[dict]) -> str:
+    lines = []
+    for entry in entries:
+        line = _("stage %(stage)s: %(item)s") % {"stage": entry["stage"], "item": entry["item"]}
+        if entry["condition"]:
+            answer = _("yes") if entry["condition_answer"] else _("no")
+            line += f" ({entry['condition']} = {answer})"
+        lines.append(line)
+    return "\n".join(lines) or "—"
