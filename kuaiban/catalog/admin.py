@@ -60,7 +60,10 @@ class GuideUnderReviewAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         drafts = guide_versions.hold_for_review(
-            type(form.instance), request._guide_before, proposed_by=request.user, source="admin"
+            type(form.instance),
+            request._guide_before,
+            proposed_by=request.user,
+            source=GuideVersion.Source.ADMIN,
         )
         if drafts:
             self.message_user(

@@ -193,7 +193,7 @@ def hold_for_review(
     before: dict[int, dict[str, Any] | None],
     *,
     proposed_by=None,
-    source: str = "admin",
+    source: str = GuideVersion.Source.ADMIN,
 ) -> list[GuideVersion]:
     """Keep the guide changes just written to these rows as drafts, and put the published guide
     back. `before`: each row's snapshot before the change (None for a row created by it: it
@@ -209,8 +209,15 @@ def hold_for_review(
         if old is None:
             subject.is_published = False
             subject.save(update_fields=["is_published"])
-        else:
+            continue
+        try:
             _apply(subject, old, check=False)
+        except ValidationError as error:
+            # The published guide names a row the same change removed (a bundle's condition).
+            raise ValidationError(
+                _("%(code)s: the published guide can no longer be kept: %(problem)s")
+                % {"code": subject.code, "problem": " ".join(error.messages)}
+            ) from error
     return drafts
 
 
@@ -358,7 +365,7 @@ def publish_unversioned() -> int:
                         state=GuideVersion.State.PUBLISHED,
                         number=(found.number or 0) + 1 if found else 1,
                         snapshot=snapshot,
-                        source="fixtures",
+                        source=GuideVersion.Source.FIXTURES,
                         proposed_at=now,
                         published_at=now,
                     )

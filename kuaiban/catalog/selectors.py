@@ -134,7 +134,7 @@ def guide_review_queue(user, decided: int = 30) -> GuideReviewQueue | None:
         decided=list(
             _versions()
             .filter(state__in=[state.PUBLISHED, state.RETURNED])
-            .exclude(source="initial")
+            .exclude(source__in=[GuideVersion.Source.INITIAL, GuideVersion.Source.FIXTURES])
             .order_by("-reviewed_at", "-pk")[:decided]
         ),
     )

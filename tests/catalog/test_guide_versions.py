@@ -9,8 +9,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kuaiban.catalog import guide_versions
-from kuaiban.catalog.excel import catalog_export, catalog_import
-from kuaiban.catalog.models import Bundle, GuideVersion, ItemMaterial, Material, ServiceItem
+from kuaiban.catalog.excel import CatalogImportError, catalog_export, catalog_import
+from kuaiban.catalog.models import (
+    Bundle,
+    BundleItem,
+    BundleQuestion,
+    GuideVersion,
+    ItemMaterial,
+    Material,
+    ServiceItem,
+)
 from tests.builders import (
     case_of,
     guide_administrator,
@@ -19,7 +27,7 @@ from tests.builders import (
     reviewer_of,
     single_item_submitted,
 )
-from tests.catalog.workbook import edit, find_row, set_cell
+from tests.catalog.workbook import edit, find_row, header_index, set_cell
 
 pytestmark = pytest.mark.django_db
 
@@ -301,3 +309,34 @@ def test_the_administrator_submits_a_draft_on_the_desk(client):
     client.post(f"/staff/guides/{version.pk}/submit/")
 
     assert GuideVersion.objects.get(pk=version.pk).state == GuideVersion.State.SUBMITTED
+
+
+def test_a_question_the_published_bundle_guide_still_uses_cannot_go_before_review(tmp_path):
+    link = BundleItem.objects.filter(condition__isnull=False).select_related("bundle", "condition")
+    link = link.order_by("pk").first()
+    bundle, question = link.bundle, link.condition
+    path = tmp_path / "catalog.xlsx"
+    catalog_export(path)
+
+    def drop_question(book):
+        questions = book["情形问题"]
+        for row in reversed(book_rows(questions, "问题编码", question.code)):
+            if questions.cell(row, 1).value == bundle.code:
+                questions.delete_rows(row)
+        items = book["附件1 打包一件事清单"]
+        for row in reversed(book_rows(items, "纳入条件问题编码", question.code)):
+            if items.cell(row, 1).value == bundle.code:
+                items.delete_rows(row)
+
+    edit(path, drop_question)
+    with pytest.raises(CatalogImportError) as refused:
+        catalog_import(path)
+
+    assert {p.sheet for p in refused.value.problems} == {"一件事"}
+    assert BundleQuestion.objects.filter(pk=question.pk).exists()
+    assert not GuideVersion.objects.filter(state="draft").exists()
+
+
+def book_rows(sheet, column: str, value) -> list[int]:
+    col = header_index(sheet)[column]
+    return [r for r in range(2, sheet.max_row + 1) if sheet.cell(r, col).value == value]

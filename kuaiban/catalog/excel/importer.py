@@ -15,7 +15,7 @@ from django.db import models, transaction
 from django.utils import translation
 
 from .. import guide_versions
-from ..models import Bundle, Material, ServiceItem
+from ..models import Bundle, GuideVersion, Material, ServiceItem
 from .cells import CellError, Ref, Refs, blank
 from .reader import RawSheet, read_workbook
 from .results import CatalogImportError, Counts, ImportProblem, ImportSummary
@@ -413,10 +413,21 @@ class _Import:
             for plan in self.planned:
                 if plan.row.spec.model is model and plan.before is None:
                     before[plan.instance.pk] = None  # created by this import
-            drafts = guide_versions.hold_for_review(
-                model, before, proposed_by=self.proposed_by, source="workbook"
-            )
-            summary.counts[SHEET_OF_MODEL[model].title].drafts += len(drafts)
+            title = SHEET_OF_MODEL[model].title
+            try:
+                drafts = guide_versions.hold_for_review(
+                    model, before, proposed_by=self.proposed_by, source=GuideVersion.Source.WORKBOOK
+                )
+            except ValidationError as error:
+                for message in error.messages:
+                    self.problem(
+                        None,
+                        "",
+                        f"{message}（服务指南的修改须先经政策法规处审核发布）",
+                        sheet=title,
+                    )
+                continue
+            summary.counts[title].drafts += len(drafts)
             # Whatever 已发布 says, a guide never approved is not public.
             model._default_manager.filter(pk__in=before, guide_version__isnull=True).update(
                 is_published=False
