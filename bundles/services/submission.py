@@ -102,6 +102,9 @@ def application_submit(*, application: Application, actor) -> Application:
         item_targets=[p.item.visit_target for p in planned],
     )
     resubmission = application.state == ApplicationState.RETURNED
+    if application.bundle is not None and not resubmission:
+        # The bundle's guide in force now (the live bundle carries its published number).
+        application.guide_version = application.bundle.guide_version
     action = EventAction.RESUBMIT if resubmission else EventAction.SUBMIT
     transition(application, "submit", actor=actor, action=action)
     if resubmission:

@@ -195,6 +195,9 @@ class Application(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
         choices=VisitTarget.choices,
         default=VisitTarget.AT_MOST_ONCE,
     )
+    # A bundle's service-guide version in force at the first submission (a single item's is
+    # on its item case).
+    guide_version = models.PositiveIntegerField(_("guide version"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     concluded_at = models.DateTimeField(_("concluded"), null=True, blank=True)

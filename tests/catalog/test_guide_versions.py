@@ -26,6 +26,7 @@ from tests.builders import (
     publish_drafts,
     reviewer_of,
     single_item_submitted,
+    submitted,
 )
 from tests.catalog.workbook import edit, find_row, header_index, set_cell
 
@@ -117,6 +118,22 @@ def test_rule_a_case_keeps_the_guide_version_it_was_filed_under(client):
     client.force_login(reviewer)
     page = client.get(f"/staff/cases/{filed.pk}/").content.decode()
     assert 'data-testid="case-guide-version" data-version="1"' in page
+
+
+def test_rule_a_bundle_application_keeps_the_bundle_guide_version_it_was_filed_under(client):
+    application = submitted("B10")
+    assert application.guide_version == 1
+
+    version = submitted_fee("B10", "工本费8元", model=Bundle)
+    guide_versions.version_approve(version=version, actor=legal_reviewer())
+
+    application.refresh_from_db()
+    assert application.guide_version == 1
+    assert submitted("B10").guide_version == 2
+    case = case_of(application, application.cases.first().item.code)
+    client.force_login(reviewer_of(case.unit.code))
+    page = client.get(f"/staff/cases/{case.pk}/").content.decode()
+    assert 'data-testid="application-guide-version" data-version="1"' in page
 
 
 def test_rule_nobody_approves_their_own_change():
