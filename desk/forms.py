@@ -345,6 +345,8 @@ class RectificationForm(forms.Form):
         label=_("What was done"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
     )
     evidence = forms.FileField(label=_("Evidence (PDF, JPEG or PNG)"))
+
+
 class GuideReviewForm(forms.Form):
     """The legal-review unit's decision on a guide version: comments (required to return it)."""
 

@@ -22,6 +22,7 @@ DEMO_USERNAMES = {
     "clerk",
     "reviewer_sb",
     "reviewer_jy",
+    "reviewer_fg",
     "supervisor",
     "admin",
 }

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0013_fewer_case_indexes'),
+        ('cases', '0015_application_guide_version'),
         ('catalog', '0004_visit_target'),
     ]
 
