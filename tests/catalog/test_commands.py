@@ -127,7 +127,7 @@ def test_setup_demo_gives_each_staff_account_an_authenticator_key_and_totp_code_
     call_command("setup_demo")
     out = capsys.readouterr().out
     staff = User.objects.filter(username__in=DEMO_USERNAMES - {"citizen", "enterprise"})
-    assert staff.count() == 5
+    assert staff.count() == 6
     for user in staff:
         device = TOTPDevice.objects.get(user=user, confirmed=True)
         assert f"  {user.username:<14} key {second_factor.secret(device)}" in out
