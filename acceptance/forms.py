@@ -237,3 +237,20 @@ class FindingForm(forms.Form):
     rectify_by = forms.DateField(
         label=_("Rectify by"), widget=forms.DateInput(attrs={"type": "date"})
     )
+
+
+class NoticeDraftForm(forms.Form):
+    campaign = forms.ModelChoiceField(label=_("Campaign"), queryset=Campaign.objects.all())
+    period_start = forms.DateField(
+        label=_("Period from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    period_end = forms.DateField(
+        label=_("Period to"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class NoticeEditForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    body = forms.CharField(
+        label=_("Text"), max_length=20000, widget=forms.Textarea(attrs={"rows": 24})
+    )

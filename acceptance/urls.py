@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import campaign_views, evaluation_views, views
+from . import campaign_views, evaluation_views, notice_views, views
 
 app_name = "supervision"
 urlpatterns = [
@@ -20,6 +20,12 @@ urlpatterns = [
     path("campaigns/<str:code>/launch/", campaign_views.campaign_launch, name="campaign_launch"),
     path("campaigns/<str:code>/copy/", campaign_views.campaign_copy, name="campaign_copy"),
     path("filings/<int:task_id>/", campaign_views.filing, name="filing"),
+    path("campaigns/<str:code>/scores/", notice_views.scores, name="scores"),
+    path("notices/", notice_views.notice_list, name="notices"),
+    path("notices/draft/", notice_views.notice_draft, name="notice_draft"),
+    path("notices/<int:notice_id>/", notice_views.notice_detail, name="notice"),
+    path("notices/<int:notice_id>/edit/", notice_views.notice_edit, name="notice_edit"),
+    path("notices/<int:notice_id>/issue/", notice_views.notice_issue, name="notice_issue"),
     path("evaluations/", evaluation_views.evaluation_list, name="evaluations"),
     path("evaluations/open/", evaluation_views.evaluation_open, name="evaluation_open"),
     path(

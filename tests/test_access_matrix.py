@@ -23,6 +23,7 @@ from bundles.services.window import window_intake_start
 from kuaiban.accounts.models import Role
 from kuaiban.campaigns.evaluations import evaluation_open, finding_close, finding_record
 from kuaiban.campaigns.models import Campaign, UnitTask
+from kuaiban.campaigns.notices import notice_draft
 from kuaiban.campaigns.services import campaign_launch
 from kuaiban.cases.models import Application
 from kuaiban.catalog import guide_versions
@@ -107,6 +108,7 @@ class World:
     unit_task_id: int  # the reviewer's unit's docking plan in the launched 2020 campaign
     evaluation_id: int  # B07's acceptance evaluation
     finding_id: int  # its finding for the reviewer's unit, rectified with evidence
+    notice_id: int  # a circulated notice, drafted
     guide_draft_id: int  # a guide change proposed by the admin
     guide_submitted_id: int  # another, submitted for legal review
 
@@ -338,6 +340,22 @@ MATRIX: dict[str, Row] = {
         {"supervisor", "admin"},
         method="post",
     ),
+    "supervision:scores": _row("/supervision/campaigns/KB2020/scores/", SUPERVISORS),
+    "supervision:notices": _row("/supervision/notices/", SUPERVISORS),
+    "supervision:notice_draft": _row(
+        "/supervision/notices/draft/", {"supervisor", "admin"}, method="post"
+    ),
+    "supervision:notice": _row(lambda w: f"/supervision/notices/{w.notice_id}/", SUPERVISORS),
+    "supervision:notice_edit": _row(
+        lambda w: f"/supervision/notices/{w.notice_id}/edit/",
+        {"supervisor", "admin"},
+        method="post",
+    ),
+    "supervision:notice_issue": _row(
+        lambda w: f"/supervision/notices/{w.notice_id}/issue/",
+        {"supervisor", "admin"},
+        method="post",
+    ),
     "staff:findings": _row(
         "/staff/findings/", {"reviewer", "other_reviewer", "unit_head", "legal_reviewer"}
     ),
@@ -484,6 +502,14 @@ def _world(users) -> World:
         rectify_by=timezone.localdate() + timedelta(days=10),
     )
     finding_close(finding=finding, actor=users["reviewer"], rectification="已张贴", upload=upload())
+    notice = notice_draft(
+        campaign=evaluation.campaign,
+        actor=users["supervisor"],
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30),
+        title="通报",
+        body="……",
+    )
     guide_draft, guide_submitted = _guide_changes(users["admin"])
     return World(
         draft=draft(owner),
@@ -504,6 +530,7 @@ def _world(users) -> World:
         unit_task_id=unit_task.pk,
         evaluation_id=evaluation.pk,
         finding_id=finding.pk,
+        notice_id=notice.pk,
         guide_draft_id=guide_draft.pk,
         guide_submitted_id=guide_submitted.pk,
     )

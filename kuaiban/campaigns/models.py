@@ -39,6 +39,11 @@ class Campaign(Bilingual):
     starts_on = models.DateField(_("starts"))
     ends_on = models.DateField(_("ends"))
     targets = models.TextField(_("targets"), blank=True)
+    # The annual assessment: a unit scoring at least `bonus_from` earns `bonus_points`; one
+    # scoring below `accountable_below` (or missing filings, or not rectifying) is accountable.
+    bonus_from = models.PositiveSmallIntegerField(_("bonus from score"), default=90)
+    bonus_points = models.PositiveSmallIntegerField(_("bonus points"), default=5)
+    accountable_below = models.PositiveSmallIntegerField(_("accountable below score"), default=60)
     launched_at = models.DateTimeField(_("launched"), null=True, blank=True)
     launched_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -246,6 +251,7 @@ class CampaignAction(models.TextChoices):
     FINDING = "finding", _("Finding recorded")
     FINDING_OVERDUE = "finding_overdue", _("Finding overdue")
     RECTIFIED = "rectified", _("Finding rectified")
+    NOTICE = "notice", _("Notice issued")
     REMIND = "remind", _("Reminder sent")
     OVERDUE = "overdue", _("Overdue")
     SAVE = "save", _("Filing saved")
@@ -506,3 +512,107 @@ class Finding(models.Model):
     @property
     def closed_late(self) -> bool:
         return self.closed_at is not None and self.closed_at > self.due_at
+
+
+# -- scores and circulated notices (通报) ----------------------------------------------------
+
+
+class CriterionKind(models.TextChoices):
+    FILINGS_ON_TIME = "filings_on_time", _("Filings on time")
+    FINDINGS_CLOSED = "findings_closed", _("Findings rectified on time")
+    CASES_ON_TIME = "cases_on_time", _("Cases concluded on time")
+    SATISFACTION = "satisfaction", _("Satisfaction (好差评)")
+
+
+class ScoreCriterionManager(models.Manager):
+    def get_by_natural_key(self, campaign_code, kind):
+        return self.get(campaign__code=campaign_code, kind=kind)
+
+
+class ScoreCriterion(Bilingual):
+    """One line of a campaign's scoring rubric for the annual assessment: what it measures and
+    the points it is worth (a unit earns the points times its share)."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="criteria", verbose_name=_("campaign")
+    )
+    kind = models.CharField(_("measures"), max_length=24, choices=CriterionKind.choices)
+    points = models.PositiveSmallIntegerField(_("points"))
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    objects = ScoreCriterionManager()
+
+    class Meta:
+        verbose_name = _("score criterion")
+        verbose_name_plural = _("score criteria")
+        ordering = ["campaign", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "kind"], name="one_criterion_per_kind")
+        ]
+
+    def natural_key(self):
+        return (*self.campaign.natural_key(), self.kind)
+
+    natural_key.dependencies = ["campaigns.campaign"]  # type: ignore[attr-defined]
+
+
+class NoticeState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ISSUED = "issued", _("Issued")
+
+
+class Notice(models.Model):
+    """A circulated notice (通报) on a period: drafted from the figures and findings, edited by
+    the leaders, then issued — numbered within its year and frozen."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="notices", verbose_name=_("campaign")
+    )
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period to"))
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"), max_length=20000)
+    state = models.CharField(
+        _("state"), max_length=16, choices=NoticeState.choices, default=NoticeState.DRAFT
+    )
+    year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
+    number = models.PositiveSmallIntegerField(_("number"), null=True, blank=True)
+    created_at = models.DateTimeField(_("drafted"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("issued by"),
+    )
+
+    class Meta:
+        verbose_name = _("circulated notice")
+        verbose_name_plural = _("circulated notices")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "number"], name="one_notice_number_a_year"),
+            models.CheckConstraint(
+                condition=Q(state="draft", number__isnull=True)
+                | Q(
+                    state="issued",
+                    number__isnull=False,
+                    year__isnull=False,
+                    issued_at__isnull=False,
+                ),
+                name="issued_notice_is_numbered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference or self.title
+
+    @property
+    def reference(self) -> str:
+        """快办通报〔2026〕3号 once issued."""
+        return f"快办通报〔{self.year}〕{self.number}号" if self.number else ""

@@ -27,6 +27,7 @@ from .models import (
     DockingPlanLine,
     Phase,
     PhaseTask,
+    ScoreCriterion,
     TaskKind,
     UnitTask,
     UnitTaskState,
@@ -126,6 +127,20 @@ def campaign_copy(*, source: Campaign, code: str, year: int, actor) -> Campaign:
         starts_on=_shifted(source.starts_on, years),
         ends_on=_shifted(source.ends_on, years),
         targets=source.targets,
+        bonus_from=source.bonus_from,
+        bonus_points=source.bonus_points,
+        accountable_below=source.accountable_below,
+    )
+    ScoreCriterion.objects.bulk_create(
+        ScoreCriterion(
+            campaign=campaign,
+            kind=c.kind,
+            name_zh=c.name_zh,
+            name_en=c.name_en,
+            points=c.points,
+            order=c.order,
+        )
+        for c in source.criteria.all()
     )
     for phase in source.phases.prefetch_related("tasks__units"):
         copy = Phase.objects.create(
