@@ -26,6 +26,8 @@ app.conf.beat_schedule = {
     # Excel exports: what a killed worker left running is re-queued, old files deleted. Without
     # a broker (the demo's run_timers) queued exports run here, often; with one, the task is a
     # no-op (workers run them), so it is rarely sent.
+    # Leaders' reports set up to issue themselves each week or month (idempotent).
+    "issue-scheduled-reports": {"task": "reports.issue_scheduled_reports", "schedule": 3600.0},
     "sweep-stale-exports": {
         "task": "reports.sweep_stale_exports",
         "schedule": float(os.environ.get("KUAIBAN_EXPORT_SWEEP_SECONDS", "60")),

@@ -99,6 +99,34 @@ class ExportJob(models.Model):
         return self.status in RETRYABLE
 
 
+class ReportSchedule(models.Model):
+    """A leaders' report issued by itself for each past week or month (Celery beat), under its
+    author's name, for the filters chosen when it was set up."""
+
+    class Frequency(models.TextChoices):
+        WEEKLY = "weekly", _("Every week (the week before, Monday to Sunday)")
+        MONTHLY = "monthly", _("Every month (the month before)")
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="report_schedules",
+    )
+    frequency = models.CharField(_("frequency"), max_length=16, choices=Frequency.choices)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("report schedule")
+        verbose_name_plural = _("report schedules")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.author} {self.get_frequency_display()}"
+
+
 class LeaderReport(models.Model):
     """A written report to bureau leaders: the period and filters it covers (its figures are
     recomputed from them) and the next steps the supervisor wrote."""
@@ -115,6 +143,17 @@ class LeaderReport(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Issued by a schedule: the workbook as it stood then is kept, frozen.
+    schedule = models.ForeignKey(
+        ReportSchedule,
+        verbose_name=_("schedule"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reports",
+    )
+    issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
+    issued_file = models.CharField(_("issued workbook"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("report to bureau leaders")

@@ -32,6 +32,7 @@ from acceptance.selectors.satisfaction import (
     UnitSatisfaction,
     satisfaction_by,
 )
+from kuaiban.campaigns.selectors import CampaignProgress, campaign_progress, current_campaign
 from kuaiban.cases.models import ItemCase
 from kuaiban.catalog.models import Bundle, District, ServiceHall, ServiceItem, Unit, Window
 from kuaiban.ratings.selectors import FollowUpCounts, follow_up_counts
@@ -141,6 +142,7 @@ class LeaderData:
     ratings_behind: list[RatingsBehind] = field(default_factory=list)  # 好差评, in the period
     follow_ups: FollowUpCounts | None = None  # 好差评: where the follow-ups stand now
     filter_names: list[tuple[str, str]] = field(default_factory=list)
+    campaign: CampaignProgress | None = None  # the campaign's phases beside the figures
 
     @property
     def values(self) -> dict[str, int]:
@@ -243,7 +245,14 @@ def leader_report(
         ratings_behind=ratings_behind(board.unit_ratings),
         follow_ups=follow_up_counts(district_id=filters.get("district"), now=now),
         filter_names=filters_described(board.filters),
+        campaign=_campaign_at(as_of, now),
     )
+
+
+def _campaign_at(day, now) -> CampaignProgress | None:
+    """Where the campaign running on `day` stands now (its phases and filings), if any."""
+    campaign = current_campaign(day)
+    return campaign_progress(campaign, now) if campaign else None
 
 
 def saved_reports(user, limit: int = 20) -> list[LeaderReport]:

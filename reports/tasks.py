@@ -7,6 +7,7 @@ from django.conf import settings
 from kuaiban import broker
 
 from .jobs import export_run, exports_run_queued, exports_sweep
+from .schedules import scheduled_reports_issue
 
 
 # acks_late + reject_on_worker_lost: a worker killed mid-export leaves the message unacknowledged
@@ -38,3 +39,9 @@ def run_queued_exports() -> int:
     if not settings.KUAIBAN_EXPORTS_RUN_BY_TIMERS:
         return 0
     return exports_run_queued()
+
+
+@shared_task(name="reports.issue_scheduled_reports", ignore_result=True)
+def issue_scheduled_reports() -> int:
+    """Issue the leaders' reports whose week or month has ended (idempotent: hourly is fine)."""
+    return scheduled_reports_issue()

@@ -17,4 +17,7 @@ urlpatterns = [
     path("leaders/xlsx", views.leader_xlsx, name="leader_xlsx"),
     path("leaders/<int:pk>/", views.leader_saved, name="leader_saved"),
     path("leaders/<int:pk>/xlsx", views.leader_saved_xlsx, name="leader_saved_xlsx"),
+    path("leaders/<int:pk>/issued.xlsx", views.leader_issued_xlsx, name="leader_issued_xlsx"),
+    path("leaders/schedules/", views.schedule_new, name="schedule_new"),
+    path("leaders/schedules/<int:pk>/stop/", views.schedule_stop, name="schedule_stop"),
 ]

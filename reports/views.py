@@ -8,12 +8,13 @@ import io
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from acceptance.forms import FilterForm
 from acceptance.page_cache import dashboard_cached
@@ -23,8 +24,8 @@ from kuaiban.accounts.decorators import supervisor_required
 from kuaiban.cases.access import access_record
 from kuaiban.cases.models import AccessKind
 
-from . import exports, jobs, selectors, services
-from .models import ExportJob, ExportKind, LeaderReport
+from . import exports, jobs, schedules, selectors, services
+from .models import ExportJob, ExportKind, LeaderReport, ReportSchedule
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 QUEUE_UNREACHABLE = _(
@@ -236,6 +237,7 @@ def _render_leader(request, *, data, form, report, query, filter_form=None):
             "query": query,
             "filter_form": filter_form,  # its errors (a date out of range) above the period
             "saved": selectors.saved_reports(request.user, 10),
+            "schedules": ReportSchedule.objects.filter(author=request.user, active=True),
             "reasons": exports.REASONS,
         },
     )
@@ -332,3 +334,47 @@ def leader_saved_xlsx(request, pk: int):
     report = _visible_report(request, pk)
     data = _leader_data(report.filters, selectors.period_of(report))
     return _leader_workbook(data, report.next_steps, report.author)
+
+
+# -- reports that issue themselves ----------------------------------------------------------
+
+
+@supervisor_required
+@require_POST
+def schedule_new(request):
+    filter_form = _form(request.POST, request.user, with_period=False)
+    try:
+        schedules.schedule_create(
+            author=request.user,
+            frequency=request.POST.get("frequency", ""),
+            filters=filter_form.filters(),
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request, _("Set up: the report will be issued by itself and you will be told.")
+        )
+    return redirect("reports:leader")
+
+
+@supervisor_required
+@require_POST
+def schedule_stop(request, pk: int):
+    schedule = get_object_or_404(ReportSchedule, pk=pk, author=request.user)
+    schedules.schedule_stop(schedule=schedule, actor=request.user)
+    messages.success(request, _("Stopped."))
+    return redirect("reports:leader")
+
+
+@supervisor_required
+def leader_issued_xlsx(request, pk: int):
+    report = _visible_report(request, pk)
+    path = schedules.issued_path(report)
+    if path is None:
+        raise Http404
+    name = f"领导报告-{report.period_start.isoformat()}至{report.period_end.isoformat()}-印发.xlsx"
+    response = FileResponse(path.open("rb"), content_type=XLSX)
+    response["Content-Disposition"] = _attachment(name)
+    return response

@@ -34,7 +34,8 @@ from kuaiban.documents.models import ResultDocument
 from kuaiban.ratings.followups import followups_open_for_overdue
 from kuaiban.ratings.links import rating_token
 from kuaiban.ratings.models import FollowUp
-from reports.models import ExportJob, LeaderReport
+from reports.models import ExportJob, LeaderReport, ReportSchedule
+from reports.schedules import scheduled_reports_issue
 from tests.builders import (
     accepted,
     approved,
@@ -109,6 +110,8 @@ class World:
     evaluation_id: int  # B07's acceptance evaluation
     finding_id: int  # its finding for the reviewer's unit, rectified with evidence
     notice_id: int  # a circulated notice, drafted
+    schedule_id: int  # the supervisor's monthly leaders' report
+    issued_report_id: int  # … and the report it issued
     guide_draft_id: int  # a guide change proposed by the admin
     guide_submitted_id: int  # another, submitted for legal review
 
@@ -356,6 +359,16 @@ MATRIX: dict[str, Row] = {
         {"supervisor", "admin"},
         method="post",
     ),
+    "reports:schedule_new": _row(
+        "/reports/leaders/schedules/", SUPERVISORS, method="post", data={"frequency": "weekly"}
+    ),
+    "reports:schedule_stop": _row(
+        lambda w: f"/reports/leaders/schedules/{w.schedule_id}/stop/", {"supervisor"}, method="post"
+    ),
+    # a city-wide report: a district supervisor does not see it
+    "reports:leader_issued_xlsx": _row(
+        lambda w: f"/reports/leaders/{w.issued_report_id}/issued.xlsx", {"supervisor", "admin"}
+    ),
     "staff:findings": _row(
         "/staff/findings/", {"reviewer", "other_reviewer", "unit_head", "legal_reviewer"}
     ),
@@ -502,6 +515,8 @@ def _world(users) -> World:
         rectify_by=timezone.localdate() + timedelta(days=10),
     )
     finding_close(finding=finding, actor=users["reviewer"], rectification="已张贴", upload=upload())
+    schedule = ReportSchedule.objects.create(author=users["supervisor"], frequency="monthly")
+    scheduled_reports_issue()
     notice = notice_draft(
         campaign=evaluation.campaign,
         actor=users["supervisor"],
@@ -531,6 +546,8 @@ def _world(users) -> World:
         evaluation_id=evaluation.pk,
         finding_id=finding.pk,
         notice_id=notice.pk,
+        schedule_id=schedule.pk,
+        issued_report_id=LeaderReport.objects.get(schedule=schedule).pk,
         guide_draft_id=guide_draft.pk,
         guide_submitted_id=guide_submitted.pk,
     )
