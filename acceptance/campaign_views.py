@@ -3,8 +3,6 @@ one (each responsible unit gets its filings on the clock), copying one to a new 
 campaign stands (filed, accepted, late or missing per task and unit), and the review of one
 unit's filing (accept, or return with comments)."""
 
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,23 +12,9 @@ from kuaiban.accounts.decorators import supervision_office_required, supervisor_
 from kuaiban.campaigns import services
 from kuaiban.campaigns.models import Campaign, UnitTask
 from kuaiban.campaigns.selectors import campaign_progress, is_behind
-from kuaiban.web import form_errors_as_messages, or_404
+from kuaiban.web import form_errors_as_messages, or_404, service_reported
 
 from .forms import CampaignCopyForm, FilingReviewForm
-
-
-def _report(request, call, success) -> bool:
-    try:
-        call()
-    except PermissionDenied:
-        messages.error(request, _("You may not do this."))
-    except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, success)
-        return True
-    return False
 
 
 @supervisor_required
@@ -57,7 +41,7 @@ def campaign_detail(request, code):
 @require_POST
 def campaign_launch(request, code):
     campaign = or_404(Campaign.objects.filter(code=code).first())
-    _report(
+    service_reported(
         request,
         lambda: services.campaign_launch(campaign=campaign, actor=request.user),
         _("Launched: every responsible unit has its filings on the clock."),
@@ -74,7 +58,7 @@ def campaign_copy(request, code):
         form_errors_as_messages(request, form)
         return redirect("supervision:campaigns")
     copied: list[Campaign] = []
-    ok = _report(
+    ok = service_reported(
         request,
         lambda: copied.append(
             services.campaign_copy(
@@ -123,7 +107,7 @@ def filing_review(request, task_id):
         form_errors_as_messages(request, form)
         return redirect("supervision:filing", task_id=unit_task.pk)
     accept = form.cleaned_data["decision"] == "accept"
-    _report(
+    service_reported(
         request,
         lambda: services.unit_task_review(
             unit_task=unit_task,

@@ -6,8 +6,6 @@ with their rectification (recorded here, closed by the units at their desk)."""
 from collections.abc import Callable
 
 from django import forms
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,24 +15,10 @@ from django.views.decorators.http import require_POST
 from kuaiban.accounts.decorators import supervision_office_required, supervisor_required
 from kuaiban.campaigns import evaluations as services
 from kuaiban.campaigns.models import ChecklistItem, Evaluation
-from kuaiban.web import form_errors_as_messages, or_404
+from kuaiban.web import form_errors_as_messages, or_404, service_reported
 
 from .forms import EvaluationOpenForm, ExperienceForm, FindingForm, InspectionForm
 from .selectors.evaluation import operation_figures
-
-
-def _report(request, call, success) -> bool:
-    try:
-        call()
-    except PermissionDenied:
-        messages.error(request, _("You may not do this."))
-    except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, success)
-        return True
-    return False
 
 
 @supervisor_required
@@ -58,7 +42,7 @@ def evaluation_open(request):
         return redirect("supervision:evaluations")
     data = form.cleaned_data
     opened = []
-    ok = _report(
+    ok = service_reported(
         request,
         lambda: opened.append(
             services.evaluation_open(
@@ -145,7 +129,7 @@ def evaluation_step(request, evaluation_id, step):
     else:
         raise Http404
     if form.is_valid():
-        _report(request, lambda: call(form.cleaned_data), success)
+        service_reported(request, lambda: call(form.cleaned_data), success)
     else:
         form_errors_as_messages(request, form)
     return redirect("supervision:evaluation", evaluation_id=evaluation.pk)

@@ -2,36 +2,28 @@
 the bonus and accountability lists), and the circulated notices — drafted from the period's
 figures and findings, edited, issued (numbered and frozen), printable."""
 
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+import io
+from urllib.parse import quote
+
+import openpyxl
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from kuaiban import xlsx
 from kuaiban.accounts.decorators import supervision_office_required, supervisor_required
 from kuaiban.campaigns import notices as services
 from kuaiban.campaigns.models import Campaign, Notice
-from kuaiban.web import form_errors_as_messages, or_404
+from kuaiban.web import form_errors_as_messages, or_404, service_reported
 
 from .forms import NoticeDraftForm, NoticeEditForm
 from .notice_text import notice_body, notice_title
 from .selectors.common import Period
 from .selectors.scores import unit_scores
 
-
-def _report(request, call, success) -> bool:
-    try:
-        call()
-    except PermissionDenied:
-        messages.error(request, _("You may not do this."))
-    except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, success)
-        return True
-    return False
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def campaign_period(campaign: Campaign) -> Period:
@@ -80,7 +72,7 @@ def notice_draft(request):
     data = form.cleaned_data
     campaign, period = data["campaign"], Period(data["period_start"], data["period_end"])
     drafted: list[Notice] = []
-    ok = _report(
+    ok = service_reported(
         request,
         lambda: drafted.append(
             services.notice_draft(
@@ -112,7 +104,7 @@ def notice_edit(request, notice_id):
     notice = or_404(Notice.objects.filter(pk=notice_id).first())
     form = NoticeEditForm(request.POST)
     if form.is_valid():
-        _report(
+        service_reported(
             request,
             lambda: services.notice_edit(
                 notice=notice,
@@ -131,9 +123,28 @@ def notice_edit(request, notice_id):
 @require_POST
 def notice_issue(request, notice_id):
     notice = or_404(Notice.objects.filter(pk=notice_id).first())
-    _report(
+    service_reported(
         request,
         lambda: services.notice_issue(notice=notice, actor=request.user),
         _("Issued; the notice is numbered and can no longer change."),
     )
     return redirect("supervision:notice", notice_id=notice.pk)
+
+
+@supervisor_required
+def notice_xlsx(request, notice_id):
+    """The notice as a workbook: its number, title and text, one paragraph a row."""
+    notice = or_404(Notice.objects.filter(pk=notice_id).first())
+    book = openpyxl.Workbook(write_only=True)
+    sheet = xlsx.guarded_sheet(book, "通报", [(notice.reference or "通报（草稿）", 100)])
+    sheet.append([notice.title])
+    for line in notice.body.splitlines():
+        sheet.append([line])
+    if notice.issued_at:
+        sheet.append([f"印发时间：{timezone.localtime(notice.issued_at):%Y-%m-%d}"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
+    name = f"{notice.reference or '通报草稿'}.xlsx"
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response

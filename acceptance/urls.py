@@ -26,6 +26,7 @@ urlpatterns = [
     path("notices/<int:notice_id>/", notice_views.notice_detail, name="notice"),
     path("notices/<int:notice_id>/edit/", notice_views.notice_edit, name="notice_edit"),
     path("notices/<int:notice_id>/issue/", notice_views.notice_issue, name="notice_issue"),
+    path("notices/<int:notice_id>/xlsx", notice_views.notice_xlsx, name="notice_xlsx"),
     path("evaluations/", evaluation_views.evaluation_list, name="evaluations"),
     path("evaluations/open/", evaluation_views.evaluation_open, name="evaluation_open"),
     path(

@@ -6,6 +6,7 @@ from typing import TypeVar
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +26,22 @@ def form_errors_as_messages(request, form) -> None:
     for field_errors in form.errors.values():
         for message in field_errors:
             messages.error(request, message)
+
+
+def service_reported(request, call, success) -> bool:
+    """Run one service call; its refusal (not allowed, or invalid) as error messages, else
+    `success` as a message. True when it succeeded."""
+    try:
+        call()
+    except PermissionDenied:
+        messages.error(request, _("You may not do this."))
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, success)
+        return True
+    return False
 
 
 def add_errors_to_form(form, errors: dict[str, list[str]]) -> None:

@@ -115,7 +115,7 @@ class ReportSchedule(models.Model):
     )
     frequency = models.CharField(_("frequency"), max_length=16, choices=Frequency.choices)
     filters = models.JSONField(_("filters"), default=dict, blank=True)
-    active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:

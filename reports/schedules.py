@@ -50,8 +50,8 @@ def schedule_create(*, author, frequency: str, filters: dict) -> ReportSchedule:
 def schedule_stop(*, schedule: ReportSchedule, actor) -> None:
     if schedule.author_id != getattr(actor, "pk", None):
         raise PermissionDenied
-    schedule.active = False
-    schedule.save(update_fields=["active"])
+    schedule.is_active = False
+    schedule.save(update_fields=["is_active"])
 
 
 def _write(report: LeaderReport, data) -> str:
@@ -74,7 +74,7 @@ def scheduled_reports_issue(*, now=None) -> int:
     """Issue every active schedule's last complete period not issued yet. Returns how many."""
     now = now or timezone.now()
     issued = 0
-    for schedule in ReportSchedule.objects.filter(active=True).select_related("author"):
+    for schedule in ReportSchedule.objects.filter(is_active=True).select_related("author"):
         period = last_period(schedule.frequency, timezone.localdate(now))
         with transaction.atomic():
             locked = ReportSchedule.objects.select_for_update().get(pk=schedule.pk)

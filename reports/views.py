@@ -237,7 +237,7 @@ def _render_leader(request, *, data, form, report, query, filter_form=None):
             "query": query,
             "filter_form": filter_form,  # its errors (a date out of range) above the period
             "saved": selectors.saved_reports(request.user, 10),
-            "schedules": ReportSchedule.objects.filter(author=request.user, active=True),
+            "schedules": ReportSchedule.objects.filter(author=request.user, is_active=True),
             "reasons": exports.REASONS,
         },
     )

@@ -349,6 +349,9 @@ MATRIX: dict[str, Row] = {
         "/supervision/notices/draft/", {"supervisor", "admin"}, method="post"
     ),
     "supervision:notice": _row(lambda w: f"/supervision/notices/{w.notice_id}/", SUPERVISORS),
+    "supervision:notice_xlsx": _row(
+        lambda w: f"/supervision/notices/{w.notice_id}/xlsx", SUPERVISORS
+    ),
     "supervision:notice_edit": _row(
         lambda w: f"/supervision/notices/{w.notice_id}/edit/",
         {"supervisor", "admin"},

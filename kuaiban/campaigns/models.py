@@ -382,6 +382,11 @@ class Evaluation(models.Model):
     def subject(self):
         return self.bundle or self.speedup
 
+    @property
+    def open_findings(self) -> int:
+        """Counted from the prefetched findings, when the page prefetched them."""
+        return sum(1 for f in self.findings.all() if f.state == FindingState.OPEN)
+
 
 class OnSiteInspection(models.Model):
     """现场检查 at a hall (and window): each checklist point met or not, and what was seen."""

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('frequency', models.CharField(choices=[('weekly', 'Every week (the week before, Monday to Sunday)'), ('monthly', 'Every month (the month before)')], max_length=16, verbose_name='frequency')),
                 ('filters', models.JSONField(blank=True, default=dict, verbose_name='filters')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
+                ('is_active', models.BooleanField(default=True, verbose_name='active')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created')),
                 ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='report_schedules', to=settings.AUTH_USER_MODEL, verbose_name='author')),
             ],

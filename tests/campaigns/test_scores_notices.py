@@ -2,9 +2,11 @@
 rubric on a constructed history, with the bonus and the accountability list; a notice drafted
 from the figures lists the findings, is numbered when issued and can no longer be edited."""
 
+import io
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
@@ -128,6 +130,15 @@ def test_an_issued_notice_is_numbered_and_can_no_longer_be_edited(client, office
     page = client.get(f"/supervision/notices/{notice.pk}/").content.decode()
     assert 'data-testid="notice" data-state="issued" data-number="1"' in page
     assert 'data-testid="notice-edit-form"' not in page
+    workbook = client.get(f"/supervision/notices/{notice.pk}/xlsx")
+    rows = [
+        r[0]
+        for r in openpyxl.load_workbook(io.BytesIO(workbook.content)).active.iter_rows(
+            values_only=True
+        )
+    ]
+    assert rows[0] == notice.reference and rows[1] == notice.title
+    assert "请各单位认真整改。" in rows
     second = notices.notice_draft(
         campaign=campaign,
         actor=office,

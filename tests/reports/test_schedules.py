@@ -43,7 +43,7 @@ def test_a_scheduled_report_is_issued_once_a_period_kept_as_issued_and_the_autho
     client.force_login(supervisor)
     client.post("/reports/leaders/schedules/", {"frequency": "monthly"})
     schedule = ReportSchedule.objects.get(author=supervisor)
-    assert schedule.active and schedule.filters == {}
+    assert schedule.is_active and schedule.filters == {}
     with time_machine.travel(datetime(2026, 12, 1, 9, tzinfo=SH), tick=False):
         assert scheduled_reports_issue() == 1
         assert scheduled_reports_issue() == 0  # once per period
@@ -60,6 +60,6 @@ def test_a_scheduled_report_is_issued_once_a_period_kept_as_issued_and_the_autho
     assert 'data-testid="campaign-progress"' in page and 'data-phase="1"' in page
     client.post(f"/reports/leaders/schedules/{schedule.pk}/stop/")
     schedule.refresh_from_db()
-    assert not schedule.active
+    assert not schedule.is_active
     with time_machine.travel(datetime(2027, 1, 1, 9, tzinfo=SH), tick=False):
         assert scheduled_reports_issue() == 0
