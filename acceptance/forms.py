@@ -20,7 +20,7 @@ from kuaiban.catalog.models import (
     Unit,
     Window,
 )
-from kuaiban.web import PeriodDateField
+from kuaiban.web import PeriodDateField, date_input
 
 from .figures import FILTER_NAMES, SINGLE_ITEMS
 from .selectors.common import DEFAULT_DAYS, Period, default_period
@@ -181,12 +181,8 @@ class EvaluationOpenForm(forms.Form):
         queryset=SpeedUpEntry.objects.order_by("number"),
         required=False,
     )
-    period_start = forms.DateField(
-        label=_("Period from"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    period_end = forms.DateField(
-        label=_("Period to"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    period_start = forms.DateField(label=_("Period from"), widget=date_input())
+    period_end = forms.DateField(label=_("Period to"), widget=date_input())
 
 
 class InspectionForm(forms.Form):
@@ -234,19 +230,13 @@ class FindingForm(forms.Form):
     unit = forms.ModelChoiceField(
         label=_("Responsible unit"), queryset=Unit.objects.filter(kind=Unit.Kind.INTERNAL)
     )
-    rectify_by = forms.DateField(
-        label=_("Rectify by"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    rectify_by = forms.DateField(label=_("Rectify by"), widget=date_input())
 
 
 class NoticeDraftForm(forms.Form):
     campaign = forms.ModelChoiceField(label=_("Campaign"), queryset=Campaign.objects.all())
-    period_start = forms.DateField(
-        label=_("Period from"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    period_end = forms.DateField(
-        label=_("Period to"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    period_start = forms.DateField(label=_("Period from"), widget=date_input())
+    period_end = forms.DateField(label=_("Period to"), widget=date_input())
 
 
 class NoticeEditForm(forms.Form):

@@ -11,7 +11,7 @@ from kuaiban.cases.models import CasePause, DepartmentRequest
 from kuaiban.commitments.models import CheckMethod, CheckState, HearingOutcome
 from kuaiban.documents.models import ResultDelivery
 from kuaiban.ratings.models import Finding
-from kuaiban.web import start_key_parsed
+from kuaiban.web import date_input, start_key_parsed
 
 from . import selectors
 
@@ -258,7 +258,7 @@ class HearingDecisionForm(forms.Form):
     repayment_due = forms.DateField(
         label=_("To be repaid by"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=date_input(),
     )
     bar_months = forms.IntegerField(
         label=_("Barred from the commitment route for (months; 0: until lifted)"),
@@ -311,7 +311,7 @@ class FilingForm(forms.Form):
                 label=_("Target date"),
                 required=False,
                 initial=line.target_date,
-                widget=forms.DateInput(attrs={"type": "date"}),
+                widget=date_input(),
             )
             self.fields[prefix + "can_be_instant"] = forms.BooleanField(
                 label=_("Can become an instant item"), required=False, initial=line.can_be_instant

@@ -77,7 +77,7 @@ class PeriodDateField(forms.DateField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("input_formats", ["%Y-%m-%d"])
-        kwargs.setdefault("widget", forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
+        kwargs.setdefault("widget", date_input())
         super().__init__(**kwargs)
 
     def to_python(self, value):
@@ -94,3 +94,9 @@ class PeriodDateField(forms.DateField):
                 code="out_of_range",
                 params={"earliest": EARLIEST_DATE.isoformat(), "latest": latest.isoformat()},
             )
+
+
+def date_input() -> forms.DateInput:
+    """A date picker whose value is written as the browser reads it (YYYY-MM-DD, whatever the
+    language): a date shown again after saving is kept, not blanked by the browser."""
+    return forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})

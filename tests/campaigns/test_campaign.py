@@ -210,6 +210,7 @@ def test_the_unit_files_on_its_page_and_the_office_sees_and_accepts_it(client, l
     assert task.state == "open" and task.text == "劳动关系处自查报告"
     page = client.get(url).content.decode()
     assert 'data-testid="filing-problems"' in page and "李处长" in page
+    assert 'value="2020-09-30"' in page  # a saved date shows as the date picker reads it
     data["line-0-target_date"] = "2020-09-30"
     client.post(url, data, follow=True)
     task.refresh_from_db()
