@@ -44,6 +44,8 @@ def campaign_tasks_sweep(*, now=None, batch: int = BATCH) -> dict[str, int]:
                 for t in THRESHOLDS:
                     if getattr(row, t.fired) is None and getattr(row, t.at) <= now:
                         setattr(row, t.fired, now)
+                        if t.action == CampaignAction.REMIND and row.due_at <= now:
+                            continue  # already due: the overdue flag says it, not a reminder
                         fired[str(t.action)].append(row)
                         events.append(
                             CampaignEvent(

@@ -243,3 +243,15 @@ def test_a_calendar_edit_moves_the_filings_still_to_come(launched):
     assert task.due_at.astimezone(SH).date() == date(2020, 8, 18)
     self_assessment = UnitTask.objects.get(task__code="SELF", unit__code="GSBX")
     assert self_assessment.due_at.astimezone(SH).date() == date(2020, 8, 31)  # untouched
+
+
+def test_a_campaign_launched_after_its_due_dates_flags_overdue_without_a_reminder(office):
+    campaign = Campaign.objects.get(code="KB2020")
+    with time_machine.travel(at(2020, 9, 1, 9), tick=False):
+        services.campaign_launch(campaign=campaign, actor=office)
+        marked = campaign_tasks_sweep()
+    assert (marked["remind"], marked["overdue"]) == (0, 2 * len(UNITS))  # docking, self
+    task = _docking("SBZX")
+    assert task.reminded_at is not None and task.overdue_at is not None
+    actions = set(CampaignEvent.objects.filter(unit_task=task).values_list("action", flat=True))
+    assert actions == {"overdue"}
