@@ -107,6 +107,13 @@ def required_form_fields(
     return list(FormField.objects.filter(items__in=item_ids).distinct().order_by("order", "code"))
 
 
+def at_windows_of(clerk) -> Q:
+    """Applications whose intake window (the bundle's, or the single item's) is one of the
+    clerk's (a subquery, not a list: no extra query)."""
+    window_ids = clerk.windows.values("pk")
+    return Q(bundle__window_id__in=window_ids) | Q(item__window_id__in=window_ids)
+
+
 def _visible_to(applicant) -> QuerySet[Application]:
     """An applicant's own applications; window records only once the account is verified."""
     own = Application.objects.filter(applicant=applicant)

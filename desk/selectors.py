@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from bundles.selectors import required_form_fields
+from bundles.selectors import at_windows_of, required_form_fields
 from bundles.services.window import WINDOW_INTAKE_APPLICANTS
 from kuaiban.accounts.models import Role
 from kuaiban.cases.clocks import ClockReading, read_clock
@@ -38,20 +38,10 @@ from kuaiban.ratings.models import FollowUp, FollowUpState
 # -- window intake -----------------------------------------------------------------------------
 
 
-def _in_windows(window_ids) -> Q:
-    """Applications whose intake window (the bundle's, or the single item's) is in `window_ids`."""
-    return Q(bundle__window_id__in=window_ids) | Q(item__window_id__in=window_ids)
-
-
-def _clerk_window_ids(clerk):
-    # A subquery, not a list: no extra query.
-    return clerk.windows.values("pk")
-
-
 def intake_queue(clerk) -> QuerySet[Application]:
     """Submitted applications waiting at the clerk's windows, oldest first."""
     return (
-        Application.objects.filter(_in_windows(_clerk_window_ids(clerk)))
+        Application.objects.filter(at_windows_of(clerk))
         .filter(state=ApplicationState.SUBMITTED)
         .select_related("applicant", "bundle", "item")
         .order_by(F("submitted_at").asc(nulls_last=True), "id")
@@ -62,7 +52,7 @@ def application_for_clerk(clerk, reference: str) -> Application | None:
     """An application of one of the clerk's windows, with what the intake page shows (an online
     draft is not shown: it is the applicant's until submitted)."""
     return (
-        Application.objects.filter(_in_windows(_clerk_window_ids(clerk)))
+        Application.objects.filter(at_windows_of(clerk))
         .filter(Application.seen_at_windows())
         .select_related("applicant", "bundle", "item", "hall")
         .prefetch_related(

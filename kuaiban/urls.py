@@ -17,6 +17,7 @@ urlpatterns = [
     path("supervision/", include("acceptance.urls")),
     path("reports/", include("reports.urls")),
     path("staff/", include("desk.urls")),
+    path("api/", include("api.urls")),
     path("", include("kuaiban.documents.urls")),
     path("", include("bundles.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

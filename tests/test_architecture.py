@@ -16,7 +16,7 @@ ROOT = Path(settings.BASE_DIR)
 # The project's wiring (settings, URLs, the Celery app, WSGI) names every app by design. The
 # package `kuaiban` itself only exports the Celery app, which any layer may read.
 PROJECT = ("kuaiban.settings", "kuaiban.urls", "kuaiban.celery", "kuaiban.wsgi")
-APPS = ("bundles", "desk", "speedup", "acceptance", "reports", "devtools")
+APPS = ("bundles", "desk", "speedup", "acceptance", "reports", "devtools", "api")
 # app → the layers it may import (the kernel is `kuaiban` minus the project's wiring).
 ALLOWED = {
     "kernel": {"kernel"},
@@ -26,11 +26,12 @@ ALLOWED = {
     "acceptance": {"kernel", "speedup", "acceptance"},
     "reports": {"kernel", "speedup", "acceptance", "reports"},
     "devtools": {"kernel", "speedup", "devtools"},
+    "api": {"kernel", "bundles", "speedup", "acceptance", "api"},
 }
 # Strings in the kernel that would name an app above it or one of its pages.
 UPWARD_STRING = re.compile(
-    r"^(?:(?:bundles|desk|speedup|acceptance|reports|devtools)\.[a-z_.]+"
-    r"|/(?:applications|apply|staff|supervision|speedup|reports)/.*)$"
+    r"^(?:(?:bundles|desk|speedup|acceptance|reports|devtools|api)\.[a-z_.]+"
+    r"|/(?:applications|apply|staff|supervision|speedup|reports|api)/.*)$"
 )
 
 

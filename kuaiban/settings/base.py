@@ -50,6 +50,9 @@ INSTALLED_APPS = [
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # the API docs' Swagger UI, served from our static files
     # the shared kernel
     "kuaiban.catalog",
     "kuaiban.accounts",
@@ -69,6 +72,8 @@ INSTALLED_APPS = [
     "speedup",
     "acceptance",
     "reports",
+    # the open API over the same services (issue 15)
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -319,6 +324,38 @@ FILE_UPLOAD_HANDLERS = [
 
 # The reference data (catalog, office hours) and the demo accounts, loaded by management commands.
 KUAIBAN_FIXTURES_DIR = PACKAGE_DIR / "fixtures"
+
+# The open API (/api/v1/, issue 15): JSON only (no browsable pages: they need inline script),
+# a bearer token first (so an unauthenticated call answers 401 with WWW-Authenticate), the
+# session for the portal's own pages. Others' records are 404, as on the pages.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "kuaiban.accounts.api_tokens.PersonalTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pages",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Kuaiban open API",
+    "DESCRIPTION": (
+        "The fast-track services portal's API for applicants, staff, the provincial platform "
+        "and other departments. Authenticate with `Authorization: Bearer <token>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+KUAIBAN_API_TOKEN_HOURS = int(os.environ.get("KUAIBAN_API_TOKEN_HOURS", "720"))
+KUAIBAN_API_TOKEN_HOURS_STAFF = int(os.environ.get("KUAIBAN_API_TOKEN_HOURS_STAFF", "8"))
 
 # Warn administrators when fewer than this many days ahead are covered by a loaded calendar.
 KUAIBAN_CALENDAR_HORIZON_DAYS = 90
