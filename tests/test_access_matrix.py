@@ -55,6 +55,7 @@ from tests.oidc_provider import CLIENT_ID as oidc_client_id
 pytestmark = pytest.mark.django_db
 
 OK, LOGIN, NO = "ok", "login", "404"
+API_LOGIN = "401"  # the API's "log in first": a bearer token (or the portal's session)
 
 ROLES = (
     "anonymous",
@@ -87,6 +88,7 @@ class Row:
     data: dict = field(default_factory=dict)
     # Someone logged in but not allowed gets NO, unless named here.
     others: dict[str, str] = field(default_factory=dict)
+    json: bool = False  # the open API takes JSON bodies
 
 
 @dataclass
@@ -114,6 +116,27 @@ class World:
     issued_report_id: int  # … and the report it issued
     guide_draft_id: int  # a guide change proposed by the admin
     guide_submitted_id: int  # another, submitted for legal review
+
+
+# The API's case actions on the world's accepted LR-002 case, with an empty body: those that need
+# none succeed for its unit's reviewers; the others are refused for the missing fields.
+API_CASE_ACTIONS = {
+    "start-review": OK,
+    "approve": OK,
+    **dict.fromkeys(
+        (
+            "resume",  # the case is not paused
+            "deny",
+            "pause",
+            "statutory-mode",
+            "on-site-check",
+            "extension",
+            "department-request",
+            "department-reply",
+        ),
+        "400",
+    ),
+}
 
 
 def _row(path, allowed, **kwargs) -> Row:
@@ -417,6 +440,70 @@ MATRIX: dict[str, Row] = {
     "staff:guide_review_return": _row(
         _guide("return/"), {"legal_reviewer"}, method="post", data={"comments": "依据不足"}
     ),
+    # the open API (/api/v1/): the public catalog; the rest answers 401 without a token or a
+    # session, and 404 to someone who may not call it, as the pages do
+    **{
+        f"api:{name}": _row(path, EVERYONE, anonymous=OK)
+        for name, path in (
+            ("bundles", "/api/v1/catalog/bundles/"),
+            ("bundle", "/api/v1/catalog/bundles/B03/"),
+            ("items", "/api/v1/catalog/items/"),
+            ("item", "/api/v1/catalog/items/LR-002/"),
+            ("halls", "/api/v1/catalog/halls/"),
+            ("schema", "/api/schema/"),
+            ("docs", "/api/docs/"),
+        )
+    },
+    # a token is made from a session (DRF's session-only refusal is 403); revoking one needs it
+    "api:token_create": _row("/api/v1/tokens/", EVERYONE, method="post", anonymous="403", json=True),
+    "api:token_revoke": _row(
+        "/api/v1/tokens/current/",
+        set(),
+        method="delete",
+        anonymous=API_LOGIN,
+        others=dict.fromkeys(EVERYONE, API_LOGIN),  # a session is not a token
+    ),
+    "api:applications": _row("/api/v1/applications/", APPLICANTS, anonymous=API_LOGIN),
+    "api:application": _row(
+        lambda w: f"/api/v1/applications/{w.application.reference}/",
+        {"owner"},
+        anonymous=API_LOGIN,
+    ),
+    "api:cases": _row("/api/v1/cases/", UNIT_REVIEWERS, anonymous=API_LOGIN),
+    "api:case": _row(
+        lambda w: f"/api/v1/cases/{w.case_id}/", {"reviewer", "unit_head"}, anonymous=API_LOGIN
+    ),
+    # each action as the desk's button; an empty body is refused (400) where one is needed
+    **{
+        f"api:case_{action}": _row(
+            lambda w, a=action: f"/api/v1/cases/{w.case_id}/{a}/",
+            set() if status != OK else {"reviewer", "unit_head"},
+            method="post",
+            json=True,
+            anonymous=API_LOGIN,
+            others={} if status == OK else {"reviewer": status, "unit_head": status},
+        )
+        for action, status in API_CASE_ACTIONS.items()
+    },
+    "api:intake": _row("/api/v1/intake/", {"clerk", "other_clerk"}, anonymous=API_LOGIN),
+    # the application was accepted already: a second acceptance loses the race (409)
+    "api:intake_accept": _row(
+        lambda w: f"/api/v1/intake/{w.application.reference}/accept/",
+        set(),
+        method="post",
+        json=True,
+        anonymous=API_LOGIN,
+        others={"clerk": "409"},
+    ),
+    "api:intake_return": _row(
+        lambda w: f"/api/v1/intake/{w.application.reference}/return/",
+        set(),
+        method="post",
+        json=True,
+        anonymous=API_LOGIN,
+        others={"clerk": "400"},
+    ),
+    "api:metrics": _row("/api/v1/metrics/", SUPERVISORS, anonymous=API_LOGIN),
     # the Django admin: administrators only (others are sent to its login)
     "admin": _row(
         "/admin/",
@@ -633,7 +720,12 @@ def test_the_access_matrix(client, settings, tmp_path, oidc_provider):
             if role != "anonymous":
                 client.force_login(users[role])
             with transaction.atomic():
-                response = getattr(client, row.method)(path, row.data)
+                if row.json:
+                    response = getattr(client, row.method)(
+                        path, row.data, content_type="application/json"
+                    )
+                else:
+                    response = getattr(client, row.method)(path, row.data)
                 transaction.set_rollback(True)
             got, expected = _outcome(response), _expected(row, role)
             if got != expected:

@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "kuaiban" / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 SOURCES = [
-    *("kuaiban", "bundles", "desk", "speedup", "acceptance", "reports", "devtools"),
+    *("kuaiban", "bundles", "desk", "speedup", "acceptance", "reports", "devtools", "api"),
     "manage.py",
 ]
 

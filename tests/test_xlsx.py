@@ -100,7 +100,7 @@ def test_a_share_is_a_number_shown_as_a_percentage_and_no_share_an_empty_cell():
 # -- no workbook cell is written around the guard ---------------------------------------------
 
 ROOT = Path(__file__).resolve().parent.parent
-PORTAL = ["kuaiban", "bundles", "desk", "speedup", "acceptance", "reports", "devtools"]
+PORTAL = ["kuaiban", "bundles", "desk", "speedup", "acceptance", "reports", "devtools", "api"]
 GUARD = ROOT / "kuaiban" / "xlsx.py"
 # bench/ is left out on purpose: its P4 baseline is a bare openpyxl loop over generated rows,
 # timed against the guarded export, and never leaves the benchmark.

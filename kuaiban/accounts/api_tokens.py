@@ -34,12 +34,13 @@ def token_lifetime(user) -> timedelta:
 
 def token_issue(*, user, name: str = "") -> tuple[ApiToken, str]:
     """A new token for `user`: the row and the token itself, which is never stored."""
-    token = PREFIX + secrets.token_urlsafe(32)
+    token, now = PREFIX + secrets.token_urlsafe(32), timezone.now()
     row = ApiToken.objects.create(
         user=user,
         name=name[:100],
         key_hash=_hash(token),
-        expires_at=timezone.now() + token_lifetime(user),
+        created_at=now,
+        expires_at=now + token_lifetime(user),
     )
     return row, token
 

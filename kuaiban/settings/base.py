@@ -353,6 +353,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
 }
 KUAIBAN_API_TOKEN_HOURS = int(os.environ.get("KUAIBAN_API_TOKEN_HOURS", "720"))
 KUAIBAN_API_TOKEN_HOURS_STAFF = int(os.environ.get("KUAIBAN_API_TOKEN_HOURS_STAFF", "8"))
