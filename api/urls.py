@@ -1,6 +1,8 @@
 """/api/v1/…: the open API. The schema (/api/schema/) and its docs (/api/docs/) are served from
 the portal's own static files; `docs/openapi.yaml` is the committed copy CI compares against."""
 
+from csp.constants import SELF
+from csp.decorators import csp_update
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -42,5 +44,12 @@ v1 = [
 urlpatterns = [
     path("v1/", include(v1)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # Swagger UI draws its icons as data: images; the docs page alone allows them.
+    path(
+        "docs/",
+        csp_update({"img-src": [SELF, "data:"]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api:schema")
+        ),
+        name="docs",
+    ),
 ]

@@ -52,3 +52,15 @@ def test_the_dashboard_and_a_running_export_work_under_the_policy(site, page, cs
 
     assert csp_watch.violations == []
     assert len(csp_watch.documents) >= 4  # log-in, dashboard, the job page and its reload
+
+
+def test_the_api_docs_render_from_our_own_files_under_the_policy(site, page, csp_watch):
+    """/api/docs/: Swagger UI from the portal's static files lists the operations, and nothing
+    is fetched from another origin or refused by the policy."""
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.goto(f"{site}/api/docs/")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("/api/v1/catalog/bundles/", exact=True)).to_be_visible()
+    assert all(url.startswith(site) for url in fetched), fetched
+    assert csp_watch.violations == []
