@@ -11,6 +11,7 @@ admin.site.index_title = _("Catalogs and calendars")
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("welcome/", views.landing, name="landing"),
     path("health/", views.health, name="health"),
     path("guide/", include("kuaiban.catalog.urls")),
     path("speedup/", include("speedup.urls")),

@@ -1,14 +1,54 @@
+from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
+from kuaiban.accounts.models import Role
+from kuaiban.cases.models import EDITABLE_APPLICATION_STATES, Application
 from kuaiban.catalog.selectors import published_bundles
+from kuaiban.commitments.models import HearingNotice, HearingState
 from kuaiban.health import DOWN, OK, broker_status, cache_status, database_status
 from kuaiban.workdays.selectors import calendar_coverage
 
 
 def home(request):
-    return render(request, "home.html", {"bundles": published_bundles()})
+    """The start page; an applicant also finds what they left unfinished (继续办理) and what waits
+    for them (我的待办): a returned application to correct, a notice to answer."""
+    context: dict[str, object] = {"bundles": published_bundles()}
+    user = request.user
+    if user.is_authenticated and user.is_applicant:
+        context["unfinished"] = list(
+            # The window's drafts are the clerk's to fill, not the applicant's.
+            Application.objects.filter(
+                applicant=user,
+                state__in=EDITABLE_APPLICATION_STATES,
+                channel=Application.Channel.ONLINE,
+            )
+            .select_related("bundle", "item")
+            .order_by("-created_at")[:5]
+        )
+        context["hearings"] = list(
+            HearingNotice.objects.filter(
+                check_row__application__applicant=user, state=HearingState.SENT
+            ).select_related("check_row__application")
+        )
+    return render(request, "home.html", context)
+
+
+# Where each kind of staff starts the day (the page after logging in, when none was asked for).
+WORKBENCH = {
+    Role.CLERK: "staff:intake",
+    Role.REVIEWER: "staff:cases",
+    Role.SUPERVISOR: "supervision:programme",
+    Role.ADMINISTRATOR: "supervision:programme",
+}
+
+
+@login_required
+def landing(request):
+    """After logging in: staff on their workbench, applicants on the start page with their
+    unfinished applications."""
+    return redirect(WORKBENCH.get(request.user.role, "home"))
 
 
 @never_cache

@@ -167,6 +167,7 @@ MATRIX: dict[str, Row] = {
     # public pages
     "home": _row("/", EVERYONE, anonymous=OK),
     "health": _row("/health/", EVERYONE, anonymous=OK),
+    "landing": _row("/welcome/", EVERYONE),  # where a log-in lands: each role's workbench
     "guide:index": _row("/guide/", EVERYONE, anonymous=OK),
     "guide:bundle": _row("/guide/bundles/B10/", EVERYONE, anonymous=OK),
     "guide:item": _row("/guide/items/LR-002/", EVERYONE, anonymous=OK),
@@ -455,7 +456,9 @@ MATRIX: dict[str, Row] = {
         )
     },
     # a token is made from a session (DRF's session-only refusal is 403); revoking one needs it
-    "api:token_create": _row("/api/v1/tokens/", EVERYONE, method="post", anonymous="403", json=True),
+    "api:token_create": _row(
+        "/api/v1/tokens/", EVERYONE, method="post", anonymous="403", json=True
+    ),
     "api:token_revoke": _row(
         "/api/v1/tokens/current/",
         set(),

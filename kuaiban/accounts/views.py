@@ -44,10 +44,25 @@ def locked_out(request, original_response=None, credentials=None):
     return response
 
 
+# Where a registration goes once the identity is verified: the page the person set off from
+# (在线申请 → 注册 → back to the application), kept in the session across the SMS step.
+AFTER_REGISTRATION = "kuaiban_after_registration"
+
+
+def _remember_next(request) -> str:
+    """Keep a safe `next` of this request for after the registration; the one kept."""
+    candidate = request.GET.get("next") or request.POST.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        request.session[AFTER_REGISTRATION] = candidate
+    return request.session.get(AFTER_REGISTRATION, "")
+
+
 def register(request):
     if request.user.is_authenticated:
         return redirect("accounts:profile")
-    return render(request, "accounts/register.html")
+    return render(request, "accounts/register.html", {"next": _remember_next(request)})
 
 
 @sensitive_post_parameters(*SENSITIVE)
@@ -159,6 +174,8 @@ def _after_verification(request, verification):
         )
     elif verification.verdict == Verdict.VERIFIED:
         messages.success(request, _("Your identity is verified. You can now submit applications."))
+        if request.session.get(AFTER_REGISTRATION):
+            return redirect(request.session.pop(AFTER_REGISTRATION))
     elif verification.verdict == Verdict.MISMATCH:
         messages.error(
             request,
@@ -275,6 +292,7 @@ def _next_url(request) -> str:
 def _register(request, form_class, template, register_with):
     if request.user.is_authenticated:
         return redirect("accounts:profile")
+    _remember_next(request)
     form = form_class(request.POST or None)
     if request.method == "POST" and not throttle.registration_allowed(request):
         security_log.record(security_log.Kind.REGISTRATION_THROTTLED, request)

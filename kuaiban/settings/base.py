@@ -203,7 +203,7 @@ AXES_DISABLE_ACCESS_LOG = True
 # kuaiban/accounts/admin.py registers the attempts, read-only but for the audited unlock.
 AXES_ENABLE_ADMIN = False
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "landing"  # staff: their workbench (kuaiban.views.WORKBENCH)
 LOGOUT_REDIRECT_URL = "home"
 
 # Chinese first, English available through the language switch.

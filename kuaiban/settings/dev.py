@@ -1,11 +1,14 @@
-"""The embedded default used by the README's set-up command: SQLite, DEBUG on, no broker."""
+"""The embedded default used by the README's set-up command: SQLite, no broker."""
 
 from .base import *  # noqa: F403
 
 # Development tools (the history generator), never in production.
 INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]  # noqa: F405
 
-DEBUG = True
+# Off, so the demo shows the portal's own 404/403/500 pages as a user would meet them
+# (`scripts/demo` serves the static files with `runserver --insecure`); DJANGO_DEBUG=1 for
+# Django's debugging pages.
+DEBUG = env_bool("DJANGO_DEBUG", False)  # noqa: F405
 
 # The demo's timers finish a task every few seconds; a line for each would bury what the console
 # is for, such as the SMS codes of a registration. Failures are still logged as errors.
