@@ -94,7 +94,7 @@ def test_a_new_citizen_gets_a_verified_account_and_is_logged_in(client, platform
     response = round_trip(client, platform)
 
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    assert response["Location"] == "/welcome/"  # the landing page: an applicant goes home
     account = logged_in(client)
     assert account is not None
     assert account.sso_subject == platform.user["sub"]
