@@ -16,6 +16,7 @@ from .models import (
     Material,
     ServiceItem,
     VisitTarget,
+    Window,
 )
 
 
@@ -29,6 +30,67 @@ def published_items() -> QuerySet[ServiceItem]:
         .select_related("window", "unit")
         .prefetch_related("speedup_entries")
         .order_by("window__code", "code")
+    )
+
+
+# Who a bundle is for, as the guide index groups them: a person's own affairs (个人办事) or an
+# employer's (单位办事); a bundle for either is in both.
+AUDIENCES = {
+    "person": (
+        Bundle.Applicant.CITIZEN,
+        Bundle.Applicant.FAMILY,
+        Bundle.Applicant.CITIZEN_OR_ENTERPRISE,
+    ),
+    "employer": (
+        Bundle.Applicant.ENTERPRISE,
+        Bundle.Applicant.INSTITUTION,
+        Bundle.Applicant.CITIZEN_OR_ENTERPRISE,
+    ),
+}
+
+
+@dataclass
+class GuideIndex:
+    query: str
+    audience: str
+    bundles: list[Bundle]
+    item_groups: list[tuple[str, list[ServiceItem]]]  # (the window category's label, its items)
+
+    @property
+    def found(self) -> int:
+        return len(self.bundles) + sum(len(items) for _label, items in self.item_groups)
+
+
+def _matching(query: str) -> models.Q:
+    q = models.Q()
+    for word in query.split():
+        q &= (
+            models.Q(code__icontains=word)
+            | models.Q(name_zh__icontains=word)
+            | models.Q(name_en__icontains=word)
+        )
+    return q
+
+
+def guide_index(query: str = "", audience: str = "") -> GuideIndex:
+    """The guide index: bundles (for a person or an employer) and items grouped by their
+    window's category (社会保险, 就业创业, 人才人事, 劳动关系), those whose code or name holds
+    every word of `query`. Two queries whatever the catalog's size."""
+    query = " ".join(query.split())[:100]
+    audience = audience if audience in AUDIENCES else ""
+    bundles = published_bundles().filter(_matching(query)).order_by("code")
+    if audience:
+        bundles = bundles.filter(applicant__in=AUDIENCES[audience])
+    groups: dict[str, list[ServiceItem]] = {}
+    labels = dict(Window.Category.choices)
+    for item in published_items().filter(_matching(query)):
+        groups.setdefault(item.window.category, []).append(item)
+    order = [c for c in Window.Category.values if c in groups]
+    return GuideIndex(
+        query=query,
+        audience=audience,
+        bundles=list(bundles),
+        item_groups=[(str(labels[c]), groups[c]) for c in order],
     )
 
 

@@ -6,11 +6,9 @@ from . import selectors
 
 
 def guide_index(request):
-    return render(
-        request,
-        "catalog/guide_index.html",
-        {"bundles": selectors.published_bundles(), "items": selectors.published_items()},
-    )
+    """Search by words of a name or a code, and the bundles for a person or an employer."""
+    index = selectors.guide_index(request.GET.get("q", ""), request.GET.get("for", ""))
+    return render(request, "catalog/guide_index.html", {"index": index})
 
 
 def bundle_detail(request, code):

@@ -115,3 +115,33 @@ def test_the_admin_speaks_chinese(admin_client):
     page = admin_client.get("/admin/catalog/serviceitem/").content.decode()
     assert "服务事项" in page
     assert "法定时限" in page
+
+
+def test_the_guide_index_finds_a_service_by_a_word_of_its_name(client):
+    page = client.get("/guide/", {"q": "退休"}).content.decode()
+    assert 'data-code="B07"' in page  # 退休一件事
+    assert 'data-code="B01"' not in page
+    assert 'data-testid="guide-found"' in page
+    nothing = client.get("/guide/", {"q": "没有这种服务"}).content.decode()
+    assert 'data-testid="guide-none"' in nothing
+
+
+def test_the_guide_index_shows_an_employer_the_employer_s_bundles(client):
+    from kuaiban.catalog.models import Bundle
+    from kuaiban.catalog.selectors import AUDIENCES
+
+    page = client.get("/guide/", {"for": "employer"}).content.decode()
+    for bundle in Bundle.objects.filter(is_published=True):
+        shown = f'data-code="{bundle.code}"' in page
+        assert shown == (bundle.applicant in AUDIENCES["employer"]), bundle.code
+    # an unknown audience is everyone, a long query is cut, not refused
+    assert client.get("/guide/", {"for": "aliens", "q": "x" * 500}).status_code == 200
+
+
+def test_the_guide_index_groups_items_by_their_window_s_category(client):
+    from kuaiban.catalog.selectors import guide_index, published_items
+
+    index = guide_index()
+    for _label, items in index.item_groups:
+        assert len({item.window.category for item in items}) == 1
+    assert sum(len(items) for _l, items in index.item_groups) == len(published_items())
