@@ -11,7 +11,6 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bundles.selectors import at_windows_of
 from bundles.services import handling, intake
 from kuaiban.accounts.identity import mask_name
 from kuaiban.accounts.models import Role
@@ -248,7 +247,7 @@ CASE_ACTION_VIEWS = {action: _case_action_view(action) for action in CASE_ACTION
 
 def clerk_applications(user):
     return (
-        Application.objects.filter(at_windows_of(user))
+        Application.objects.filter(Application.taken_in_by(user))
         .filter(Application.seen_at_windows())
         .select_related("bundle", "item")
     )

@@ -107,13 +107,6 @@ def required_form_fields(
     return list(FormField.objects.filter(items__in=item_ids).distinct().order_by("order", "code"))
 
 
-def at_windows_of(clerk) -> Q:
-    """Applications whose intake window (the bundle's, or the single item's) is one of the
-    clerk's (a subquery, not a list: no extra query)."""
-    window_ids = clerk.windows.values("pk")
-    return Q(bundle__window_id__in=window_ids) | Q(item__window_id__in=window_ids)
-
-
 def _visible_to(applicant) -> QuerySet[Application]:
     """An applicant's own applications; window records only once the account is verified."""
     own = Application.objects.filter(applicant=applicant)
@@ -187,9 +180,8 @@ def file_for_user(user, file_id: int) -> StoredFile | None:
     if user.is_applicant:
         return files.filter(pk=file_id, owner=user).first()
     uses = ApplicationMaterial.objects.filter(file_id=file_id)
-    window_ids = list(user.windows.values_list("pk", flat=True))
     at_windows = Application.objects.filter(Application.seen_at_windows()).filter(
-        Q(bundle__window_id__in=window_ids) | Q(item__window_id__in=window_ids)
+        Application.taken_in_by(user)
     )
     allowed = uses.filter(
         Q(application__cases__unit_id=user.unit_id, application__cases__unit__isnull=False)

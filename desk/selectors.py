@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from bundles.selectors import at_windows_of, required_form_fields
+from bundles.selectors import required_form_fields
 from bundles.services.window import WINDOW_INTAKE_APPLICANTS
 from kuaiban.accounts.models import Role
 from kuaiban.cases.clocks import ClockReading, read_clock
@@ -41,7 +41,7 @@ from kuaiban.ratings.models import FollowUp, FollowUpState
 def intake_queue(clerk) -> QuerySet[Application]:
     """Submitted applications waiting at the clerk's windows, oldest first."""
     return (
-        Application.objects.filter(at_windows_of(clerk))
+        Application.objects.filter(Application.taken_in_by(clerk))
         .filter(state=ApplicationState.SUBMITTED)
         .select_related("applicant", "bundle", "item")
         .order_by(F("submitted_at").asc(nulls_last=True), "id")
@@ -52,7 +52,7 @@ def application_for_clerk(clerk, reference: str) -> Application | None:
     """An application of one of the clerk's windows, with what the intake page shows (an online
     draft is not shown: it is the applicant's until submitted)."""
     return (
-        Application.objects.filter(at_windows_of(clerk))
+        Application.objects.filter(Application.taken_in_by(clerk))
         .filter(Application.seen_at_windows())
         .select_related("applicant", "bundle", "item", "hall")
         .prefetch_related(

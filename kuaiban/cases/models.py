@@ -7,15 +7,16 @@ The FSM fields are protected so nothing else can assign a state directly.
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from kuaiban.accounts.crypto import EncryptedJSONField, EncryptedTextField
 from kuaiban.accounts.identity import mask_phone
+from kuaiban.accounts.models import Role, User
 from kuaiban.append_only import AppendOnlyModel
-from kuaiban.catalog.models import Bundle, BundleQuestion, ServiceItem, VisitTarget
+from kuaiban.catalog.models import Bundle, BundleQuestion, ServiceItem, VisitTarget, Window
 from kuaiban.workdays.units import LimitUnit
 
 
@@ -246,6 +247,20 @@ class Application(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
     def broke_visit_target(self) -> bool:
         """More trips than promised (the rule of `visits.within_target_q`)."""
         return self.visits > VisitTarget.allowed(self.visit_target)
+
+    @staticmethod
+    def taken_in_by(clerk) -> Q:
+        """Applications whose intake window (the bundle's, or the single item's) the clerk takes
+        in: their own windows, and — when they serve a 一窗通办 window — every window no active
+        clerk serves (rule INTAKE-FALLBACK: an application never waits at a window nobody
+        staffs). Subqueries, not lists: no query of its own."""
+        own = clerk.windows.values("pk")
+        staffed = User.objects.filter(role=Role.CLERK, is_active=True, windows=OuterRef("pk"))
+        serves_bundles = Window.objects.filter(category=Window.Category.BUNDLE, pk__in=own)
+        window_ids = Window.objects.filter(
+            Q(pk__in=own) | (~Exists(staffed) & Exists(serves_bundles))
+        ).values("pk")
+        return Q(bundle__window_id__in=window_ids) | Q(item__window_id__in=window_ids)
 
     @staticmethod
     def seen_at_windows() -> Q:

@@ -58,9 +58,8 @@ def document_for_user(user, document_id: int) -> ResultDocument | None:
             pk=document_id,
         ).first()
     if user.role == Role.CLERK:
-        window_ids = list(user.windows.values_list("pk", flat=True))
         at_windows = Application.objects.filter(Application.seen_at_windows()).filter(
-            Q(bundle__window_id__in=window_ids) | Q(item__window_id__in=window_ids)
+            Application.taken_in_by(user)
         )
         return documents.filter(pk=document_id, application__in=at_windows).first()
     return None
