@@ -115,6 +115,10 @@ class ReuseForm(forms.Form):
 
 class WithdrawForm(forms.Form):
     reason = forms.CharField(label=_("Reason (optional)"), required=False, max_length=300)
+    confirm = forms.BooleanField(
+        label=_("I understand that a withdrawn application ends here and cannot be resumed."),
+        error_messages={"required": _("Tick the box to confirm the withdrawal.")},
+    )
 
 
 class RatingForm(forms.Form):

@@ -3,15 +3,19 @@ materials), and what an applicant may see. A look-up of something the user may n
 None (the view answers 404: others' records do not exist for them)."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from kuaiban.cases.models import (
+    OPEN_CASE_STATES,
     Application,
     ApplicationMaterial,
+    ApplicationState,
     CaseEvent,
     CaseState,
+    EventAction,
     ItemCase,
     StoredFile,
 )
@@ -190,3 +194,102 @@ def file_for_user(user, file_id: int) -> StoredFile | None:
     if not allowed.exists():
         return None
     return files.filter(pk=file_id).first()
+
+
+# -- the status page's "when" and "what next" -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseOutlook:
+    """When an item case will be done, as its applicant reads it."""
+
+    case: ItemCase
+    expected: datetime | None  # the committed due time, while the clock runs or is paused
+    waiting_for_stage: bool  # a later stage: its clock starts when the earlier one is approved
+    paused: bool
+
+
+@dataclass(frozen=True)
+class Outlook:
+    cases: list[CaseOutlook]
+    # The latest expected time of the cases whose clocks run; None while a stage still waits
+    # (its time is not known yet) or nothing runs.
+    expected: datetime | None
+    later_stages_waiting: bool
+    originals: list[Material]  # paper originals to show at the window
+
+
+def status_outlook(application: Application) -> Outlook:
+    """From the prefetched cases and materials of `application_status`: each case's expected
+    completion and the application's, and the originals to bring."""
+    rows = []
+    for case in application.cases.all():
+        running = case.state in OPEN_CASE_STATES and case.committed_due_at is not None
+        rows.append(
+            CaseOutlook(
+                case=case,
+                expected=case.committed_due_at if running else None,
+                waiting_for_stage=case.state == CaseState.WAITING,
+                paused=case.paused_since is not None,
+            )
+        )
+    waiting = any(row.waiting_for_stage for row in rows)
+    dues = [row.expected for row in rows if row.expected is not None]
+    open_application = application.state in (
+        ApplicationState.SUBMITTED,
+        ApplicationState.ACCEPTED,
+        ApplicationState.IN_PROGRESS,
+    )
+    # Paper originals are never uploaded: the items' physical materials not yet seen at the
+    # window (one query).
+    seen = {
+        held.material_id
+        for held in application.materials.all()
+        if held.provision == ApplicationMaterial.Provision.AT_WINDOW
+    }
+    links = ItemMaterial.objects.filter(
+        item_id__in={row.case.item_id for row in rows}, material__physical=True
+    ).select_related("material")
+    originals = list(
+        {link.material_id: link.material for link in links if link.material_id not in seen}.values()
+    )
+    return Outlook(
+        cases=rows,
+        expected=max(dues) if dues and not waiting and open_application else None,
+        later_stages_waiting=waiting and open_application,
+        originals=originals if open_application else [],
+    )
+
+
+# What the applicant's timeline shows of each event: its label, and whether its reason is
+# written for the applicant (a denial's, a pause's) or is the office's own note (a recompute's
+# arithmetic, a request to another department). The sweep's flags and recomputes are not shown.
+TIMELINE_HIDDEN = {EventAction.FLAG, EventAction.RECOMPUTE, EventAction.EXTENSION_REQUESTED}
+TIMELINE_REASON_SHOWN = {
+    EventAction.WITHDRAW,
+    EventAction.RETURN,
+    EventAction.REFUSE,
+    EventAction.DENY,
+    EventAction.PAUSE,
+    EventAction.STOP,
+    EventAction.REVOKE,
+}
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    event: CaseEvent
+    reason: str
+
+
+def applicant_timeline(application: Application) -> list[TimelineRow]:
+    """The status page's timeline, newest first, in the applicant's words (from the prefetched
+    events)."""
+    rows = [
+        TimelineRow(event, event.reason if event.action in TIMELINE_REASON_SHOWN else "")
+        for event in application.events.all()
+        if event.action not in TIMELINE_HIDDEN
+        and not (event.action == EventAction.EXTENSION_DECIDED and not event.data.get("approved"))
+    ]
+    rows.reverse()
+    return rows

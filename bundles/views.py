@@ -329,6 +329,8 @@ def status(request, reference):
         "bundles/status.html",
         {
             "application": application,
+            "outlook": selectors.status_outlook(application),
+            "timeline": selectors.applicant_timeline(application),
             "withdrawable": "withdraw" in application.available_transitions(),
             "withdraw_form": WithdrawForm(),
             "rateable": bool(rating_targets(application)),
@@ -371,10 +373,12 @@ def hearing_answer(request, reference, hearing_id):
 def withdraw(request, reference):
     application = _own(request, reference)
     form = WithdrawForm(request.POST)
-    form.is_valid()
+    if not form.is_valid():
+        form_errors_as_messages(request, form)
+        return redirect("applications:status", reference=reference)
     try:
         applications.application_withdraw(
-            application=application, actor=request.user, reason=form.cleaned_data.get("reason", "")
+            application=application, actor=request.user, reason=form.cleaned_data["reason"]
         )
         messages.success(request, _("The application has been withdrawn."))
     except ValidationError as error:

@@ -212,7 +212,9 @@ MATRIX: dict[str, Row] = {
     "applications:done": _row(
         lambda w: f"/applications/{w.application.reference}/done/", {"owner"}
     ),
-    "applications:withdraw": _row(_draft("withdraw/"), {"owner"}, method="post"),
+    "applications:withdraw": _row(
+        _draft("withdraw/"), {"owner"}, method="post", data={"confirm": "on"}
+    ),
     # 好差评: the owner from the status page; anyone holding the SMS link (it names one application)
     "applications:rate": _row(
         lambda w: f"/applications/{w.application.reference}/rate/", {"owner"}

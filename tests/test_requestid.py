@@ -53,7 +53,7 @@ def test_the_event_log_records_the_requests_id(client):
     incoming = uuid.uuid4().hex
     client.post(
         f"/applications/{application.reference}/withdraw/",
-        {"reason": "不需要了"},
+        {"reason": "不需要了", "confirm": "on"},
         HTTP_X_REQUEST_ID=incoming,
     )
     event = CaseEvent.objects.filter(application=application).latest("id")

@@ -261,7 +261,9 @@ def test_a_citizen_withdraws_a_submitted_application(client, citizen):
     fill_form(client, application)
     provide_everything(client, application)
     client.post(f"/applications/{application.reference}/review/")
-    client.post(f"/applications/{application.reference}/withdraw/", {"reason": "不再需要"})
+    client.post(
+        f"/applications/{application.reference}/withdraw/", {"reason": "不再需要", "confirm": "on"}
+    )
     application.refresh_from_db()
     assert application.state == "withdrawn"
     assert set(application.cases.values_list("state", flat=True)) == {"withdrawn"}
