@@ -8,16 +8,20 @@ from columns already loaded. Staff see only their own windows' applications and 
 cases: a look-up of anything else returns None, and the view answers 404, as if it did not exist.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from bundles.selectors import required_form_fields
 from bundles.services.window import WINDOW_INTAKE_APPLICANTS
+from kuaiban.accounts.crypto import keyed_hash
+from kuaiban.accounts.identity import normalize_resident_id
 from kuaiban.accounts.models import Role
-from kuaiban.cases.clocks import ClockReading, read_clock
+from kuaiban.cases.clocks import ClockReading, OfficeTimeLeft, office_time_left, read_clock
 from kuaiban.cases.models import (
     OPEN_CASE_STATES,
     Application,
@@ -25,6 +29,7 @@ from kuaiban.cases.models import (
     ApplicationState,
     CaseEvent,
     CasePause,
+    CaseState,
     Commitment,
     DepartmentRequest,
     ExtensionRequest,
@@ -34,6 +39,7 @@ from kuaiban.cases.models import (
 from kuaiban.catalog.models import Unit
 from kuaiban.catalog.selectors import published_bundles, published_items
 from kuaiban.ratings.models import FollowUp, FollowUpState
+from kuaiban.workdays.calendar import calendar_from_db
 
 # -- window intake -----------------------------------------------------------------------------
 
@@ -93,24 +99,74 @@ def intake_services(clerk) -> tuple[list, list]:
 
 @dataclass(frozen=True)
 class CaseOnDesk:
-    """A case in a reviewer's queue with how its clock reads now."""
+    """A case in a reviewer's queue with how its clock reads now, and the office time left."""
 
     case: ItemCase
     clock: ClockReading
+    left: OfficeTimeLeft | None = None
 
 
-def review_queue(reviewer, *, now: datetime | None = None) -> list[CaseOnDesk]:
-    """The reviewer's unit's open cases, the nearest committed due time first (none last), each
-    with its clock read at `now`."""
+# The queue's views of the unit's open cases (`?show=`), each a filter at `now`.
+QUEUE_VIEWS: dict[str, Callable[[object, datetime], Q]] = {
+    "all": lambda user, now: Q(),
+    "mine": lambda user, now: Q(reviewer=user),
+    "overdue": lambda user, now: Q(committed_due_at__lte=now) & ~Q(state=CaseState.PAUSED),
+    "paused": lambda user, now: Q(state=CaseState.PAUSED),
+    "department": lambda user, now: Q(state=CaseState.AWAITING_DEPARTMENT),
+}
+QUEUE_PAGE = 50
+
+
+def _unit_open_cases(reviewer) -> QuerySet[ItemCase]:
+    return ItemCase.objects.filter(unit_id=reviewer.unit_id, state__in=OPEN_CASE_STATES)
+
+
+def queue_counts(reviewer, *, now: datetime) -> dict[str, int]:
+    """How many of the unit's open cases each view of the queue holds (one query)."""
+    if reviewer.unit_id is None:
+        return dict.fromkeys(QUEUE_VIEWS, 0)
+    return _unit_open_cases(reviewer).aggregate(
+        **{name: Count("pk", filter=view(reviewer, now)) for name, view in QUEUE_VIEWS.items()}
+    )
+
+
+def _search(query: str) -> Q:
+    """A reference number, or an applicant's resident ID (found by its keyed hash, never by
+    decrypting every row)."""
+    query = query.strip().upper()
+    q = Q(application__reference=query)
+    try:
+        number = normalize_resident_id(query)
+    except ValidationError:
+        return q
+    return q | Q(application__applicant__resident_id_hash=keyed_hash(number))
+
+
+def review_queue(
+    reviewer, *, now: datetime | None = None, show: str = "all", query: str = ""
+) -> QuerySet[ItemCase]:
+    """The reviewer's unit's open cases in one view of the queue, optionally searched, the
+    nearest committed due time first (none last). Read each page's clocks with `on_desk`."""
     now = now or timezone.now()
     if reviewer.unit_id is None:
-        return []
-    cases = (
-        ItemCase.objects.filter(unit_id=reviewer.unit_id, state__in=OPEN_CASE_STATES)
-        .select_related("item", "application")
-        .order_by(F("committed_due_at").asc(nulls_last=True), "id")
+        return ItemCase.objects.none()
+    cases = _unit_open_cases(reviewer).filter(
+        QUEUE_VIEWS.get(show, QUEUE_VIEWS["all"])(reviewer, now)
     )
-    return [CaseOnDesk(case, read_clock(case, now)) for case in cases]
+    if query.strip():
+        cases = cases.filter(_search(query))
+    return cases.select_related("item", "application").order_by(
+        F("committed_due_at").asc(nulls_last=True), "id"
+    )
+
+
+def on_desk(cases, now: datetime) -> list[CaseOnDesk]:
+    """Each case with its clock read at `now` and the office time it has left."""
+    calendar = calendar_from_db()
+    return [
+        CaseOnDesk(case, read_clock(case, now), office_time_left(case, now, calendar))
+        for case in cases
+    ]
 
 
 def case_for_reviewer(reviewer, case_id: int) -> ItemCase | None:

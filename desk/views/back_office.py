@@ -4,6 +4,7 @@ limit, extension request, another department). Another unit's case is 404."""
 
 from collections.abc import Callable
 
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,7 +17,7 @@ from bundles.selectors import required_materials
 from bundles.services import handling
 from kuaiban.accounts.decorators import reviewer_required
 from kuaiban.cases.access import access_record
-from kuaiban.cases.clocks import read_clock
+from kuaiban.cases.clocks import office_time_left, read_clock
 from kuaiban.cases.models import AccessKind
 from kuaiban.web import form_errors_as_messages, or_404
 
@@ -31,14 +32,39 @@ from ..forms import (
     ReasonForm,
 )
 
+QUEUE_VIEW_LABELS = {
+    "all": gettext_lazy("All open"),
+    "mine": gettext_lazy("Mine"),
+    "overdue": gettext_lazy("Overdue"),
+    "paused": gettext_lazy("Paused"),
+    "department": gettext_lazy("Awaiting a department"),
+}
+
 
 @reviewer_required
 def case_queue(request):
+    """The unit's open cases: a view (mine, overdue, paused, awaiting a department), a search
+    by reference or ID number, 50 a page, each with the office time it has left."""
     now = timezone.now()
+    show = request.GET.get("show", "all")
+    show = show if show in selectors.QUEUE_VIEWS else "all"
+    query = request.GET.get("q", "")[:40]
+    cases = selectors.review_queue(request.user, now=now, show=show, query=query)
+    page = Paginator(cases, selectors.QUEUE_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "desk/case_queue.html",
-        {"cases": selectors.review_queue(request.user, now=now), "now": now},
+        {
+            "cases": selectors.on_desk(page.object_list, now),
+            "page": page,
+            "show": show,
+            "query": query,
+            "views": [
+                (name, QUEUE_VIEW_LABELS[name], count)
+                for name, count in selectors.queue_counts(request.user, now=now).items()
+            ],
+            "now": now,
+        },
     )
 
 
@@ -54,6 +80,7 @@ def case_detail(request, case_id):
         {
             "case": case,
             "clock": read_clock(case, now),
+            "left": office_time_left(case, now),
             "available": case.available_transitions(),
             "application": application,
             "now": now,

@@ -390,5 +390,61 @@ class ClockReading:
         return CLOCK_LABELS[self.colour]
 
 
+@dataclass(frozen=True)
+class OfficeTimeLeft:
+    """The time left to the committed due time counted as the clock counts it: working days
+    (in steps of half a day) for a working-day clock, days for a calendar-day one, office
+    minutes for an instant item's — never wall-clock hours, which a weekend would inflate.
+    Negative: overdue by that much."""
+
+    amount: float
+    unit: str  # a LimitUnit value
+
+    @property
+    def overdue(self) -> bool:
+        return self.amount < 0
+
+    @property
+    def label(self) -> str:
+        size = abs(self.amount)
+        if self.unit == LimitUnit.OFFICE_MINUTES:
+            values = {"minutes": round(size)}
+            if self.overdue:
+                return _("overdue by %(minutes)s office minutes") % values
+            return _("%(minutes)s office minutes left") % values
+        days = {"days": f"{size:g}"}
+        if self.unit == LimitUnit.CALENDAR_DAYS:
+            if self.overdue:
+                return _("overdue by %(days)s days") % days
+            return _("%(days)s days left") % days
+        if self.overdue:
+            return _("overdue by %(days)s working days") % days
+        return _("%(days)s working days left") % days
+
+
+def office_time_left(
+    case: ItemCase, now: datetime, calendar: WorkCalendar | None = None
+) -> OfficeTimeLeft | None:
+    """How much of the clock's own time is left before the committed due time (a paused clock
+    keeps what it had when it stopped); None without a running clock."""
+    if case.committed_due_at is None:
+        return None
+    reference = case.paused_since if case.state == CaseState.PAUSED and case.paused_since else now
+    due = case.committed_due_at
+    half_days = 2 * (due - reference).total_seconds() / 86400
+    if case.clock_unit == LimitUnit.CALENDAR_DAYS:
+        return OfficeTimeLeft(round(half_days) / 2, LimitUnit.CALENDAR_DAYS)
+    calendar = calendar or calendar_from_db()
+    minutes = (
+        calendar.office_minutes_between(reference, due)
+        if due >= reference
+        else -calendar.office_minutes_between(due, reference)
+    )
+    if case.clock_unit == LimitUnit.OFFICE_MINUTES:
+        return OfficeTimeLeft(minutes, LimitUnit.OFFICE_MINUTES)
+    per_day = calendar.minutes_per_day or 1
+    return OfficeTimeLeft(round(2 * minutes / per_day) / 2, LimitUnit.WORKING_DAYS)
+
+
 def read_clock(case: ItemCase, now: datetime) -> ClockReading:
     return ClockReading(clock_colour(case, now), time_left(case, now))

@@ -108,6 +108,11 @@ class WorkCalendar:
             ordinal += 1
         return date.fromordinal(ordinal)
 
+    @property
+    def minutes_per_day(self) -> float:
+        """Office minutes in a working day (the office hours' periods added up)."""
+        return self._minutes_per_day
+
     def working_days_between(self, start: date, end: date) -> int:
         """Working days in (start, end]: the start day is not counted."""
         if end <= start:
