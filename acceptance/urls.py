@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.programme, name="programme"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("cases/", views.cases, name="cases"),
+    path("cases/<int:case_id>/", views.case, name="case"),
     path("overdue/", views.overdue, name="overdue"),
     path("visits/", views.visits, name="visits"),
     path("reviews/", views.reviews, name="reviews"),

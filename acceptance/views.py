@@ -18,6 +18,9 @@ from django.views.decorators.http import require_POST
 from kuaiban import celery_app
 from kuaiban.accounts.decorators import supervision_office_required, supervisor_required
 from kuaiban.campaigns.selectors import campaign_progress, current_campaign
+from kuaiban.cases.access import access_record
+from kuaiban.cases.clocks import office_time_left, read_clock
+from kuaiban.cases.models import AccessKind
 from kuaiban.commitments.selectors import check_figures
 from kuaiban.ratings.followups import followup_appeal_decide
 from kuaiban.ratings.selectors import follow_up_counts
@@ -37,6 +40,8 @@ from .selectors.drilldown import (
     DEFAULT_SORT,
     DRILL_FIGURES,
     MULTI_VISIT,
+    case_events,
+    case_for_supervisor,
     case_ordering,
     cases_behind,
     overdue_cases,
@@ -262,6 +267,28 @@ def visits(request):
             "hidden": [("by", by)],
             "broke_query": form.query(figure=BROKE_VISIT_TARGET),
             "dashboard_query": form.query(),
+        },
+    )
+
+
+@supervisor_required
+def case(request, case_id):
+    """A case behind a figure, read-only: who holds it, its clock, how its due times moved and
+    everything that happened (the deadline flags included)."""
+    now = timezone.now()
+    case = or_404(case_for_supervisor(request.user, case_id))
+    access_record(
+        request, AccessKind.CASE_PAGE, object_id=case.pk, reference=case.application.reference
+    )
+    return render(
+        request,
+        "acceptance/case.html",
+        {
+            "case": case,
+            "clock": read_clock(case, now),
+            "left": office_time_left(case, now),
+            "events": case_events(case),
+            "now": now,
         },
     )
 

@@ -414,6 +414,8 @@ MATRIX: dict[str, Row] = {
     "staff:campaign_task": _row(
         lambda w: f"/staff/campaign-tasks/{w.unit_task_id}/", {"reviewer", "unit_head"}
     ),
+    # a case behind a figure, read-only (the world's case has no hall: outside any district)
+    "supervision:case": _row(lambda w: f"/supervision/cases/{w.case_id}/", {"supervisor", "admin"}),
     "supervision:follow_up_decide": _row(
         lambda w: f"/supervision/follow-ups/{w.follow_up_id}/decide/", set(), method="post"
     ),

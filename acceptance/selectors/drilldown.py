@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from kuaiban.cases.clocks import clock_colour, time_left
-from kuaiban.cases.models import OPEN_CASE_STATES, Application, ItemCase
+from kuaiban.cases.models import OPEN_CASE_STATES, Application, CaseEvent, ItemCase
 from kuaiban.cases.visits import within_target_q
 from kuaiban.workdays.calendar import calendar_from_db
 from kuaiban.workdays.units import LimitUnit
@@ -159,3 +159,22 @@ def overdue_rows(cases, *, now: datetime | None = None) -> list[OverdueCase]:
             )
         )
     return rows
+
+
+def case_for_supervisor(user, case_id: int) -> ItemCase | None:
+    """One case behind a figure, for its read-only page (None outside a district supervisor's
+    district, as the dashboard's filters are)."""
+    cases = ItemCase.objects.select_related(*CASE_RELATED, "application__item")
+    if user.district_id:
+        cases = cases.filter(application__hall__district_id=user.district_id)
+    return cases.filter(pk=case_id).first()
+
+
+def case_events(case: ItemCase):
+    """The case's events and its application's own, newest first."""
+    return (
+        CaseEvent.objects.filter(application_id=case.application_id)
+        .filter(Q(item_case=case) | Q(item_case__isnull=True))
+        .select_related("actor")
+        .order_by("-at", "-id")
+    )
