@@ -175,6 +175,12 @@ DEFAULT_SWEEP_LAG = timedelta(minutes=60)
 CHUNK_CASES = 20_000  # item cases per chunk (with their applications, events, flags: ~50k rows)
 USERNAME_PREFIX = "gen-hist-"
 
+
+def history_present() -> bool:
+    """Whether generated history was added already (its generated accounts exist)."""
+    return User.objects.filter(username__startswith=USERNAME_PREFIX).exists()
+
+
 _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
 )

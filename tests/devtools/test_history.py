@@ -289,3 +289,16 @@ def test_references_are_the_portal_format_and_unique(history):
         suffix = reference[-6:]
         assert set(suffix) <= set(REFERENCE_ALPHABET)
         assert reference == reference_number(created, suffix)
+
+
+def test_the_demo_s_history_is_added_once_with_its_rollup(db, capsys):
+    """scripts/demo runs `generate_history --if-empty --refresh-rollups` at every start: the
+    first adds the history and fills the dashboards' rollup, the next ones add nothing."""
+    from acceptance.models import DailyCaseRollup
+
+    call_command("generate_history", "--cases", "30", "--if-empty", "--refresh-rollups")
+    assert ItemCase.objects.count() == 30 and DailyCaseRollup.objects.exists()
+    capsys.readouterr()
+    call_command("generate_history", "--cases", "30", "--if-empty")
+    assert ItemCase.objects.count() == 30
+    assert "nothing added" in capsys.readouterr().out

@@ -1,7 +1,7 @@
-from django.core.management import BaseCommand, CommandError
+from django.core.management import BaseCommand, CommandError, call_command
 from django.utils.translation import gettext as _
 
-from devtools.history import history_generate
+from devtools.history import history_generate, history_present
 
 
 class Command(BaseCommand):
@@ -25,6 +25,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--applicants", type=int, default=None, help="generated applicants (default: scaled)"
         )
+        parser.add_argument(
+            "--refresh-rollups",
+            action="store_true",
+            help="rebuild the supervision rollup afterwards (refresh_rollups --all)",
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="do nothing when generated history is there already (the demo runs it each start)",
+        )
 
     def handle(self, *args, **options):
         def progress(done, total, seconds):
@@ -33,6 +43,9 @@ class Command(BaseCommand):
                 f"  {done:>10,} / {total:,} item cases  {seconds:7.1f} s  {rate:9,.0f} cases/s"
             )
 
+        if options["if_empty"] and history_present():
+            self.stdout.write("Generated history is there already; nothing added.")
+            return
         try:
             result = history_generate(
                 cases=options["cases"],
@@ -44,6 +57,8 @@ class Command(BaseCommand):
             )
         except ValueError as error:
             raise CommandError(str(error)) from error
+        if options["refresh_rollups"]:
+            call_command("refresh_rollups", "--all", verbosity=options["verbosity"])
         feedback = _(
             "%(ratings)s ratings, %(follow_ups)s follow-ups with %(events)s follow-up events"
         ) % {
