@@ -356,3 +356,43 @@ class GuideReviewForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+# -- the working-day calendar (administrators) --------------------------------------------------
+
+CALENDAR_FILE_MAX_BYTES = 1024 * 1024  # a year's schedule is a few kilobytes
+
+
+class CalendarImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("Schedule file (.csv, .xlsx or .ics)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.ics"}),
+    )
+    year = forms.IntegerField(
+        label=_("Year"),
+        required=False,
+        min_value=2000,
+        max_value=2100,
+        help_text=_("Leave empty to take the year of the file's dates."),
+    )
+    replace_admin_edits = forms.BooleanField(
+        label=_("Replace my edits"),
+        required=False,
+        help_text=_(
+            "Days an administrator edited by hand are kept unless this is ticked; the preview "
+            "lists them."
+        ),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > CALENDAR_FILE_MAX_BYTES:
+            raise forms.ValidationError(_("A schedule file is at most 1 MB."))
+        return upload
+
+
+class CalendarImportConfirmForm(forms.Form):
+    """The checked file, signed at the preview and carried back with the confirmation."""
+
+    payload = forms.CharField(widget=forms.HiddenInput)
+    replace_admin_edits = forms.BooleanField(required=False, widget=forms.HiddenInput)

@@ -5,6 +5,7 @@ from django.urls import path
 
 from .views import (
     back_office,
+    calendar,
     campaign_tasks,
     commitment_checks,
     findings,
@@ -107,6 +108,9 @@ urlpatterns = [
         unit_head.extension_decide,
         name="extension_decide",
     ),
+    path("calendar/", calendar.calendar_this_year, name="calendar"),
+    path("calendar/import/", calendar.calendar_import, name="calendar_import"),
+    path("calendar/<int:year>/", calendar.calendar_year, name="calendar_year"),
     path("guides/", guide_reviews.guide_review_queue, name="guide_reviews"),
     path("guides/<int:version_id>/", guide_reviews.guide_review_detail, name="guide_review"),
     path(

@@ -445,6 +445,11 @@ MATRIX: dict[str, Row] = {
     "staff:guide_review_return": _row(
         _guide("return/"), {"legal_reviewer"}, method="post", data={"comments": "依据不足"}
     ),
+    # the working-day calendar: administrators only (the month view, and the import whose GET is
+    # the upload form; its POSTs are in tests/desk/test_calendar.py)
+    "staff:calendar": _row("/staff/calendar/", {"admin"}),
+    "staff:calendar_year": _row("/staff/calendar/2027/", {"admin"}),
+    "staff:calendar_import": _row("/staff/calendar/import/", {"admin"}),
     # the open API (/api/v1/): the public catalog; the rest answers 401 without a token or a
     # session, and 404 to someone who may not call it, as the pages do
     **{

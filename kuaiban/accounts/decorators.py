@@ -46,3 +46,5 @@ supervision_office_required = user_passes(lambda user: user.is_supervision_offic
 guide_reviewer_required = user_passes(lambda user: user.reviews_guides)
 guide_proposer_required = user_passes(lambda user: user.proposes_guides)
 guide_staff_required = user_passes(lambda user: user.reviews_guides or user.proposes_guides)
+# The administrators' own pages (the working-day calendar).
+administrator_required = role_required(Role.ADMINISTRATOR)

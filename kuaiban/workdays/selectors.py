@@ -51,3 +51,65 @@ def calendar_coverage(
     years = set(configured_years())
     missing = tuple(y for y in range(today.year, end.year + 1) if y not in years)
     return CalendarCoverage(today, end, missing)
+
+
+@dataclass(frozen=True)
+class MonthDay:
+    """A cell of a month grid: a day of the month (with its row when the table has it), or a
+    blank before the first or after the last day (`day` None)."""
+
+    day: date | None
+    row: CalendarDay | None = None
+
+    @property
+    def kind(self) -> str:
+        """The day's kind, or "unknown" for a day the table does not have."""
+        return self.row.kind if self.row is not None else "unknown"
+
+
+@dataclass(frozen=True)
+class MonthGrid:
+    first: date
+    weeks: list[list[MonthDay]]
+
+
+@dataclass(frozen=True)
+class YearCalendar:
+    year: int
+    months: list[MonthGrid]
+    known_days: int
+    days_in_year: int
+    counts: dict[str, int]
+
+    @property
+    def configured(self) -> bool:
+        """Every day is in the table: the year counts as configured (as `configured_years`)."""
+        return self.known_days == self.days_in_year
+
+
+def month_grids(year: int, rows: dict[date, CalendarDay]) -> list[MonthGrid]:
+    """Twelve month grids, weeks from Monday, from the year's rows (pure)."""
+    months = []
+    weeks_of = pycalendar.Calendar(firstweekday=0).monthdatescalendar
+    for month in range(1, 13):
+        weeks = [
+            [MonthDay(day, rows.get(day)) if day.month == month else MonthDay(None) for day in week]
+            for week in weeks_of(year, month)
+        ]
+        months.append(MonthGrid(date(year, month, 1), weeks))
+    return months
+
+
+def year_calendar(year: int) -> YearCalendar:
+    """The year as month grids, with what the table knows of each day (one query)."""
+    rows = {row.date: row for row in CalendarDay.objects.filter(date__year=year)}
+    counts = {kind: 0 for kind in CalendarDay.Kind.values}
+    for row in rows.values():
+        counts[row.kind] += 1
+    return YearCalendar(
+        year=year,
+        months=month_grids(year, rows),
+        known_days=len(rows),
+        days_in_year=366 if pycalendar.isleap(year) else 365,
+        counts=counts,
+    )
