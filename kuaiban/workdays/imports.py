@@ -23,7 +23,6 @@ import calendar
 import csv
 import io
 import re
-import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -147,10 +146,11 @@ def parse_xlsx(data: bytes) -> list[RawRow]:
     """The rows of the first sheet of an Excel workbook (columns date, kind, name)."""
     import openpyxl  # only the import needs it
 
+    unreadable = _("The file is not a readable Excel workbook (.xlsx).")
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
-        raise CalendarFileError(_("The file is not a readable Excel workbook (.xlsx).")) from error
+    except Exception as error:  # a broken workbook fails in many ways (zip, XML, openpyxl's own)
+        raise CalendarFileError(unreadable) from error
     try:
         if not book.worksheets:
             return []
@@ -160,6 +160,8 @@ def parse_xlsx(data: bytes) -> list[RawRow]:
             for n, values in enumerate(sheet.iter_rows(max_col=3, values_only=True), 1)
         )
         return list(_table_rows(rows))
+    except Exception as error:  # malformed sheet XML shows only while reading the rows
+        raise CalendarFileError(unreadable) from error
     finally:
         book.close()
 
