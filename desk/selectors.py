@@ -32,6 +32,7 @@ from kuaiban.cases.models import (
     CaseState,
     Commitment,
     DepartmentRequest,
+    EventAction,
     ExtensionRequest,
     ItemCase,
     ReturnNotice,
@@ -79,6 +80,18 @@ def application_for_clerk(clerk, reference: str) -> Application | None:
             ),
         )
         .filter(reference=reference)
+        .first()
+    )
+
+
+def acceptance_of(application: Application) -> CaseEvent | None:
+    """The application's latest acceptance at the window (None before it was accepted)."""
+    return (
+        CaseEvent.objects.filter(
+            application=application, item_case__isnull=True, action=EventAction.ACCEPT
+        )
+        .select_related("actor")
+        .order_by("-at", "-id")
         .first()
     )
 

@@ -245,6 +245,8 @@ MATRIX: dict[str, Row] = {
         lambda w: f"/staff/intake/new/{w.in_person.reference}/", {"clerk"}
     ),
     "staff:intake_application": _row(_intake(""), {"clerk"}),
+    # the accepted application's printable receipt, for its window's clerk
+    "staff:intake_receipt": _row(_intake("receipt/"), {"clerk"}),
     "staff:intake_accept": _row(_intake("accept/"), {"clerk"}, method="post"),
     "staff:intake_return": _row(_intake("return/"), {"clerk"}, method="post"),
     "staff:intake_refuse": _row(_intake("refuse/"), {"clerk"}, method="post"),

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from bundles.forms import RatingForm
-from bundles.selectors import required_materials
+from bundles.selectors import application_status, required_materials, status_outlook
 from bundles.services import delivery, intake
 from kuaiban.accounts.decorators import clerk_required
 from kuaiban.cases.access import access_record
@@ -48,6 +48,25 @@ def intake_queue(request):
         request,
         "desk/intake_queue.html",
         {"applications": selectors.intake_queue(request.user), "now": timezone.now()},
+    )
+
+
+@clerk_required
+def intake_receipt(request, reference):
+    """The printable intake receipt (受理回执) handed to the applicant once accepted: what was
+    accepted, by whom and when, the materials received, each item's expected completion and
+    how to follow it."""
+    application = _application(request, reference)
+    accepted = or_404(selectors.acceptance_of(application))
+    application = application_status(application)
+    return render(
+        request,
+        "desk/intake_receipt.html",
+        {
+            "application": application,
+            "accepted": accepted,
+            "outlook": status_outlook(application),
+        },
     )
 
 

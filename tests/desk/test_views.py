@@ -657,3 +657,22 @@ def test_the_case_queue_runs_the_same_queries_for_1_and_50_cases(client):
     fifty, page = queries_for(client, "/staff/cases/")
     assert page.count('data-testid="case-row"') == 50
     assert one == fifty
+
+
+def test_the_clerk_prints_an_intake_receipt_once_accepted(client):
+    """受理回执: after acceptance the clerk prints what was accepted, when and by whom, and each
+    item's expected completion; before it there is no receipt."""
+    clerk = clerk_of("LABOUR")
+    application = single_item_submitted("LR-002", UserFactory(citizen=True))
+    client.force_login(clerk)
+    receipt = f"/staff/intake/{application.reference}/receipt/"
+    assert client.get(receipt).status_code == 404
+    client.post(f"/staff/intake/{application.reference}/accept/")
+    page = client.get(f"/staff/intake/{application.reference}/").content.decode()
+    assert 'data-testid="receipt-link"' in page
+    response = client.get(receipt)
+    assert response.status_code == 200
+    assert response.context["accepted"].actor == clerk
+    assert [row.expected for row in response.context["outlook"].cases] == [
+        case_of(application).committed_due_at
+    ]
