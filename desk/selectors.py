@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from bundles.selectors import required_form_fields
@@ -45,14 +45,23 @@ from kuaiban.workdays.calendar import calendar_from_db
 # -- window intake -----------------------------------------------------------------------------
 
 
-def intake_queue(clerk) -> QuerySet[Application]:
-    """Submitted applications waiting at the clerk's windows, oldest first."""
-    return (
+def intake_queue(clerk, *, query: str = "") -> QuerySet[Application]:
+    """Submitted applications waiting at the clerk's windows, in the order they were first
+    submitted: one returned and resubmitted keeps its place (the applicant already waited);
+    optionally one reference or the applications of one ID number."""
+    first_submitted = Min(
+        "events__at", filter=Q(events__action=EventAction.SUBMIT, events__item_case__isnull=True)
+    )
+    applications = (
         Application.objects.filter(Application.taken_in_by(clerk))
         .filter(state=ApplicationState.SUBMITTED)
         .select_related("applicant", "bundle", "item")
-        .order_by(F("submitted_at").asc(nulls_last=True), "id")
+        .annotate(first_submitted_at=first_submitted)
+        .order_by(F("first_submitted_at").asc(nulls_last=True), "id")
     )
+    if query.strip():
+        applications = applications.filter(_application_search(query))
+    return applications
 
 
 def application_for_clerk(clerk, reference: str) -> Application | None:
@@ -143,16 +152,16 @@ def queue_counts(reviewer, *, now: datetime) -> dict[str, int]:
     )
 
 
-def _search(query: str) -> Q:
+def _application_search(query: str, prefix: str = "") -> Q:
     """A reference number, or an applicant's resident ID (found by its keyed hash, never by
-    decrypting every row)."""
+    decrypting every row); `prefix` reaches the application from another model."""
     query = query.strip().upper()
-    q = Q(application__reference=query)
+    q = Q(**{f"{prefix}reference": query})
     try:
         number = normalize_resident_id(query)
     except ValidationError:
         return q
-    return q | Q(application__applicant__resident_id_hash=keyed_hash(number))
+    return q | Q(**{f"{prefix}applicant__resident_id_hash": keyed_hash(number)})
 
 
 def review_queue(
@@ -167,7 +176,7 @@ def review_queue(
         QUEUE_VIEWS.get(show, QUEUE_VIEWS["all"])(reviewer, now)
     )
     if query.strip():
-        cases = cases.filter(_search(query))
+        cases = cases.filter(_application_search(query, "application__"))
     return cases.select_related("item", "application").order_by(
         F("committed_due_at").asc(nulls_last=True), "id"
     )

@@ -5,6 +5,7 @@ Views stay thin: a GET renders what a selector reads; a POST parses a small form
 service, turns its refusal into a message and redirects. Another window's application is 404.
 """
 
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -44,10 +45,15 @@ def _back(application):
 
 @clerk_required
 def intake_queue(request):
+    """The windows' waiting applications, first submitted first, 50 a page; a reference number
+    or an ID number finds one."""
+    query = request.GET.get("q", "")[:40]
+    applications = selectors.intake_queue(request.user, query=query)
+    page = Paginator(applications, selectors.QUEUE_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "desk/intake_queue.html",
-        {"applications": selectors.intake_queue(request.user), "now": timezone.now()},
+        {"applications": page.object_list, "page": page, "query": query, "now": timezone.now()},
     )
 
 

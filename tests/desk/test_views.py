@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bundles.services import materials, submission
+from bundles.services import intake, materials, submission
 from kuaiban.cases.clocks import clock_colour
 from kuaiban.cases.models import (
     Application,
@@ -28,6 +28,7 @@ from tests.builders import (
     ready_application,
     reviewer_of,
     single_item_submitted,
+    submit,
     submitted,
     upload,
 )
@@ -676,3 +677,19 @@ def test_the_clerk_prints_an_intake_receipt_once_accepted(client):
     assert [row.expected for row in response.context["outlook"].cases] == [
         case_of(application).committed_due_at
     ]
+
+
+def test_a_resubmitted_application_keeps_its_place_in_the_intake_queue(client):
+    """Guided corrections (issue 16 part 3): the applicant who corrected a return does not go
+    to the back of the queue; a search finds one application by its reference."""
+    clerk = clerk_of("LABOUR")
+    first = single_item_submitted("LR-002", UserFactory(citizen=True))
+    second = single_item_submitted("LR-002", UserFactory(citizen=True))
+    intake.application_return(application=first, actor=clerk, material_ids=[], note="补充说明")
+    first.refresh_from_db()
+    submit(first)
+    client.force_login(clerk)
+    rows = [a.reference for a in client.get("/staff/intake/").context["applications"]]
+    assert rows.index(first.reference) < rows.index(second.reference)
+    found = client.get("/staff/intake/", {"q": second.reference}).context["applications"]
+    assert [a.reference for a in found] == [second.reference]
