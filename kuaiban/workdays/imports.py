@@ -224,14 +224,18 @@ def parse_ics(data: bytes) -> list[RawRow]:
 _ICS_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 
 
-def _ics_date(value: str) -> date | None:
-    match = _ICS_DATE.match(value)
+def _date_of(match: re.Match | None) -> date | None:
+    """The date a (year, month, day) match names, None for no match or no such day."""
     if not match:
         return None
     try:
         return date(*map(int, match.groups()))
     except ValueError:
         return None
+
+
+def _ics_date(value: str) -> date | None:
+    return _date_of(_ICS_DATE.match(value))
 
 
 def _event_rows(line: int, event: dict[str, tuple[str, str]]) -> list[RawRow]:
@@ -268,13 +272,9 @@ def parse_file(filename: str, data: bytes) -> list[RawRow]:
 def read_date(value: date | str) -> date | None:
     if isinstance(value, date):
         return value
-    match = re.match(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$", value)
-    if not match:
-        return None
-    try:
-        return date(*map(int, match.groups()))
-    except ValueError:
-        return None
+    return _date_of(
+        re.match(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$", value)
+    )
 
 
 def file_year(rows: Iterable[RawRow]) -> int | None:
