@@ -20,6 +20,8 @@ from kuaiban.cases.models import (
     StoredFile,
 )
 from kuaiban.catalog.models import BundleItem, FormField, ItemMaterial, Material, ServiceItem
+from kuaiban.shareddata.models import FetchStatus, SharedDataRecord
+from kuaiban.shareddata.selectors import records_by_material
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class RequiredMaterial:
     material: Material
     items: list[ServiceItem] = field(default_factory=list)
     provided: ApplicationMaterial | None = None
+    # What its source answered when shared data was fetched (None: nothing fetched).
+    shared_record: SharedDataRecord | None = None
 
     @property
     def notice(self) -> str:
@@ -61,9 +65,23 @@ class RequiredMaterial:
     @property
     def needs_action(self) -> bool:
         """Whether the applicant must still upload it or commit. Shared data is fetched by the
-        bureau; a paper original (a sealed personnel file) is checked at the window instead."""
+        bureau — unless its source answered that it has no record (rule SHARED-FALLBACK); a
+        paper original (a sealed personnel file) is checked at the window instead."""
         material = self.material
-        return not (material.shared_data or material.physical) and self.provided is None
+        if self.provided is not None or material.physical:
+            return False
+        return not material.shared_data or self.source_has_no_record
+
+    @property
+    def source_has_no_record(self) -> bool:
+        record = self.shared_record
+        return record is not None and record.status == FetchStatus.NO_RECORD
+
+    @property
+    def upload_offered(self) -> bool:
+        """The materials page offers an upload: for any proof, and for shared data only when
+        its source has no record."""
+        return not self.material.shared_data or self.source_has_no_record
 
 
 def commitment_notice(material: Material) -> str:
@@ -93,11 +111,16 @@ def required_materials(
         .order_by("material__code", "item__code")
     )
     provided = {row.material_id: row for row in application.materials.select_related("file")}
+    shared = records_by_material(application.pk) if application.pk else {}
     by_material: dict[int, RequiredMaterial] = {}
     for link in links:
         entry = by_material.setdefault(
             link.material_id,
-            RequiredMaterial(link.material, provided=provided.get(link.material_id)),
+            RequiredMaterial(
+                link.material,
+                provided=provided.get(link.material_id),
+                shared_record=shared.get(link.material_id),
+            ),
         )
         entry.items.append(link.item)
     return list(by_material.values())

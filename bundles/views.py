@@ -60,7 +60,7 @@ class MaterialStep(selectors.RequiredMaterial):
 
     @classmethod
     def of(cls, entry: selectors.RequiredMaterial, **extra) -> "MaterialStep":
-        return cls(entry.material, entry.items, entry.provided, **extra)
+        return cls(entry.material, entry.items, entry.provided, entry.shared_record, **extra)
 
 
 def _own(request, reference):
@@ -289,6 +289,13 @@ def review(request, reference):
         return blocked
     if request.method == "POST":
         try:
+            # Shared data first, outside the submission's transaction (a slow source never
+            # holds the application's lock); then the submission reads what was fetched.
+            submission.shared_data_fetch(
+                application=application,
+                actor=request.user,
+                consented=request.POST.get("consent") == "on",
+            )
             submission.application_submit(application=application, actor=request.user)
         except ValidationError as error:
             for message in error.messages:
@@ -298,6 +305,7 @@ def review(request, reference):
     form_fields = selectors.required_form_fields(application)
     data = application.form_data or {}
     answers = [(f, data.get(f.code, "")) for f in form_fields]
+    required = selectors.required_materials(application)
     return _render_step(
         request,
         application,
@@ -307,8 +315,9 @@ def review(request, reference):
             "answers": answers,
             "questions": list(application.situation_questions()),
             "planned": selectors.planned_items(application),
-            "required": selectors.required_materials(application),
-            "problems": submission.missing_for_submission(application),
+            "required": required,
+            "to_fetch": submission.shared_data_to_fetch(required),
+            "problems": submission.missing_for_submission(application, required=required),
         },
     )
 

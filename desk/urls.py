@@ -13,11 +13,13 @@ from .views import (
     guide_reviews,
     in_person,
     intake,
+    integrations,
     unit_head,
 )
 
 app_name = "staff"
 urlpatterns = [
+    path("integrations/", integrations.integrations_status, name="integrations"),
     path("intake/", intake.intake_queue, name="intake"),
     path("intake/new/", in_person.intake_new, name="intake_new"),
     path("intake/new/<str:reference>/", in_person.intake_in_person, name="intake_in_person"),

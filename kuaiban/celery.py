@@ -40,6 +40,11 @@ app.conf.beat_schedule = {
             )
         ),
     },
+    # Shared data whose source was unavailable at submission, fetched again after a backoff.
+    "retry-shared-data": {
+        "task": "shareddata.retry_pending",
+        "schedule": float(os.environ.get("KUAIBAN_SHARED_DATA_RETRY_TICK", "60")),
+    },
     # A safety net for provisional clocks (a year loaded while no worker listened).
     "recompute-provisional": {
         "task": "speedup.recompute_deadlines",

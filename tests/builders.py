@@ -299,3 +299,25 @@ def decided_with_commitment(user=None, **kwargs) -> Application:
     approved(case_of(application), reviewer_of("SBZX"))
     application.refresh_from_db()
     return application
+
+
+def on_record(user, *, insured: bool = True) -> None:
+    """Put an applicant in the LOCAL shared-data sources (generated data, as `setup_demo` does):
+    a person in the population register (and, `insured`, with a social-insurance history), an
+    enterprise in the market registration."""
+    from kuaiban.accounts.services import reference_enterprises_load, reference_identities_load
+    from kuaiban.shareddata.kinds import DataKind
+    from kuaiban.shareddata.services import reference_records_load
+
+    if user.credit_code:
+        reference_enterprises_load(
+            [(user.credit_code, user.real_name, user.legal_representative or "测试法人")]
+        )
+    if user.resident_id:
+        reference_identities_load([(user.real_name, user.resident_id)])
+        if insured:
+            facts = {"insured_since": "2012-07", "months_paid": "160", "bank": "测试银行"}
+            facts["account"] = "6222020000001234"
+            reference_records_load(
+                DataKind.SOCIAL_INSURANCE, [(user.resident_id, f"SI-{user.pk}", facts)]
+            )

@@ -518,6 +518,8 @@ MATRIX: dict[str, Row] = {
         others={"clerk": "400"},
     ),
     "api:metrics": _row("/api/v1/metrics/", SUPERVISORS, anonymous=API_LOGIN),
+    # the integrations' status page (shared-data sources, …): administrators only
+    "staff:integrations": _row("/staff/integrations/", {"admin"}),
     # the Django admin: administrators only (others are sent to its login)
     "admin": _row(
         "/admin/",

@@ -2,6 +2,8 @@
 the units handle in parallel (打包办, 一次提交). Resubmission after a return reopens the same
 cases; nothing is created twice."""
 
+from collections.abc import Sequence
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -18,8 +20,10 @@ from kuaiban.cases.models import (
     ItemCase,
 )
 from kuaiban.cases.visits import visit_target_for
+from kuaiban.catalog.models import Material
 from kuaiban.commitments.selectors import active_bar, bar_message
 from kuaiban.requestid import current_request_id
+from kuaiban.shareddata.services import answered, fetch_for_application
 
 from ..selectors import (
     PlannedItem,
@@ -65,6 +69,37 @@ def missing_for_submission(
         problems.append(bar_message(bar))
         problems += [_("Provide “%(material)s”.") % {"material": m.name} for m in committed]
     return problems
+
+
+def shared_data_to_fetch(required: Sequence[RequiredMaterial]) -> list[Material]:
+    """The shared-data materials a submission will fetch: those with a source, not provided
+    otherwise and not answered yet (the review page lists them and asks consent)."""
+    return [
+        e.material
+        for e in required
+        if e.provided is None
+        and e.material.shared_data
+        and e.material.data_source
+        and not answered(e.shared_record)
+    ]
+
+
+def shared_data_fetch(
+    *, application: Application, actor, consented: bool, answers: dict | None = None
+) -> list:
+    """Fetch the application's shared data just before it is submitted. NOT in a transaction
+    (rule SHARED-OUTSIDE-TX): a slow source must never hold the application's lock; the caller
+    submits afterwards, and the submission reads the records. `answers`: the form as typed at
+    the window but not saved yet. Raises ValidationError (code "consent") without consent."""
+    require_editor(application, actor)
+    if not application.is_editable:
+        return []
+    if application.channel == Application.Channel.ONLINE and not application.applicant.is_verified:
+        return []  # the submission refuses: nothing is fetched for an unverified account
+    to_fetch = shared_data_to_fetch(required_materials(application))
+    return fetch_for_application(
+        application, to_fetch, actor=actor, consented=consented, answers=answers
+    )
 
 
 UNVERIFIED = gettext_lazy(

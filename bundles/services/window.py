@@ -278,9 +278,6 @@ def _record_material(application: Application, actor, handed: MaterialHandedOver
 
 
 def materials_to_record(application: Application) -> list[Material]:
-    """The materials a clerk records at the window (shared data is fetched by the bureau)."""
-    return [
-        entry.material
-        for entry in required_materials(application)
-        if not entry.material.shared_data
-    ]
+    """The materials a clerk records at the window (shared data is fetched by the bureau,
+    unless its source has no record of it)."""
+    return [entry.material for entry in required_materials(application) if entry.upload_offered]

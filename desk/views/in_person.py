@@ -98,7 +98,7 @@ class MaterialAtWindow(RequiredMaterial):
 
     @classmethod
     def of(cls, entry: RequiredMaterial, **extra) -> "MaterialAtWindow":
-        return cls(entry.material, entry.items, entry.provided, **extra)
+        return cls(entry.material, entry.items, entry.provided, entry.shared_record, **extra)
 
 
 def _page(request, application, step, **context):
@@ -178,6 +178,16 @@ def _form_step(request, application):
         form.add_error(None, refused)
     elif posted:
         valid = form.is_valid()
+        if request.POST.get("shared_consent"):
+            # Rule SHARED-WINDOW: the person consented (the clerk ticks it); fetched before the
+            # sitting's transaction, never inside it. Without the tick nothing is fetched and
+            # the shared materials stand as before (the originals are at the window).
+            submission.shared_data_fetch(
+                application=application,
+                actor=request.user,
+                consented=True,
+                answers=form.raw_answers() if valid else None,
+            )
         result = window.window_intake_record(
             application=application,
             actor=request.user,
@@ -227,5 +237,7 @@ def _form_step(request, application):
         required=required,
         problems=problems or (submission.missing_for_submission(application) if posted else []),
         conclude_instant=conclude_instant,
+        shared_consent=bool(posted and request.POST.get("shared_consent")),
+        to_fetch=submission.shared_data_to_fetch(required),
         bar=bar_message(bar) if (bar := active_bar(application.applicant)) else "",
     )

@@ -38,6 +38,7 @@ clerk_required = role_required(Role.CLERK)
 reviewer_required = role_required(Role.REVIEWER)
 extension_decider_required = user_passes(lambda user: user.decides_extensions)
 supervisor_required = role_required(Role.SUPERVISOR, Role.ADMINISTRATOR)
+administrator_required = role_required(Role.ADMINISTRATOR)
 # The two-factor pages: accounts that need a second factor (bureau staff, admin users).
 second_factor_account_required = user_passes(second_factor.required)
 supervision_office_required = user_passes(lambda user: user.is_supervision_office)

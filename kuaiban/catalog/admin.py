@@ -163,11 +163,12 @@ class MaterialAdmin(admin.ModelAdmin):
         "code",
         "name_zh",
         "shared_data",
+        "data_source",
         "commitment_allowed",
         "physical",
         "cancelled",
     ]
-    list_filter = ["shared_data", "commitment_allowed", "physical", "cancelled"]
+    list_filter = ["shared_data", "data_source", "commitment_allowed", "physical", "cancelled"]
     search_fields = ["code", "name_zh", "name_en"]
 
 

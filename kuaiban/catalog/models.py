@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from kuaiban.shareddata.kinds import DataKind
 from kuaiban.workdays.units import ITEM_LIMIT_UNITS, LimitUnit
 
 code_validator = RegexValidator(
@@ -441,6 +442,25 @@ class Material(Bilingual):
         help_text=_("The bureau obtains it itself; the applicant is not asked for it."),
     )
     shared_source = models.CharField(_("shared-data source"), max_length=200, blank=True)
+    # What the portal fetches for a shared-data material at submission (kuaiban/shareddata);
+    # blank: recorded as shared, nothing fetched.
+    data_source = models.CharField(
+        _("data source fetched"),
+        max_length=32,
+        choices=DataKind.choices,
+        blank=True,
+        help_text=_("The source asked for this material at submission, with consent."),
+    )
+    data_source_key = models.CharField(
+        _("what identifies the record"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Blank: the applicant (their ID number or credit code). A form field's code: the "
+            "number typed there (e.g. the deceased's ID number). For an earlier filing in this "
+            "portal: the codes of the items whose decided case holds it, separated by commas."
+        ),
+    )
     commitment_allowed = models.BooleanField(_("a signed commitment may replace it"), default=False)
     commitment_text = LimitedTextField(
         _("what the commitment states"),
@@ -488,6 +508,25 @@ class Material(Bilingual):
                 raise ValidationError(
                     {"name_zh": _("A cancelled proof has this name; it cannot be required again.")}
                 )
+        if self.data_source and not self.shared_data:
+            raise ValidationError(
+                {"data_source": _("Only a material obtained from shared data has a source.")}
+            )
+        if self.data_source == DataKind.PORTAL_FILING:
+            item_codes = self.portal_filing_items()
+            known = ServiceItem.objects.filter(code__in=item_codes).values_list("code", flat=True)
+            if not item_codes or set(item_codes) - set(known):
+                raise ValidationError(
+                    {
+                        "data_source_key": _(
+                            "Name the codes of the items whose decided case holds this record."
+                        )
+                    }
+                )
+
+    def portal_filing_items(self) -> list[str]:
+        """The item codes named by `data_source_key` (an earlier filing in this portal)."""
+        return [code.strip() for code in self.data_source_key.split(",") if code.strip()]
 
 
 class ItemMaterial(models.Model):

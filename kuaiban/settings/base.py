@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "kuaiban.documents",
     "kuaiban.commitments",
     "kuaiban.campaigns",
+    "kuaiban.shareddata",
     # the programme's three tasks and their supervision
     "bundles",
     "desk",
@@ -261,6 +262,32 @@ KUAIBAN_IDENTITY_URL = os.environ.get("KUAIBAN_IDENTITY_URL", "")
 KUAIBAN_ENTERPRISE_URL = os.environ.get("KUAIBAN_ENTERPRISE_URL", "")
 KUAIBAN_IDENTITY_TOKEN = os.environ.get("KUAIBAN_IDENTITY_TOKEN", "")
 KUAIBAN_IDENTITY_TIMEOUT = float(os.environ.get("KUAIBAN_IDENTITY_TIMEOUT", "5"))
+# Shared data fetched at submission (kuaiban/shareddata/providers.py has the HTTP contract).
+# KUAIBAN_SHARED_DATA_PROVIDER ("local" or "http") for every kind, overridden per kind by
+# KUAIBAN_SHARED_DATA_<KIND>_PROVIDER; each kind's URL, token and timeout (seconds) likewise
+# (KIND = IDENTITY, BUSINESS_LICENCE, DEATH, SOCIAL_INSURANCE; an earlier filing in this portal
+# is always read locally).
+KUAIBAN_SHARED_DATA_PROVIDER = os.environ.get("KUAIBAN_SHARED_DATA_PROVIDER", "local")
+KUAIBAN_SHARED_DATA_TIMEOUT = float(os.environ.get("KUAIBAN_SHARED_DATA_TIMEOUT", "3"))
+KUAIBAN_SHARED_DATA_SOURCES = {
+    kind: {
+        key: os.environ[f"KUAIBAN_SHARED_DATA_{kind.upper()}_{key.upper()}"]
+        for key in ("provider", "url", "token", "timeout")
+        if f"KUAIBAN_SHARED_DATA_{kind.upper()}_{key.upper()}" in os.environ
+    }
+    for kind in ("identity", "business_licence", "death", "social_insurance")
+}
+# The circuit breaker: after this many consecutive failures a source is not called for the
+# cool-down (seconds); the retry task backs off from RETRY_SECONDS doubling up to a day, and
+# gives up (the record stays pending, listed on /staff/integrations/) after MAX_ATTEMPTS.
+KUAIBAN_SHARED_DATA_BREAKER_FAILURES = int(
+    os.environ.get("KUAIBAN_SHARED_DATA_BREAKER_FAILURES", "3")
+)
+KUAIBAN_SHARED_DATA_BREAKER_COOLDOWN = float(
+    os.environ.get("KUAIBAN_SHARED_DATA_BREAKER_COOLDOWN", "300")
+)
+KUAIBAN_SHARED_DATA_RETRY_SECONDS = float(os.environ.get("KUAIBAN_SHARED_DATA_RETRY_SECONDS", "60"))
+KUAIBAN_SHARED_DATA_MAX_ATTEMPTS = int(os.environ.get("KUAIBAN_SHARED_DATA_MAX_ATTEMPTS", "12"))
 # Single sign-on through the provincial identity platform (统一身份认证, OpenID Connect;
 # kuaiban/accounts/sso.py): off while the issuer is empty. The issuer's discovery document
 # (ISSUER/.well-known/openid-configuration) gives the endpoints and keys; the portal's callback

@@ -14,9 +14,18 @@ from kuaiban.cases.models import (
     StoredFile,
 )
 from kuaiban.catalog.models import Bundle, Material
-from tests.builders import upload, valid_value
+from tests.builders import on_record, upload, valid_value
 
 pytestmark = pytest.mark.django_db
+
+# The applicant ticks the consent to the shared data being fetched (rule SHARED-CONSENT).
+CONSENT = {"consent": "on"}
+
+
+@pytest.fixture(autouse=True)
+def _citizen_on_record(citizen):
+    """The citizen's shared-data materials are on record at the (LOCAL) sources."""
+    on_record(citizen)
 
 
 def start(client, code="B07", key=None):
@@ -123,7 +132,7 @@ def test_the_whole_journey_ends_with_a_reference_and_item_cases(client, citizen)
     answer_all(client, application)
     assert fill_form(client, application).status_code == 302
     provide_everything(client, application)
-    response = client.post(f"/applications/{application.reference}/review/")
+    response = client.post(f"/applications/{application.reference}/review/", CONSENT)
     assert response.status_code == 302
     assert response["Location"].endswith(f"/applications/{application.reference}/done/")
     done = client.get(response["Location"]).content.decode()
@@ -143,9 +152,9 @@ def test_a_second_identical_submit_creates_nothing_new(client, citizen):
     answer_all(client, application)
     fill_form(client, application)
     provide_everything(client, application)
-    client.post(f"/applications/{application.reference}/review/")
+    client.post(f"/applications/{application.reference}/review/", CONSENT)
     cases, events = ItemCase.objects.count(), CaseEvent.objects.count()
-    again = client.post(f"/applications/{application.reference}/review/")
+    again = client.post(f"/applications/{application.reference}/review/", CONSENT)
     assert again.status_code == 302  # back to the status page, no error
     assert ItemCase.objects.count() == cases
     assert CaseEvent.objects.count() == events
@@ -260,7 +269,7 @@ def test_a_citizen_withdraws_a_submitted_application(client, citizen):
     answer_all(client, application)
     fill_form(client, application)
     provide_everything(client, application)
-    client.post(f"/applications/{application.reference}/review/")
+    client.post(f"/applications/{application.reference}/review/", CONSENT)
     client.post(
         f"/applications/{application.reference}/withdraw/", {"reason": "不再需要", "confirm": "on"}
     )
@@ -280,7 +289,7 @@ def test_a_single_item_application_uses_the_same_machinery(client, citizen):
     assert response["Location"].endswith(f"/applications/{application.reference}/form/")
     fill_form(client, application)
     provide_everything(client, application)
-    client.post(f"/applications/{application.reference}/review/")
+    client.post(f"/applications/{application.reference}/review/", CONSENT)
     application.refresh_from_db()
     assert application.state == "submitted"
     assert [(c.item_id, c.stage, c.state) for c in application.cases.all()] == [

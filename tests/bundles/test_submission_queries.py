@@ -17,9 +17,9 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 # Lock (with the bundle and applicant), questions, planned items, form fields, materials, what is
-# provided, commitments dropped and shared materials recorded, the application, its event, the
-# cases, their events, the notifications: 13, 13.
-BUNDLE_QUERIES = 13
+# provided, what the shared-data sources answered, commitments dropped and shared materials
+# recorded, the application, its event, the cases, their events, the notifications: 14.
+BUNDLE_QUERIES = 14
 # A single item needs neither the questions nor the bundle's items.
 SINGLE_ITEM_QUERIES = BUNDLE_QUERIES - 2
 

@@ -19,7 +19,7 @@ from kuaiban.notifications.models import Notification
 from kuaiban.workdays.calendar import _local_calendar
 from speedup.models import CaseFlag
 from speedup.services.sweep import deadlines_sweep
-from tests.builders import ready_application
+from tests.builders import on_record, ready_application
 from tests.factories import UserFactory
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -43,12 +43,13 @@ def test_with_redis_down_a_submission_succeeds_fast_and_flags_come_after(
     settings.MEDIA_ROOT = tmp_path
     citizen = UserFactory(citizen=True)
     application = ready_application(citizen, "B10", {"BANK_OUTLET": True, "INSURED": True})
+    on_record(citizen)
     client.force_login(citizen)
     with REDIS_DOWN, time_machine.travel(datetime(2026, 11, 24, 10, 0, tzinfo=SH), tick=False):
         caches["default"].close()
         _local_calendar.clear()
         started = time.monotonic()
-        response = client.post(f"/applications/{application.reference}/review/")
+        response = client.post(f"/applications/{application.reference}/review/", {"consent": "on"})
         elapsed = time.monotonic() - started
         assert response.status_code == 302
         assert elapsed < 2.0

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from django.db import models
 
+from kuaiban.shareddata.kinds import DataKind
 from kuaiban.workdays.units import ITEM_LIMIT_UNITS
 
 from ..models import (
@@ -182,6 +183,8 @@ MATERIALS = Sheet(
         Column("说明", "description", Text(40)),
         Column("共享获取", "shared_data", Bool()),
         Column("共享来源", "shared_source", Text(24)),
+        Column("共享数据源", "data_source", Choice(DataKind)),
+        Column("共享数据标识", "data_source_key", Text(16)),
         Column("可告知承诺", "commitment_allowed", Bool()),
         Column("承诺内容", "commitment_text", Text(40)),
         Column("需纸质原件", "physical", Bool()),

@@ -7,6 +7,42 @@ DEMO_PASSWORD = "kuaiban-demo-2026"  # noqa: S105 - printed for the demo; hashed
 # Generated people and enterprises for the demo's LOCAL real-name sources (not real).
 DEMO_PEOPLE = [("王小明", "19900312"), ("陈思远", "19851120"), ("刘晓燕", "20000701")]
 DEMO_COMPANIES = [("扬州演示贸易有限公司", "赵六"), ("扬州演示餐饮有限公司", "孙七")]
+DEMO_DECEASED = ("李大伟", "19500101")
+
+
+def _shared_data_records(people: list[tuple[str, str]]) -> tuple[str, str]:
+    """The LOCAL shared-data sources (kuaiban/shareddata): a social-insurance history for every
+    demo person, so their shared materials are found, and one generated death registration.
+    Returns the deceased's (name, ID number)."""
+    from kuaiban.accounts.identity import resident_id_check_char
+    from kuaiban.shareddata.kinds import DataKind
+    from kuaiban.shareddata.services import reference_records_load
+
+    reference_records_load(
+        DataKind.SOCIAL_INSURANCE,
+        [
+            (
+                number,
+                f"SI-DEMO-{serial:04d}",
+                {
+                    "name": name,
+                    "insured_since": "2012-07",
+                    "months_paid": "160",
+                    "bank": "中国工商银行扬州分行",
+                    "account": f"622202{serial:013d}",
+                },
+            )
+            for serial, (name, number) in enumerate(people, start=1)
+        ],
+    )
+    name, born = DEMO_DECEASED
+    first17 = f"321002{born}999"
+    number = first17 + resident_id_check_char(first17)
+    reference_records_load(
+        DataKind.DEATH,
+        [(number, "MZ-DEMO-0001", {"name": name, "date_of_death": "2026-10-08"})],
+    )
+    return name, number
 
 
 class Command(BaseCommand):
@@ -48,6 +84,7 @@ class Command(BaseCommand):
             body = f"91321002MA1DEMX{serial:02d}"
             companies.append((body + credit_code_check_char(body), name, representative))
         reference_enterprises_load(companies)
+        deceased = _shared_data_records(people)
         # The demo accounts passed the checks (phone and real name) when they were set up.
         now = timezone.now()
         for user in applicants:
@@ -85,6 +122,10 @@ class Command(BaseCommand):
         )
         for name, number in people[-len(DEMO_PEOPLE) :]:
             self.stdout.write(f"  {name}  {number}")
+        self.stdout.write(
+            "A generated death registration (for a form's deceased ID number): "
+            f"{deceased[0]}  {deceased[1]}"
+        )
         self.stdout.write("Generated enterprises (credit code, name, legal representative):")
         for code, name, representative in companies[-len(DEMO_COMPANIES) :]:
             self.stdout.write(f"  {code}  {name}  {representative}")
