@@ -1,0 +1,30 @@
+"""The demo's LOCAL sources: `setup_demo` fills them so its sample applicants' shared materials
+are found."""
+
+import pytest
+from django.core.management import call_command
+
+from bundles.services import submission
+from kuaiban.accounts.models import User
+from kuaiban.shareddata.models import FetchStatus
+from tests.builders import ready_application, single_item_ready
+
+pytestmark = pytest.mark.django_db
+
+
+def test_setup_demo_puts_the_sample_applicants_shared_data_on_record(capsys):
+    call_command("setup_demo")
+    capsys.readouterr()
+    citizen = User.objects.get(username="citizen")
+    enterprise = User.objects.get(username="enterprise")
+    for application, expected in [
+        (ready_application(citizen, "B07"), {"M-ID", "M-BANK"}),
+        (ready_application(enterprise, "B02"), {"M-TERMINATION"}),  # filed in B02 itself
+        (single_item_ready("SI-001", enterprise), {"M-LICENCE"}),
+    ]:
+        applicant = application.applicant
+        fetched = submission.shared_data_fetch(
+            application=application, actor=applicant, consented=True
+        )
+        assert {r.material.code for r in fetched} >= expected
+        assert {r.status for r in fetched if r.material.code in expected} == {FetchStatus.FOUND}
