@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from kuaiban.cases.models import Application, ApplicationMaterial
+from tests.builders import on_record
 from tests.factories import UserFactory, generated_resident_id
 
 from .conftest import log_in
@@ -68,6 +69,8 @@ def upload(page, material_code, name, content, mime):
 
 def submit_and_check_status(page, user):
     page.get_by_role("link", name="继续：核对并提交").click()
+    if page.get_by_test_id("shared-data-consent").count():
+        page.check("input[name=consent]")  # the shared data fetched for the applicant
     page.get_by_test_id("submit").click()
     expect(page.locator("h1")).to_have_text("申请已提交")
     reference = page.get_by_test_id("reference").inner_text().strip()
@@ -83,6 +86,7 @@ def submit_and_check_status(page, user):
 
 def test_a_citizen_applies_for_retirement_on_a_phone(site, browser):
     citizen = UserFactory(citizen=True, username="retiree", real_name="李建国")
+    on_record(citizen)  # in the population register, insured
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
     log_in(page, site, "retiree")

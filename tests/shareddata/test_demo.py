@@ -19,7 +19,8 @@ def test_setup_demo_puts_the_sample_applicants_shared_data_on_record(capsys):
     enterprise = User.objects.get(username="enterprise")
     for application, expected in [
         (ready_application(citizen, "B07"), {"M-ID", "M-BANK"}),
-        (ready_application(enterprise, "B02"), {"M-TERMINATION"}),  # filed in B02 itself
+        # B08's first stage decides the injury the second stage needs: found in the application
+        (ready_application(citizen, "B08"), {"M-ID", "M-BANK", "M-INJURY-DECISION"}),
         (single_item_ready("SI-001", enterprise), {"M-LICENCE"}),
     ]:
         applicant = application.applicant
