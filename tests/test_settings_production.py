@@ -213,6 +213,29 @@ def test_the_local_identity_tables_are_refused_in_production(name):
     assert name in refused and "generated" in refused
 
 
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"KUAIBAN_SHARED_DATA_PROVIDER": "local"},
+        {"KUAIBAN_SHARED_DATA_DEATH_PROVIDER": "local"},
+        {"KUAIBAN_SHARED_DATA_PROVIDER": "http"},  # … but no department's URL
+        {"KUAIBAN_SHARED_DATA_IDENTITY_PROVIDER": "http", "KUAIBAN_SHARED_DATA_IDENTITY_URL": "x"},
+    ],
+)
+def test_shared_data_sources_are_off_or_real_departments_in_production(env):
+    """Rule SHARED-PRODUCTION: never the generated LOCAL tables; an http source needs its URL;
+    by default nothing is fetched (the shared materials are recorded as before)."""
+    assert "shared-data" in evaluated(production_env(**env))["refused"].replace("_", "-").lower()
+
+
+def test_a_shared_data_source_with_its_url_is_accepted_in_production():
+    env = production_env(
+        KUAIBAN_SHARED_DATA_SOCIAL_INSURANCE_PROVIDER="http",
+        KUAIBAN_SHARED_DATA_SOCIAL_INSURANCE_URL="https://sb.example.invalid/records",
+    )
+    assert "refused" not in evaluated(env)
+
+
 SSO = {
     "KUAIBAN_OIDC_ISSUER": "https://idp.example.invalid/oidc",
     "KUAIBAN_OIDC_CLIENT_ID": "kuaiban",

@@ -23,7 +23,7 @@ from kuaiban.cases.visits import visit_target_for
 from kuaiban.catalog.models import Material
 from kuaiban.commitments.selectors import active_bar, bar_message
 from kuaiban.requestid import current_request_id
-from kuaiban.shareddata.services import answered, fetch_for_application
+from kuaiban.shareddata.services import answered, fetch_for_application, fetchable
 
 from ..selectors import (
     PlannedItem,
@@ -74,14 +74,8 @@ def missing_for_submission(
 def shared_data_to_fetch(required: Sequence[RequiredMaterial]) -> list[Material]:
     """The shared-data materials a submission will fetch: those with a source, not provided
     otherwise and not answered yet (the review page lists them and asks consent)."""
-    return [
-        e.material
-        for e in required
-        if e.provided is None
-        and e.material.shared_data
-        and e.material.data_source
-        and not answered(e.shared_record)
-    ]
+    candidates = [e for e in required if e.provided is None and not answered(e.shared_record)]
+    return fetchable([e.material for e in candidates])
 
 
 def shared_data_fetch(

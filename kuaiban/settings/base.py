@@ -263,7 +263,7 @@ KUAIBAN_ENTERPRISE_URL = os.environ.get("KUAIBAN_ENTERPRISE_URL", "")
 KUAIBAN_IDENTITY_TOKEN = os.environ.get("KUAIBAN_IDENTITY_TOKEN", "")
 KUAIBAN_IDENTITY_TIMEOUT = float(os.environ.get("KUAIBAN_IDENTITY_TIMEOUT", "5"))
 # Shared data fetched at submission (kuaiban/shareddata/providers.py has the HTTP contract).
-# KUAIBAN_SHARED_DATA_PROVIDER ("local" or "http") for every kind, overridden per kind by
+# KUAIBAN_SHARED_DATA_PROVIDER ("local", "http" or "off") for every kind, overridden per kind by
 # KUAIBAN_SHARED_DATA_<KIND>_PROVIDER; each kind's URL, token and timeout (seconds) likewise
 # (KIND = IDENTITY, BUSINESS_LICENCE, DEATH, SOCIAL_INSURANCE; an earlier filing in this portal
 # is always read locally).

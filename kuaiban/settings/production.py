@@ -126,6 +126,22 @@ for _source, _url in (
             f"{_url} must be set in production to the provincial platform's http(s):// URL"
         )
 
+# Shared data (kuaiban/shareddata): "off" (nothing fetched, shared materials recorded as before)
+# unless a kind is pointed at its department's endpoint; never the demo's generated tables.
+KUAIBAN_SHARED_DATA_PROVIDER = os.environ.get("KUAIBAN_SHARED_DATA_PROVIDER", "off")
+for _kind, _own in KUAIBAN_SHARED_DATA_SOURCES.items():  # noqa: F405
+    _provider = _own.get("provider") or KUAIBAN_SHARED_DATA_PROVIDER
+    if _provider not in {"off", "http"}:
+        raise ImproperlyConfigured(
+            f"The shared-data source {_kind} must be off or http in production "
+            "(the local source holds generated records)"
+        )
+    if _provider == "http" and urlsplit(_own.get("url", "")).scheme not in {"http", "https"}:
+        raise ImproperlyConfigured(
+            f"KUAIBAN_SHARED_DATA_{_kind.upper()}_URL must be set in production to the "
+            "department's http(s):// URL"
+        )
+
 # Single sign-on, where configured: the platform over HTTPS, with the portal's client credentials
 # (the client secret authenticates the code exchange).
 if os.environ.get("KUAIBAN_OIDC_ISSUER"):

@@ -27,7 +27,9 @@ The subject is the applicant's ID number (credit code for ``business_licence``) 
 ``Material.data_source_key`` names a form field, whose answer is then looked up (the deceased's
 ID number). Without a subject nothing is fetched: the material stays recorded as shared data.
 
-Settings: ``KUAIBAN_SHARED_DATA_PROVIDER`` (``local`` or ``http``, every kind), per kind
+Settings: ``KUAIBAN_SHARED_DATA_PROVIDER`` (``local``, ``http`` or ``off``: nothing fetched, the
+material recorded as shared data as before; every kind; production allows only ``http`` and
+``off``, its default), per kind
 ``KUAIBAN_SHARED_DATA_SOURCES[kind]`` = {"provider", "url", "token", "timeout"} (from the
 environment: ``KUAIBAN_SHARED_DATA_<KIND>_PROVIDER``, ``…_URL``, ``…_TOKEN``, ``…_TIMEOUT``),
 ``KUAIBAN_SHARED_DATA_TIMEOUT`` (seconds to connect and for each read; default 3).
@@ -75,6 +77,7 @@ logger = logging.getLogger("kuaiban.shareddata")
 
 LOCAL = "local"
 HTTP = "http"
+OFF = "off"  # nothing fetched for the kind (production's default until its endpoint is set)
 ANSWER_BYTES = 64 * 1024
 
 
@@ -118,7 +121,8 @@ def subject_for(application: Application, material: Material, answers: dict | No
 
 
 def provider_name(kind: str) -> str:
-    """`local` or `http` for the kind (an earlier filing in this portal is always local)."""
+    """`local`, `http` or `off` for the kind (an earlier filing in this portal is always
+    local: it reads this portal's own tables)."""
     if kind == DataKind.PORTAL_FILING:
         return LOCAL
     own = settings.KUAIBAN_SHARED_DATA_SOURCES.get(kind, {}).get("provider")

@@ -27,7 +27,7 @@ from kuaiban.notifications.services import notify
 
 from .kinds import DataKind
 from .models import FetchStatus, ReferenceRecord, SharedDataRecord
-from .providers import Answer, lookup, provider_name, subject_for
+from .providers import OFF, Answer, lookup, provider_name, subject_for
 
 CONSENT_NEEDED = gettext_lazy(
     "Tick that you agree to the data being fetched from the sources listed, or provide the "
@@ -42,10 +42,19 @@ def answered(record: SharedDataRecord | None) -> bool:
     return record is not None and record.status in (FetchStatus.FOUND, FetchStatus.NO_RECORD)
 
 
+def fetchable(materials: Iterable[Material]) -> list[Material]:
+    """The shared-data materials with a source that is switched on (no query)."""
+    return [
+        m
+        for m in materials
+        if m.shared_data and m.data_source and provider_name(m.data_source) != OFF
+    ]
+
+
 def materials_to_fetch(application: Application, materials: Iterable[Material]) -> list[Material]:
     """Of the application's shared-data materials not provided otherwise, those with a source
     and no answer yet (one query for the records)."""
-    candidates = [m for m in materials if m.shared_data and m.data_source]
+    candidates = fetchable(materials)
     if not candidates:
         return []
     records = {

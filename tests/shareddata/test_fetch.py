@@ -145,3 +145,16 @@ def test_rule_shared_window_the_clerk_ticks_the_persons_consent_and_the_data_is_
     # Fetched once: a second sitting asks nothing again.
     again = submission.shared_data_fetch(application=application, actor=clerk, consented=True)
     assert again == []
+
+
+def test_a_source_switched_off_fetches_nothing_and_asks_no_consent(client, citizen, settings):
+    """Provider "off" (production's default until a department's endpoint is set): the shared
+    materials are recorded as shared data as before, nothing fetched, no consent asked."""
+    settings.KUAIBAN_SHARED_DATA_PROVIDER = "off"
+    application = ready_application(citizen, "B07")
+    client.force_login(citizen)
+    page = client.get(f"/applications/{application.reference}/review/").content.decode()
+    assert 'data-testid="shared-data-consent"' not in page
+    assert review(client, application)["Location"].endswith("/done/")
+    assert not SharedDataRecord.objects.exists()
+    assert application.materials.get(material__code="M-ID").provision == "shared"
