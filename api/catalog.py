@@ -23,6 +23,9 @@ class MaterialSerializer(NamedSerializer):
     description = serializers.CharField()
     shared_data = serializers.BooleanField(help_text=_("Fetched by the bureau; not asked for."))
     shared_source = serializers.CharField()
+    data_source = serializers.CharField(
+        help_text=_("The source the bureau fetches it from (empty: recorded, not fetched).")
+    )
     commitment_allowed = serializers.BooleanField()
     physical = serializers.BooleanField(help_text=_("The paper original is seen at the window."))
 

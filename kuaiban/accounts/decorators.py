@@ -38,6 +38,7 @@ clerk_required = role_required(Role.CLERK)
 reviewer_required = role_required(Role.REVIEWER)
 extension_decider_required = user_passes(lambda user: user.decides_extensions)
 supervisor_required = role_required(Role.SUPERVISOR, Role.ADMINISTRATOR)
+# The administrators' own pages (the working-day calendar, the integrations' status).
 administrator_required = role_required(Role.ADMINISTRATOR)
 # The two-factor pages: accounts that need a second factor (bureau staff, admin users).
 second_factor_account_required = user_passes(second_factor.required)
@@ -47,5 +48,3 @@ supervision_office_required = user_passes(lambda user: user.is_supervision_offic
 guide_reviewer_required = user_passes(lambda user: user.reviews_guides)
 guide_proposer_required = user_passes(lambda user: user.proposes_guides)
 guide_staff_required = user_passes(lambda user: user.reviews_guides or user.proposes_guides)
-# The administrators' own pages (the working-day calendar).
-administrator_required = role_required(Role.ADMINISTRATOR)
