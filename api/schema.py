@@ -54,3 +54,15 @@ def add_error_responses(result, generator, request, public):
             for code in codes:
                 responses.setdefault(code, {**ERROR, "description": ERRORS[code]})
     return result
+class DepartmentClientScheme(OpenApiAuthenticationExtension):
+    target_class = "kuaiban.departments.authentication.DepartmentClientAuthentication"
+    name = "departmentClient"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A department's (or the provincial platform's) client credential "
+            "(kbd_<client id>.<secret>), issued by an administrator: "
+            "`manage.py department_client issue`.",
+        }

@@ -6,7 +6,7 @@ from csp.decorators import csp_update
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import applicant, catalog, metrics, staff, tokens
+from . import applicant, catalog, departments, metrics, staff, tokens
 
 app_name = "api"
 
@@ -37,6 +37,13 @@ v1 = [
     path("intake/", staff.IntakeList.as_view(), name="intake"),
     path("intake/<str:reference>/accept/", staff.IntakeAccept.as_view(), name="intake_accept"),
     path("intake/<str:reference>/return/", staff.IntakeReturn.as_view(), name="intake_return"),
+    # other departments: the requests addressed to them, and their answers
+    path("department/requests/", departments.RequestList.as_view(), name="department_requests"),
+    path(
+        "department/requests/<int:request_id>/answer/",
+        departments.RequestAnswer.as_view(),
+        name="department_request_answer",
+    ),
     # the programme's figures
     path("metrics/", metrics.Metrics.as_view(), name="metrics"),
 ]

@@ -18,6 +18,8 @@ app.conf.beat_schedule = {
     "sweep-deadlines": {"task": "speedup.sweep_deadlines", "schedule": SWEEP_SECONDS},
     # The outbox: rows whose delivery task never ran, and retries whose backoff has passed.
     "dispatch-notifications": {"task": "notifications.dispatch", "schedule": SWEEP_SECONDS},
+    # The departments' webhooks: the same outbox pattern, the same timer.
+    "dispatch-webhooks": {"task": "departments.dispatch_webhooks", "schedule": SWEEP_SECONDS},
     # The supervision rollup: recent days and whatever changed since the last run.
     "refresh-rollups": {
         "task": "acceptance.refresh_rollups",

@@ -26,6 +26,7 @@ from kuaiban.cases.models import (
 )
 from kuaiban.cases.references import reference_number
 from kuaiban.catalog.models import Bundle, FormField, ServiceItem
+from kuaiban.departments import webhooks as department_webhooks
 
 from ..selectors import required_form_fields, required_materials
 from .guards import (
@@ -258,6 +259,7 @@ def application_withdraw(*, application: Application, actor, reason: str = "") -
         application.materials.all().delete()
         uploads.discard_unused(files)
     else:
+        department_webhooks.application_closed(application, "withdrawn")
         notify_applicant(
             application,
             _("Application %(reference)s withdrawn") % {"reference": application.reference},

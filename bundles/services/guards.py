@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from kuaiban.accounts.models import Role
-from kuaiban.cases.models import Application, ExtensionRequest, ItemCase
+from kuaiban.cases.models import Application, DepartmentRequest, ExtensionRequest, ItemCase
 from kuaiban.catalog.models import Bundle
 from kuaiban.notifications.services import notify
 
@@ -68,6 +68,12 @@ def require_editable(application: Application) -> None:
 def require_unit_reviewer(case: ItemCase, actor) -> None:
     """A back-office reviewer of the unit handling the case."""
     if actor.role != Role.REVIEWER or actor.unit_id != case.unit_id:
+        raise PermissionDenied
+
+
+def require_addressed_department(request: DepartmentRequest, actor) -> None:
+    """The department a request was sent to (its service account, a reviewer of that unit)."""
+    if actor.role != Role.REVIEWER or actor.unit_id != request.department_id:
         raise PermissionDenied
 
 

@@ -25,6 +25,7 @@ from kuaiban.cases.models import (
 from kuaiban.cases.visits import visit_count
 from kuaiban.catalog.models import Unit
 from kuaiban.commitments.services import checks_open_for_case
+from kuaiban.departments import webhooks as department_webhooks
 from kuaiban.documents.models import DocumentKind
 from kuaiban.documents.services import delivery_open, document_issue
 from kuaiban.ratings.links import rating_url
@@ -34,6 +35,7 @@ from .guards import (
     lock_application,
     lock_case,
     notify_applicant,
+    require_addressed_department,
     require_extension_decider,
     require_unit_reviewer,
 )
@@ -282,17 +284,35 @@ def department_request_send(
         reason=question.strip(),
         data={"department": department.code},
     )
+    department_webhooks.request_sent(request)
     return request
 
 
 @transaction.atomic
 def department_reply_record(*, request: DepartmentRequest, actor, reply: str) -> DepartmentRequest:
-    """Record the other department's reply. A case waiting for it goes back to review; a case
-    that moved on meanwhile (paused for an appraisal and resumed, say) keeps its state, and the
-    reply is recorded all the same."""
+    """Record the other department's reply (the requesting reviewer types it in). A case waiting
+    for it goes back to review; a case that moved on meanwhile (paused for an appraisal and
+    resumed, say) keeps its state, and the reply is recorded all the same."""
     request = DepartmentRequest.objects.select_for_update().get(pk=request.pk)
     case = lock_case(request.item_case)
     require_unit_reviewer(case, actor)
+    return _reply_store(request, case, actor, reply)
+
+
+@transaction.atomic
+def department_request_answer(
+    *, request: DepartmentRequest, actor, reply: str
+) -> DepartmentRequest:
+    """The addressed department answers the request itself (over the open API, as its service
+    account): the same record and the same return to review as `department_reply_record`."""
+    request = DepartmentRequest.objects.select_for_update().get(pk=request.pk)
+    require_addressed_department(request, actor)
+    return _reply_store(request, lock_case(request.item_case), actor, reply)
+
+
+def _reply_store(
+    request: DepartmentRequest, case: ItemCase, actor, reply: str
+) -> DepartmentRequest:
     _require_open(case)
     if request.replied_at or not reply.strip():
         raise ValidationError(_("Record the reply once."))
@@ -338,16 +358,17 @@ def case_conclude_ready(*, application: Application, actor) -> None:
                 )
         else:
             next_stage = min(c.stage for c in waiting)
-            for case in waiting:
-                if case.stage == next_stage:
-                    clocks.clock_start(case, received_at=now, accepted_at=now)
-                    transition(
-                        case,
-                        "open_stage",
-                        actor=actor,
-                        action=EventAction.OPEN_STAGE,
-                        data={"stage": next_stage},
-                    )
+            opened = [case for case in waiting if case.stage == next_stage]
+            for case in opened:
+                clocks.clock_start(case, received_at=now, accepted_at=now)
+                transition(
+                    case,
+                    "open_stage",
+                    actor=actor,
+                    action=EventAction.OPEN_STAGE,
+                    data={"stage": next_stage},
+                )
+            department_webhooks.cases_workable(opened)
             return
     for case in cases:
         if case.state in DECIDED:
@@ -362,6 +383,7 @@ def case_conclude_ready(*, application: Application, actor) -> None:
             data={"delivery": application.delivery},
         )
         delivery_open(application)
+        department_webhooks.application_closed(application, "concluded")
         notify_applicant(
             application,
             _("Application %(reference)s concluded") % {"reference": application.reference},

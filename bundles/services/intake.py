@@ -19,6 +19,7 @@ from kuaiban.cases.models import (
     VisitKind,
 )
 from kuaiban.cases.visits import visit_count
+from kuaiban.departments import webhooks as department_webhooks
 from kuaiban.documents.models import DocumentKind
 from kuaiban.documents.services import document_issue
 
@@ -64,6 +65,7 @@ def application_accept(
             data={"committed_due": case.committed_due_at and case.committed_due_at.isoformat()},
         )
         opened.append(case)
+    department_webhooks.cases_workable(opened)
     if conclude_instant:
         for case in opened:
             if case.item.is_instant:

@@ -1,47 +1,32 @@
 """Delivering the outbox: claim a batch, send each row holding no lock, record each outcome.
 
-A claim is one UPDATE whose subquery picks due rows `FOR UPDATE SKIP LOCKED` and stamps them
-with this run's token and a lease; it commits at once. Sending happens outside any transaction,
-so no row stays locked while a mail server or SMS gateway takes its time. The outcome is written
-by an UPDATE conditional on the token: if the lease ran out and another dispatcher took the row
-over, this run's late answer changes nothing. Two dispatchers never claim the same row; a crashed
-one's claim expires after the lease and the row is due again (the SMS gateway deduplicates by the
-row id, the idempotency key, should the crash have come after the gateway accepted).
+The claim, its lease and the backoff are `kuaiban.outbox`'s (shared with the departments'
+webhooks). The SMS gateway deduplicates by the row id, the idempotency key, should a dispatcher
+crash after the gateway accepted.
 """
 
 import logging
-import random
 import re
 import smtplib
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from kuaiban import outbox
 from kuaiban.accounts.identity import mask_phone
+from kuaiban.outbox import BACKOFF_CAP, LEASE, backoff  # noqa: F401 (this module's contract)
 
 from .models import Notification
 from .sms import SMSBackend, SMSRejected
 
 logger = logging.getLogger(__name__)
 
-# Rows claimed at once, and how long a claim lasts. The lease outlives a batch sent at the
-# gateway's timeout (20 × 5 s); a run that sees its lease running short lets the rest go.
+# Rows claimed at once. The lease outlives a batch sent at the gateway's timeout (20 × 5 s).
 BATCH = 20
-LEASE = timedelta(minutes=5)
-LEASE_MARGIN = timedelta(seconds=60)
-# After the n-th failure the row waits 1 min × 2^(n-1), never more than an hour, less up to a
-# fifth at random so that rows failing together do not all come back in the same second.
-BACKOFF_BASE = timedelta(minutes=1)
-BACKOFF_CAP = timedelta(hours=1)
-BACKOFF_JITTER = 0.2
 # A run stops using a channel whose gateway failed this many times running.
 FAILURES_IN_A_ROW = 3
 # Long digit runs in an error (a phone or ID number echoed by a gateway) are masked.
@@ -56,12 +41,6 @@ class PermanentFailure(Exception):
 PERMANENT = (PermanentFailure, SMSRejected, smtplib.SMTPRecipientsRefused)
 
 
-def backoff(failures: int) -> timedelta:
-    """How long a row waits after its `failures`-th failed attempt."""
-    delay = min(BACKOFF_BASE * 2 ** max(failures - 1, 0), BACKOFF_CAP)
-    return delay * (1 - random.uniform(0, BACKOFF_JITTER))  # noqa: S311 (not for secrets)
-
-
 def notifications_dispatch(*, ids: Iterable[int] | None = None, limit: int = 500) -> int:
     """Deliver due pending notifications (only the given ones, if any), oldest due first.
 
@@ -69,60 +48,19 @@ def notifications_dispatch(*, ids: Iterable[int] | None = None, limit: int = 500
     """
     wanted = list(ids) if ids is not None else None
     gateways = _Gateways()
-    sent = handled = 0
-    while handled < limit:
-        claim = _claim(ids=wanted, size=min(BATCH, limit - handled), skip=gateways.down)
-        for position, notification in enumerate(claim.rows):
-            if timezone.now() + LEASE_MARGIN >= claim.until:
-                _release(claim.token, [n.pk for n in claim.rows[position:]])
-                break
-            if notification.channel in gateways.down:  # it failed just now: wait for the next run
-                _release(claim.token, [notification.pk])
-                continue
-            sent += _attempt(notification, claim.token, gateways)
-        handled += len(claim.rows)
-        if len(claim.rows) < BATCH:
-            break
-    return sent
 
+    def due_rows():
+        rows = outbox.due(Notification).exclude(channel__in=gateways.down)
+        return rows if wanted is None else rows.filter(pk__in=wanted)
 
-@dataclass
-class _Claim:
-    token: uuid.UUID
-    until: datetime
-    rows: list[Notification]
-
-
-def _claim(*, ids: list[int] | None, size: int, skip: set[str]) -> _Claim:
-    """Claim up to `size` due rows, none of the channels in `skip`."""
-    now = timezone.now()
-    token = uuid.uuid4()
-    until = now + LEASE
-    due = Notification.objects.filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lte=now),
-        status=Notification.Status.PENDING,
-        next_attempt_at__lte=now,
-    ).exclude(channel__in=skip)
-    if ids is not None:
-        due = due.filter(pk__in=ids)
-    chosen = (
-        due.order_by("next_attempt_at", "pk")
-        .select_for_update(skip_locked=True)
-        .values("pk")[:size]
-    )
-    with transaction.atomic():  # one statement, committed before anything is sent
-        Notification.objects.filter(pk__in=chosen).update(claim_token=token, claimed_until=until)
-    claimed = (
-        Notification.objects.filter(claim_token=token)
-        .select_related("recipient")
-        .order_by("next_attempt_at", "pk")
-    )
-    return _Claim(token, until, list(claimed))
-
-
-def _release(token: uuid.UUID, pks: list[int]) -> None:
-    Notification.objects.filter(pk__in=pks, claim_token=token).update(
-        claim_token=None, claimed_until=None
+    return outbox.dispatch(
+        due_rows,
+        lambda notification, token: _attempt(notification, token, gateways),
+        limit=limit,
+        batch=BATCH,
+        related=["recipient"],
+        # A channel whose gateway failed just now: its rows wait for the next run.
+        skip=lambda notification: notification.channel in gateways.down,
     )
 
 
@@ -167,15 +105,7 @@ def _attempt(notification: Notification, token: uuid.UUID, gateways: _Gateways) 
         gateways.failed(notification.channel)
         return 0
     gateways.worked(notification.channel)
-    recorded = _mine(notification, token).update(
-        status=Notification.Status.SENT,
-        sent_at=timezone.now(),
-        attempts=F("attempts") + 1,
-        last_error="",
-        claim_token=None,
-        claimed_until=None,
-    )
-    if not recorded:
+    if not outbox.record_success(notification, token, sent_at=timezone.now()):
         logger.warning("notification %s sent after its claim ran out", notification.pk)
     return 1
 
@@ -198,32 +128,20 @@ def _send(notification: Notification, gateways: _Gateways) -> None:
 def _record_failure(
     notification: Notification, token: uuid.UUID, error: Exception, *, permanent: bool
 ) -> None:
-    failures = notification.attempts + 1
-    dead = permanent or failures >= settings.KUAIBAN_NOTIFY_MAX_ATTEMPTS
-    now = timezone.now()
     message = _error_text(error)
-    if dead and not permanent:
-        message = f"gave up after {failures} attempts: {message}"
-    _mine(notification, token).update(
-        status=Notification.Status.DEAD if dead else Notification.Status.PENDING,
-        attempts=failures,
-        last_error=message[:300],
-        next_attempt_at=now if dead else now + backoff(failures),
-        claim_token=None,
-        claimed_until=None,
+    dead = outbox.record_failure(
+        notification,
+        token,
+        message,
+        permanent=permanent,
+        max_attempts=settings.KUAIBAN_NOTIFY_MAX_ATTEMPTS,
     )
     logger.warning(
         "notification %s (%s) %s: %s",
         notification.pk,
         notification.channel,
-        "dead" if dead else f"attempt {failures} failed",
+        "dead" if dead else f"attempt {notification.attempts + 1} failed",
         message,
-    )
-
-
-def _mine(notification: Notification, token: uuid.UUID):
-    return Notification.objects.filter(
-        pk=notification.pk, claim_token=token, status=Notification.Status.PENDING
     )
 
 

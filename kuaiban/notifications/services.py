@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kuaiban import broker
+from kuaiban import broker, outbox
 
 from .models import Notification
 from .tasks import deliver
@@ -83,13 +83,7 @@ def notifications_retry(*, actor, ids: Iterable[int]) -> int:
         if not dead:
             return 0
         pks = [n.pk for n in dead]
-        Notification.objects.filter(pk__in=pks).update(
-            status=Notification.Status.PENDING,
-            attempts=0,
-            next_attempt_at=timezone.now(),
-            claim_token=None,
-            claimed_until=None,
-        )
+        outbox.put_back(Notification, pks)
         for notification in dead:
             LogEntry.objects.log_actions(
                 actor.pk,

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "kuaiban.commitments",
     "kuaiban.campaigns",
     "kuaiban.shareddata",
+    "kuaiban.departments",
     # the programme's three tasks and their supervision
     "bundles",
     "desk",
@@ -358,6 +359,7 @@ KUAIBAN_FIXTURES_DIR = PACKAGE_DIR / "fixtures"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "kuaiban.accounts.api_tokens.PersonalTokenAuthentication",
+        "kuaiban.departments.authentication.DepartmentClientAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -387,6 +389,10 @@ SPECTACULAR_SETTINGS = {
 }
 KUAIBAN_API_TOKEN_HOURS = int(os.environ.get("KUAIBAN_API_TOKEN_HOURS", "720"))
 KUAIBAN_API_TOKEN_HOURS_STAFF = int(os.environ.get("KUAIBAN_API_TOKEN_HOURS_STAFF", "8"))
+# Webhooks to the departments (kuaiban/departments/webhooks.py): a POST's timeout in seconds, and
+# the failed attempts after which a delivery is dead (backoff 1 min, 2, 4 … at most an hour).
+KUAIBAN_WEBHOOK_TIMEOUT = float(os.environ.get("KUAIBAN_WEBHOOK_TIMEOUT", "5"))
+KUAIBAN_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("KUAIBAN_WEBHOOK_MAX_ATTEMPTS", "10"))
 
 # Warn administrators when fewer than this many days ahead are covered by a loaded calendar.
 KUAIBAN_CALENDAR_HORIZON_DAYS = 90

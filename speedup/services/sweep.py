@@ -32,6 +32,7 @@ from kuaiban.cases.models import (
     FlagKind,
     ItemCase,
 )
+from kuaiban.departments import webhooks as department_webhooks
 from kuaiban.notifications.models import Notification
 from kuaiban.notifications.services import notifications_enqueue
 from kuaiban.ratings.followups import followups_open_for_overdue
@@ -86,6 +87,11 @@ def deadlines_sweep(*, now=None, batch: int = BATCH) -> SweepResult:
                 marked[kind] += len(ids)
             if any(fired.values()):
                 _queue_notifications(fired, now, case_info)
+                # The departments' own cases: a webhook to their systems (their service
+                # accounts get no in-app message: nobody reads it).
+                department_webhooks.cases_flagged(
+                    (pk, kind) for kind, kind_ids in fired.items() for pk in kind_ids
+                )
             # 快办要求未落实: a case past its committed time opens a follow-up for its unit.
             followups_open_for_overdue(fired.get(FlagKind.OVERDUE.value, ()), now)
         if len(due_ids) < batch:
@@ -273,10 +279,15 @@ def _queue_notifications(fired: dict[str, list[int]], now, case_info: dict | Non
         }
     reviewers: dict[int | None, list] = {}
     for user in User.objects.filter(
-        role=Role.REVIEWER, unit_id__in={u for u, _r in case_info.values()}, is_active=True
+        role=Role.REVIEWER,
+        unit_id__in={u for u, _r in case_info.values()},
+        is_active=True,
+        department_client__isnull=True,
     ):
         reviewers.setdefault(user.unit_id, []).append(user)
-    supervisors = list(User.objects.filter(role=Role.SUPERVISOR, is_active=True))
+    supervisors = list(
+        User.objects.filter(role=Role.SUPERVISOR, is_active=True, department_client__isnull=True)
+    )
     rows = []
 
     def message(user, kind, references, link):

@@ -32,9 +32,15 @@ def unit_and_office_messages(
     User = get_user_model()
     units = {row.unit_id for rows in fired.values() for row in rows}
     reviewers: dict[int | None, list] = {}
-    for user in User.objects.filter(role=Role.REVIEWER, unit_id__in=units, is_active=True):
+    # Not the departments' service accounts (API clients: nobody reads their messages).
+    service = {"department_client__isnull": True}
+    for user in User.objects.filter(
+        role=Role.REVIEWER, unit_id__in=units, is_active=True, **service
+    ):
         reviewers.setdefault(user.unit_id, []).append(user)
-    office = list(User.objects.filter(role=Role.SUPERVISOR, district=None, is_active=True))
+    office = list(
+        User.objects.filter(role=Role.SUPERVISOR, district=None, is_active=True, **service)
+    )
     messages: list[Notification] = []
 
     def message(user, kind: str, count: int, link: str) -> None:

@@ -99,14 +99,17 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"\nDemo accounts (demo only; password for all: {DEMO_PASSWORD})")
         )
-        for user in User.objects.select_related("unit").order_by("role", "username"):
+        people_and_staff = User.objects.filter(department_client__isnull=True)
+        for user in people_and_staff.select_related("unit").order_by("role", "username"):
             unit = f" · {user.unit.name_zh}" if user.unit else ""
             self.stdout.write(f"  {user.username:<14} {user.get_role_display()}{unit}")
         # Staff accounts log in with a second factor: each demo one has its authenticator key,
         # the same on every run (kept with the account), for an app or for `totp_code`.
         from kuaiban.accounts import second_factor
 
-        staff = [u for u in User.objects.order_by("role", "username") if second_factor.required(u)]
+        staff = [
+            u for u in people_and_staff.order_by("role", "username") if second_factor.required(u)
+        ]
         self.stdout.write(
             "\nStaff accounts also type a 6-digit code from an authenticator app (TOTP): add the "
             "key (or the otpauth:// URI) to an app, or print the current code with "
@@ -129,6 +132,28 @@ class Command(BaseCommand):
         self.stdout.write("Generated enterprises (credit code, name, legal representative):")
         for code, name, representative in companies[-len(DEMO_COMPANIES) :]:
             self.stdout.write(f"  {code}  {name}  {representative}")
+        self._department_clients()
         self.stdout.write(
             "\nPortal: http://127.0.0.1:8000/   Admin: http://127.0.0.1:8000/admin/\n"
+        )
+
+    def _department_clients(self) -> None:
+        """The external departments (and the provincial platform) as API clients. Their secrets
+        are not printed: `simulate_departments` (started by scripts/demo) rotates each
+        department's credential when it starts and answers for them over the API."""
+        from kuaiban.catalog.models import Unit
+        from kuaiban.departments.models import DepartmentClient
+        from kuaiban.departments.services import client_issue
+
+        live = DepartmentClient.objects.filter(revoked_at__isnull=True)
+        for unit in Unit.objects.filter(kind=Unit.Kind.EXTERNAL).exclude(
+            pk__in=live.exclude(unit=None).values("unit_id")
+        ):
+            client_issue(unit=unit)
+        if not live.filter(kind=DepartmentClient.Kind.PLATFORM).exists():
+            client_issue(kind=DepartmentClient.Kind.PLATFORM)
+        self.stdout.write(
+            "\nExternal departments answer over the open API "
+            "(`python manage.py simulate_departments`, started by scripts/demo; "
+            "`python manage.py department_client list`)."
         )
