@@ -18,6 +18,9 @@ from kuaiban.web import or_404
 
 from .common import run
 
+# The schema's security for these endpoints: a department's client credential only.
+ONLY_DEPARTMENTS = [{"departmentClient": []}]
+
 
 class Departments(permissions.BasePermission):
     """A department's client (else 404; anonymous 401)."""
@@ -60,7 +63,7 @@ class AnswerBody(serializers.Serializer):
     reply = serializers.CharField(max_length=4000)
 
 
-@extend_schema(tags=["departments"])
+@extend_schema(tags=["departments"], auth=ONLY_DEPARTMENTS)
 class RequestList(generics.ListAPIView):
     """The open requests addressed to the caller's department, oldest due first."""
 
@@ -71,7 +74,7 @@ class RequestList(generics.ListAPIView):
         return open_requests(self.request.user).order_by("due_at", "id")
 
 
-@extend_schema(tags=["departments"])
+@extend_schema(tags=["departments"], auth=ONLY_DEPARTMENTS)
 class RequestAnswer(APIView):
     """Answer a request once: the requesting case goes back to review."""
 

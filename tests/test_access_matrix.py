@@ -520,6 +520,16 @@ MATRIX: dict[str, Row] = {
     "api:metrics": _row("/api/v1/metrics/", SUPERVISORS, anonymous=API_LOGIN),
     # the integrations' status page (shared-data sources, …): administrators only
     "staff:integrations": _row("/staff/integrations/", {"admin"}),
+    # the open API, other departments: only a department's client (kbd_ bearer) may call
+    # them; a session of any kind gets 404, anonymous 401 (tests/departments/ cover the clients)
+    "api:department_requests": _row("/api/v1/department/requests/", set(), anonymous="401"),
+    "api:department_request_answer": _row(
+        "/api/v1/department/requests/1/answer/",
+        set(),
+        method="post",
+        anonymous="401",
+        data={"reply": "已核实"},
+    ),
     # the Django admin: administrators only (others are sent to its login)
     "admin": _row(
         "/admin/",
