@@ -3,6 +3,8 @@ reviewers sent them, and their answers. Their item cases are worked with the sta
 endpoints (/api/v1/cases/…), as their service account is a reviewer of their unit. Anyone but
 a department's client (a session, a personal token, the platform): 404."""
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, generics, permissions, serializers
@@ -18,8 +20,9 @@ from kuaiban.web import or_404
 
 from .common import run
 
-# The schema's security for these endpoints: a department's client credential only.
-ONLY_DEPARTMENTS = [{"departmentClient": []}]
+# The schema's security for these endpoints: a department's client credential only (a list of
+# security requirements, as the schema writes them; the stubs say a list of names).
+ONLY_DEPARTMENTS: Any = [{"departmentClient": []}]
 
 
 class Departments(permissions.BasePermission):
