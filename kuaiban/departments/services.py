@@ -9,10 +9,11 @@ import logging
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kuaiban import outbox
@@ -63,7 +64,10 @@ def client_issue(
         raise ValidationError(_("The platform's client belongs to no department."))
     client_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    name = name or (unit.name_zh if unit else _("Provincial platform"))
+    if not name and unit is None:
+        with translation.override(settings.LANGUAGE_CODE):  # stored: in the portal's language
+            name = _("Provincial platform")
+    name = name or unit.name_zh  # type: ignore[union-attr]
     account = get_user_model()(
         username=f"api-{client_id}",
         display_name=name[:100],
