@@ -2,8 +2,8 @@
 due rows with a lease, releasing them, recording an outcome only under one's own claim, and the
 backoff after a failure.
 
-An outbox model has the fields `status` ("pending" / "sent" / "dead"), `next_attempt_at`,
-`claimed_until`, `claim_token`, `attempts` and `last_error`.
+An outbox model extends `OutboxRow`: `status` ("pending" / "sent" / "dead"),
+`next_attempt_at`, `claimed_until`, `claim_token`, `attempts` and `last_error`.
 
 A claim is one UPDATE whose subquery picks due rows `FOR UPDATE SKIP LOCKED` and stamps them
 with this run's token and a lease; it commits at once. Sending happens outside any transaction,
@@ -15,6 +15,7 @@ a crashed one's claim expires after the lease and the row is due again.
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 from collections.abc import Callable, Sequence
@@ -24,9 +25,42 @@ from typing import Any
 
 from django.db import models, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+
+logger = logging.getLogger(__name__)
+
+
+class OutboxRow(models.Model):
+    """The delivery state every outbox row carries (the notifications, the webhooks)."""
+
+    class Status(models.TextChoices):
+        PENDING = PENDING, _("Pending")
+        SENT = SENT, _("Sent")
+        DEAD = DEAD, _("Dead (no more attempts)")
+
+    # Database defaults too, so rows written in bulk SQL are queued like any other.
+    status = models.CharField(
+        _("status"),
+        max_length=8,
+        choices=Status.choices,
+        default=Status.PENDING,
+        db_default=Status.PENDING,
+    )
+    next_attempt_at = models.DateTimeField(
+        _("next attempt"), default=timezone.now, db_default=Now()
+    )
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+
+    class Meta:
+        abstract = True
+
 
 # How long a claim lasts, and the margin at which a run lets the rest of its batch go.
 LEASE = timedelta(minutes=5)
@@ -98,25 +132,36 @@ def mine(row: models.Model, token: uuid.UUID) -> models.QuerySet:
     return type(row)._default_manager.filter(pk=row.pk, claim_token=token, status=PENDING)
 
 
-def record_success(row: models.Model, token: uuid.UUID, **done: Any) -> bool:
-    """Mark a claimed row sent (`done`: its delivery time field); False if the claim ran out."""
-    return bool(
-        mine(row, token).update(
-            status=SENT,
-            attempts=F("attempts") + 1,
-            last_error="",
-            claim_token=None,
-            claimed_until=None,
-            **done,
-        )
+def record_success(
+    row: models.Model, token: uuid.UUID, *, what: str, log: logging.Logger = logger, **done: Any
+) -> bool:
+    """Mark a claimed row sent (`done`: its delivery time field); False (logged) if the claim
+    ran out meanwhile. `what` names the row in the log."""
+    recorded = mine(row, token).update(
+        status=SENT,
+        attempts=F("attempts") + 1,
+        last_error="",
+        claim_token=None,
+        claimed_until=None,
+        **done,
     )
+    if not recorded:
+        log.warning("%s went out after its claim ran out", what)
+    return bool(recorded)
 
 
 def record_failure(
-    row: Any, token: uuid.UUID, message: str, *, permanent: bool, max_attempts: int
+    row: Any,
+    token: uuid.UUID,
+    message: str,
+    *,
+    permanent: bool,
+    max_attempts: int,
+    what: str,
+    log: logging.Logger = logger,
 ) -> bool:
     """Record a failed attempt: back off, or dead after `max_attempts` (or a permanent refusal).
-    Returns whether the row is now dead."""
+    Logged under `what`; returns whether the row is now dead."""
     failures = row.attempts + 1
     dead = permanent or failures >= max_attempts
     now = timezone.now()
@@ -130,6 +175,7 @@ def record_failure(
         claim_token=None,
         claimed_until=None,
     )
+    log.warning("%s %s: %s", what, "dead" if dead else f"attempt {failures} failed", message)
     return dead
 
 

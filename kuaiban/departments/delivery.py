@@ -90,22 +90,17 @@ def _attempt(delivery: WebhookDelivery, token: uuid.UUID) -> int:
     try:
         _post(delivery)
     except Exception as error:  # any failure may pass, but a revoked client's
-        message = str(error) or type(error).__name__
-        dead = outbox.record_failure(
+        outbox.record_failure(
             delivery,
             token,
-            message,
+            str(error) or type(error).__name__,
             permanent=isinstance(error, _Refused),
             max_attempts=settings.KUAIBAN_WEBHOOK_MAX_ATTEMPTS,
-        )
-        logger.warning(
-            "webhook %s (%s) %s: %s",
-            delivery.pk,
-            delivery.event,
-            "dead" if dead else f"attempt {delivery.attempts + 1} failed",
-            message,
+            what=f"webhook {delivery.pk} ({delivery.event})",
+            log=logger,
         )
         return 0
-    if not outbox.record_success(delivery, token, delivered_at=timezone.now()):
-        logger.warning("webhook %s delivered after its claim ran out", delivery.pk)
+    outbox.record_success(
+        delivery, token, delivered_at=timezone.now(), what=f"webhook {delivery.pk}", log=logger
+    )
     return 1

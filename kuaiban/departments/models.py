@@ -4,11 +4,11 @@ the portal sends them through an outbox (see `webhooks.py` for the contract)."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.accounts.crypto import EncryptedTextField
+from kuaiban.outbox import OutboxRow
 
 
 class DepartmentClient(models.Model):
@@ -74,15 +74,10 @@ class DepartmentClient(models.Model):
         return self.revoked_at is None
 
 
-class WebhookDelivery(models.Model):
+class WebhookDelivery(OutboxRow):
     """An outbox row: one event for one department, written in the transaction of the change it
     reports and POSTed after commit (`webhooks.py`). Claimed for a lease, retried with backoff,
     dead after `KUAIBAN_WEBHOOK_MAX_ATTEMPTS` failures until an administrator retries it."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENT = "sent", _("Delivered")
-        DEAD = "dead", _("Dead (no more attempts)")
 
     client = models.ForeignKey(
         DepartmentClient,
@@ -94,20 +89,6 @@ class WebhookDelivery(models.Model):
     payload = models.JSONField(_("payload"))
     idempotency_key = models.CharField(_("idempotency key"), max_length=120, unique=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
-    status = models.CharField(
-        _("status"),
-        max_length=8,
-        choices=Status.choices,
-        default=Status.PENDING,
-        db_default=Status.PENDING,
-    )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(
-        _("next attempt"), default=timezone.now, db_default=Now()
-    )
-    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
-    claim_token = models.UUIDField(null=True, blank=True, editable=False)
-    last_error = models.CharField(_("last error"), max_length=300, blank=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
 
     class Meta:

@@ -105,8 +105,13 @@ def _attempt(notification: Notification, token: uuid.UUID, gateways: _Gateways) 
         gateways.failed(notification.channel)
         return 0
     gateways.worked(notification.channel)
-    if not outbox.record_success(notification, token, sent_at=timezone.now()):
-        logger.warning("notification %s sent after its claim ran out", notification.pk)
+    outbox.record_success(
+        notification,
+        token,
+        sent_at=timezone.now(),
+        what=f"notification {notification.pk}",
+        log=logger,
+    )
     return 1
 
 
@@ -128,20 +133,14 @@ def _send(notification: Notification, gateways: _Gateways) -> None:
 def _record_failure(
     notification: Notification, token: uuid.UUID, error: Exception, *, permanent: bool
 ) -> None:
-    message = _error_text(error)
-    dead = outbox.record_failure(
+    outbox.record_failure(
         notification,
         token,
-        message,
+        _error_text(error),
         permanent=permanent,
         max_attempts=settings.KUAIBAN_NOTIFY_MAX_ATTEMPTS,
-    )
-    logger.warning(
-        "notification %s (%s) %s: %s",
-        notification.pk,
-        notification.channel,
-        "dead" if dead else f"attempt {notification.attempts + 1} failed",
-        message,
+        what=f"notification {notification.pk} ({notification.channel})",
+        log=logger,
     )
 
 

@@ -1,14 +1,14 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.accounts.crypto import EncryptedTextField
+from kuaiban.outbox import OutboxRow
 
 
-class Notification(models.Model):
+class Notification(OutboxRow):
     """An outbox row, written in the same transaction as the change it reports.
 
     After commit a Celery task delivers it (`delivery.py`); beat's periodic dispatch picks up
@@ -24,11 +24,6 @@ class Notification(models.Model):
         EMAIL = "email", _("Email")
         SMS = "sms", _("SMS")
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENT = "sent", _("Sent")
-        DEAD = "dead", _("Dead (no more attempts)")
-
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -43,23 +38,8 @@ class Notification(models.Model):
     body = models.TextField(_("message"))
     link = models.CharField(_("link"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
-    # Database defaults too, so rows written in bulk SQL are queued like any other.
-    status = models.CharField(
-        _("status"),
-        max_length=8,
-        choices=Status.choices,
-        default=Status.PENDING,
-        db_default=Status.PENDING,
-    )
-    next_attempt_at = models.DateTimeField(
-        _("next attempt"), default=timezone.now, db_default=Now()
-    )
-    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
-    claim_token = models.UUIDField(null=True, blank=True, editable=False)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.CharField(_("last error"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("notification")
