@@ -46,3 +46,33 @@ def test_an_administrator_retries_a_dead_webhook(admin_client, issue):
     )
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("pending", 0)
+
+
+def test_the_status_section_renders_each_clients_backlog(issue):
+    """Rule: the integrations page's partial shows per client the pending backlog, the dead
+    count and the newest error (kuaiban.departments.selectors.department_status)."""
+    from django.template.loader import render_to_string
+
+    from kuaiban.departments.selectors import department_status
+
+    client = issue("EXT-YB", webhook_url="https://yb.example/hook").client
+    issue("EXT-GJJ")
+    WebhookDelivery.objects.create(
+        client=client, event="case.workable", payload={}, idempotency_key="k1"
+    )
+    WebhookDelivery.objects.create(
+        client=client,
+        event="case.workable",
+        payload={},
+        idempotency_key="k2",
+        status="dead",
+        last_error="HTTP 503",
+    )
+    rows = {row.client.unit.code: row for row in department_status()}
+    assert (rows["EXT-YB"].pending, rows["EXT-YB"].dead) == (1, 1)
+    assert rows["EXT-YB"].last_error == "HTTP 503"
+    assert (rows["EXT-GJJ"].pending, rows["EXT-GJJ"].dead, rows["EXT-GJJ"].last_error) == (0, 0, "")
+    html = render_to_string(
+        "departments/_status_section.html", {"department_status": department_status()}
+    )
+    assert client.client_id in html and "HTTP 503" in html
