@@ -1,15 +1,11 @@
-"""Celery tasks of the webhooks' outbox (autodiscovered): `deliver_webhooks` is queued after each
-commit that wrote deliveries; `dispatch_webhooks` runs on beat's timer (kuaiban/celery.py) for
-the rows whose task never ran and the retries after a backoff."""
+"""Celery task of the webhooks' outbox (autodiscovered): `dispatch_webhooks` is queued after each
+commit that wrote deliveries (a wake-up) and runs on beat's timer (kuaiban/celery.py) for the
+rows whose wake-up never came and the retries after a backoff. Two runs at once never send the
+same row (the claim's lease)."""
 
 from celery import shared_task
 
 from .delivery import webhooks_dispatch
-
-
-@shared_task(name="departments.deliver_webhooks", acks_late=True, ignore_result=True)
-def deliver_webhooks(ids: list[int]) -> int:
-    return webhooks_dispatch(ids=ids, limit=len(ids))
 
 
 @shared_task(name="departments.dispatch_webhooks", acks_late=True, ignore_result=True)

@@ -56,9 +56,10 @@ from django.utils import timezone
 
 from kuaiban import broker, outbox
 from kuaiban.cases.models import Application, DepartmentRequest, ItemCase
+from kuaiban.catalog.models import Unit
 
 from .models import DepartmentClient, WebhookDelivery
-from .tasks import deliver_webhooks
+from .tasks import dispatch_webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -118,9 +119,9 @@ def _write(events: Sequence[tuple[int, str, str, dict]]) -> list[WebhookDelivery
         for unit_id, event, about, data in events
         for client in clients.get(unit_id, [])
     ]
-    written = WebhookDelivery.objects.bulk_create(rows)
-    ids = [row.pk for row in written]
-    transaction.on_commit(lambda: webhooks_enqueue(ids=ids))
+    # An event already written (its key taken) is not written twice, and never fails the change.
+    written = WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+    transaction.on_commit(webhooks_enqueue)
     return written
 
 
@@ -182,7 +183,9 @@ def cases_flagged(flagged: Iterable[tuple[int, str]]) -> list[WebhookDelivery]:
 
 def application_closed(application: Application, outcome: str) -> list[WebhookDelivery]:
     """The application was withdrawn or concluded: its cases' departments hear of it."""
-    cases = application.cases.select_related("application", "item").filter(unit__kind="external")
+    cases = application.cases.select_related("application", "item").filter(
+        unit__kind=Unit.Kind.EXTERNAL
+    )
     return _write(
         [
             (
@@ -199,10 +202,9 @@ def application_closed(application: Application, outcome: str) -> list[WebhookDe
 # -- delivery ----------------------------------------------------------------------------------
 
 
-def webhooks_enqueue(*, ids: list[int]) -> bool:
-    """Queue the delivery of these committed rows (a wake-up call: beat's dispatch finds them
-    anyway)."""
-    return broker.publish(deliver_webhooks, (ids,))
+def webhooks_enqueue() -> bool:
+    """Wake a worker to send what is due (beat's dispatch finds the rows anyway)."""
+    return broker.publish(dispatch_webhooks)
 
 
 def webhooks_retry(*, ids: Iterable[int]) -> int:
@@ -215,5 +217,5 @@ def webhooks_retry(*, ids: Iterable[int]) -> int:
     with transaction.atomic():
         retried = outbox.put_back(WebhookDelivery, pks)
         if retried:
-            transaction.on_commit(lambda: webhooks_enqueue(ids=pks))
+            transaction.on_commit(webhooks_enqueue)
     return retried
