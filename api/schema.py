@@ -54,6 +54,8 @@ def add_error_responses(result, generator, request, public):
             for code in codes:
                 responses.setdefault(code, {**ERROR, "description": ERRORS[code]})
     return result
+
+
 class DepartmentClientScheme(OpenApiAuthenticationExtension):
     target_class = "kuaiban.departments.authentication.DepartmentClientAuthentication"
     name = "departmentClient"

@@ -13,7 +13,7 @@ import pytest
 
 from tests.production_env import PROJECT, production_env
 
-APPS = ("kuaiban", "bundles", "desk", "speedup", "acceptance", "reports")
+APPS = ("kuaiban", "bundles", "desk", "speedup", "acceptance", "reports", "api")
 NOT_SHIPPED = ("devtools",)  # installed by the dev and test settings only
 
 

@@ -1,7 +1,7 @@
 """The administrators' status page of the integrations (/staff/integrations/): one section per
 kind of integration, each built by a function from its selectors and shown by its own partial
-template. Another section (the external departments' webhook backlog, say) is one more entry in
-SECTIONS and one more partial."""
+template: the shared-data sources, and the departments' API clients with their webhooks' backlog.
+Another section is one more entry in SECTIONS and one more partial."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.accounts.decorators import administrator_required
+from kuaiban.departments.selectors import department_status
 from kuaiban.shareddata.selectors import source_statuses
 
 
@@ -34,7 +35,16 @@ def shared_data_section() -> IntegrationSection:
     )
 
 
-SECTIONS: list[Callable[[], IntegrationSection]] = [shared_data_section]
+def departments_section() -> IntegrationSection:
+    return IntegrationSection(
+        key="departments",
+        title=str(_("Departments over the API")),
+        template="desk/integrations/_departments.html",
+        context={"department_status": department_status()},
+    )
+
+
+SECTIONS: list[Callable[[], IntegrationSection]] = [shared_data_section, departments_section]
 
 
 @administrator_required

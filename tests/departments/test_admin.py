@@ -76,3 +76,18 @@ def test_the_status_section_renders_each_clients_backlog(issue):
         "departments/_status_section.html", {"department_status": department_status()}
     )
     assert client.client_id in html and "HTTP 503" in html
+
+
+def test_the_integrations_page_shows_the_departments_beside_the_sources(issue, client):
+    """/staff/integrations/: the departments' section (each client's backlog) follows the
+    shared-data sources' on the administrators' page."""
+    from tests.factories import UserFactory
+
+    client_row = issue("EXT-YB", webhook_url="https://yb.example/hook").client
+    WebhookDelivery.objects.create(
+        client=client_row, event="case.workable", payload={}, idempotency_key="k1"
+    )
+    client.force_login(UserFactory(role="administrator", is_staff=True, is_superuser=True))
+    page = client.get("/staff/integrations/").content.decode()
+    assert 'data-section="shared-data"' in page and 'data-section="departments"' in page
+    assert client_row.client_id in page
