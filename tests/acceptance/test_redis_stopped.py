@@ -63,7 +63,7 @@ def logged_in_supervisor(client):
     device = TOTPDevice.objects.create(user=supervisor, name="phone", confirmed=True)
     code = f"{totp(device.bin_key):06d}"
     response = client.post("/accounts/two-factor/", {"code": code})
-    assert (response.status_code, response.url) == (302, "/"), "passed the second factor"
+    assert (response.status_code, response.url) == (302, "/welcome/"), "passed the second factor"
     return supervisor
 
 

@@ -159,7 +159,7 @@ def test_the_next_page_after_the_second_factor_stays_on_this_site(client):
     device = TOTPDevice.objects.create(user=supervisor, name="phone", confirmed=True)
     client.force_login(supervisor)
     response = client.post(f"{TWO_FACTOR}?next=https://evil.example/", {"code": code_of(device)})
-    assert (response.status_code, response.url) == (302, "/")
+    assert (response.status_code, response.url) == (302, "/welcome/")  # the workbench's door
 
 
 def test_a_wrong_code_is_refused_and_logged(client):
