@@ -15,5 +15,11 @@ DEBUG = env_bool("DJANGO_DEBUG", False)  # noqa: F405
 LOGGING = {
     **LOGGING,  # noqa: F405
     # axes as in base.py: its narration of each log-in at INFO is quiet here too.
-    "loggers": {"axes": {"level": "WARNING"}, "celery.app.trace": {"level": "WARNING"}},
+    # The departments' simulator polls the API every few seconds: runserver's line per request
+    # would bury the SMS codes too (errors are still logged).
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+        "django.server": {"level": "WARNING"},
+    },
 }
