@@ -38,12 +38,11 @@ portal never logs the name or the number.
 from __future__ import annotations
 
 import enum
-import json
 import logging
-import urllib.error
-import urllib.request
 
 from django.conf import settings
+
+from kuaiban.http_json import post_json
 
 from .crypto import keyed_hash
 from .models import ReferenceEnterprise, ReferenceIdentity
@@ -97,34 +96,17 @@ def source_name(kind: str = "identity") -> str:
 
 
 def _http(url: str, payload: dict, kind: str) -> Verdict:
-    request = urllib.request.Request(  # noqa: S310 - the configured http(s) endpoint
+    reply = post_json(
         url,
-        data=json.dumps(payload, ensure_ascii=False).encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "Authorization": f"Bearer {settings.KUAIBAN_IDENTITY_TOKEN}",
-        },
+        payload,
+        token=settings.KUAIBAN_IDENTITY_TOKEN,
+        timeout=settings.KUAIBAN_IDENTITY_TIMEOUT,
+        max_bytes=4096,
     )
-    try:
-        with urllib.request.urlopen(  # noqa: S310 - the URL is the configured https endpoint
-            request, timeout=settings.KUAIBAN_IDENTITY_TIMEOUT
-        ) as answer:
-            status = answer.status
-            body = answer.read(4096)
-    except urllib.error.HTTPError as error:
-        logger.warning("%s source answered HTTP %s", kind, error.code)
+    if reply.body is None:
+        logger.warning("%s source unavailable: %s", kind, reply.failure)
         return Verdict.UNAVAILABLE
-    except (OSError, ValueError) as error:  # timeouts, refused connections, bad URLs
-        logger.warning("%s source unreachable: %s", kind, type(error).__name__)
-        return Verdict.UNAVAILABLE
-    if status != 200:
-        logger.warning("%s source answered HTTP %s", kind, status)
-        return Verdict.UNAVAILABLE
-    try:
-        result = json.loads(body).get("result")
-    except (ValueError, AttributeError):
-        result = None
+    result = reply.body.get("result")
     if result == "match":
         return Verdict.VERIFIED
     if result == "mismatch":

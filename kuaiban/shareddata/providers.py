@@ -53,10 +53,7 @@ logs the subject.
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -68,6 +65,7 @@ from kuaiban.accounts.crypto import keyed_hash
 from kuaiban.accounts.models import ReferenceEnterprise, ReferenceIdentity
 from kuaiban.cases.models import Application, CaseState, ItemCase
 from kuaiban.catalog.models import BundleItem, Material
+from kuaiban.http_json import post_json
 
 from . import breaker
 from .kinds import DataKind
@@ -255,30 +253,12 @@ def _http(kind: str, subject: Subject, material_code: str) -> Answer:
         return Answer(FetchStatus.UNAVAILABLE, error="no URL configured")
     timeout = float(_source_setting(kind, "timeout", settings.KUAIBAN_SHARED_DATA_TIMEOUT))
     payload = {"kind": kind, "subject": subject.number, "material": material_code}
-    request = urllib.request.Request(  # noqa: S310 - the configured http(s) endpoint
-        url,
-        data=json.dumps(payload, ensure_ascii=False).encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "Authorization": f"Bearer {_source_setting(kind, 'token')}",
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            status = response.status
-            body = response.read(ANSWER_BYTES)
-    except urllib.error.HTTPError as error:
-        return _unavailable(kind, f"HTTP {error.code}")
-    except (OSError, ValueError) as error:  # timeouts, refused connections, bad URLs
-        return _unavailable(kind, type(error).__name__)
-    if status != 200:
-        return _unavailable(kind, f"HTTP {status}")
-    try:
-        answer = json.loads(body)
-        result = answer.get("result")
-    except (ValueError, AttributeError):
-        return _unavailable(kind, "answer outside the contract")
+    token = _source_setting(kind, "token")
+    reply = post_json(url, payload, token=token, timeout=timeout, max_bytes=ANSWER_BYTES)
+    if reply.body is None:
+        return _unavailable(kind, reply.failure)
+    answer = reply.body
+    result = answer.get("result")
     if result == "no_record":
         return Answer(FetchStatus.NO_RECORD)
     facts = answer.get("facts")
