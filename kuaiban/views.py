@@ -4,9 +4,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from kuaiban.accounts.models import Role
-from kuaiban.cases.models import EDITABLE_APPLICATION_STATES, Application
+from kuaiban.cases.selectors import unfinished_applications
 from kuaiban.catalog.selectors import published_bundles
-from kuaiban.commitments.models import HearingNotice, HearingState
+from kuaiban.commitments.selectors import hearings_awaiting
 from kuaiban.health import DOWN, OK, broker_status, cache_status, database_status
 from kuaiban.workdays.selectors import calendar_coverage
 
@@ -17,21 +17,8 @@ def home(request):
     context: dict[str, object] = {"bundles": published_bundles()}
     user = request.user
     if user.is_authenticated and user.is_applicant:
-        context["unfinished"] = list(
-            # The window's drafts are the clerk's to fill, not the applicant's.
-            Application.objects.filter(
-                applicant=user,
-                state__in=EDITABLE_APPLICATION_STATES,
-                channel=Application.Channel.ONLINE,
-            )
-            .select_related("bundle", "item")
-            .order_by("-created_at")[:5]
-        )
-        context["hearings"] = list(
-            HearingNotice.objects.filter(
-                check_row__application__applicant=user, state=HearingState.SENT
-            ).select_related("check_row__application")
-        )
+        context["unfinished"] = list(unfinished_applications(user)[:5])
+        context["hearings"] = list(hearings_awaiting(user))
     return render(request, "home.html", context)
 
 

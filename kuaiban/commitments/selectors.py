@@ -142,6 +142,13 @@ def hearings_of(application: Application) -> QuerySet[HearingNotice]:
     )
 
 
+def hearings_awaiting(person: User) -> QuerySet[HearingNotice]:
+    """The notices this applicant has still to answer (陈述申辩), for the start page's 我的待办."""
+    return HearingNotice.objects.filter(
+        check_row__application__applicant=person, state=HearingState.SENT
+    ).select_related("check_row__application")
+
+
 # -- supervision ---------------------------------------------------------------------------------
 
 
