@@ -3,6 +3,7 @@ clocks, and one case's page with its actions (review, decide, pause and resume, 
 limit, extension request, another department). Another unit's case is 404."""
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -57,6 +58,7 @@ def case_queue(request):
         {
             "cases": selectors.on_desk(page.object_list, now),
             "page": page,
+            "page_query": urlencode({"show": show, "q": query}),
             "show": show,
             "query": query,
             "views": [

@@ -5,6 +5,8 @@ Views stay thin: a GET renders what a selector reads; a POST parses a small form
 service, turns its refusal into a message and redirects. Another window's application is 404.
 """
 
+from urllib.parse import urlencode
+
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -53,7 +55,13 @@ def intake_queue(request):
     return render(
         request,
         "desk/intake_queue.html",
-        {"applications": page.object_list, "page": page, "query": query, "now": timezone.now()},
+        {
+            "applications": page.object_list,
+            "page": page,
+            "page_query": urlencode({"q": query}),
+            "query": query,
+            "now": timezone.now(),
+        },
     )
 
 

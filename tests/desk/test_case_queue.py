@@ -60,6 +60,10 @@ def test_the_queue_is_paged(client, two_cases, monkeypatch):
     second = client.get("/staff/cases/?page=2").context["cases"]
     assert second[0].case.pk != first.context["cases"][0].case.pk
     assert client.get("/staff/cases/?page=99").status_code == 200  # the last page
+    # The next page keeps the chosen view and search.
+    number = two_cases[0].application.applicant.resident_id  # both cases are this person's
+    searched = client.get("/staff/cases/", {"show": "all", "q": number}).content.decode()
+    assert f'href="?show=all&amp;q={number}&amp;page=2" rel="next"' in searched
 
 
 @time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI), tick=False)
