@@ -36,17 +36,19 @@ ERRORS = {
     "action the service refuses this user).",
     "404": "No such record, or not one this caller may see.",
     "409": "Someone else changed it first: fetch it again.",
+    "429": "Too many calls this minute: wait the seconds of `Retry-After` and call again.",
 }
 
 
 def add_error_responses(result, generator, request, public):
     """A POSTPROCESSING_HOOK: every operation documents the errors it may answer with (the
-    same on every endpoint: the permission classes answer 401/404, the services 400/409)."""
+    same on every endpoint: the permission classes answer 401/404, the services 400/409, the
+    throttle 429)."""
     for path in result.get("paths", {}).values():
         for method, operation in path.items():
             responses = operation.setdefault("responses", {})
             public_read = not operation.get("security") or {} in operation["security"]
-            codes = ["400", "404"]
+            codes = ["400", "404", "429"]
             if not public_read:
                 codes += ["401", "403"]
             if method in ("post", "put", "patch", "delete"):

@@ -368,6 +368,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Pages",
     "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.CallerThrottle"],
+}
+# Calls a minute per caller (api/throttling.py): the platform's and departments' clients poll.
+KUAIBAN_API_CALLS_PER_MINUTE = {
+    "anonymous": int(os.environ.get("KUAIBAN_API_CALLS_ANONYMOUS", "60")),
+    "person": int(os.environ.get("KUAIBAN_API_CALLS_PERSON", "120")),
+    "department": int(os.environ.get("KUAIBAN_API_CALLS_DEPARTMENT", "1200")),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kuaiban open API",
