@@ -10,6 +10,8 @@ from django.core.management import call_command
 
 from kuaiban.accounts.models import User
 from kuaiban.catalog.management.commands.setup_demo import DEMO_PASSWORD
+from kuaiban.catalog.models import Unit
+from kuaiban.departments.models import DepartmentClient
 from kuaiban.workdays.models import CalendarDay, OfficeHoursPeriod
 from tests.builders import login_request
 from tests.catalog.dump import catalog_dump
@@ -112,6 +114,16 @@ def test_setup_demo_twice_gives_the_same_accounts_and_they_can_log_in(
     assert who(DEMO_CREDIT_CODE).username == "enterprise"
     assert who("clerk").username == "clerk"
     assert who("admin").is_superuser
+
+    # Every external department and the provincial platform answer as API clients: one live
+    # client each, however often the demo is set up.
+    live = DepartmentClient.objects.filter(revoked_at__isnull=True)
+    external = Unit.objects.filter(kind=Unit.Kind.EXTERNAL)
+    assert external.exists()
+    assert sorted(live.exclude(unit=None).values_list("unit__code", flat=True)) == sorted(
+        external.values_list("code", flat=True)
+    )
+    assert live.filter(kind=DepartmentClient.Kind.PLATFORM).count() == 1
 
 
 @pytest.mark.real_second_factor
