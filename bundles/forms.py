@@ -98,6 +98,16 @@ class UploadForm(forms.Form):
     file = forms.FileField(label=_("File (PDF, JPEG or PNG)"))
 
 
+class ReturnAnswerForm(forms.Form):
+    """Why a returned material stays unchanged (未更改，原因：…), or, with no material, the
+    answer to a return that carried only a note."""
+
+    material = forms.CharField(widget=forms.HiddenInput, required=False)
+    explanation = forms.CharField(
+        label=_("Unchanged, because"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
 class CommitmentForm(forms.Form):
     material = forms.CharField(widget=forms.HiddenInput)
     agree = forms.BooleanField(

@@ -17,6 +17,8 @@ from kuaiban.cases.models import (
     CaseState,
     EventAction,
     ItemCase,
+    ReturnAnswer,
+    ReturnNotice,
     StoredFile,
 )
 from kuaiban.catalog.models import BundleItem, FormField, ItemMaterial, Material, ServiceItem
@@ -56,6 +58,8 @@ class RequiredMaterial:
     provided: ApplicationMaterial | None = None
     # What its source answered when shared data was fetched (None: nothing fetched).
     shared_record: SharedDataRecord | None = None
+    # Named by the window's latest return (需补正), with what the applicant did since.
+    returned: "ReturnedMaterial | None" = None
 
     @property
     def notice(self) -> str:
@@ -316,3 +320,90 @@ def applicant_timeline(application: Application) -> list[TimelineRow]:
     ]
     rows.reverse()
     return rows
+
+
+# -- guided corrections (补正) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReturnedMaterial:
+    """A material the window returned, and what the applicant did about it since."""
+
+    material: Material
+    changed: bool  # provided again (uploaded, reused, committed) after the return
+    answer: ReturnAnswer | None  # "unchanged, because …"
+    needed: bool = True  # False: the applicant's answers no longer need it
+
+    @property
+    def settled(self) -> bool:
+        return self.changed or self.answer is not None or not self.needed
+
+
+@dataclass(frozen=True)
+class ReturnCorrections:
+    """The latest return of an application and where each of its points stands: the rule
+    RESUBMIT-CORRECTED lets the applicant resubmit once every returned material is changed or
+    explained, and a return with a note only is answered."""
+
+    notice: ReturnNotice
+    materials: list[ReturnedMaterial]
+    note_answer: ReturnAnswer | None
+
+    @property
+    def note_only(self) -> bool:
+        return not self.materials
+
+    @property
+    def outstanding(self) -> list[ReturnedMaterial]:
+        return [m for m in self.materials if not m.settled]
+
+    @property
+    def note_outstanding(self) -> bool:
+        return self.note_only and self.note_answer is None
+
+    @property
+    def settled(self) -> bool:
+        return not self.outstanding and not self.note_outstanding
+
+    def of(self, material_id: int) -> ReturnedMaterial | None:
+        return next((m for m in self.materials if m.material.pk == material_id), None)
+
+
+def return_corrections(
+    application: Application, required: list[RequiredMaterial] | None = None
+) -> ReturnCorrections | None:
+    """The application's latest return with, per returned material, whether it was changed
+    since (provided again after the return: ApplicationMaterial.provided_at, which a signed
+    commitment also sets) or explained; None when it was never returned. Pass `required` when
+    computed already (a material the applicant's answers no longer need is settled)."""
+    notice = (
+        ReturnNotice.objects.filter(application=application)
+        .select_related("created_by")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if notice is None:
+        return None
+    answers = {a.material_id: a for a in notice.answers.select_related("created_by")}
+    provided = dict(application.materials.values_list("material_id", "provided_at"))
+    needed = None if required is None else {e.material.pk for e in required}
+    rows = [
+        ReturnedMaterial(
+            material=material,
+            changed=bool(provided.get(material.pk) and provided[material.pk] > notice.created_at),
+            answer=answers.get(material.pk),
+            needed=needed is None or material.pk in needed,
+        )
+        for material in notice.materials.order_by("code")
+    ]
+    return ReturnCorrections(notice=notice, materials=rows, note_answer=answers.get(None))
+
+
+def mark_returned(
+    required: list[RequiredMaterial], corrections: ReturnCorrections | None
+) -> list[RequiredMaterial]:
+    """Mark each required material the latest return named (the pages show "需补正")."""
+    if corrections is not None:
+        for entry in required:
+            entry.returned = corrections.of(entry.material.pk)
+    return required

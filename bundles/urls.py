@@ -12,6 +12,11 @@ urlpatterns = [
     path("applications/<str:reference>/form/", views.application_form, name="form"),
     path("applications/<str:reference>/materials/", views.materials, name="materials"),
     path("applications/<str:reference>/review/", views.review, name="review"),
+    path(
+        "applications/<str:reference>/returned/answer/",
+        views.return_answer,
+        name="return_answer",
+    ),
     path("applications/<str:reference>/done/", views.done, name="done"),
     path("applications/<str:reference>/withdraw/", views.withdraw, name="withdraw"),
     path("applications/<str:reference>/rate/", views.rate, name="rate"),

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -43,11 +44,12 @@ from .forms import (
     QuestionnaireForm,
     RatingForm,
     RectificationRatingForm,
+    ReturnAnswerForm,
     ReuseForm,
     UploadForm,
     WithdrawForm,
 )
-from .services import applications, submission
+from .services import applications, corrections, submission
 from .services import materials as material_services
 from .services.guards import require_open_to
 
@@ -228,13 +230,56 @@ def materials(request, reference):
         )
         for entry in required
     ]
+    returned = _returned(application, required)
+    for row, entry in zip(rows, required, strict=True):
+        row.returned = entry.returned
     return _render_step(
         request,
         application,
         "materials",
         "bundles/materials.html",
-        {"required": rows, "bar": _bar_notice(application)},
+        {"required": rows, "bar": _bar_notice(application), "returned": returned},
     )
+
+
+def _returned(application, required):
+    """The latest return while the application is back with the applicant (else None), each
+    required material it named marked (需补正)."""
+    if application.state != ApplicationState.RETURNED:
+        return None
+    returned = selectors.return_corrections(application, required)
+    selectors.mark_returned(required, returned)
+    return returned
+
+
+@applicant_required
+@require_POST
+def return_answer(request, reference):
+    """Record "unchanged, because …" for a returned material, or answer a note-only return."""
+    application = _own(request, reference)
+    if blocked := _editable_or_status(application):
+        return blocked
+    form = ReturnAnswerForm(request.POST)
+    anchor = ""
+    if form.is_valid():
+        code = form.cleaned_data["material"]
+        material = get_object_or_404(Material, code=code) if code else None
+        anchor = f"#material-{code}" if code else "#return-notice"
+        try:
+            corrections.return_answer(
+                application=application,
+                actor=request.user,
+                material=material,
+                explanation=form.cleaned_data["explanation"],
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Your explanation has been saved."))
+    else:
+        form_errors_as_messages(request, form)
+    return redirect(reverse("applications:materials", args=[reference]) + anchor)
 
 
 def _material_action(request, application):
@@ -306,6 +351,7 @@ def review(request, reference):
     data = application.form_data or {}
     answers = [(f, data.get(f.code, "")) for f in form_fields]
     required = selectors.required_materials(application)
+    returned = _returned(application, required)
     return _render_step(
         request,
         application,
@@ -318,6 +364,7 @@ def review(request, reference):
             "required": required,
             "to_fetch": submission.shared_data_to_fetch(required),
             "problems": submission.missing_for_submission(application, required=required),
+            "returned": returned,
         },
     )
 

@@ -209,6 +209,8 @@ MATRIX: dict[str, Row] = {
     "applications:form": _row(_draft("form/"), {"owner"}),
     "applications:materials": _row(_draft("materials/"), {"owner"}),
     "applications:review": _row(_draft("review/"), {"owner"}),
+    # guided corrections: "unchanged, because …" for a returned material (the owner only)
+    "applications:return_answer": _row(_draft("returned/answer/"), {"owner"}, method="post"),
     "applications:done": _row(
         lambda w: f"/applications/{w.application.reference}/done/", {"owner"}
     ),

@@ -32,6 +32,7 @@ from ..selectors import (
     required_form_fields,
     required_materials,
 )
+from .corrections import uncorrected
 from .guards import lock_application, notify_applicant, require_editor
 from .materials import provide_shared
 
@@ -68,6 +69,8 @@ def missing_for_submission(
     if committed and (bar := active_bar(application.applicant)):
         problems.append(bar_message(bar))
         problems += [_("Provide “%(material)s”.") % {"material": m.name} for m in committed]
+    # Rule RESUBMIT-CORRECTED: after a return, every returned material changed or explained.
+    problems += uncorrected(application, required)
     return problems
 
 

@@ -15,7 +15,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from bundles.forms import RatingForm
-from bundles.selectors import application_status, required_materials, status_outlook
+from bundles.selectors import (
+    application_status,
+    required_materials,
+    return_corrections,
+    status_outlook,
+)
 from bundles.services import delivery, intake
 from kuaiban.accounts.decorators import clerk_required
 from kuaiban.cases.access import access_record
@@ -99,6 +104,7 @@ def intake_application(request, reference):
             "answers": selectors.form_answers(application),
             "questions": list(application.situation_questions()),
             "required": required,
+            "corrections": return_corrections(application, required),
             "is_open_for_intake": intake.is_open_for_intake(application),
             "accept_form": AcceptForm(),
             "return_form": ReturnForm(materials=[entry.material for entry in required]),

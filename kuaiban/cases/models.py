@@ -67,6 +67,7 @@ class EventAction(models.TextChoices):
     RESUBMIT = "resubmit", _("Resubmitted with the missing materials")
     WITHDRAW = "withdraw", _("Withdrawn")
     COMMITMENT_SIGNED = "commitment_signed", _("Commitment signed")
+    RETURN_ANSWERED = "return_answered", _("Returned material explained")
     ACCEPT = "accept", _("Accepted")
     RETURN = "return", _("Returned for missing materials")
     REFUSE = "refuse", _("Refused")
@@ -708,6 +709,52 @@ class ReturnNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application.reference} {self.created_at:%Y-%m-%d}"
+
+
+class ReturnAnswer(models.Model):
+    """The applicant's answer to a return (补正说明): why a returned material stays unchanged
+    (未更改，原因：…), or, for a return with a note only, what was done about the note
+    (`material` empty). One per notice and material; a later answer replaces the earlier."""
+
+    notice = models.ForeignKey(
+        ReturnNotice,
+        on_delete=models.CASCADE,
+        related_name="answers",
+        verbose_name=_("return notice"),
+    )
+    material = models.ForeignKey(
+        "catalog.Material",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("material"),
+    )
+    explanation = models.TextField(_("explanation"), max_length=1000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("answered by"),
+    )
+    created_at = models.DateTimeField(_("answered"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("answer to a return")
+        verbose_name_plural = _("answers to returns")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notice", "material"], name="return_answer_once_per_material"
+            ),
+            models.UniqueConstraint(
+                fields=["notice"],
+                condition=Q(material__isnull=True),
+                name="return_answer_once_per_note",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notice}: {self.material_id or '-'}"
 
 
 class StoredFile(models.Model):

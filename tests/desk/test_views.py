@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bundles.services import intake, materials, submission
+from bundles.services import corrections, intake, materials, submission
 from kuaiban.cases.clocks import clock_colour
 from kuaiban.cases.models import (
     Application,
@@ -21,7 +21,7 @@ from kuaiban.cases.models import (
     ItemCase,
     ReturnNotice,
 )
-from kuaiban.catalog.models import Bundle, District, ServiceItem, Unit
+from kuaiban.catalog.models import Bundle, District, Material, ServiceItem, Unit
 from tests.builders import (
     case_of,
     clerk_of,
@@ -237,7 +237,14 @@ def test_a_second_return_without_a_change_by_the_applicant_is_refused(
         f"/staff/intake/{application.reference}/return/",
         {"materials": [material_id], "note": "请补正"},
     )
-    submission.application_submit(application=application, actor=applicant)  # nothing changed
+    # Nothing changed: the applicant explains why, then resubmits (rule RESUBMIT-CORRECTED).
+    corrections.return_answer(
+        application=application,
+        actor=applicant,
+        material=Material.objects.get(pk=material_id),
+        explanation="材料无误",
+    )
+    submission.application_submit(application=application, actor=applicant)
     response = client.post(
         f"/staff/intake/{application.reference}/return/",
         {"materials": [material_id], "note": "再次补正"},
@@ -687,6 +694,9 @@ def test_a_resubmitted_application_keeps_its_place_in_the_intake_queue(client):
     second = single_item_submitted("LR-002", UserFactory(citizen=True))
     intake.application_return(application=first, actor=clerk, material_ids=[], note="补充说明")
     first.refresh_from_db()
+    corrections.return_answer(
+        application=first, actor=first.applicant, material=None, explanation="已补充"
+    )
     submit(first)
     client.force_login(clerk)
     rows = [a.reference for a in client.get("/staff/intake/").context["applications"]]
