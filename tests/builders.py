@@ -44,6 +44,7 @@ def valid_value(form_field: FormField) -> str:
     """A value the one form accepts for this field's kind."""
     return {
         FormField.Kind.DATE: "2026-11-02",
+        FormField.Kind.MONTH: "2026-11",
         FormField.Kind.NUMBER: "3",
         FormField.Kind.RESIDENT_ID: generated_resident_id(),
         FormField.Kind.PHONE: "13912345678",

@@ -6,8 +6,11 @@ locked before it changes, one `CaseEvent` per transition in the same transaction
 queued in the outbox to go out after commit.
 """
 
+import re
+import unicodedata
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -170,12 +173,37 @@ def application_answer_questions(*, application: Application, actor, answers: di
     return application
 
 
+_GROUPED_NUMBER = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?")
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_MONTH = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?")
+
+
+def _number(value: str) -> str:
+    """An amount as people write it ("8,500", "8，500", "８５００", "8500.00") as a plain
+    number ("8500"). Commas group thousands only, so "1,5" is refused, never read as 15."""
+    text = unicodedata.normalize("NFKC", value).replace(" ", "")
+    if not (_GROUPED_NUMBER.fullmatch(text) or _PLAIN_NUMBER.fullmatch(text)):
+        raise ValidationError(_("Enter a number, such as 8500 or 8,500.50."), code="number")
+    number = Decimal(text.replace(",", ""))
+    if number == number.to_integral_value():
+        return str(int(number))
+    return format(number.normalize(), "f")
+
+
+def _month(value: str) -> str:
+    """A month as YYYY-MM (also read from "2025/7", "2025年7月")."""
+    found = _MONTH.fullmatch(unicodedata.normalize("NFKC", value))
+    if not found or not 1 <= int(found.group(2)) <= 12:
+        raise ValidationError(_("Enter a month as YYYY-MM, for example 2025-07."), code="month")
+    return f"{found.group(1)}-{int(found.group(2)):02d}"
+
+
 def clean_form_value(form_field: FormField, raw: str):
     """Validate one answer of the form by the field's kind; returns the stored value."""
     value = (raw or "").strip()
     if not value:
         if form_field.required:
-            raise ValidationError(_("This field is required."))
+            raise ValidationError(_("This field is required."), code="required")
         return ""
     form_field.check_answer_length(value)
     if form_field.kind == FormField.Kind.RESIDENT_ID:
@@ -187,11 +215,10 @@ def clean_form_value(form_field: FormField, raw: str):
             return datetime.strptime(value, "%Y-%m-%d").date().isoformat()  # noqa: DTZ007
         except ValueError:
             raise ValidationError(_("Enter a date as YYYY-MM-DD.")) from None
+    if form_field.kind == FormField.Kind.MONTH:
+        return _month(value)
     if form_field.kind == FormField.Kind.NUMBER:
-        try:
-            return str(float(value)) if "." in value else str(int(value))
-        except ValueError:
-            raise ValidationError(_("Enter a number.")) from None
+        return _number(value)
     if form_field.kind == FormField.Kind.CHOICE and value not in form_field.choice_list:
         raise ValidationError(_("Choose one of the options."))
     if form_field.kind == FormField.Kind.YES_NO and value not in ("yes", "no"):
@@ -201,7 +228,44 @@ def clean_form_value(form_field: FormField, raw: str):
     return value.replace(" ", "") if form_field.kind == FormField.Kind.BANK_ACCOUNT else value
 
 
-@transaction.atomic
+def cross_field_errors(form_fields, values: dict[str, str]) -> dict[str, list[str]]:
+    """The catalog's rules between answers (FormField.not_before: an end not before its start,
+    a date not before the date of birth), checked on cleaned values: each field whose answer
+    comes before the one it names, with a message naming that field. A rule whose other field
+    is not on this form, or not answered, is not checked."""
+    by_code = {f.code: f for f in form_fields}
+    errors: dict[str, list[str]] = {}
+    for form_field in form_fields:
+        other = by_code.get(form_field.not_before) if form_field.not_before else None
+        mine = values.get(form_field.code) or ""
+        theirs = values.get(other.code) or "" if other is not None else ""
+        if other is None or not mine or not theirs:
+            continue
+        precision = min(len(mine), len(theirs))  # a month (YYYY-MM) against a date: by month
+        if mine[:precision] < theirs[:precision]:
+            errors[form_field.code] = [
+                _("This may not be earlier than “%(other)s” (%(value)s).")
+                % {"other": other.label, "value": theirs}
+            ]
+    return errors
+
+
+def form_data_errors(form_fields, data: dict[str, str]) -> tuple[dict, dict[str, list[str]]]:
+    """Every answer checked by its kind, then the rules between answers: (the valid answers,
+    normalised; the errors by field code). An answer failing a rule is not among the valid."""
+    cleaned: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for form_field in form_fields:
+        try:
+            cleaned[form_field.code] = clean_form_value(form_field, data.get(form_field.code, ""))
+        except ValidationError as error:
+            errors[form_field.code] = error.messages
+    for code, messages in cross_field_errors(form_fields, cleaned).items():
+        errors[code] = messages
+        del cleaned[code]
+    return cleaned, errors
+
+
 def application_save_form(
     *,
     application: Application,
@@ -211,33 +275,52 @@ def application_save_form(
     address: str = "",
 ) -> Application:
     """Validate and store the one form and, when given, how the results are delivered. Raises
-    a ValidationError mapping field codes (and `delivery`, `delivery_address`) to errors;
-    nothing is stored unless everything is valid, but the caller keeps what was typed."""
-    application = lock_application(application)
-    require_editor(application, actor)
-    require_editable(application)
-    cleaned, errors = {}, {}
-    for form_field in required_form_fields(application):
-        try:
-            cleaned[form_field.code] = clean_form_value(form_field, data.get(form_field.code, ""))
-        except ValidationError as error:
-            errors[form_field.code] = error.messages
+    a ValidationError mapping field codes (and `delivery`, `delivery_address`) to errors.
+
+    What is valid is saved as the draft even when something else is not (the page promises it):
+    each valid answer replaces the stored one, an invalid answer leaves the stored one as it
+    was (or none), and an invalid delivery leaves the stored delivery. The errors are raised
+    after the save has committed (in its own savepoint when the caller holds a transaction), so
+    they never roll it back; submission checks the stored answers again."""
+    errors = _save_form_valid_part(
+        application=application, actor=actor, data=data, delivery=delivery, address=address
+    )
+    if errors:
+        raise ValidationError(errors)
+    return application
+
+
+@transaction.atomic
+def _save_form_valid_part(
+    *, application: Application, actor, data: dict[str, str], delivery: str | None, address: str
+) -> dict[str, list[str]]:
+    locked = lock_application(application)
+    require_editor(locked, actor)
+    require_editable(locked)
+    form_fields = required_form_fields(locked)
+    cleaned, errors = form_data_errors(form_fields, data)
+    stored = locked.form_data or {}
+    locked.form_data = {
+        f.code: cleaned[f.code] if f.code in cleaned else stored[f.code]
+        for f in form_fields
+        if f.code in cleaned or f.code in stored
+    }
+    fields = ["form_data"]
     if delivery is not None:
         if delivery not in Application.Delivery.values:
             errors["delivery"] = [_("Choose how to receive the results.")]
         elif delivery == Application.Delivery.MAIL and not address.strip():
             errors["delivery_address"] = [_("Give the postal address for the results.")]
-    if errors:
-        raise ValidationError(errors)
-    application.form_data = cleaned
-    fields = ["form_data"]
-    if delivery is not None:
-        application.delivery = delivery
-        mailed = delivery == Application.Delivery.MAIL
-        application.delivery_address = address.strip() if mailed else ""
-        fields += ["delivery", "delivery_address"]
-    application.save(update_fields=fields)
-    return application
+        else:
+            locked.delivery = delivery
+            mailed = delivery == Application.Delivery.MAIL
+            locked.delivery_address = address.strip() if mailed else ""
+            fields += ["delivery", "delivery_address"]
+    locked.save(update_fields=fields)
+    # The caller's object shows what was stored.
+    application.form_data = locked.form_data
+    application.delivery, application.delivery_address = locked.delivery, locked.delivery_address
+    return errors
 
 
 @transaction.atomic

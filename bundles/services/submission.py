@@ -32,6 +32,7 @@ from ..selectors import (
     required_form_fields,
     required_materials,
 )
+from .applications import form_data_errors
 from .corrections import uncorrected
 from .guards import lock_application, notify_applicant, require_editor
 from .materials import provide_shared
@@ -57,6 +58,15 @@ def missing_for_submission(
     data = application.form_data or {}
     if any(f.required and not data.get(f.code) for f in fields):
         problems.append(_("Fill in the application form."))
+    # The stored answers checked again by the same rules as the form (a draft may hold answers
+    # saved before a rule changed, or saved beside invalid ones).
+    _valid, invalid = form_data_errors([f for f in fields if data.get(f.code)], data)
+    problems += [
+        _("Correct “%(field)s” in the application form: %(error)s")
+        % {"field": f.label, "error": " ".join(invalid[f.code])}
+        for f in fields
+        if f.code in invalid
+    ]
     committed = []
     commitment = ApplicationMaterial.Provision.COMMITMENT
     for entry in required:

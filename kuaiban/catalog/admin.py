@@ -211,7 +211,7 @@ class SpeedUpEntryAdmin(admin.ModelAdmin):
 
 @admin.register(FormField)
 class FormFieldAdmin(admin.ModelAdmin):
-    list_display = ["code", "label_zh", "kind", "required", "order"]
+    list_display = ["code", "label_zh", "kind", "required", "not_before", "order"]
     list_filter = ["kind", "required"]
     search_fields = ["code", "label_zh", "label_en"]
     filter_horizontal = ["items"]

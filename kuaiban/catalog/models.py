@@ -723,6 +723,7 @@ class FormField(models.Model):
         TEXT = "text", _("Text")
         LONG_TEXT = "long_text", _("Long text")
         DATE = "date", _("Date")
+        MONTH = "month", _("Month")
         NUMBER = "number", _("Number")
         CHOICE = "choice", _("Choice")
         YES_NO = "yes_no", _("Yes or no")
@@ -732,6 +733,8 @@ class FormField(models.Model):
 
     # Kinds holding personal numbers: validated, masked on screen, never exported in full.
     PERSONAL_KINDS = (Kind.RESIDENT_ID, Kind.PHONE, Kind.BANK_ACCOUNT)
+    # Kinds holding a point in time (YYYY-MM-DD, YYYY-MM): the ones `not_before` compares.
+    TIME_KINDS = (Kind.DATE, Kind.MONTH)
 
     code = models.CharField(_("code"), max_length=40, unique=True, validators=[code_validator])
     label_zh = models.CharField(_("label (Chinese)"), max_length=200)
@@ -754,6 +757,16 @@ class FormField(models.Model):
     help_zh = models.CharField(_("help (Chinese)"), max_length=300, blank=True)
     help_en = models.CharField(_("help (English)"), max_length=300, blank=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+    not_before = models.CharField(
+        _("not before (field code)"),
+        max_length=40,
+        blank=True,
+        help_text=_(
+            "For a date or month: the code of another date or month field this answer may not "
+            "precede (an end after its start, a date after the date of birth). Checked when "
+            "both are on the same form."
+        ),
+    )
     items = models.ManyToManyField(
         ServiceItem, verbose_name=_("items that need it"), related_name="form_fields", blank=True
     )
@@ -800,6 +813,17 @@ class FormField(models.Model):
     @property
     def choice_list(self) -> list[str]:
         return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+    def clean(self):
+        if not self.not_before:
+            return
+        if self.kind not in self.TIME_KINDS:
+            raise ValidationError({"not_before": _("Only a date or a month field has this rule.")})
+        if self.not_before == self.code:
+            raise ValidationError({"not_before": _("Name another field, not this one.")})
+        other = FormField.objects.filter(code=self.not_before).first()
+        if other is not None and other.kind not in self.TIME_KINDS:
+            raise ValidationError({"not_before": _("Name a date or a month field.")})
 
     @property
     def is_personal(self) -> bool:

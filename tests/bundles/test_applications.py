@@ -1,5 +1,5 @@
-"""Drafts (bundles/services/applications.py): the one form and its result delivery are one
-user action, stored together or not at all."""
+"""Drafts (bundles/services/applications.py): the one form and its result delivery; what is
+valid is kept as the draft, every error is reported at once."""
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -12,7 +12,7 @@ from tests.builders import draft, valid_value
 pytestmark = pytest.mark.django_db
 
 
-def test_the_form_and_the_delivery_are_stored_together_or_not_at_all(citizen):
+def test_the_valid_answers_are_kept_as_a_draft_when_the_delivery_is_invalid(citizen):
     application = draft(citizen, "B10")
     data = {f.code: valid_value(f) for f in required_form_fields(application)}
     with pytest.raises(ValidationError) as refused:
@@ -21,7 +21,8 @@ def test_the_form_and_the_delivery_are_stored_together_or_not_at_all(citizen):
         )
     assert set(refused.value.message_dict) == {"delivery_address"}
     application.refresh_from_db()
-    assert application.form_data == {} and application.delivery == Application.Delivery.DOWNLOAD
+    assert application.form_data.keys() == data.keys()
+    assert application.delivery == Application.Delivery.DOWNLOAD  # the invalid one not taken
 
     applications.application_save_form(
         application=application,

@@ -323,6 +323,7 @@ FORM_FIELDS = Sheet(
         Column("说明（中文）", "help_zh", Text(30)),
         Column("说明（英文）", "help_en", Text(30)),
         Column("顺序", "order", Int()),
+        Column("不早于（字段编码）", "not_before", Code(24)),
         Column("适用事项编码", "items", Refs(ServiceItem, "事项", width=40)),
     ),
     order_by=("order", "code"),
