@@ -30,6 +30,10 @@ class QuestionnaireForm(forms.Form):
 _WIDGETS = {
     FormField.Kind.LONG_TEXT: lambda f: forms.Textarea(attrs={"rows": 3}),
     FormField.Kind.DATE: lambda f: forms.DateInput(attrs={"type": "date"}),
+    # A month picker where the browser has one; elsewhere a text box that says the format.
+    FormField.Kind.MONTH: lambda f: forms.TextInput(
+        attrs={"type": "month", "placeholder": "YYYY-MM", "pattern": r"\d{4}-\d{2}"}
+    ),
     FormField.Kind.NUMBER: lambda f: forms.TextInput(attrs={"inputmode": "decimal"}),
     FormField.Kind.RESIDENT_ID: lambda f: forms.TextInput(
         attrs={"autocomplete": "off", "maxlength": 18}
@@ -95,7 +99,10 @@ class ApplicationForm(forms.Form):
 
 class UploadForm(forms.Form):
     material = forms.CharField(widget=forms.HiddenInput)
-    file = forms.FileField(label=_("File (PDF, JPEG or PNG)"))
+    file = forms.FileField(
+        label=_("File (PDF, JPEG or PNG)"),
+        error_messages={"required": _("Choose a file to upload.")},
+    )
 
 
 class ReturnAnswerForm(forms.Form):

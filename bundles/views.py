@@ -59,6 +59,7 @@ class MaterialStep(selectors.RequiredMaterial):
     """A required material on the materials step, with the applicant's earlier uploads of it."""
 
     reusable: list[StoredFile] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # of the last action on it, shown beside it
 
     @classmethod
     def of(cls, entry: selectors.RequiredMaterial, **extra) -> "MaterialStep":
@@ -162,7 +163,8 @@ def questions(request, reference):
         return blocked or redirect("applications:form", reference=reference)
     bundle_questions = list(application.situation_questions())
     initial = {code: ("yes" if v else "no") for code, v in (application.answers or {}).items()}
-    form = QuestionnaireForm(request.POST or None, questions=bundle_questions, initial=initial)
+    posted = request.POST if request.method == "POST" else None  # (an empty POST is falsy)
+    form = QuestionnaireForm(posted, questions=bundle_questions, initial=initial)
     if request.method == "POST" and form.is_valid():
         applications.application_answer_questions(
             application=application, actor=request.user, answers=form.answers()
@@ -187,19 +189,25 @@ def application_form(request, reference):
     initial = {"delivery": application.delivery, "delivery_address": application.delivery_address}
     initial.update(application.form_data or {})
     form = ApplicationForm(request.POST or None, form_fields=form_fields, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST":
+        # The service saves every valid answer as the draft even when others fail, so it is
+        # called whatever the form's own checks say; its errors join theirs, once per field.
+        form.is_valid()
         try:
             applications.application_save_form(
                 application=application,
                 actor=request.user,
                 data=form.raw_answers(),
-                delivery=form.cleaned_data["delivery"],
-                address=form.cleaned_data["delivery_address"],
+                delivery=request.POST.get("delivery", ""),
+                address=request.POST.get("delivery_address", ""),
             )
         except ValidationError as error:
-            add_errors_to_form(form, error.message_dict)
+            add_errors_to_form(
+                form, {k: v for k, v in error.message_dict.items() if k not in form.errors}
+            )
         else:
-            return redirect("applications:materials", reference=reference)
+            if not form.errors:
+                return redirect("applications:materials", reference=reference)
     return _render_step(
         request,
         application,
@@ -217,6 +225,7 @@ def materials(request, reference):
     if request.method == "POST":
         _material_action(request, application)
         return redirect("applications:materials", reference=reference)
+    errors = _material_errors_taken(request, application)
     required = selectors.required_materials(application)
     reusable = selectors.reusable_files(request.user, [r.material.pk for r in required])
     rows = [
@@ -233,12 +242,28 @@ def materials(request, reference):
     returned = _returned(application, required)
     for row, entry in zip(rows, required, strict=True):
         row.returned = entry.returned
+        row.errors = errors.pop(row.material.code, [])
+    by_code = {row.material.code: row for row in rows}
     return _render_step(
         request,
         application,
         "materials",
         "bundles/materials.html",
-        {"required": rows, "bar": _bar_notice(application), "returned": returned},
+        {
+            "required": rows,
+            "bar": _bar_notice(application),
+            "returned": returned,
+            # The summary at the top: each material's problem, linked to its upload control.
+            "problem_links": [
+                (
+                    f"#{'file' if row.upload_offered else 'material'}-{code}",
+                    _material_problem(row, m),
+                )
+                for code, row in by_code.items()
+                for m in row.errors
+            ]
+            + [("", m) for leftover in errors.values() for m in leftover],
+        },
     )
 
 
@@ -282,10 +307,43 @@ def return_answer(request, reference):
     return redirect(reverse("applications:materials", args=[reference]) + anchor)
 
 
+# Upload errors carried across the redirect (post/redirect/get) to be shown next to the
+# material they concern: {reference: {material code: [messages]}} in the session.
+MATERIAL_ERRORS = "kuaiban_material_errors"
+
+
+def _material_error(request, application, code: str | None, messages_: list) -> None:
+    """Keep errors of the material `code` for the page the action redirects to (as a message
+    above the page when the material is not known)."""
+    if not code:
+        for message in messages_:
+            messages.error(request, message)
+        return
+    kept = request.session.get(MATERIAL_ERRORS, {})
+    kept.setdefault(application.reference, {}).setdefault(code, []).extend(map(str, messages_))
+    request.session[MATERIAL_ERRORS] = kept
+
+
+def _material_errors_taken(request, application) -> dict[str, list[str]]:
+    kept = request.session.get(MATERIAL_ERRORS)
+    if not kept or application.reference not in kept:
+        return {}
+    errors = kept.pop(application.reference)
+    request.session[MATERIAL_ERRORS] = kept
+    return errors
+
+
+def _material_problem(row, message: str) -> str:
+    return _("“%(material)s”: %(message)s") % {"material": row.material.name, "message": message}
+
+
 def _material_action(request, application):
+    # The material's code comes before the file in the form, so it is read even when the
+    # upload handler stopped the body at the file.
+    code = str(request.POST.get("material", ""))[:40] or None
     if refused := uploads.refusal(request):
         # The upload handler stopped reading an oversized file: nothing was kept.
-        messages.error(request, refused)
+        _material_error(request, application, code, [refused])
         return
     action = request.POST.get("action")
     form_class = {"upload": UploadForm, "commit": CommitmentForm, "reuse": ReuseForm}.get(action)
@@ -293,7 +351,8 @@ def _material_action(request, application):
         raise Http404
     form = form_class(request.POST, request.FILES)
     if not form.is_valid():
-        form_errors_as_messages(request, form)
+        errors = [m for field_errors in form.errors.values() for m in field_errors]
+        _material_error(request, application, code, errors)
         return
     material = get_object_or_404(Material, code=form.cleaned_data["material"])
     try:
@@ -323,8 +382,7 @@ def _material_action(request, application):
             )
             messages.success(request, _("Earlier file used for “%(m)s”.") % {"m": material.name})
     except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
+        _material_error(request, application, material.code, error.messages)
 
 
 @applicant_required
@@ -363,10 +421,26 @@ def review(request, reference):
             "planned": selectors.planned_items(application),
             "required": required,
             "to_fetch": submission.shared_data_to_fetch(required),
-            "problems": submission.missing_for_submission(application, required=required),
+            "problems": (
+                problems := submission.missing_for_submission(application, required=required)
+            ),
+            "problem_links": [(_problem_href(application, p), p) for p in problems],
             "returned": returned,
         },
     )
+
+
+def _problem_href(application, problem) -> str:
+    """Where a problem of the check page is put right: the step's page, at the field or the
+    material (a problem without a step has no link)."""
+    step = getattr(problem, "step", "")
+    if not step:
+        return ""
+    url = reverse(f"applications:{step}", kwargs={"reference": application.reference})
+    anchor = getattr(problem, "anchor", "")
+    if not anchor:
+        return url
+    return f"{url}#{'id_' if step == 'form' else 'material-'}{anchor}"
 
 
 @applicant_required
@@ -379,7 +453,11 @@ def done(request, reference):
 
 @applicant_required
 def status(request, reference):
-    application = selectors.application_status(_own(request, reference))
+    return _status_page(request, _own(request, reference))
+
+
+def _status_page(request, application, *, withdraw_form=None, status=200):
+    application = selectors.application_status(application)
     return render(
         request,
         "bundles/status.html",
@@ -388,7 +466,7 @@ def status(request, reference):
             "outlook": selectors.status_outlook(application),
             "timeline": selectors.applicant_timeline(application),
             "withdrawable": "withdraw" in application.available_transitions(),
-            "withdraw_form": WithdrawForm(),
+            "withdraw_form": withdraw_form or WithdrawForm(),
             "rateable": bool(rating_targets(application)),
             "answers": answered_follow_ups(application),
             "rated": application.state == ApplicationState.CONCLUDED
@@ -399,6 +477,7 @@ def status(request, reference):
             "hearing_form": HearingAnswerForm(),
             "now": timezone.now(),
         },
+        status=status,
     )
 
 
@@ -430,8 +509,9 @@ def withdraw(request, reference):
     application = _own(request, reference)
     form = WithdrawForm(request.POST)
     if not form.is_valid():
-        form_errors_as_messages(request, form)
-        return redirect("applications:status", reference=reference)
+        # The status page again, its withdrawal form open with the error summary and what was
+        # typed (the reason) kept.
+        return _status_page(request, application, withdraw_form=form, status=400)
     try:
         applications.application_withdraw(
             application=application, actor=request.user, reason=form.cleaned_data["reason"]

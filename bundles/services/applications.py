@@ -266,6 +266,9 @@ def form_data_errors(form_fields, data: dict[str, str]) -> tuple[dict, dict[str,
     return cleaned, errors
 
 
+ADDRESS_MAX_LENGTH = Application._meta.get_field("delivery_address").max_length or 300
+
+
 def application_save_form(
     *,
     application: Application,
@@ -311,6 +314,11 @@ def _save_form_valid_part(
             errors["delivery"] = [_("Choose how to receive the results.")]
         elif delivery == Application.Delivery.MAIL and not address.strip():
             errors["delivery_address"] = [_("Give the postal address for the results.")]
+        elif len(address.strip()) > ADDRESS_MAX_LENGTH:
+            errors["delivery_address"] = [
+                _("Please keep the address to %(limit)d characters or fewer.")
+                % {"limit": ADDRESS_MAX_LENGTH}
+            ]
         else:
             locked.delivery = delivery
             mailed = delivery == Application.Delivery.MAIL

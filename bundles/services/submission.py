@@ -38,6 +38,19 @@ from .guards import lock_application, notify_applicant, require_editor
 from .materials import provide_shared
 
 
+class Problem(str):
+    """One thing that stops submission, in words for the applicant; `step` (questions, form,
+    materials) and `anchor` (the field or material) say where it is put right, for a link."""
+
+    step: str = ""
+    anchor: str = ""
+
+    def __new__(cls, text, step: str = "", anchor: str = ""):
+        problem = super().__new__(cls, text)
+        problem.step, problem.anchor = step, anchor
+        return problem
+
+
 def missing_for_submission(
     application: Application,
     *,
@@ -50,20 +63,25 @@ def missing_for_submission(
         planned = planned_items(application)
     if required is None:
         required = required_materials(application, planned)
-    problems = []
+    problems: list[str] = []
     questions = set(application.situation_questions().values_list("code", flat=True))
     if questions - set(application.answers or {}):
-        problems.append(_("Answer the questions about your situation."))
+        problems.append(Problem(_("Answer the questions about your situation."), "questions"))
     fields = required_form_fields(application, planned)
     data = application.form_data or {}
-    if any(f.required and not data.get(f.code) for f in fields):
-        problems.append(_("Fill in the application form."))
+    missing = [f for f in fields if f.required and not data.get(f.code)]
+    if missing:
+        problems.append(Problem(_("Fill in the application form."), "form", missing[0].code))
     # The stored answers checked again by the same rules as the form (a draft may hold answers
     # saved before a rule changed, or saved beside invalid ones).
     _valid, invalid = form_data_errors([f for f in fields if data.get(f.code)], data)
     problems += [
-        _("Correct “%(field)s” in the application form: %(error)s")
-        % {"field": f.label, "error": " ".join(invalid[f.code])}
+        Problem(
+            _("Correct “%(field)s” in the application form: %(error)s")
+            % {"field": f.label, "error": " ".join(invalid[f.code])},
+            "form",
+            f.code,
+        )
         for f in fields
         if f.code in invalid
     ]
@@ -71,17 +89,23 @@ def missing_for_submission(
     commitment = ApplicationMaterial.Provision.COMMITMENT
     for entry in required:
         if entry.needs_action:
-            problems.append(_("Provide “%(material)s”.") % {"material": entry.material.name})
+            problems.append(_provide(entry.material))
         elif entry.provided and entry.provided.provision == commitment:
             committed.append(entry.material)
     # Barred after signing (a bar decided meanwhile): the commitments no longer stand in for the
     # proofs. Asked only when something was committed, so the usual case costs no query.
     if committed and (bar := active_bar(application.applicant)):
-        problems.append(bar_message(bar))
-        problems += [_("Provide “%(material)s”.") % {"material": m.name} for m in committed]
+        problems.append(Problem(bar_message(bar), "materials"))
+        problems += [_provide(m) for m in committed]
     # Rule RESUBMIT-CORRECTED: after a return, every returned material changed or explained.
-    problems += uncorrected(application, required)
+    problems += [Problem(p, "materials") for p in uncorrected(application, required)]
     return problems
+
+
+def _provide(material: Material) -> Problem:
+    return Problem(
+        _("Provide “%(material)s”.") % {"material": material.name}, "materials", material.code
+    )
 
 
 def shared_data_to_fetch(required: Sequence[RequiredMaterial]) -> list[Material]:

@@ -33,6 +33,16 @@ SIGNATURES = (
 )
 
 
+def accepted_types() -> list[str]:
+    """The accepted documents' names for people ("PDF", "JPEG", "PNG")."""
+    return [content_type.split("/")[1].upper() for _sig, content_type, _ext in SIGNATURES]
+
+
+def accept_attribute() -> str:
+    """A file input's `accept`: the accepted types, so the picker offers only them."""
+    return ",".join(dict.fromkeys(content_type for _sig, content_type, _ext in SIGNATURES))
+
+
 def storage() -> FileSystemStorage:
     # No base_url: these files are never served by the web server, only by the download view.
     return FileSystemStorage(location=Path(settings.MEDIA_ROOT) / "materials", base_url=None)

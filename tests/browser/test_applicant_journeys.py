@@ -21,6 +21,7 @@ def fill_the_one_form(page):
     """Fill every catalog field by its kind, then choose download for the results."""
     values = {
         "date": "2026-11-02",
+        "month": "2026-11",
         "number": "3",
         "resident_id": generated_resident_id(birth="19660315"),
         "phone": "13912345678",

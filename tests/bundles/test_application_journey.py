@@ -375,4 +375,6 @@ def test_an_over_long_answer_is_refused_next_to_its_field_and_the_rest_is_kept(c
     assert f'maxlength="{text.answer_max_length}"' in page
     assert all(f'value="{value}"' in page for value in others.values() if value != "yes")
     application.refresh_from_db()
-    assert not application.form_data
+    # The other answers are saved as a draft; the refused one is not.
+    assert text.code not in application.form_data
+    assert set(application.form_data) == {code for code, value in others.items() if value}

@@ -18,11 +18,12 @@ _MASKS: dict[str, Callable[[str], str]] = {
 
 
 @register.simple_tag
-def form_value(form_field: FormField, value: str) -> str:
-    """A form answer as shown on screen; personal numbers are always masked."""
+def form_value(form_field: FormField, value: str, unmasked: bool = False) -> str:
+    """A form answer as shown on screen; personal numbers masked (staff pages, exports), unless
+    `unmasked`: the applicant checking their own answers sees what they typed."""
     if not value:
         return "—"
-    if form_field.kind in _MASKS:
+    if form_field.kind in _MASKS and not unmasked:
         return _MASKS[form_field.kind](value)
     if form_field.kind == FormField.Kind.YES_NO:
         return _("Yes") if value == "yes" else _("No")
@@ -51,3 +52,24 @@ def upload_limit_attrs():
         _("The file is larger than %(mb)d MB; please choose a smaller scan (PDF, JPEG or PNG).")
         % {"mb": limit // (1024 * 1024)},
     )
+
+
+@register.simple_tag
+def upload_limits() -> str:
+    """What an upload control accepts, stated before anything is chosen: the types and the size
+    limit, as the server enforces them (kuaiban/cases/uploads.py, KUAIBAN_UPLOAD_MAX_BYTES)."""
+    from django.conf import settings
+
+    from kuaiban.cases import uploads
+
+    return _("Accepted: %(types)s, up to %(mb)d MB per file.") % {
+        "types": " / ".join(uploads.accepted_types()),
+        "mb": uploads.megabytes(settings.KUAIBAN_UPLOAD_MAX_BYTES),
+    }
+
+
+@register.simple_tag
+def upload_accept() -> str:
+    from kuaiban.cases import uploads
+
+    return uploads.accept_attribute()
