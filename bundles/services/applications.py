@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kuaiban.accounts.identity import normalize_phone, normalize_resident_id
+from kuaiban.accounts.identity import birth_date_of, normalize_phone, normalize_resident_id
 from kuaiban.cases import uploads
 from kuaiban.cases.events import record_event, transition
 from kuaiban.cases.models import (
@@ -230,7 +230,8 @@ def clean_form_value(form_field: FormField, raw: str):
 
 def cross_field_errors(form_fields, values: dict[str, str]) -> dict[str, list[str]]:
     """The catalog's rules between answers (FormField.not_before: an end not before its start,
-    a date not before the date of birth), checked on cleaned values: each field whose answer
+    a date not before the date of birth, or the birth date an ID number field carries), checked
+    on cleaned values: each field whose answer
     comes before the one it names, with a message naming that field. A rule whose other field
     is not on this form, or not answered, is not checked."""
     by_code = {f.code: f for f in form_fields}
@@ -241,12 +242,17 @@ def cross_field_errors(form_fields, values: dict[str, str]) -> dict[str, list[st
         theirs = values.get(other.code) or "" if other is not None else ""
         if other is None or not mine or not theirs:
             continue
+        if other.kind == FormField.Kind.RESIDENT_ID:
+            # A person's ID number: the date of birth it carries (a date after birth).
+            theirs = birth_date_of(theirs).isoformat()
+            message = _(
+                "This may not be earlier than the date of birth in “%(other)s” (%(value)s)."
+            )
+        else:
+            message = _("This may not be earlier than “%(other)s” (%(value)s).")
         precision = min(len(mine), len(theirs))  # a month (YYYY-MM) against a date: by month
         if mine[:precision] < theirs[:precision]:
-            errors[form_field.code] = [
-                _("This may not be earlier than “%(other)s” (%(value)s).")
-                % {"other": other.label, "value": theirs}
-            ]
+            errors[form_field.code] = [message % {"other": other.label, "value": theirs}]
     return errors
 
 

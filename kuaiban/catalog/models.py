@@ -763,8 +763,9 @@ class FormField(models.Model):
         blank=True,
         help_text=_(
             "For a date or month: the code of another date or month field this answer may not "
-            "precede (an end after its start, a date after the date of birth). Checked when "
-            "both are on the same form."
+            "precede (an end after its start, a date after the date of birth), or of a resident "
+            "ID number field (not before the birth date it carries). Checked when both are on "
+            "the same form."
         ),
     )
     items = models.ManyToManyField(
@@ -822,8 +823,10 @@ class FormField(models.Model):
         if self.not_before == self.code:
             raise ValidationError({"not_before": _("Name another field, not this one.")})
         other = FormField.objects.filter(code=self.not_before).first()
-        if other is not None and other.kind not in self.TIME_KINDS:
-            raise ValidationError({"not_before": _("Name a date or a month field.")})
+        if other is not None and other.kind not in (*self.TIME_KINDS, self.Kind.RESIDENT_ID):
+            raise ValidationError(
+                {"not_before": _("Name a date, a month or a resident ID number field.")}
+            )
 
     @property
     def is_personal(self) -> bool:

@@ -10,6 +10,7 @@ from bundles.selectors import required_form_fields
 from bundles.services import applications, submission
 from kuaiban.catalog.models import FormField
 from tests.builders import service_item, single_item_ready, valid_value
+from tests.factories import generated_resident_id
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +108,18 @@ def test_rule_form_an_optional_end_left_empty_is_not_compared(enterprise):
     assert saved(application, answers(application, contract_end_date="")) == {}
 
 
+def test_rule_form_date_after_birth_reads_the_birth_date_of_an_id_number(enterprise):
+    application = hiring_draft(enterprise)
+    employee = generated_resident_id(birth="19900501")
+    errors = saved(
+        application, answers(application, employee_id_number=employee, hire_date="1989-12-01")
+    )
+    assert set(errors) == {"hire_date"}
+    assert "“员工身份证号码”" in errors["hire_date"][0] and "1990-05-01" in errors["hire_date"][0]
+    later = answers(application, employee_id_number=employee, hire_date="2012-07-01")
+    assert saved(application, later) == {}
+
+
 def test_rule_form_work_start_after_birth_is_data_in_the_catalog():
     work_start = FormField.objects.get(code="work_start_date")
     assert work_start.not_before == "file_birth_date"
@@ -141,6 +154,8 @@ def test_rule_catalog_not_before_names_a_date_field_and_not_itself(db):
     with pytest.raises(ValidationError):
         field.clean()
     field.kind = FormField.Kind.DATE
+    field.clean()
+    field.not_before = "employee_id_number"  # the birth date it carries
     field.clean()
     field.not_before = "job_title"  # a text field
     with pytest.raises(ValidationError):
