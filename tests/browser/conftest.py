@@ -130,3 +130,33 @@ def csp_watch(monkeypatch):
     yield watch
     assert not watch.violations, watch.violations
     assert not [url for url, policy in watch.documents if not policy], watch.documents
+
+
+# -- accessibility: axe-core, from the axe-playwright-python package (no CDN) -----------------
+
+SERIOUS = tuple(os.environ.get("AXE_IMPACTS", "serious,critical").split(","))
+
+
+def axe_violations(page, *, impacts=SERIOUS) -> list[dict]:
+    """Run axe-core in the page as it is now and return the violations of these impacts.
+
+    The script comes from the installed package and is evaluated through the DevTools protocol,
+    which the page's Content-Security-Policy does not govern (an inline <script> would be
+    blocked, and reported by `csp_watch`)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.wait_for_load_state()
+    results = Axe().run(page, options={"resultTypes": ["violations"]})
+    return [v for v in results.response["violations"] if v["impact"] in impacts]
+
+
+def axe_report(found: dict[str, list[dict]]) -> str:
+    """The violations per page, readable: rule, impact, help, and each node's target."""
+    lines = []
+    for url, violations in found.items():
+        for violation in violations:
+            lines.append(f"{url}: {violation['id']} ({violation['impact']}) {violation['help']}")
+            for node in violation["nodes"][:10]:
+                target = " ".join(str(t) for t in node["target"])
+                lines.append(f"    {target}: {node.get('failureSummary', '').splitlines()[-1:]}")
+    return "\n".join(lines)
