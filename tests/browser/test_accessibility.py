@@ -118,11 +118,14 @@ def test_a_reviewer_s_pages_have_no_serious_accessibility_violations(site, brows
 def test_a_supervisor_s_pages_have_no_serious_accessibility_violations(site, browser):
     case = an_overdue_case()
     UserFactory(supervisor=True, username="axe-supervisor")
-    paths = ["/supervision/dashboard/", "/supervision/overdue/", f"/supervision/cases/{case.pk}/"]
+    paths = ["/supervision/", "/supervision/dashboard/", "/supervision/overdue/"]
+    paths += [f"/supervision/cases/{case.pk}/", "/supervision/visits/"]
+    paths += ["/supervision/commitment-checks/", "/reports/exports/"]
     check_pages(browser, site, "axe-supervisor", paths)
 
 
 def test_an_administrator_s_pages_have_no_serious_accessibility_violations(site, browser):
     guide_administrator(username="axe-admin")
     year = timezone.localdate().year
-    check_pages(browser, site, "axe-admin", ["/staff/integrations/", f"/staff/calendar/{year}/"])
+    paths = ["/staff/integrations/", f"/staff/calendar/{year}/", "/staff/calendar/import/"]
+    check_pages(browser, site, "axe-admin", [*paths, "/staff/guides/"])
