@@ -85,3 +85,12 @@ def test_the_time_left_is_office_time_not_calendar_time():
     assert office_time_left(case, friday).amount == pytest.approx(50)  # 30 + 20, no weekend
     late = office_time_left(case, case.committed_due_at + timedelta(hours=1))
     assert late.overdue and late.amount == pytest.approx(-60)
+
+
+def test_each_row_of_the_queue_shows_the_office_time_left(client, two_cases):
+    """The page, not only the selector: each row says the office time left in the clock's own
+    unit (剩余 … 个工作日 / 已超期 …), never a wall-clock duration."""
+    client.force_login(reviewer_of("LDGX"))
+    page = client.get("/staff/cases/").content.decode()
+    assert page.count('data-testid="time-left"') == 2
+    assert "已超期" in page and "剩余" in page
