@@ -46,7 +46,8 @@ def handle(page, site, case, *, pause=False):
 
 def test_one_window_intake_and_parallel_handling_conclude_the_bundle(site, browser, settings):
     citizen = UserFactory(citizen=True, username="starter", real_name="周创业")
-    application = ready_application(citizen, "B06")
+    # The loan and the subsidy are chosen (B06's questions): stage 2 has their reviews.
+    application = ready_application(citizen, "B06", {"LOAN": True, "SUBSIDY": True})
     from bundles.services import submission
 
     submission.application_submit(application=application, actor=citizen)

@@ -45,7 +45,8 @@ def _submit_counting_queries(application) -> tuple[int, int]:
         ("B07", None, 4),
         ("B08", None, 4),
         ("B08", {"FACTS_CLEAR": True, "DEPENDANTS": True, "INSURED": True}, 6),
-        ("B06", None, 6),
+        ("B06", None, 4),
+        ("B06", {"LOAN": True, "SUBSIDY": True}, 6),
     ],
 )
 def test_a_bundle_submission_runs_the_same_queries_whatever_the_bundle(code, answers, cases):

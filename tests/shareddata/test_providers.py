@@ -96,7 +96,7 @@ def test_rule_shared_adapters_an_earlier_stage_of_the_same_application_holds_the
 def test_the_reference_catalogs_shared_materials_name_their_sources():
     """Data, not code: each shared material of the fixture names its kind; the termination
     certificate names none (its record is the employer's B02 filing, not the applicant's own,
-    and SI-002 asks for it only when an employee leaves): recorded as shared, nothing fetched."""
+    and only B02's items ask for it): recorded as shared, nothing fetched."""
     sources = dict(Material.objects.filter(shared_data=True).values_list("code", "data_source"))
     assert sources == {
         "M-ID": DataKind.IDENTITY,
