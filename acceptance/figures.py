@@ -152,7 +152,7 @@ FIGURES: dict[str, Figure] = {
         Figure(
             "decided",
             "decided",
-            _("Decided"),
+            _("Cases decided"),
             _("Cases approved or denied in the period (their handling time is measured)."),
         ),
         Figure(

@@ -28,6 +28,7 @@ from kuaiban.web import form_errors_as_messages, or_404
 from speedup.selectors import ON_TIME_GOAL
 
 from . import charts
+from .columns import SCREEN_TABLES
 from .figures import FIGURES
 from .forms import AppealDecisionForm, FilterForm
 from .models import DASHBOARD_FIGURES
@@ -147,6 +148,7 @@ def dashboard(request):
             "multi_visit": MULTI_VISIT,
             "broke_visit_target": BROKE_VISIT_TARGET,
             "follow_up_counts": follow_up_counts(district_id=request.user.district_id),
+            "columns": SCREEN_TABLES,
         },
     )
 

@@ -86,13 +86,13 @@ def _bare(period) -> tuple[float, int]:
     import openpyxl
 
     from acceptance.selectors.drilldown import cases_behind
-    from reports.exports import CASE_HEADERS, CASE_VALUES, CHUNK
+    from reports.exports import CASE_HEADERS, CASE_VALUES, CHUNK, header_texts
 
     rows = cases_behind("received", {}, period).values_list(*CASE_VALUES)
     started = time.perf_counter()
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("cases")
-    sheet.append([h for h, _w in CASE_HEADERS])
+    sheet.append(header_texts(CASE_HEADERS))
     n = 0
     for row in rows.iterator(chunk_size=CHUNK):
         sheet.append([v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in row])

@@ -62,7 +62,7 @@ def guarded_sheet(book, title: str, columns: Sequence[tuple[str, float]]) -> Gua
     (columns are (header, width); bold on blue, wrapped, frozen while scrolling), every later row
     passing the formula guard. `tests/test_xlsx.py` checks that no other module makes a sheet or
     writes a cell itself."""
-    return GuardedSheet(_add_sheet(book, title, columns))
+    return GuardedSheet(_add_sheet(book, title, columns), len(columns))
 
 
 def _add_sheet(book, title: str, columns: Sequence[tuple[str, float]]):
@@ -83,8 +83,16 @@ def _add_sheet(book, title: str, columns: Sequence[tuple[str, float]]):
 class GuardedSheet:
     """A write-only sheet whose every row passes the formula guard on its way in."""
 
-    def __init__(self, sheet) -> None:
+    def __init__(self, sheet, columns: int = 1) -> None:
         self.sheet = sheet
+        self.columns = columns
+        self.rows = 1  # the header row
+
+    def filter_table(self) -> None:
+        """An autofilter over the header and every row appended so far (call it once the rows
+        are in: a write-only sheet writes it when the workbook is saved)."""
+        last = get_column_letter(max(self.columns, 1))
+        self.sheet.auto_filter.ref = f"A1:{last}{self.rows}"
 
     @property
     def auto_filter(self):
@@ -96,6 +104,7 @@ class GuardedSheet:
 
     def append(self, values: Iterable) -> None:
         self.sheet.append(safe_row(self.sheet, values))
+        self.rows += 1
 
     def wrapped(self, text: str):
         """A cell whose text wraps (a paragraph typed by someone, guarded like any text)."""

@@ -16,6 +16,7 @@ from typing import Any
 import openpyxl
 from django.utils import timezone, translation
 
+from acceptance import columns as col
 from acceptance.figures import FIGURES
 from acceptance.rating_figures import RATING_FIGURES
 from kuaiban import xlsx
@@ -27,24 +28,45 @@ CHUNK = 2000  # rows fetched per round trip, and rows between two progress updat
 YES, NO = "是", "否"
 
 
+Headers = list[tuple[Any, int]]
+
+
+def header_texts(headers: Headers) -> list[str]:
+    """The headers' words as the workbook writes them: Chinese (a label shared with the screen,
+    acceptance/columns.py, is translated; a plain text is Chinese already)."""
+    with translation.override("zh-hans"):
+        return [str(text) for text, _width in headers]
+
+
 class Book:
     """A write-only workbook with styled, frozen header rows. Every row of every sheet passes the
-    formula guard (kuaiban/xlsx.py): names typed by the bureau and by applicants included."""
+    formula guard (kuaiban/xlsx.py): names typed by the bureau and by applicants included. Each
+    table sheet gets an autofilter over its rows when the workbook is saved."""
 
     def __init__(self) -> None:
         self.workbook = openpyxl.Workbook(write_only=True)
+        self.tables: list[xlsx.GuardedSheet] = []
 
-    def sheet(self, title: str, headers: list[tuple[str, int]]) -> xlsx.GuardedSheet:
-        """A new sheet; headers are (text, column width)."""
-        return xlsx.guarded_sheet(self.workbook, title, headers)
+    def sheet(self, title: str, headers: Headers, *, table: bool = True) -> xlsx.GuardedSheet:
+        """A new sheet; headers are (text, column width). `table`: one table under its header
+        (filtered); a sheet of several tables one below the other gets no filter."""
+        widths = [width for _text, width in headers]
+        sheet = xlsx.guarded_sheet(
+            self.workbook, title, list(zip(header_texts(headers), widths, strict=True))
+        )
+        if table:
+            self.tables.append(sheet)
+        return sheet
 
     def about(self, pairs: list[tuple[str, Any]]) -> None:
         """The last sheet, 说明: what the workbook covers, who made it and when."""
-        sheet = self.sheet("说明", [("项目", 16), ("内容", 60)])
+        sheet = self.sheet("说明", [("项目", 16), ("内容", 60)], table=False)
         for pair in pairs:
             sheet.append(pair)
 
     def save(self, path_or_file) -> None:
+        for sheet in self.tables:
+            sheet.filter_table()
         self.workbook.save(path_or_file)
 
     def __enter__(self) -> Book:
@@ -96,28 +118,30 @@ def _labels(choices) -> dict[str, str]:
 
 # -- the case list ---------------------------------------------------------------------------
 
-CASE_HEADERS = [
-    ("受理编号", 22),
-    ("一件事", 8),
-    ("事项编码", 10),
-    ("事项名称", 30),
-    ("承办单位", 22),
-    ("受理大厅", 22),
-    ("环节", 6),
-    ("状态", 14),
-    ("申请人", 14),
-    ("收件时间", 18),
-    ("受理时间", 18),
-    ("承诺办结期限", 18),
-    ("法定办结期限", 18),
-    ("决定时间", 18),
-    ("办结时间", 18),
-    ("办理用时（工作分钟）", 12),
-    ("超时办结", 8),
-    ("适用法定时限", 8),
+# The case lists' words (the pages "cases behind a figure" and "overdue now"); the columns the
+# pages fold into one (item and unit, received and accepted) are one column each here.
+CASE_HEADERS: Headers = [
+    (col.REFERENCE, 22),
+    (col.BUNDLE, 8),
+    (col.ITEM_CODE, 10),
+    (col.ITEM, 30),
+    (col.UNIT, 22),
+    (col.HALL, 22),
+    (col.STAGE, 6),
+    (col.STATE, 14),
+    ("申请人", 14),  # masked (张**): no list on screen shows the applicant
+    (col.RECEIVED_AT, 18),
+    (col.ACCEPTED_AT, 18),
+    (col.COMMITTED_DUE, 18),
+    (col.STATUTORY_DUE, 18),
+    (col.DECIDED_AT, 18),
+    (col.CONCLUDED_AT, 18),
+    (col.qualified(col.HANDLING, "工作分钟"), 12),
+    (col.COMPLETED_LATE, 8),
+    (col.STATUTORY_MODE, 8),
     ("预警标记", 24),
-    ("办理人", 14),
-    ("到场次数", 8),
+    (col.HELD_BY, 14),
+    (col.VISITS, 8),
 ]
 # The columns read per case (values_list: no model instances, constant memory per chunk).
 CASE_VALUES = (
@@ -192,11 +216,11 @@ def case_row_maker() -> Callable[[tuple], list]:
 
 # -- the flag history ------------------------------------------------------------------------
 
-FLAG_HEADERS = [
-    ("受理编号", 22),
-    ("事项编码", 10),
-    ("事项名称", 30),
-    ("承办单位", 22),
+FLAG_HEADERS: Headers = [
+    (col.REFERENCE, 22),
+    (col.ITEM_CODE, 10),
+    (col.ITEM, 30),
+    (col.UNIT, 22),
     ("标记类型", 24),
     ("阈值时间", 18),
     ("标记时间", 18),
@@ -247,21 +271,21 @@ def rate(numerator: float, denominator: float) -> float | None:
 
 
 MEASURES = {"office_minutes": "工作分钟", "working_days": "工作日", "calendar_days": "自然日"}
-FIGURE_HEADERS = [
+FIGURE_HEADERS: Headers = [
     ("指标代码", 16),
-    ("指标", 24),
-    ("本期数值", 10),
-    ("占比", 10),
+    (col.FIGURE, 24),
+    (col.PERIOD, 10),
+    (col.SHARE, 10),
     ("占比基数", 14),
-    ("最近7天", 10),
-    ("前7天", 10),
-    ("周环比变化", 10),
-    ("周环比变化率", 12),
-    ("口径", 60),
+    (col.LAST_WEEK, 10),
+    (col.WEEK_BEFORE, 10),
+    (col.CHANGE, 10),
+    ("环比增减率", 12),
+    (col.DEFINITION, 60),
 ]
 
 
-def figure_rows(board) -> Iterator[list]:
+def figure_rows(board, percent: Callable[[float | None], Any]) -> Iterator[list]:
     with translation.override("zh-hans"):
         labels = {f.key: (str(f.label), str(f.definition)) for f in board.figures}
         for f in board.figures:
@@ -270,12 +294,12 @@ def figure_rows(board) -> Iterator[list]:
                 f.key,
                 labels[f.key][0],
                 f.value,
-                round(f.share, 4) if f.share is not None else None,
+                percent(f.share),
                 base,
                 f.last_week,
                 f.week_before,
                 f.change,
-                round(f.change_share, 4) if f.change_share is not None else None,
+                percent(f.change_share),
                 labels[f.key][1],
             ]
 
@@ -286,59 +310,60 @@ def _share_of(key: str) -> str:
     return SHARE_OF.get(key, "")
 
 
-UNIT_HEADERS = [
-    ("单位编码", 10),
-    ("单位", 24),
-    ("受理", 8),
-    ("适用法定时限", 10),
-    ("暂停计时", 8),
-    ("办结", 8),
-    ("按时办结", 8),
-    ("超时办结", 8),
-    ("超期", 8),
-    ("超法定时限", 10),
-    ("按时办结率", 10),
-    ("法定时限适用率", 12),
-    ("暂停率", 8),
+# The dashboard's units table: its columns in its order (the screen shows "按时" as the share
+# of the concluded cases, and the statutory mode and pauses as counts with their shares).
+UNIT_HEADERS: Headers = [
+    (col.CODE, 10),
+    (col.UNIT, 24),
+    (col.ACCEPTED, 8),
+    (col.STATUTORY_MODE, 10),
+    (col.qualified(col.STATUTORY_MODE, col.SHARE), 12),
+    (col.PAUSED, 8),
+    (col.qualified(col.PAUSED, col.SHARE), 10),
+    (col.CONCLUDED, 8),
+    (col.ON_TIME, 8),
+    (col.COMPLETED_LATE, 8),
+    (col.OVERDUE, 8),
+    (col.BREACHES, 10),
 ]
 
 
-def unit_rows(units) -> Iterator[list]:
+def unit_rows(units, percent: Callable[[float | None], Any]) -> Iterator[list]:
     for r in units:
         yield [
             r.unit.code,
             r.unit.name_zh,
             r.accepted,
             r.statutory_mode,
+            percent(rate(r.statutory_mode, r.accepted)),
             r.paused,
+            percent(rate(r.paused, r.accepted)),
             r.concluded,
-            r.on_time,
+            percent(rate(r.on_time, r.concluded)),
             r.completed_late,
             r.overdue,
             r.breaches,
-            rate(r.on_time, r.concluded),
-            rate(r.statutory_mode, r.accepted),
-            rate(r.paused, r.accepted),
         ]
 
 
-HANDLING_HEADERS = [
-    ("事项编码", 10),
-    ("事项名称", 30),
-    ("决定件数", 8),
+# The dashboard's handling-time table; a number's unit of measure in the column after it.
+HANDLING_HEADERS: Headers = [
+    (col.ITEM_CODE, 10),
+    (col.ITEM, 30),
+    (col.DECIDED, 8),
     ("计量单位", 10),
-    ("中位用时", 10),
-    ("90%用时", 10),
-    ("承诺时限", 10),
-    ("承诺时限单位", 10),
-    ("法定时限", 10),
-    ("法定时限单位", 10),
-    ("中位数超过承诺时限", 10),
-    ("中位数占法定时限比例", 12),
+    (col.MEDIAN, 10),
+    (col.P90, 10),
+    (col.COMMITTED_LIMIT, 10),
+    (col.qualified(col.COMMITTED_LIMIT, "计量单位"), 10),
+    (col.STATUTORY_LIMIT, 10),
+    (col.qualified(col.STATUTORY_LIMIT, "计量单位"), 10),
+    (col.OVER_COMMITMENT, 10),
+    (col.MEDIAN_SHARE, 12),
 ]
 
 
-def handling_rows(handling) -> Iterator[list]:
+def handling_rows(handling, percent: Callable[[float | None], Any]) -> Iterator[list]:
     for h in handling:
         committed, committed_unit = h.committed
         statutory, statutory_unit = h.statutory
@@ -354,18 +379,14 @@ def handling_rows(handling) -> Iterator[list]:
             statutory,
             MEASURES.get(statutory_unit, statutory_unit or ""),
             YES if h.over_committed else NO,
-            round(h.share_of_statutory, 4) if h.share_of_statutory is not None else None,
+            percent(h.share_of_statutory),
         ]
 
 
-VISIT_HEADERS = [("指标", 30), ("数值", 12)]
+VISIT_HEADERS: Headers = [(col.FIGURE, 30), ("数值", 12)]
 
 
-def _ratio(value: float | None) -> float | None:
-    return round(value, 4) if value is not None else None
-
-
-def visit_rows(visits) -> list[list]:
+def visit_rows(visits, percent: Callable[[float | None], Any]) -> list[list]:
     per = visits.per_application
     return [
         ["本期办结申请数", visits.applications],
@@ -373,28 +394,28 @@ def visit_rows(visits) -> list[list]:
         ["平均到场次数", round(per, 2) if per is not None else None],
         ["到场超过一次的申请数", visits.multi_visit],
         ["跑动次数符合承诺的申请数", visits.within_target],
-        ["跑动次数符合承诺的比例", _ratio(visits.within_share)],
+        ["跑动次数符合承诺的比例", percent(visits.within_share)],
         ["承诺一次不用跑的申请数", visits.no_visit_promised],
         ["其中未到场的申请数", visits.no_visit_kept],
-        ["一次不用跑兑现率", _ratio(visits.no_visit_share)],
+        ["一次不用跑兑现率", percent(visits.no_visit_share)],
         ["承诺最多跑一次的申请数", visits.at_most_once_promised],
         ["其中到场不超过一次的申请数", visits.at_most_once_kept],
-        ["最多跑一次兑现率", _ratio(visits.at_most_once_share)],
+        ["最多跑一次兑现率", percent(visits.at_most_once_share)],
         ["跑动次数超过承诺的申请数", visits.broke_target],
     ]
 
 
 # -- 好差评 (ratings) ------------------------------------------------------------------------
 
-RATING_HEADERS = [
+RATING_HEADERS: Headers = [
     ("指标代码", 20),
-    ("指标", 28),
-    ("数值（分子）", 12),
-    ("分母", 10),
-    ("比率", 10),
-    ("目标", 8),
+    (col.FIGURE, 28),
+    (col.COUNTED, 12),
+    (col.OUT_OF, 10),
+    (col.RATE, 10),
+    (col.TARGET, 8),
     ("未达目标", 8),
-    ("口径", 60),
+    (col.DEFINITION, 60),
 ]
 
 
@@ -439,7 +460,7 @@ def rating_rows(ratings, percent: Callable[[float | None], Any]) -> list[list]:
 # member). The units' sheet is the dashboard's own table (`board.unit_ratings`); the others come
 # from `satisfaction_by` (`GROUPED_DIMENSIONS`).
 RATING_GROUPS = {
-    "unit": ("好差评-单位", "单位编码", "单位", "（整件申请的评价，不属于单位）"),
+    "unit": ("好差评-单位", col.CODE, col.UNIT, "（整件申请的评价，不属于单位）"),
     "item": ("好差评-事项", "事项编码", "事项", "（整件申请的评价，不属于单个事项）"),
     "bundle": ("好差评-一件事", "一件事编码", "一件事", "（单事项申请，不属于一件事）"),
     "window": ("好差评-窗口", "窗口编码", "窗口", "（无受理窗口）"),
@@ -447,23 +468,25 @@ RATING_GROUPS = {
     "district": ("好差评-县区", "区划代码", "县（市、区）", "（无所属县（市、区））"),
 }
 GROUPED_DIMENSIONS = ("item", "bundle", "window", "hall", "district")
-RATING_GROUP_COLUMNS = [
-    ("办结", 8),
+# The dashboard's units' 好差评 table, with the counts behind its rates.
+RATING_GROUP_COLUMNS: Headers = [
+    (col.CONCLUDED, 8),
     ("已评价", 8),
-    ("评价率", 8),
-    ("满意率", 8),
-    ("差评率", 8),
-    ("应答复整改", 10),
+    (col.RATING_RATE, 8),
+    (col.SATISFACTION_RATE, 8),
+    (col.BAD_REVIEWS, 8),
+    (col.qualified(col.BAD_REVIEWS, col.SHARE), 8),
+    (col.FOLLOW_UPS_DUE, 10),
     ("已答复", 8),
-    ("答复率", 8),
-    ("按时答复率", 10),
-    ("整改满意率", 10),
+    (col.ANSWERED_RATE, 8),
+    (col.ANSWERED_ON_TIME, 10),
+    (col.RECTIFICATION, 10),
     ("申诉", 8),
-    ("申诉成立", 8),
+    (col.APPEALS_UPHELD, 8),
 ]
 
 
-def rating_group_headers(dimension: str) -> list[tuple[str, int]]:
+def rating_group_headers(dimension: str) -> Headers:
     _title, code, name, _none = RATING_GROUPS[dimension]
     return [(code, 12), (name, 30), *RATING_GROUP_COLUMNS]
 
@@ -477,6 +500,7 @@ def rating_group_row(code: str, name: str, f, percent: Callable[[float | None], 
         f["rated"],
         percent(f.rate("rating_rate").value),
         percent(f.rate("satisfaction_rate").value),
+        f["bad"],
         percent(f.rate("bad_rate").value),
         f["fu_due"],
         f["fu_answered"],
@@ -509,15 +533,17 @@ def write_kpi(
     n = 0
     with Book() as book:
         for title, headers, rows in (
-            ("指标", FIGURE_HEADERS, list(figure_rows(board))),
-            ("各单位", UNIT_HEADERS, list(unit_rows(board.units))),
-            ("办理用时", HANDLING_HEADERS, list(handling_rows(board.handling))),
-            ("到场次数", VISIT_HEADERS, visit_rows(board.visits)),
+            ("指标", FIGURE_HEADERS, lambda percent: list(figure_rows(board, percent))),
+            ("各单位", UNIT_HEADERS, lambda percent: list(unit_rows(board.units, percent))),
+            (
+                "办理用时",
+                HANDLING_HEADERS,
+                lambda percent: list(handling_rows(board.handling, percent)),
+            ),
+            ("到场次数", VISIT_HEADERS, lambda percent: visit_rows(board.visits, percent)),
         ):
             sheet = book.sheet(title, headers)
-            for row in rows:
-                sheet.append(row)
-            n += len(rows)
+            n += _fill(sheet, rows(sheet.percent))
         sheet = book.sheet("好差评", RATING_HEADERS)
         n += _fill(sheet, rating_rows(board.ratings, sheet.percent))
         sheet = book.sheet(RATING_GROUPS["unit"][0], rating_group_headers("unit"))
@@ -555,11 +581,7 @@ RATING_REASONS = {
 }
 
 
-def _percent(value: float | None) -> float | None:
-    return round(value, 4) if value is not None else None
-
-
-def progress_rows(data) -> list[list]:
+def progress_rows(data, percent: Callable[[float | None], Any]) -> list[list]:
     status, speed = data.programme, data.speedup
     return [
         ["一件事投入运行数", status.bundles_in_service, status.bundle_goal, f"截至{status.end}"],
@@ -578,8 +600,8 @@ def progress_rows(data) -> list[list]:
         ],
         [
             "即办事项按时办结率（年度累计）",
-            _percent(status.instant_share),
-            status.instant_goal,
+            percent(status.instant_share),
+            percent(status.instant_goal),
             f"{status.instant_in_time}/{status.instant_decided}",
         ],
     ]
@@ -604,8 +626,10 @@ def problem_rows(data) -> list[list]:
 def write_leader(path_or_file, data, next_steps: str, about: list[tuple[str, Any]]) -> None:
     """One sheet per section: progress, outcomes, problems, next steps (and what it covers)."""
     book = Book()
-    sheet = book.sheet("进展", [("项目", 34), ("数值", 12), ("目标", 10), ("说明", 30)])
-    for row in progress_rows(data):
+    sheet = book.sheet(
+        "进展", [("项目", 34), ("数值", 12), ("目标", 10), ("说明", 30)], table=False
+    )
+    for row in progress_rows(data, sheet.percent):
         sheet.append(row)
     sheet.append([])
     sheet.append(["一件事", "受理", "办结", "投入运行"])
@@ -625,15 +649,18 @@ def write_leader(path_or_file, data, next_steps: str, about: list[tuple[str, Any
             [str(e.entry), YES if e.measured else NO, YES if e.at_least_half_faster else NO]
         )
 
-    sheet = book.sheet("成效", FIGURE_HEADERS)
-    for row in figure_rows(data.board):
+    sheet = book.sheet("成效", FIGURE_HEADERS, table=False)
+    for row in figure_rows(data.board, sheet.percent):
         sheet.append(row)
     sheet.append([])
-    sheet.append(["好差评", "", "分子", "分母", "比率", "目标", "未达目标", "口径"])
+    sheet.append(["好差评"])
+    sheet.append(header_texts(RATING_HEADERS))
     for row in rate_rows(data.ratings, sheet.percent):
         sheet.append(row)
 
-    sheet = book.sheet("问题", [("项目", 30), ("数值", 16), ("", 12), ("", 12), ("", 30)])
+    sheet = book.sheet(
+        "问题", [("项目", 30), ("数值", 16), ("", 12), ("", 12), ("", 30)], table=False
+    )
     for row in problem_rows(data):
         sheet.append(row)
     sheet.append([])
@@ -642,8 +669,8 @@ def write_leader(path_or_file, data, next_steps: str, about: list[tuple[str, Any
         sheet.append(
             [
                 u.row.unit.name_zh,
-                _percent(u.row.on_time_rate),
-                _percent(u.row.statutory_mode_rate),
+                sheet.percent(u.row.on_time_rate),
+                sheet.percent(u.row.statutory_mode_rate),
                 u.row.breaches,
                 "；".join(REASONS[r] for r in u.reasons),
             ]
@@ -675,7 +702,7 @@ def write_leader(path_or_file, data, next_steps: str, about: list[tuple[str, Any
             ]
         )
 
-    sheet = book.sheet("下一步", [("下一步工作", 100)])
+    sheet = book.sheet("下一步", [("下一步工作", 100)], table=False)
     sheet.append([sheet.wrapped(next_steps or "")])
 
     book.about(about)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from acceptance.columns import SCREEN_TABLES
 from acceptance.forms import FilterForm
 from acceptance.page_cache import dashboard_cached
 from acceptance.selectors.common import Period
@@ -239,6 +240,7 @@ def _render_leader(request, *, data, form, report, query, filter_form=None):
             "saved": selectors.saved_reports(request.user, 10),
             "schedules": ReportSchedule.objects.filter(author=request.user, is_active=True),
             "reasons": exports.REASONS,
+            "columns": SCREEN_TABLES,
         },
     )
 

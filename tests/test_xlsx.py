@@ -97,6 +97,16 @@ def test_a_share_is_a_number_shown_as_a_percentage_and_no_share_an_empty_cell():
     assert (c.value, c.number_format) == (0, xlsx.PERCENT)
 
 
+def test_a_table_filter_covers_the_header_and_every_row_appended():
+    def fill(book):
+        sheet = xlsx.guarded_sheet(book, "s", [("事项", 10), ("经办单位", 10), ("比率", 10)])
+        for n in range(4):
+            sheet.append([f"事项{n}", "社保中心", sheet.percent(n / 4)])
+        sheet.filter_table()
+
+    assert written(fill)["s"].auto_filter.ref == "A1:C5"
+
+
 # -- no workbook cell is written around the guard ---------------------------------------------
 
 ROOT = Path(__file__).resolve().parent.parent

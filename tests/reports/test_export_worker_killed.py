@@ -167,4 +167,4 @@ def test_an_export_whose_workers_are_killed_ends_done_with_one_complete_workbook
     assert sorted(p.name for p in folder.iterdir()) == [f"job-{done.pk}.xlsx"]
     book = openpyxl.load_workbook(folder / f"job-{done.pk}.xlsx", read_only=True)
     rows = list(book["案件清单"].iter_rows(values_only=True))
-    assert rows[0][0] == "受理编号" and len(rows) - 1 == expected
+    assert rows[0][0] == "申请编号" and len(rows) - 1 == expected

@@ -93,7 +93,7 @@ def test_an_export_of_10000_cases_has_10000_rows_and_no_personal_number(
     book = workbook(job)
     sheet = book["案件清单"]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "受理编号" and len(rows) - 1 == 10_000
+    assert rows[0][0] == "申请编号" and len(rows) - 1 == 10_000
     references = {r[0] for r in rows[1:]}
     assert len(references) == len(set(ItemCase.objects.values_list("application__reference")))
     numbers = personal_numbers()
@@ -105,7 +105,7 @@ def test_an_export_of_10000_cases_has_10000_rows_and_no_personal_number(
         .exclude(real_name="")
         .values_list("real_name", flat=True)
     )
-    applicant = [h for h, _w in exports.CASE_HEADERS].index("申请人")
+    applicant = exports.header_texts(exports.CASE_HEADERS).index("申请人")
     shown = {r[applicant] for r in rows[1:]}
     assert not (names & shown)
     assert all(s[1:] == "*" * (len(s) - 1) for s in shown if s and "有限" not in s)
@@ -282,8 +282,10 @@ def test_the_kpi_workbook_equals_the_dashboard(
                 f.week_before,
                 f.change,
             )
-        units = list(book["各单位"].iter_rows(values_only=True))[1:]
-        assert [(r[0], r[2], r[5], r[8]) for r in units] == [
+        units = list(book["各单位"].iter_rows(values_only=True))
+        at = {header: i for i, header in enumerate(units.pop(0))}
+        accepted, concluded, overdue = at["已受理"], at["已办结"], at["已超期"]
+        assert [(r[0], r[accepted], r[concluded], r[overdue]) for r in units] == [
             (u.unit.code, u.accepted, u.concluded, u.overdue) for u in board.units
         ]
         handling = list(book["办理用时"].iter_rows(values_only=True))[1:]
@@ -418,13 +420,13 @@ def test_names_typed_by_the_bureau_that_look_like_formulas_stay_text_in_every_wo
     row = next(
         r
         for r in sheet.iter_rows(min_row=2)
-        if r[column["受理编号"] - 1].value == case.application.reference
+        if r[column["申请编号"] - 1].value == case.application.reference
         and r[column["事项编码"] - 1].value == case.item.code
     )
     for header, name in (
-        ("事项名称", case.item.name_zh),
-        ("承办单位", case.unit.name_zh),
-        ("办理人", case.reviewer.display_name),
+        ("事项", case.item.name_zh),
+        ("经办单位", case.unit.name_zh),
+        ("承办人", case.reviewer.display_name),
     ):
         cell = row[column[header] - 1]
         assert name[0] in "=@" and cell.value == name, header

@@ -226,10 +226,10 @@ def code_of(dimension: str, pk) -> str:
 
 
 # The per-member columns after the code and the name (exports.RATING_GROUP_COLUMNS).
-COUNT_COLUMNS = {0: "concluded", 1: "rated", 5: "fu_due", 6: "fu_answered"}
-COUNT_COLUMNS |= {10: "fu_appealed", 11: "fu_appeals_upheld"}
-RATE_COLUMNS = {2: "rating_rate", 3: "satisfaction_rate", 4: "bad_rate", 7: "answered_rate"}
-RATE_COLUMNS |= {8: "on_time_rate", 9: "rectification_rate"}
+COUNT_COLUMNS = {0: "concluded", 1: "rated", 4: "bad", 6: "fu_due", 7: "fu_answered"}
+COUNT_COLUMNS |= {11: "fu_appealed", 12: "fu_appeals_upheld"}
+RATE_COLUMNS = {2: "rating_rate", 3: "satisfaction_rate", 5: "bad_rate", 8: "answered_rate"}
+RATE_COLUMNS |= {9: "on_time_rate", 10: "rectification_rate"}
 
 
 def expected_member_row(counts: dict) -> dict[int, object]:
