@@ -10,6 +10,16 @@ urlpatterns = [
     path("applications/<str:reference>/", views.status, name="status"),
     path("applications/<str:reference>/questions/", views.questions, name="questions"),
     path("applications/<str:reference>/form/", views.application_form, name="form"),
+    path(
+        "applications/<str:reference>/form/persons.xlsx",
+        views.persons_template,
+        name="persons_template",
+    ),
+    path(
+        "applications/<str:reference>/form/persons/upload/",
+        views.persons_upload,
+        name="persons_upload",
+    ),
     path("applications/<str:reference>/materials/", views.materials, name="materials"),
     path("applications/<str:reference>/review/", views.review, name="review"),
     path(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -37,6 +37,8 @@ from kuaiban.ratings.services import rating_submit
 from kuaiban.web import add_errors_to_form, form_errors_as_messages, or_404, start_key_parsed
 
 from . import selectors
+from .fitted_forms import PersonsTable, fit_form, persons_from_workbook, persons_workbook
+from .fitting import PERSONS_KEY, fitting_for, persons_shown
 from .forms import (
     ApplicationForm,
     CommitmentForm,
@@ -50,6 +52,7 @@ from .forms import (
     WithdrawForm,
 )
 from .services import applications, corrections, submission
+from .services import fitting as fitting_services
 from .services import materials as material_services
 from .services.guards import require_open_to
 
@@ -188,23 +191,23 @@ def application_form(request, reference):
     form_fields = selectors.required_form_fields(application)
     initial = {"delivery": application.delivery, "delivery_address": application.delivery_address}
     initial.update(application.form_data or {})
-    form = ApplicationForm(request.POST or None, form_fields=form_fields, initial=initial)
-    if request.method == "POST":
+    fitting = fitting_for(application, form_fields)
+    form = ApplicationForm(
+        request.POST or None, form_fields=fitting.as_asked(form_fields), initial=initial
+    )
+    fit_form(form, fitting)
+    persons = PersonsTable.of(request, application, fitting)
+    if request.method == "POST" and not (persons and persons.adding):
         # The service saves every valid answer as the draft even when others fail, so it is
         # called whatever the form's own checks say; its errors join theirs, once per field.
         form.is_valid()
         try:
-            applications.application_save_form(
-                application=application,
-                actor=request.user,
-                data=form.raw_answers(),
-                delivery=request.POST.get("delivery", ""),
-                address=request.POST.get("delivery_address", ""),
-            )
+            _save_form(request, application, form, persons)
         except ValidationError as error:
-            add_errors_to_form(
-                form, {k: v for k, v in error.message_dict.items() if k not in form.errors}
-            )
+            errors = error.message_dict
+            if persons is not None:
+                persons.errors = errors.pop(PERSONS_KEY, [])
+            add_errors_to_form(form, {k: v for k, v in errors.items() if k not in form.errors})
         else:
             if not form.errors:
                 return redirect("applications:materials", reference=reference)
@@ -213,8 +216,66 @@ def application_form(request, reference):
         application,
         "form",
         "bundles/form.html",
-        {"form": form, "planned": selectors.planned_items(application)},
+        {"form": form, "planned": selectors.planned_items(application), "persons": persons},
     )
+
+
+def _save_form(request, application, form, persons):
+    answers = {
+        "application": application,
+        "actor": request.user,
+        "data": form.raw_answers(),
+        "delivery": request.POST.get("delivery", ""),
+        "address": request.POST.get("delivery_address", ""),
+    }
+    if persons is None:
+        applications.application_save_form(**answers)
+    else:
+        fitting_services.application_save_form_and_persons(**answers, rows=persons.rows)
+
+
+@applicant_required
+def persons_template(request, reference):
+    """The Excel template of the table of persons (with the persons listed so far)."""
+    application = _own(request, reference)
+    fitting = fitting_for(application, selectors.required_form_fields(application))
+    if not fitting.several_persons:
+        raise Http404
+    rows = (application.form_data or {}).get(PERSONS_KEY) or []
+    response = HttpResponse(
+        persons_workbook(fitting.person_fields, rows),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="persons-{reference}.xlsx"'
+    return response
+
+
+@applicant_required
+@require_POST
+def persons_upload(request, reference):
+    """The filled-in template: every row valid fills the table, else each bad row is named."""
+    application = _own(request, reference)
+    if blocked := _editable_or_status(application):
+        return blocked
+    fitting = fitting_for(application, selectors.required_form_fields(application))
+    if not fitting.several_persons:
+        raise Http404
+    upload = request.FILES.get("workbook")
+    try:
+        if upload is None:
+            raise ValidationError(_("Choose the filled-in workbook."))
+        rows, numbers = persons_from_workbook(upload, fitting.person_fields)
+        fitting_services.application_save_persons(
+            application=application, actor=request.user, rows=rows, numbers=numbers
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request, _("%(count)d persons read from the workbook.") % {"count": len(rows)}
+        )
+    return redirect("applications:form", reference=reference)
 
 
 @applicant_required
@@ -407,7 +468,8 @@ def review(request, reference):
         return redirect("applications:done", reference=reference)
     form_fields = selectors.required_form_fields(application)
     data = application.form_data or {}
-    answers = [(f, data.get(f.code, "")) for f in form_fields]
+    fitting = fitting_for(application, form_fields)
+    answers = [(f, data.get(f.code, "")) for f in fitting.as_asked(form_fields, data)]
     required = selectors.required_materials(application)
     returned = _returned(application, required)
     return _render_step(
@@ -417,6 +479,8 @@ def review(request, reference):
         "bundles/review.html",
         {
             "answers": answers,
+            "from_identity": fitting.identity,
+            "persons": persons_shown(fitting, data),
             "questions": list(application.situation_questions()),
             "planned": selectors.planned_items(application),
             "required": required,

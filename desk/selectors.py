@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, F, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from bundles.fitting import fitting_for, persons_shown
 from bundles.selectors import required_form_fields
 from bundles.services.window import WINDOW_INTAKE_APPLICANTS
 from kuaiban.accounts.crypto import keyed_hash
@@ -287,9 +288,18 @@ def extension_for_decider(user, request_id: int) -> ExtensionRequest | None:
 
 
 def form_answers(application: Application) -> list[tuple]:
-    """The one form's fields with the applicant's values (the template masks personal ones)."""
+    """The one form's fields with the applicant's values (the template masks personal ones), in
+    the words the applicant was asked them (a citizen's own application: 姓名, not 退休职工姓名)."""
     form_data = application.form_data or {}
-    return [(f, form_data.get(f.code, "")) for f in required_form_fields(application)]
+    form_fields = required_form_fields(application)
+    asked = fitting_for(application, form_fields).as_asked(form_fields, form_data)
+    return [(f, form_data.get(f.code, "")) for f in asked]
+
+
+def form_persons(application: Application) -> list[list[tuple]]:
+    """The table of persons of an application for several employees (empty otherwise)."""
+    fitting = fitting_for(application, required_form_fields(application))
+    return persons_shown(fitting, application.form_data or {})
 
 
 # -- follow-ups (好差评) ---------------------------------------------------------------------------

@@ -208,6 +208,10 @@ MATRIX: dict[str, Row] = {
     "applications:questions": _row(_draft("questions/"), {"owner"}),
     "applications:form": _row(_draft("form/"), {"owner"}),
     "applications:materials": _row(_draft("materials/"), {"owner"}),
+    # the table of persons' Excel template: only an application for several persons has one (the
+    # owner's B10 draft has none; an enterprise's B01 draft: tests/bundles/test_fitting.py)
+    "applications:persons_template": _row(_draft("form/persons.xlsx"), set()),
+    "applications:persons_upload": _row(_draft("form/persons/upload/"), set(), method="post"),
     "applications:review": _row(_draft("review/"), {"owner"}),
     # guided corrections: "unchanged, because …" for a returned material (the owner only)
     "applications:return_answer": _row(_draft("returned/answer/"), {"owner"}, method="post"),

@@ -31,6 +31,7 @@ from kuaiban.cases.references import reference_number
 from kuaiban.catalog.models import Bundle, FormField, ServiceItem
 from kuaiban.departments import webhooks as department_webhooks
 
+from ..fitting import PERSONS_KEY, with_identity_answers
 from ..selectors import required_form_fields, required_materials
 from .guards import (
     lock_application,
@@ -307,6 +308,8 @@ def _save_form_valid_part(
     require_editor(locked, actor)
     require_editable(locked)
     form_fields = required_form_fields(locked)
+    # A citizen's own application: the answers their real-name identity gives (read-only).
+    data = with_identity_answers(locked, data, form_fields)
     cleaned, errors = form_data_errors(form_fields, data)
     stored = locked.form_data or {}
     locked.form_data = {
@@ -314,6 +317,8 @@ def _save_form_valid_part(
         for f in form_fields
         if f.code in cleaned or f.code in stored
     }
+    if PERSONS_KEY in stored:  # the table of persons is saved apart
+        locked.form_data[PERSONS_KEY] = stored[PERSONS_KEY]
     fields = ["form_data"]
     if delivery is not None:
         if delivery not in Application.Delivery.values:

@@ -34,6 +34,7 @@ from ..selectors import (
 )
 from .applications import form_data_errors
 from .corrections import uncorrected
+from .fitting import refresh_identity_answers
 from .guards import lock_application, notify_applicant, require_editor
 from .materials import provide_shared
 
@@ -154,6 +155,7 @@ def application_submit(*, application: Application, actor) -> Application:
     if application.channel == Application.Channel.ONLINE and not application.applicant.is_verified:
         raise ValidationError(UNVERIFIED, code="unverified")
     planned = planned_items(application)
+    refresh_identity_answers(application, planned)
     required = required_materials(application, planned)
     problems = missing_for_submission(application, planned=planned, required=required)
     if problems:

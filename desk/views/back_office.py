@@ -87,6 +87,7 @@ def case_detail(request, case_id):
             "application": application,
             "now": now,
             "answers": selectors.form_answers(application),
+            "persons": selectors.form_persons(application),
             "questions": list(application.situation_questions()),
             "required": required_materials(application),
             "timeline": selectors.case_timeline(case),

@@ -12,6 +12,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from bundles.fitted_forms import fit_form
+from bundles.fitting import fitting_for
 from bundles.forms import ApplicationForm, QuestionnaireForm
 from bundles.selectors import (
     RequiredMaterial,
@@ -162,11 +164,15 @@ def _form_step(request, application):
         **(application.form_data or {}),
     }
     posted = request.method == "POST" and request.POST.get("step") == "form"
+    form_fields = required_form_fields(application)
+    fitting = fitting_for(application, form_fields)
     form = ApplicationForm(
         request.POST if posted else None,
-        form_fields=required_form_fields(application),
+        # At the window one person per application (the table of persons is online only).
+        form_fields=form_fields if fitting.several_persons else fitting.as_asked(form_fields),
         initial=initial,
     )
+    fit_form(form, fitting)
     material_errors: dict[str, list[str]] = {}
     problems: list[str] = []
     conclude_instant = bool(posted and request.POST.get("conclude_instant"))

@@ -102,6 +102,7 @@ def intake_application(request, reference):
         {
             "application": application,
             "answers": selectors.form_answers(application),
+            "persons": selectors.form_persons(application),
             "questions": list(application.situation_questions()),
             "required": required,
             "corrections": return_corrections(application, required),

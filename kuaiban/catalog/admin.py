@@ -166,9 +166,17 @@ class MaterialAdmin(admin.ModelAdmin):
         "data_source",
         "commitment_allowed",
         "physical",
+        "replaced_by_online_form",
         "cancelled",
     ]
-    list_filter = ["shared_data", "data_source", "commitment_allowed", "physical", "cancelled"]
+    list_filter = [
+        "shared_data",
+        "data_source",
+        "commitment_allowed",
+        "physical",
+        "replaced_by_online_form",
+        "cancelled",
+    ]
     search_fields = ["code", "name_zh", "name_en"]
 
 
@@ -197,7 +205,20 @@ class BundleAdmin(GuideUnderReviewAdmin):
     search_fields = ["code", "name_zh", "name_en"]
     inlines = [BundleQuestionInline, BundleItemInline]
     fieldsets = [
-        (None, {"fields": ["code", "name_zh", "name_en", "applicant", "lead_unit", "window"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "code",
+                    "name_zh",
+                    "name_en",
+                    "applicant",
+                    "allows_several_persons",
+                    "lead_unit",
+                    "window",
+                ]
+            },
+        ),
         GUIDE_FIELDSET,
     ]
 
@@ -211,8 +232,17 @@ class SpeedUpEntryAdmin(admin.ModelAdmin):
 
 @admin.register(FormField)
 class FormFieldAdmin(admin.ModelAdmin):
-    list_display = ["code", "label_zh", "kind", "required", "not_before", "order"]
-    list_filter = ["kind", "required"]
+    list_display = [
+        "code",
+        "label_zh",
+        "kind",
+        "required",
+        "not_before",
+        "prefill",
+        "per_person",
+        "order",
+    ]
+    list_filter = ["kind", "required", "prefill", "per_person"]
     search_fields = ["code", "label_zh", "label_en"]
     filter_horizontal = ["items"]
 

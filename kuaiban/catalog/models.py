@@ -469,6 +469,14 @@ class Material(Bilingual):
         help_text=_("Shown in the notice of the notification-commitment system (告知承诺制)."),
     )
     physical = models.BooleanField(_("paper original needed"), default=False)
+    replaced_by_online_form = models.BooleanField(
+        _("replaced by the online form"),
+        default=False,
+        help_text=_(
+            "The application or registration form itself (申请表, 登记表): an online application "
+            "fills in the one form instead, so it is asked for only at the window."
+        ),
+    )
     cancelled = models.BooleanField(
         _("cancelled proof (已取消证明事项)"),
         default=False,
@@ -579,6 +587,14 @@ class Bundle(Bilingual, GuideFields):
     applicant = models.CharField(_("applicant"), max_length=32, choices=Applicant.choices)
     lead_unit = models.ForeignKey(Unit, verbose_name=_("lead unit"), on_delete=models.PROTECT)
     window = models.ForeignKey(Window, verbose_name=_("intake window"), on_delete=models.PROTECT)
+    allows_several_persons = models.BooleanField(
+        _("several persons in one application"),
+        default=False,
+        help_text=_(
+            "An enterprise lists several employees in one application (a table, or an Excel "
+            "template); the form fields marked 'asked per person' are asked for each of them."
+        ),
+    )
     items: models.ManyToManyField = models.ManyToManyField(
         ServiceItem, through="BundleItem", verbose_name=_("items"), related_name="bundles"
     )
@@ -731,6 +747,15 @@ class FormField(models.Model):
         PHONE = "phone", _("Mobile number")
         BANK_ACCOUNT = "bank_account", _("Bank account number")
 
+    class Prefill(models.TextChoices):
+        """Where a citizen applying for themselves gets the answer from: their real-name
+        identity, never typed (an enterprise's or a family member's login never fills it)."""
+
+        NONE = "none", _("Asked (not filled in)")
+        APPLICANT_NAME = "applicant_name", _("The applicant's real name")
+        APPLICANT_ID_NUMBER = "applicant_id_number", _("The applicant's ID number")
+        APPLICANT_PHONE = "applicant_phone", _("The applicant's mobile number")
+
     # Kinds holding personal numbers: validated, masked on screen, never exported in full.
     PERSONAL_KINDS = (Kind.RESIDENT_ID, Kind.PHONE, Kind.BANK_ACCOUNT)
     # Kinds holding a point in time (YYYY-MM-DD, YYYY-MM): the ones `not_before` compares.
@@ -739,6 +764,33 @@ class FormField(models.Model):
     code = models.CharField(_("code"), max_length=40, unique=True, validators=[code_validator])
     label_zh = models.CharField(_("label (Chinese)"), max_length=200)
     label_en = models.CharField(_("label (English)"), max_length=200, blank=True)
+    label_self_zh = models.CharField(
+        _("label for one's own application (Chinese)"),
+        max_length=200,
+        blank=True,
+        help_text=_("Shown when a citizen applies for themselves (e.g. 姓名 for 退休职工姓名)."),
+    )
+    label_self_en = models.CharField(
+        _("label for one's own application (English)"), max_length=200, blank=True
+    )
+    prefill = models.CharField(
+        _("filled in from the applicant's identity"),
+        max_length=32,
+        choices=Prefill.choices,
+        default=Prefill.NONE,
+        help_text=_(
+            "Only when a citizen applies for themselves: the answer comes from their real-name "
+            "identity and is shown read-only."
+        ),
+    )
+    per_person = models.BooleanField(
+        _("asked per person"),
+        default=False,
+        help_text=_(
+            "In a bundle for several persons (an enterprise hiring several employees), asked "
+            "once for each person in the table."
+        ),
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.TEXT)
     choices = LimitedTextField(
         _("choices"),

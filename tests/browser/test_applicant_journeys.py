@@ -31,6 +31,8 @@ def fill_the_one_form(page):
     }
     for element in page.locator("[data-kind]").all():
         kind = element.get_attribute("data-kind")
+        if element.is_disabled():  # filled in from the applicant's real-name identity
+            continue
         if kind == "choice":
             element.select_option(index=1)
         elif kind == "yes_no":
