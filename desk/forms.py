@@ -6,7 +6,8 @@ from typing import cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from kuaiban.accounts.identity import normalize_phone, normalize_resident_id
+from bundles.services.window_enterprise import enterprise_errors
+from kuaiban.accounts.identity import normalize_credit_code, normalize_phone, normalize_resident_id
 from kuaiban.cases.models import CasePause, DepartmentRequest
 from kuaiban.commitments.models import CheckMethod, CheckState, HearingOutcome
 from kuaiban.documents.models import ResultDelivery
@@ -65,6 +66,26 @@ class PostedResultsForm(forms.Form):
 
 
 class WindowIntakeStartForm(forms.Form):
+    APPLICANT_TYPES = [
+        ("citizen", _("A person applying for themselves")),
+        ("enterprise", _("An enterprise or institution, through its agent (经办人)")),
+    ]
+    applicant_type = forms.ChoiceField(
+        label=_("Who applies"),
+        choices=APPLICANT_TYPES,
+        initial="citizen",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    credit_code = forms.CharField(
+        label=_("Unified social credit code"),
+        max_length=30,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": 18}),
+    )
+    organisation_name = forms.CharField(
+        label=_("Name of the enterprise or institution"), max_length=100, required=False
+    )
     resident_id = forms.CharField(
         label=_("Resident ID number"),
         max_length=30,
@@ -108,6 +129,26 @@ class WindowIntakeStartForm(forms.Form):
 
     def clean_phone(self):
         return normalize_phone(self.cleaned_data["phone"])
+
+    def clean(self):
+        data = super().clean() or {}
+        if data.get("applicant_type") != "enterprise":
+            data["credit_code"] = data["organisation_name"] = ""
+            return data
+        for name, messages in enterprise_errors(
+            data.get("credit_code", ""), data.get("organisation_name", "")
+        ).items():
+            self.add_error(name, messages)
+        if not self.errors.get("credit_code"):
+            data["credit_code"] = normalize_credit_code(data.get("credit_code", ""))
+        return data
+
+    def organisation(self) -> dict:
+        """The organisation the agent applies for, as the service takes it (empty: a person)."""
+        return {
+            "credit_code": self.cleaned_data.get("credit_code", ""),
+            "organisation_name": self.cleaned_data.get("organisation_name", "").strip(),
+        }
 
     def subject(self) -> dict:
         """The chosen service as the keyword the service takes: {"bundle": …} or {"item": …}."""

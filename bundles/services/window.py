@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from kuaiban.accounts.crypto import keyed_hash
-from kuaiban.accounts.identity import normalize_phone, normalize_resident_id
+from kuaiban.accounts.identity import normalize_credit_code, normalize_phone, normalize_resident_id
 from kuaiban.accounts.models import Role, User
 from kuaiban.cases.models import Application, VisitKind
 from kuaiban.cases.visits import made_an_earlier_trip, visit_count
@@ -28,9 +28,15 @@ from .guards import lock_application, require_window_clerk
 from .intake import application_accept
 from .materials import material_commit, material_seen_at_window, material_upload
 from .submission import application_submit, missing_for_submission
+from .window_enterprise import enterprise_errors, enterprise_for_intake, record_agent
 
-# In-person intake files for a person (a citizen account): the bundles a citizen applies for.
-WINDOW_INTAKE_APPLICANTS = Bundle.applicants_open_to(Role.CITIZEN)
+# In-person intake files for a person (a citizen account) or, through its agent (经办人), for
+# an enterprise or institution (an enterprise account): every bundle either applies for.
+WINDOW_INTAKE_APPLICANTS = tuple(
+    dict.fromkeys(
+        (*Bundle.applicants_open_to(Role.CITIZEN), *Bundle.applicants_open_to(Role.ENTERPRISE))
+    )
+)
 
 
 def _citizen_for_intake(*, number: str, real_name: str, phone: str) -> User:
@@ -95,8 +101,14 @@ def window_intake_start(
     bundle: Bundle | None = None,
     item: ServiceItem | None = None,
     start_key: uuid.UUID | None = None,
+    credit_code: str = "",
+    organisation_name: str = "",
 ) -> Application:
     """A clerk opens an application at the window on a person's behalf (一窗受理, 现场办理).
+
+    With a `credit_code` it is an enterprise's or institution's application: the person at the
+    window is its agent (经办人; `resident_id`, `real_name` and `phone` are theirs), the
+    application is the organisation's (`window_enterprise.enterprise_for_intake`).
 
     The person is identified by ID number: their verified account (the typed name must match
     it) or their window-only record, never an unverified registration. Messages about the
@@ -113,8 +125,16 @@ def window_intake_start(
     errors = {}
     if not subject.is_published:
         errors["service"] = [_("This service is not offered at the moment.")]
-    elif bundle is not None and not bundle.open_to(Role.CITIZEN):
-        errors["service"] = [_("This bundle is applied for by an enterprise or institution.")]
+    elif bundle is not None and not bundle.open_to(
+        Role.ENTERPRISE if credit_code else Role.CITIZEN
+    ):
+        errors["service"] = [
+            _("This bundle is applied for by a person, not by an enterprise.")
+            if credit_code
+            else _("This bundle is applied for by an enterprise or institution.")
+        ]
+    if credit_code or organisation_name:
+        errors.update(enterprise_errors(credit_code, organisation_name))
     try:
         number = normalize_resident_id(resident_id)
     except ValidationError as error:
@@ -128,11 +148,18 @@ def window_intake_start(
         errors["phone"] = error.messages
     if errors:
         raise ValidationError(errors)
-    citizen = _citizen_for_intake(number=number, real_name=real_name, phone=phone)
+    if credit_code:
+        applicant = enterprise_for_intake(
+            credit_code=normalize_credit_code(credit_code),
+            name=organisation_name.strip(),
+            phone=phone,
+        )
+    else:
+        applicant = _citizen_for_intake(number=number, real_name=real_name, phone=phone)
     # The same key for the same person (the page sent twice, or two clicks at once) gives the
     # same application and one visit; sent again for another person, a new application.
     application, created = application_start_once(
-        applicant=citizen,
+        applicant=applicant,
         bundle=bundle,
         item=item,
         start_key=start_key,
@@ -143,6 +170,8 @@ def window_intake_start(
     if application.contact_phone != phone:  # the number the clerk confirmed, this sitting
         application.contact_phone = phone
         application.save(update_fields=["contact_phone"])
+    if credit_code:
+        record_agent(application, name=real_name, resident_id=number)
     return _sitting_counted(application, clerk) if created else application
 
 

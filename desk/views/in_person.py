@@ -53,6 +53,7 @@ def intake_new(request):
                 phone=data["phone"],
                 start_key=data["start_key"],
                 **form.subject(),
+                **form.organisation(),
             )
         except PermissionDenied:
             security_log.permission_refused(request, detail=action_name(request))

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from kuaiban.accounts.crypto import EncryptedJSONField, EncryptedTextField
-from kuaiban.accounts.identity import mask_phone
+from kuaiban.accounts.identity import mask_phone, mask_resident_id
 from kuaiban.accounts.models import Role, User
 from kuaiban.append_only import AppendOnlyModel
 from kuaiban.catalog.models import Bundle, BundleQuestion, ServiceItem, VisitTarget, Window
@@ -188,6 +188,10 @@ class Application(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
     # The phone the clerk confirmed with the person at the window: messages about this
     # application go there, whatever phone the account holds.
     contact_phone = EncryptedTextField(_("confirmed mobile number"), blank=True, db_default="")
+    # The agent (经办人) who came to the window for an enterprise or institution: the clerk
+    # checked their ID card; the application is the organisation's.
+    agent_name = models.CharField(_("agent"), max_length=100, blank=True, db_default="")
+    agent_resident_id = EncryptedTextField(_("agent's ID number"), blank=True, db_default="")
     # Trips the applicant made (one per local day with an in-person event; `visits.py`) and
     # what was promised at submission (`visits.visit_target_for`).
     visits = models.PositiveSmallIntegerField(_("visits"), default=0)
@@ -225,6 +229,10 @@ class Application(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
         """The number this application's messages go to, masked: the phone the clerk confirmed
         at the window, else the applicant's."""
         return mask_phone(self.contact_phone or self.applicant.phone)
+
+    @property
+    def masked_agent_resident_id(self) -> str:
+        return mask_resident_id(self.agent_resident_id) if self.agent_resident_id else ""
 
     @property
     def subject(self) -> Bundle | ServiceItem:

@@ -405,3 +405,56 @@ def test_an_oversized_scan_at_the_window_is_cut_off_and_the_typed_form_is_kept(
     application.refresh_from_db()
     assert application.state == "draft" and not application.form_data
     assert not StoredFile.objects.exists() and not application.materials.exists()
+
+
+def test_a_clerk_starts_an_enterprises_b01_at_the_window_through_its_agent(client, bundle_clerk):
+    from tests.factories import generated_credit_code
+
+    client.force_login(bundle_clerk)
+    page = client.get("/staff/intake/new/").content.decode()
+    assert 'value="bundle:B01"' in page and 'name="applicant_type"' in page
+    code, agent = generated_credit_code(), generated_resident_id()
+
+    response = client.post(
+        "/staff/intake/new/",
+        {
+            "applicant_type": "enterprise",
+            "credit_code": code,
+            "organisation_name": "扬州窗口测试有限公司",
+            "resident_id": agent,
+            "real_name": "钱经办",
+            "phone": generated_phone(),
+            "service": "bundle:B01",
+        },
+    )
+
+    application = Application.objects.get()
+    assert response.status_code == 302
+    assert application.applicant.credit_code == code
+    assert application.applicant.real_name == "扬州窗口测试有限公司"
+    page = client.get(response.url).content.decode()
+    assert 'data-testid="agent"' in page and "钱经办" in page
+    assert agent not in page  # masked
+
+
+def test_an_enterprise_without_a_valid_credit_code_is_refused_next_to_the_field(
+    client, bundle_clerk
+):
+    client.force_login(bundle_clerk)
+
+    response = client.post(
+        "/staff/intake/new/",
+        {
+            "applicant_type": "enterprise",
+            "credit_code": "91350100M000100Y44",
+            "organisation_name": "",
+            "resident_id": generated_resident_id(),
+            "real_name": "钱经办",
+            "phone": generated_phone(),
+            "service": "bundle:B01",
+        },
+    )
+
+    assert response.status_code == 200
+    assert {"credit_code", "organisation_name"} <= set(response.context["form"].errors)
+    assert not Application.objects.exists()
