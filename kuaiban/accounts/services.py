@@ -242,23 +242,39 @@ def identity_verify(*, user: User) -> Verification:
         return Verification(verdict, user)
     if not holder.window_only:
         return Verification(verdict, user, taken=True)
-    # Claim: the window-only record becomes the registrant's account.
+    return Verification(verdict, _window_record_claimed(user, holder, source_name("identity")))
+
+
+def _window_record_claimed(user: User, holder: User, source: str) -> User:
+    """Claim: the window-only record (a person's, or an enterprise's served at the window)
+    becomes the registrant's account; the registrant's own row is closed."""
     registrant_username, registrant_password = user.username, user.password
     user.username = "x" + secrets.token_hex(8)
     user.is_active = False
     user.pending_id_hash = ""
+    user.pending_credit_code = ""
     user.set_unusable_password()
-    user.save(update_fields=["username", "is_active", "pending_id_hash", "password"])
+    user.save(
+        update_fields=[
+            "username",
+            "is_active",
+            "pending_id_hash",
+            "pending_credit_code",
+            "password",
+        ]
+    )
     holder.username = registrant_username
     holder.real_name = user.real_name
     holder.display_name = user.display_name
     holder.email = user.email
     holder.phone = user.phone
     holder.phone_verified_at = user.phone_verified_at
+    holder.legal_representative = user.legal_representative or holder.legal_representative
+    holder.contact_name = user.contact_name or holder.contact_name
     holder.window_only = False
     holder.password = registrant_password
-    _mark_verified(holder, source_name("identity"))
-    return Verification(verdict, holder)
+    _mark_verified(holder, source)
+    return holder
 
 
 def _enterprise_verify(user: User) -> Verification:
@@ -270,7 +286,15 @@ def _enterprise_verify(user: User) -> Verification:
     if verdict != Verdict.VERIFIED:
         return Verification(verdict, user)
     if user.credit_code is None:
-        if User.objects.select_for_update().filter(credit_code=code).first() is not None:
+        holder = User.objects.select_for_update().filter(credit_code=code).first()
+        if holder is not None and holder.window_only and holder.role == Role.ENTERPRISE:
+            # Served at the window before registering: the registrant claims that record.
+            claimed = _window_record_claimed(user, holder, source_name("enterprise"))
+            if not User.objects.filter(username=code).exists():
+                claimed.username = code
+                claimed.save(update_fields=["username"])
+            return Verification(verdict, claimed)
+        if holder is not None:
             return Verification(verdict, user, taken=True)
         user.credit_code = code
         user.pending_credit_code = ""

@@ -442,3 +442,31 @@ def test_staff_still_log_in_with_their_username(client):
     User.objects.create_user(username="clerk1", password=PASSWORD, role=Role.CLERK)
     assert authenticate(login_request(), username="clerk1", password=PASSWORD).username == "clerk1"
     assert authenticate(login_request(), username="clerk1", password="wrong") is None
+
+
+def test_an_enterprise_served_at_the_window_claims_that_record_when_it_registers(client):
+    """Served at the window before it had an account (a window-only record holding the credit
+    code), the enterprise registers and passes the check: the record, with its window
+    applications, becomes its account, logged in with the code."""
+    from bundles.services.window_enterprise import enterprise_for_intake
+
+    code = credit_code()
+    record = enterprise_for_intake(credit_code=code, name="测试科技有限公司", phone="13900005678")
+    reference_enterprises_load([(code, "测试科技有限公司", "测试庚")])
+    client.post("/accounts/register/enterprise/", enterprise_data())
+
+    response = client.post(
+        "/accounts/register/confirm/", {"code": sms_code("13900005678")}, follow=True
+    )
+
+    assert response.context["user"] == record
+    record.refresh_from_db()
+    assert record.is_verified and not record.window_only
+    assert (record.username, record.credit_code, record.legal_representative) == (
+        code,
+        code,
+        "测试庚",
+    )
+    client.logout()
+    client.post("/accounts/login/", {"username": code, "password": PASSWORD})
+    assert client.get("/accounts/profile/").status_code == 200
