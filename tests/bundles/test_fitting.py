@@ -382,3 +382,35 @@ def test_another_enterprise_cannot_open_the_template(client, enterprise):
     client.force_login(UserFactory(enterprise=True))
 
     assert client.get(f"/applications/{application.reference}/form/persons.xlsx").status_code == 404
+
+
+def test_the_guide_says_the_application_form_is_filled_in_online(client):
+    page = client.get("/guide/items/EM-005/").content.decode()
+
+    assert 'data-testid="online-form"' in page
+    assert "就业困难人员认定申请表" in page  # still listed: the window may print it for signing
+
+
+def test_the_clerk_sees_every_listed_employee_masked(client, enterprise):
+    from tests.builders import clerk_of, submit
+
+    application = _b01(enterprise)
+    numbers = [generated_resident_id(), generated_resident_id()]
+    rows = [_choices_filled(application, _person(employee_id_number=n)) for n in numbers]
+    person_codes = {f.code for f in required_form_fields(application) if f.per_person}
+    others = {k: v for k, v in _form(application).items() if k not in person_codes}
+    fitting_services.application_save_form_and_persons(
+        application=application, actor=enterprise, data=others, rows=rows, delivery="download"
+    )
+    for entry in required_materials(application):
+        if entry.needs_action:
+            material_upload(
+                application=application, actor=enterprise, material=entry.material, upload=upload()
+            )
+    submit(Application.objects.get(pk=application.pk))
+    client.force_login(clerk_of("BUNDLE"))
+
+    page = client.get(f"/staff/intake/{application.reference}/").content.decode()
+
+    assert 'data-testid="persons-list"' in page
+    assert all(mask_resident_id(n) in page and n not in page for n in numbers)
