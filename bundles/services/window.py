@@ -24,6 +24,7 @@ from .applications import (
     application_save_form,
     application_start_once,
 )
+from .fitting import application_save_form_and_persons
 from .guards import lock_application, require_window_clerk
 from .intake import application_accept
 from .materials import material_commit, material_seen_at_window, material_upload
@@ -240,12 +241,15 @@ def window_intake_record(
     address: str = "",
     materials: list[MaterialHandedOver],
     conclude_instant: bool = False,
+    persons: list[dict[str, str]] | None = None,
 ) -> WindowIntakeResult:
     """Everything the clerk entered in one sitting, in one transaction: the one form and the
     result delivery (`form_data` None: the page's form was invalid, keep it for the clerk to
     correct), each material, and then, when everything is valid and complete, submission and
     acceptance (instant items concluded at once with `conclude_instant`). What is valid is kept
-    even when something else is not (each part in its own savepoint), so nothing is lost."""
+    even when something else is not (each part in its own savepoint), so nothing is lost.
+    `persons`: the table of persons of an application for several (an enterprise's B01); its
+    errors come under "persons"."""
     if application.channel != Application.Channel.WINDOW:
         raise PermissionDenied
     require_window_clerk(application, actor)
@@ -253,13 +257,23 @@ def window_intake_record(
     result = WindowIntakeResult()
     if form_data is not None:
         try:
-            application_save_form(
-                application=application,
-                actor=actor,
-                data=form_data,
-                delivery=delivery,
-                address=address,
-            )
+            if persons is None:
+                application_save_form(
+                    application=application,
+                    actor=actor,
+                    data=form_data,
+                    delivery=delivery,
+                    address=address,
+                )
+            else:
+                application_save_form_and_persons(
+                    application=application,
+                    actor=actor,
+                    data=form_data,
+                    rows=persons,
+                    delivery=delivery,
+                    address=address,
+                )
         except ValidationError as error:
             result.form_errors = errors_by_field(error)
     for handed in materials:

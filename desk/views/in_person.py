@@ -12,8 +12,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from bundles.fitted_forms import fit_form
-from bundles.fitting import fitting_for
+from bundles.fitted_forms import PersonsTable, fit_form
+from bundles.fitting import PERSONS_KEY, fitting_for
 from bundles.forms import ApplicationForm, QuestionnaireForm
 from bundles.selectors import (
     RequiredMaterial,
@@ -168,12 +168,12 @@ def _form_step(request, application):
     form_fields = required_form_fields(application)
     fitting = fitting_for(application, form_fields)
     form = ApplicationForm(
-        request.POST if posted else None,
-        # At the window one person per application (the table of persons is online only).
-        form_fields=form_fields if fitting.several_persons else fitting.as_asked(form_fields),
-        initial=initial,
+        request.POST if posted else None, form_fields=fitting.as_asked(form_fields), initial=initial
     )
     fit_form(form, fitting)
+    # An enterprise's several employees: the same table as online ("add a row" records nothing).
+    persons = PersonsTable.of(request, application, fitting)
+    adding = bool(persons and persons.adding)
     material_errors: dict[str, list[str]] = {}
     problems: list[str] = []
     conclude_instant = bool(posted and request.POST.get("conclude_instant"))
@@ -183,7 +183,7 @@ def _form_step(request, application):
         # show the page again with what was typed above the materials and the reason.
         form.is_valid()
         form.add_error(None, refused)
-    elif posted:
+    elif posted and not adding:
         valid = form.is_valid()
         if request.POST.get("shared_consent"):
             # Rule SHARED-WINDOW: the person consented (the clerk ticks it); fetched before the
@@ -203,6 +203,7 @@ def _form_step(request, application):
             address=form.cleaned_data.get("delivery_address", "") if valid else "",
             materials=_handed_over(request, application),
             conclude_instant=conclude_instant,
+            persons=persons.rows if persons is not None else None,
         )
         if result.conflict:
             messages.error(request, _("This was already handled by someone else; please refresh."))
@@ -217,6 +218,8 @@ def _form_step(request, application):
                 % {"reference": application.reference},
             )
             return _to_intake_page(application)
+        if persons is not None:
+            persons.errors = result.form_errors.pop(PERSONS_KEY, [])
         add_errors_to_form(form, result.form_errors)
         material_errors, problems = result.material_errors, result.problems
         # Show the page again with what is stored now and everything typed.
@@ -244,6 +247,7 @@ def _form_step(request, application):
         required=required,
         problems=problems or (submission.missing_for_submission(application) if posted else []),
         conclude_instant=conclude_instant,
+        persons=persons,
         shared_consent=bool(posted and request.POST.get("shared_consent")),
         to_fetch=submission.shared_data_to_fetch(required),
         bar=bar_message(bar) if (bar := active_bar(application.applicant)) else "",

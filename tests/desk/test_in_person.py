@@ -458,3 +458,40 @@ def test_an_enterprise_without_a_valid_credit_code_is_refused_next_to_the_field(
     assert response.status_code == 200
     assert {"credit_code", "organisation_name"} <= set(response.context["form"].errors)
     assert not Application.objects.exists()
+
+
+def test_a_clerk_lists_an_enterprises_employees_at_the_window(client, bundle_clerk):
+    from tests.factories import generated_credit_code
+
+    application = window.window_intake_start(
+        clerk=bundle_clerk,
+        resident_id=generated_resident_id(),
+        real_name="钱经办",
+        phone=generated_phone(),
+        bundle=Bundle.objects.get(code="B01"),
+        credit_code=generated_credit_code(),
+        organisation_name="扬州窗口测试有限公司",
+    )
+    applications.application_answer_questions(
+        application=application,
+        actor=bundle_clerk,
+        answers={q.code: False for q in application.bundle.questions.all()},
+    )
+    application.refresh_from_db()
+    client.force_login(bundle_clerk)
+    url = f"/staff/intake/new/{application.reference}/"
+    fields = required_form_fields(application)
+    person_fields = [f for f in fields if f.per_person]
+
+    page = client.post(url, {"step": "form", "persons_count": "1", "add_person": "1"})
+    assert 'name="person-1-employee_name"' in page.content.decode()
+
+    data = {f.code: valid_value(f) for f in fields if not f.per_person}
+    data |= {"step": "form", "delivery": "pickup", "persons_count": "2"}
+    for n in range(2):
+        data |= {f"person-{n}-{f.code}": valid_value(f) for f in person_fields}
+    response = client.post(url, data)
+
+    assert response.status_code == 200  # the materials are still to be handed over
+    application.refresh_from_db()
+    assert len(application.form_data["persons"]) == 2
