@@ -57,7 +57,8 @@ class PersonsTable:
     fields: list[FormField]
     rows: list[dict[str, str]]
     errors: list[str] = field(default_factory=list)
-    adding: bool = False  # the "add a person" button was pressed: show a row more, save nothing
+    # A row was added or removed (a button, not the form's submit): show the rows, save nothing.
+    adding: bool = False
 
     @classmethod
     def of(cls, request, application, fitting: Fitting) -> "PersonsTable | None":
@@ -73,6 +74,12 @@ class PersonsTable:
             adding = "add_person" in request.POST
             if adding and count < MAX_PERSONS:
                 rows.append({f.code: "" for f in fields})
+            removed = request.POST.get("remove_person")
+            if removed is not None:
+                adding = True  # the rows changed: show them again, save nothing
+                index = _bounded(removed) - 1
+                if len(rows) > 1 and index < len(rows):
+                    del rows[index]
             return cls(fields, rows, adding=adding)
         stored = (application.form_data or {}).get(PERSONS_KEY) or []
         rows = [{f.code: str(row.get(f.code, "")) for f in fields} for row in stored]

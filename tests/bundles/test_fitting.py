@@ -272,6 +272,19 @@ def test_the_b01_form_asks_per_employee_in_a_table_and_adds_a_row_without_script
     application.refresh_from_db()
     assert not application.form_data
 
+    response = client.post(
+        url,
+        {
+            "persons_count": "2",
+            "person-0-employee_name": "甲",
+            "person-1-employee_name": "乙",
+            "remove_person": "1",
+        },
+    )
+    page = response.content.decode()
+    assert 'value="乙"' in page and 'value="甲"' not in page
+    assert 'name="person-1-employee_name"' not in page
+
 
 def test_the_b01_form_saves_the_table(client, enterprise):
     application = _b01(enterprise)
