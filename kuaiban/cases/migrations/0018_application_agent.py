@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0016_evidence_without_material'),
+        ('cases', '0017_return_answer'),
     ]
 
     operations = [
