@@ -120,10 +120,10 @@ def test_an_enterprise_applies_for_hiring(site, page):
     page.get_by_role("button", name="开始申请").click()
     answer(page, {"HAS_FILE": "no", "HAS_CARD": "no"})
     fill_the_one_form(page)
-    # The labour contract is needed by three items but asked for once.
+    # The labour contract is needed by two items but asked for once.
     contract = page.locator("[data-material=M-CONTRACT]")
     expect(contract).to_have_count(1)
-    expect(contract).to_contain_text("就业登记")
+    expect(contract).to_contain_text("职工医保参保登记")
     expect(contract).to_contain_text("职工参保登记")
     upload(page, "M-CONTRACT", "contract.pdf", PDF, "application/pdf")
     upload(page, "M-PHOTO", "photo.jpg", JPEG, "image/jpeg")

@@ -13,7 +13,7 @@ from kuaiban.cases.models import (
     ItemCase,
     StoredFile,
 )
-from kuaiban.catalog.models import Bundle, Material
+from kuaiban.catalog.models import Bundle, FormField, Material
 from tests.builders import on_record, upload, valid_value
 
 pytestmark = pytest.mark.django_db
@@ -350,16 +350,17 @@ def test_an_account_starts_the_bundles_of_its_applicant_type(
     assert Application.objects.filter(submission_key=key, bundle__code=code).exists()
 
 
-def test_an_over_long_answer_is_refused_next_to_its_field_and_the_rest_is_kept(client, enterprise):
+def test_an_over_long_answer_is_refused_next_to_its_field_and_the_rest_is_kept(client, citizen):
     from bundles.selectors import required_form_fields
 
-    client.force_login(enterprise)  # B01 hiring: an enterprise's bundle
-    application = start(client, "B01")
-    answer_all(client, application)
+    client.force_login(citizen)  # B03 unemployment: a citizen's own application
+    application = start(client, "B03")
+    answer_all(client, application, "yes")
     fields = required_form_fields(application)
-    # A field of the form itself (B01's per-employee fields are asked in its table of persons).
-    text = next(f for f in fields if f.kind == "text" and not f.per_person)
-    others = {f.code: valid_value(f) for f in fields if f.code != text.code and not f.per_person}
+    # Typed answers only: the citizen's identity answers the fields about them (read-only).
+    typed = [f for f in fields if f.prefill == FormField.Prefill.NONE]
+    text = next(f for f in typed if f.kind == "text")
+    others = {f.code: valid_value(f) for f in typed if f.code != text.code}
     too_long = "长" * (text.answer_max_length + 1)
 
     response = client.post(

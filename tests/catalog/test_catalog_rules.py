@@ -71,7 +71,9 @@ def test_rule_catalog_unemployment_asks_for_a_training_certificate_only_after_tr
 @pytest.mark.parametrize(
     ("bundle", "question", "item", "material"),
     [
-        ("B06", "LOAN", "EM-006", "M-LOAN-APP"),
+        # Its only own material, the loan application form, is the one form online (asked
+        # only at the window: Material.replaced_by_online_form).
+        ("B06", "LOAN", "EM-006", None),
         ("B06", "SUBSIDY", "EM-009", "M-PREMISES"),
         ("B09", "PENSION_BALANCE", "SI-022", None),
         ("B09", "MEDICAL_BALANCE", "EX-006", None),
