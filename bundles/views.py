@@ -216,7 +216,12 @@ def application_form(request, reference):
         application,
         "form",
         "bundles/form.html",
-        {"form": form, "planned": selectors.planned_items(application), "persons": persons},
+        {
+            "form": form,
+            "planned": selectors.planned_items(application),
+            "persons": persons,
+            "identity_answers": bool(fitting.identity),
+        },
     )
 
 

@@ -124,6 +124,7 @@ def test_the_form_page_shows_the_identity_read_only_in_the_self_wording(client, 
     page = client.get(f"/applications/{application.reference}/form/").content.decode()
 
     assert "退休职工姓名" not in page
+    assert "取自您的账号信息" in page  # the page says where those answers come from
     assert 'name="retiree_name"' in page and "disabled" in page
     assert mask_resident_id(citizen.resident_id) in page
     assert citizen.resident_id not in page
@@ -145,6 +146,7 @@ def test_an_enterprise_is_asked_about_the_retiring_employee(client, enterprise):
     page = client.get(f"/applications/{application.reference}/form/").content.decode()
 
     assert "退休职工姓名" in page
+    assert "取自您的账号信息" not in page  # nothing on this form comes from the login
     assert 'data-testid="persons"' not in page  # B07 is for one person
 
 
