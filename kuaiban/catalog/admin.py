@@ -16,6 +16,7 @@ from .models import (
     FormField,
     GuideVersion,
     ItemMaterial,
+    LifeEvent,
     Material,
     ServiceHall,
     ServiceItem,
@@ -92,6 +93,12 @@ class WindowAdmin(admin.ModelAdmin):
 @admin.register(District)
 class DistrictAdmin(admin.ModelAdmin):
     list_display = ["code", "name_zh", "name_en"]
+    search_fields = ["code", "name_zh"]
+
+
+@admin.register(LifeEvent)
+class LifeEventAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_zh", "name_en", "order"]
     search_fields = ["code", "name_zh"]
 
 
@@ -200,8 +207,16 @@ class BundleItemInline(admin.TabularInline):
 
 @admin.register(Bundle)
 class BundleAdmin(GuideUnderReviewAdmin):
-    list_display = ["code", "name_zh", "applicant", "lead_unit", "window", "is_published"]
-    list_select_related = ["lead_unit", "window"]
+    list_display = [
+        "code",
+        "name_zh",
+        "applicant",
+        "life_event",
+        "lead_unit",
+        "window",
+        "is_published",
+    ]
+    list_select_related = ["lead_unit", "window", "life_event"]
     search_fields = ["code", "name_zh", "name_en"]
     inlines = [BundleQuestionInline, BundleItemInline]
     fieldsets = [
@@ -213,6 +228,7 @@ class BundleAdmin(GuideUnderReviewAdmin):
                     "name_zh",
                     "name_en",
                     "applicant",
+                    "life_event",
                     "allows_several_persons",
                     "lead_unit",
                     "window",

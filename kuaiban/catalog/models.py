@@ -137,6 +137,24 @@ class District(Bilingual):
         return (self.code,)
 
 
+class LifeEvent(Bilingual):
+    """A moment of life (毕业求职, 退休, 身后事 …) under which the guide index groups the bundles,
+    as citizens look for services (fixture data)."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True, validators=[code_validator])
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    objects = CodeManager()
+
+    class Meta:
+        verbose_name = _("life event")
+        verbose_name_plural = _("life events")
+        ordering = ["order", "code"]
+
+    def natural_key(self):
+        return (self.code,)
+
+
 class ServiceHall(Bilingual):
     """A service hall holding windows. Any hall may accept any application (同城通办)."""
 
@@ -587,6 +605,14 @@ class Bundle(Bilingual, GuideFields):
     applicant = models.CharField(_("applicant"), max_length=32, choices=Applicant.choices)
     lead_unit = models.ForeignKey(Unit, verbose_name=_("lead unit"), on_delete=models.PROTECT)
     window = models.ForeignKey(Window, verbose_name=_("intake window"), on_delete=models.PROTECT)
+    life_event = models.ForeignKey(
+        LifeEvent,
+        verbose_name=_("life event"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text=_("Where the guide index lists the bundle."),
+    )
     allows_several_persons = models.BooleanField(
         _("several persons in one application"),
         default=False,

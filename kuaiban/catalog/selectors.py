@@ -13,6 +13,7 @@ from .models import (
     BundleItem,
     GuideVersion,
     ItemMaterial,
+    LifeEvent,
     Material,
     ServiceItem,
     VisitTarget,
@@ -57,28 +58,47 @@ class GuideIndex:
     item_groups: list[tuple[str, list[ServiceItem]]]  # (the window category's label, its items)
 
     @property
+    def bundle_groups(self) -> list[tuple[str, list[Bundle]]]:
+        """The bundles by life event (毕业求职, 退休, 身后事 …), in the events' order; bundles
+        without one last, under "other"."""
+        groups: dict[LifeEvent | None, list[Bundle]] = {}
+        for bundle in self.bundles:
+            groups.setdefault(bundle.life_event, []).append(bundle)
+        events = sorted((e for e in groups if e is not None), key=lambda e: (e.order, e.code))
+        ordered = [(e.name, groups[e]) for e in events]
+        if None in groups:
+            ordered.append((str(_("Other bundles")), groups[None]))
+        return ordered
+
+    @property
     def found(self) -> int:
         return len(self.bundles) + sum(len(items) for _label, items in self.item_groups)
 
 
-def _matching(query: str) -> models.Q:
+def _matching(query: str, *also: str) -> models.Q:
+    """Every word of the query in the code or a name (or in the `also` fields)."""
     q = models.Q()
     for word in query.split():
-        q &= (
-            models.Q(code__icontains=word)
-            | models.Q(name_zh__icontains=word)
-            | models.Q(name_en__icontains=word)
-        )
+        word_q = models.Q()
+        for name in ("code", "name_zh", "name_en", *also):
+            word_q |= models.Q(**{f"{name}__icontains": word})
+        q &= word_q
     return q
 
 
 def guide_index(query: str = "", audience: str = "") -> GuideIndex:
-    """The guide index: bundles (for a person or an employer) and items grouped by their
+    """The guide index: bundles (for a person or an employer, by life event; a word of the life
+    event finds its bundles) and items grouped by their
     window's category (社会保险, 就业创业, 人才人事, 劳动关系), those whose code or name holds
     every word of `query`. Two queries whatever the catalog's size."""
     query = " ".join(query.split())[:100]
     audience = audience if audience in AUDIENCES else ""
-    bundles = published_bundles().filter(_matching(query)).order_by("code")
+    bundles = (
+        published_bundles()
+        .filter(_matching(query, "life_event__name_zh", "life_event__name_en"))
+        .select_related("life_event")
+        .order_by("code")
+    )
     if audience:
         bundles = bundles.filter(applicant__in=AUDIENCES[audience])
     groups: dict[str, list[ServiceItem]] = {}

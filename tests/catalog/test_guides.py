@@ -145,3 +145,24 @@ def test_the_guide_index_groups_items_by_their_window_s_category(client):
     for _label, items in index.item_groups:
         assert len({item.window.category for item in items}) == 1
     assert sum(len(items) for _l, items in index.item_groups) == len(published_items())
+
+
+def test_the_guide_index_groups_bundles_by_life_event_and_finds_them_by_its_name(client):
+    """A citizen looks for 身后事 or 退休, not for bundle codes: the index lists the bundles under
+    their life events (catalog data, in the events' order), and a word of the event finds them."""
+    from kuaiban.catalog.models import LifeEvent
+    from kuaiban.catalog.selectors import guide_index
+
+    groups = guide_index().bundle_groups
+    events = list(LifeEvent.objects.order_by("order", "code"))
+    assert [label for label, _bundles in groups] == [e.name_zh for e in events]
+    bereavement = dict(groups)["身后事"]
+    assert [b.code for b in bereavement] == ["B08", "B09"]
+    assert sum(len(bundles) for _label, bundles in groups) == Bundle.objects.count()
+
+    page = client.get("/guide/", {"q": "身后事"}).content.decode()
+    assert 'data-code="B08"' in page and 'data-code="B09"' in page
+    assert 'data-code="B07"' not in page
+    # A bundle no event claims is still listed, last.
+    Bundle.objects.filter(code="B10").update(life_event=None)
+    assert guide_index().bundle_groups[-1][1][0].code == "B10"

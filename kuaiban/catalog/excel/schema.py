@@ -19,6 +19,7 @@ from ..models import (
     District,
     FormField,
     ItemMaterial,
+    LifeEvent,
     Material,
     ServiceHall,
     ServiceItem,
@@ -120,6 +121,18 @@ def _material_not_cancelled(link: ItemMaterial, run: ImportRun) -> dict[str, str
         return {"material": f"材料“{material.code}”是已取消的证明事项，不得再要求提交"}
     return {}
 
+
+LIFE_EVENTS = Sheet(
+    "生活事件",
+    LifeEvent,
+    key=("code",),
+    columns=(
+        Column("生活事件编码", "code", Code(), required=True),
+        *NAMES,
+        Column("顺序", "order", Int()),
+    ),
+    order_by=("order", "code"),
+)
 
 DISTRICTS = Sheet(
     "区县",
@@ -250,9 +263,14 @@ BUNDLES = Sheet(
     "一件事",
     Bundle,
     key=("code",),
-    columns=(*BUNDLE_HEAD, Column("可多人申报", "allows_several_persons", Bool()), *GUIDE),
+    columns=(
+        *BUNDLE_HEAD,
+        Column("生活事件编码", "life_event", Ref(LifeEvent, "生活事件")),
+        Column("可多人申报", "allows_several_persons", Bool()),
+        *GUIDE,
+    ),
     order_by=("code",),
-    related=("lead_unit", "window"),
+    related=("lead_unit", "window", "life_event"),
 )
 
 QUESTIONS = Sheet(
@@ -337,6 +355,7 @@ FORM_FIELDS = Sheet(
 
 # Import order: whatever a row refers to comes first.
 SHEETS = (
+    LIFE_EVENTS,
     DISTRICTS,
     WINDOWS,
     UNITS,
@@ -364,6 +383,7 @@ EXPORT_ORDER = (
     WINDOWS,
     DISTRICTS,
     HALLS,
+    LIFE_EVENTS,
 )
 SHEET_OF_MODEL = {spec.model: spec for spec in SHEETS}
 
