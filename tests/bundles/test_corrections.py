@@ -171,6 +171,9 @@ def test_the_materials_page_marks_each_returned_material_and_links_to_it(client)
     assert rows["M-WORKHISTORY"] is None  # not returned: no mark
     assert text.count('data-testid="needs-correction"') == 2  # the summary and the material
     assert text.count('data-testid="explain-form"') == 1
+    # The status page's list of what is missing leads to the same place.
+    status = client.get(f"/applications/{application.reference}/").content.decode()
+    assert f'href="/applications/{application.reference}/materials/#material-M-PHOTO"' in status
 
     response = client.post(
         f"/applications/{application.reference}/returned/answer/",
