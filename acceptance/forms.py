@@ -244,3 +244,21 @@ class NoticeEditForm(forms.Form):
     body = forms.CharField(
         label=_("Text"), max_length=20000, widget=forms.Textarea(attrs={"rows": 24})
     )
+
+
+class InvitationPeriodForm(forms.Form):
+    """The period of the invitation funnel (主动服务): invitations sent from `start` to `end`."""
+
+    start = PeriodDateField(label=_("From"), required=False)
+    end = PeriodDateField(label=_("To"), required=False)
+
+    def period(self) -> Period:
+        start = end = None
+        if self.is_bound and self.is_valid():
+            start, end = self.cleaned_data["start"], self.cleaned_data["end"]
+        if start and end and start > end:
+            start, end = end, start
+        default = default_period()
+        end = end or (start + timedelta(days=DEFAULT_DAYS - 1) if start else default.end)
+        start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+        return Period(start, end)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import campaign_views, evaluation_views, notice_views, views
+from . import campaign_views, evaluation_views, invitation_views, notice_views, views
 
 app_name = "supervision"
 urlpatterns = [
@@ -16,6 +16,7 @@ urlpatterns = [
     path("follow-ups/", views.follow_ups, name="follow_ups"),
     path("follow-ups/<int:follow_up_id>/decide/", views.follow_up_decide, name="follow_up_decide"),
     path("commitment-checks/", views.commitment_checks, name="commitment_checks"),
+    path("invitations/", invitation_views.invitations, name="invitations"),
     path("campaigns/", campaign_views.campaign_list, name="campaigns"),
     path("campaigns/<str:code>/", campaign_views.campaign_detail, name="campaign"),
     path("campaigns/<str:code>/launch/", campaign_views.campaign_launch, name="campaign_launch"),

@@ -41,5 +41,6 @@ urlpatterns = [
         name="hearing_answer",
     ),
     path("rate/<str:token>/", views.rate_by_link, name="rate_link"),
+    path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("files/<int:file_id>/", views.download, name="download"),
 ]

@@ -692,3 +692,45 @@ def download(request, file_id):
     )
     response["Content-Length"] = stored.size
     return response
+
+
+# -- proactive invitations (主动服务) ---------------------------------------------------------
+
+
+@applicant_required
+def invitation(request, token):
+    """An invitation's link: the invited person starts the bundle pre-filled, or opts out."""
+    from kuaiban.proactive import services as proactive
+
+    from .services.invitations import application_start_invited
+
+    found = or_404(proactive.invitation_for(request.user, token))
+    refusal = ""
+    if request.method == "POST":
+        if request.POST.get("opt_out") in ("rule", "all"):
+            proactive.opt_out(invitation=found, every_rule=request.POST["opt_out"] == "all")
+            messages.success(request, _("You will not be invited like this again."))
+            return redirect("home")
+        try:
+            application = application_start_invited(
+                applicant=request.user,
+                invitation=found,
+                start_key=start_key_parsed(request.POST.get("start_key", "")),
+            )
+        except ValidationError as error:
+            refusal = " ".join(error.messages)
+        else:
+            bundle = found.rule.bundle
+            first = "questions" if not application.answers and bundle.questions.exists() else "form"
+            return redirect(f"applications:{first}", reference=application.reference)
+    return render(
+        request,
+        "bundles/invitation.html",
+        {
+            "invitation": found,
+            "subject": found.rule.bundle,
+            "start_key": uuid.uuid4(),
+            "refusal": refusal,
+        },
+        status=403 if refusal else 200,
+    )

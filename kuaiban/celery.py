@@ -47,6 +47,12 @@ app.conf.beat_schedule = {
         "task": "shareddata.retry_pending",
         "schedule": float(os.environ.get("KUAIBAN_SHARED_DATA_RETRY_TICK", "60")),
     },
+    # Proactive services (主动服务): the rules that are on invite whom they name today (once per
+    # person and trigger); submission-triggered rules also invite at once, this catches up.
+    "proactive-rules": {
+        "task": "proactive.run_rules",
+        "schedule": float(os.environ.get("KUAIBAN_PROACTIVE_SECONDS", str(24 * 60 * 60))),
+    },
     # A safety net for provisional clocks (a year loaded while no worker listened).
     "recompute-provisional": {
         "task": "speedup.recompute_deadlines",

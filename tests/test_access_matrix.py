@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from bundles.services import handling
 from bundles.services.window import window_intake_start
+from kuaiban.accounts.crypto import keyed_hash
 from kuaiban.accounts.models import Role
 from kuaiban.campaigns.evaluations import evaluation_open, finding_close, finding_record
 from kuaiban.campaigns.models import Campaign, UnitTask
@@ -31,6 +32,7 @@ from kuaiban.catalog.models import Bundle, District, ServiceItem
 from kuaiban.commitments.models import CheckState, CommitmentBar, CommitmentCheck, RepaymentOrder
 from kuaiban.commitments.services import check_attach_evidence, check_conclude
 from kuaiban.documents.models import ResultDocument
+from kuaiban.proactive.models import Invitation, InvitationRule
 from kuaiban.ratings.followups import followups_open_for_overdue
 from kuaiban.ratings.links import rating_token
 from kuaiban.ratings.models import FollowUp
@@ -116,6 +118,7 @@ class World:
     issued_report_id: int  # … and the report it issued
     guide_draft_id: int  # a guide change proposed by the admin
     guide_submitted_id: int  # another, submitted for legal review
+    invitation_token: str  # a proactive invitation (主动服务) of the owner to B03
 
 
 # The API's case actions on the world's accepted LR-002 case, with an empty body: those that need
@@ -230,6 +233,8 @@ MATRIX: dict[str, Row] = {
         {"owner"},
         method="post",
     ),
+    # a proactive invitation's link: only the person invited
+    "applications:invitation": _row(lambda w: f"/invitations/{w.invitation_token}/", {"owner"}),
     "applications:rate_link": _row(
         lambda w: f"/rate/{rating_token(w.application)}/", EVERYONE, anonymous=OK
     ),
@@ -349,6 +354,8 @@ MATRIX: dict[str, Row] = {
     "supervision:reviews": _row("/supervision/reviews/?figure=bad", SUPERVISORS),
     "supervision:follow_ups": _row("/supervision/follow-ups/", SUPERVISORS),
     "supervision:commitment_checks": _row("/supervision/commitment-checks/", SUPERVISORS),
+    # the proactive services' funnel: the city's supervision office (not district-scoped)
+    "supervision:invitations": _row("/supervision/invitations/", {"supervisor", "admin"}),
     # appeals are decided by the city's supervision office (this follow-up has no appeal: 404)
     # the campaign (考评验收): everyone supervising sees it, 局行风办 runs it; units file their own
     "supervision:campaigns": _row("/supervision/campaigns/", SUPERVISORS),
@@ -672,6 +679,12 @@ def _world(users) -> World:
         issued_report_id=LeaderReport.objects.get(schedule=schedule).pk,
         guide_draft_id=guide_draft.pk,
         guide_submitted_id=guide_submitted.pk,
+        invitation_token=Invitation.objects.create(
+            rule=InvitationRule.objects.get(code="P-B02-B03"),
+            person_hash=keyed_hash(owner.resident_id),
+            user=owner,
+            trigger_key="application:TEST",
+        ).token,
     )
 
 

@@ -22,6 +22,7 @@ from kuaiban.cases.models import (
 from kuaiban.cases.visits import visit_target_for
 from kuaiban.catalog.models import Material
 from kuaiban.commitments.selectors import active_bar, bar_message
+from kuaiban.proactive.services import on_submission as proactive_on_submission
 from kuaiban.requestid import current_request_id
 from kuaiban.shareddata.services import answered, fetch_for_application, fetchable
 
@@ -181,6 +182,9 @@ def application_submit(*, application: Application, actor) -> Application:
             transition(case, "resubmit", actor=actor, action=EventAction.RESUBMIT)
     else:
         fan_out(application, actor, planned)
+    # 主动服务: the rules this bundle triggers invite the person its form names (once); an
+    # invited person's own submission is counted.
+    proactive_on_submission(application)
     notify_applicant(
         application,
         _("Application %(reference)s received") % {"reference": application.reference},

@@ -2,6 +2,8 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from kuaiban.accounts.identity import mask_phone
+
 from .models import Notification
 from .services import notifications_retry
 
@@ -47,8 +49,8 @@ class NotificationAdmin(admin.ModelAdmin):
     def address(self, notification: Notification) -> str:
         recipient = notification.recipient
         if notification.channel == Notification.Channel.SMS:
-            return recipient.masked_phone
-        if notification.channel == Notification.Channel.EMAIL:
+            return mask_phone(notification.phone) or getattr(recipient, "masked_phone", "")
+        if notification.channel == Notification.Channel.EMAIL and recipient is not None:
             return recipient.email
         return ""
 

@@ -118,7 +118,7 @@ def _attempt(notification: Notification, token: uuid.UUID, gateways: _Gateways) 
 def _send(notification: Notification, gateways: _Gateways) -> None:
     recipient = notification.recipient
     if notification.channel == Notification.Channel.EMAIL:
-        if not recipient.email:
+        if recipient is None or not recipient.email:
             raise PermanentFailure("the recipient has no e-mail address")
         send_mail(notification.subject, notification.body, None, [recipient.email])
     elif notification.channel == Notification.Channel.SMS:

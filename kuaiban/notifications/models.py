@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.accounts.crypto import EncryptedTextField
+from kuaiban.accounts.identity import mask_phone
 from kuaiban.outbox import OutboxRow
 
 
@@ -24,11 +25,14 @@ class Notification(OutboxRow):
         EMAIL = "email", _("Email")
         SMS = "sms", _("SMS")
 
+    # Empty only for an SMS to someone without an account (a proactive invitation, to `phone`).
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="notifications",
         verbose_name=_("recipient"),
+        null=True,
+        blank=True,
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     # An SMS to this number instead of the recipient's (a phone confirmed at the window, a code
@@ -56,4 +60,5 @@ class Notification(OutboxRow):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} → {self.recipient}: {self.subject}"
+        to = self.recipient if self.recipient_id else mask_phone(self.phone)
+        return f"{self.get_channel_display()} → {to}: {self.subject}"

@@ -27,8 +27,13 @@ def notify(
 
     In-app messages are delivered by being written; e-mail and SMS are queued for Celery. An SMS
     goes to `phone` when given (a number confirmed at the window, a number being proven by a
-    code), otherwise to the recipient's.
+    code), otherwise to the recipient's. With no recipient (someone without an account, a
+    proactive invitation) only an SMS to `phone` is possible.
     """
+    if recipient is None:
+        if not phone or (channels is not None and list(channels) != [Notification.Channel.SMS]):
+            raise ValueError("without a recipient only an SMS to a phone can be sent")
+        channels = [Notification.Channel.SMS]
     if channels is None:
         channels = [Notification.Channel.IN_APP]
         if recipient.email:

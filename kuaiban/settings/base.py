@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "kuaiban.commitments",
     "kuaiban.campaigns",
     "kuaiban.shareddata",
+    "kuaiban.proactive",
     "kuaiban.departments",
     # the programme's three tasks and their supervision
     "bundles",

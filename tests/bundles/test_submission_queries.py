@@ -18,11 +18,12 @@ pytestmark = pytest.mark.django_db
 
 # Lock (with the bundle and applicant), questions, planned items, form fields, materials, what is
 # provided, what the shared-data sources answered, commitments dropped and shared materials
-# recorded, the application, its event, the cases, their events, the notifications: 14; and the
-# form fields a citizen's own identity answers, refreshed (rule IDENTITY-PREFILL): 15.
-BUNDLE_QUERIES = 15
-# A single item needs neither the questions nor the bundle's items.
-SINGLE_ITEM_QUERIES = BUNDLE_QUERIES - 2
+# recorded, the application, its event, the cases, their events, the notifications: 14; the
+# form fields a citizen's own identity answers, refreshed (rule IDENTITY-PREFILL): 15; the
+# proactive rules this bundle triggers (kuaiban/proactive): 16.
+BUNDLE_QUERIES = 16
+# A single item needs neither the questions nor the bundle's items, nor the rules.
+SINGLE_ITEM_QUERIES = BUNDLE_QUERIES - 3
 
 
 def _submit_counting_queries(application) -> tuple[int, int]:

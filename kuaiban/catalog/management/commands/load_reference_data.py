@@ -24,6 +24,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         fixtures = [str(settings.KUAIBAN_FIXTURES_DIR / name) for name in REFERENCE_FIXTURES]
         call_command("loaddata", *fixtures, verbosity=options["verbosity"])
+        # The proactive services' rules: created when missing, an administrator's edits kept.
+        from kuaiban.proactive.seed import rules_seed
+
+        seeded = rules_seed(settings.KUAIBAN_FIXTURES_DIR / "proactive.json")
+        if options["verbosity"] and seeded:
+            self.stdout.write(f"proactive services: {seeded} rules created")
         # Items and bundles new to the database start with their guide's version 1.
         published = publish_unversioned()
         if options["verbosity"] and published:

@@ -1,0 +1,184 @@
+"""Proactive services (主动服务) as data: a rule invites people to a bundle when something
+happens (an employer's filing names them, they reach retirement age), with what is already
+known filled in. An invitation is written once per rule, person and trigger; an opt-out stops
+further ones."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kuaiban.accounts.crypto import EncryptedJSONField, EncryptedTextField
+
+
+class Trigger(models.TextChoices):
+    # A bundle's application submitted: the person named in its form is invited.
+    ON_SUBMISSION = "on_submission", _("An application of a bundle is submitted")
+    # Insured persons reaching the statutory retirement age within the lead time.
+    AGE_REACHED = "age_reached", _("An insured person reaches the retirement age")
+
+
+class RuleStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    # Computes who would be invited (the preview), sends nothing.
+    DRY_RUN = "dry_run", _("Dry run: counted, nothing sent")
+    ON = "on", _("On: invitations are sent")
+    OFF = "off", _("Off")
+
+
+class InvitationRule(models.Model):
+    """A proactive service: on a trigger, invite the people it names to `bundle`, with the
+    answers `prefill` maps filled in. Edited in the admin; previewed (dry run) before it is on."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    trigger = models.CharField(_("trigger"), max_length=16, choices=Trigger.choices)
+    audience = models.TextField(_("audience"), blank=True, help_text=_("Who is invited, in words."))
+    bundle = models.ForeignKey(
+        "catalog.Bundle",
+        verbose_name=_("bundle invited to"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=RuleStatus.choices, default=RuleStatus.DRAFT
+    )
+    # ON_SUBMISSION: the bundle whose submission triggers the rule, and the form fields of that
+    # application that name the person.
+    trigger_bundle = models.ForeignKey(
+        "catalog.Bundle",
+        verbose_name=_("triggering bundle"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    person_id_field = models.CharField(
+        _("form field with the person's ID number"), max_length=40, blank=True
+    )
+    person_name_field = models.CharField(
+        _("form field with the person's name"), max_length=40, blank=True
+    )
+    person_phone_field = models.CharField(
+        _("form field with the person's mobile number"), max_length=40, blank=True
+    )
+    # AGE_REACHED: the statutory ages (data: the 2025 reform raises them step by step).
+    age_men = models.PositiveSmallIntegerField(_("age (men)"), null=True, blank=True)
+    age_women = models.PositiveSmallIntegerField(_("age (women)"), null=True, blank=True)
+    lead_days = models.PositiveSmallIntegerField(
+        _("lead time (days)"),
+        default=1,
+        help_text=_(
+            "Age reached: invite this many days before the birthday. Submission: applications "
+            "submitted in the last this many days are caught up by the daily run."
+        ),
+    )
+    message_zh = models.TextField(
+        _("message (Chinese)"), help_text=_("Placeholders: {name} {bundle} {link}")
+    )
+    message_en = models.TextField(_("message (English)"), blank=True)
+    # {target form field code: source}. Sources: "form:<code>" (the triggering application's
+    # answer), "applicant:name" (the triggering applicant's name), "person:name",
+    # "person:id_number", "person:phone", "person:birth_date".
+    prefill = models.JSONField(_("pre-filled answers"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation rule")
+        verbose_name_plural = _("invitation rules")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def sends(self) -> bool:
+        return self.status == RuleStatus.ON
+
+
+def _token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class Invitation(models.Model):
+    """One invitation of one person by one rule for one trigger (an application's reference, the
+    day an age is reached): written once, whatever repeats. The person is an account when one
+    holds their ID number, else only the number's keyed hash (and the phone it went to)."""
+
+    rule = models.ForeignKey(
+        InvitationRule, on_delete=models.PROTECT, related_name="invitations", verbose_name=_("rule")
+    )
+    person_hash = models.CharField(max_length=64, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("account"),
+    )
+    person_name = models.CharField(_("name"), max_length=100, blank=True)
+    phone = EncryptedTextField(_("mobile number"), blank=True, default="")
+    trigger_key = models.CharField(_("trigger"), max_length=64)
+    token = models.CharField(max_length=32, unique=True, default=_token, editable=False)
+    # The answers the target bundle's form starts with (may hold personal numbers: encrypted).
+    prefill = EncryptedJSONField(_("pre-filled answers"), default=dict, blank=True)
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+    application = models.ForeignKey(
+        "cases.Application",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("application started"),
+    )
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    # Submitted: the started application's own `submitted_at` (one fact, stored once).
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "person_hash", "trigger_key"], name="proactive_invited_once"
+            )
+        ]
+        indexes = [models.Index(fields=["rule", "sent_at"]), models.Index(fields=["person_hash"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule.code} → {self.person_name or self.person_hash[:8]}"
+
+
+class OptOut(models.Model):
+    """A person who asked not to be invited again: by one rule, or by any (rule empty)."""
+
+    person_hash = models.CharField(max_length=64, editable=False)
+    rule = models.ForeignKey(
+        InvitationRule,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="opt_outs",
+        verbose_name=_("rule (empty: every rule)"),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("opt-out")
+        verbose_name_plural = _("opt-outs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person_hash", "rule"],
+                name="proactive_opt_out_once",
+                condition=models.Q(rule__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["person_hash"],
+                name="proactive_opt_out_all_once",
+                condition=models.Q(rule__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_hash[:8]}: {self.rule or '*'}"

@@ -1,0 +1,43 @@
+"""Reads of the proactive services: the invitation funnel per rule for a period (invited →
+started → submitted), counted over the invitations sent in the period. Submitted = the
+application the invitation started has been submitted (at any time since)."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from .models import InvitationRule
+
+
+@dataclass
+class FunnelRow:
+    rule: InvitationRule
+    invited: int
+    started: int
+    submitted: int
+
+    @property
+    def started_share(self) -> float | None:
+        return self.started / self.invited if self.invited else None
+
+    @property
+    def submitted_share(self) -> float | None:
+        return self.submitted / self.invited if self.invited else None
+
+
+def invitation_funnel(start: date, end: date) -> list[FunnelRow]:
+    """Per rule: invitations sent from `start` to `end` (inclusive, local days), how many of
+    them the person started and submitted (at any time since). One grouped query."""
+    since = timezone.make_aware(datetime.combine(start, time.min))
+    until = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min))
+    period = Q(invitations__sent_at__gte=since, invitations__sent_at__lt=until)
+    rules = InvitationRule.objects.select_related("bundle").annotate(
+        n_invited=Count("invitations", filter=period),
+        n_started=Count("invitations", filter=period & Q(invitations__started_at__isnull=False)),
+        n_submitted=Count(
+            "invitations", filter=period & Q(invitations__application__submitted_at__isnull=False)
+        ),
+    )
+    return [FunnelRow(r, r.n_invited, r.n_started, r.n_submitted) for r in rules.order_by("code")]

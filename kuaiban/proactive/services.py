@@ -1,0 +1,345 @@
+"""Proactive services (主动服务): who a rule would invite, the dry run, the sending (an
+invitation row and its outbox message in one transaction, once per person and trigger), the
+submission hook, the daily run, and the invitation's life (started, submitted, opted out).
+
+The kernel names no app above it: the submission hook is called by `bundles` (after the
+fan-out, inside the submission's transaction) with the application only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kuaiban.accounts.crypto import keyed_hash
+from kuaiban.accounts.identity import birth_date_of, mask_name, mask_resident_id
+from kuaiban.accounts.models import Role, User
+from kuaiban.cases.models import Application, ApplicationState
+from kuaiban.notifications.services import notify
+from kuaiban.shareddata.kinds import DataKind
+from kuaiban.shareddata.models import ReferenceRecord
+
+from .models import Invitation, InvitationRule, OptOut, RuleStatus, Trigger
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_SIZE = 10
+
+
+@dataclass
+class Candidate:
+    """Someone a rule would invite for one trigger (not yet invited, not opted out)."""
+
+    person_hash: str
+    trigger_key: str
+    number: str
+    name: str = ""
+    phone: str = ""
+    user: User | None = None
+    prefill: dict = field(default_factory=dict)
+
+    @property
+    def reachable(self) -> bool:
+        """An account to message in the portal, or a phone for an SMS."""
+        return bool(self.phone) or (self.user is not None and not self.user.window_only)
+
+    def masked(self) -> dict:
+        return {"name": mask_name(self.name), "id_number": mask_resident_id(self.number)}
+
+
+@dataclass
+class DryRun:
+    count: int
+    unreachable: int
+    sample: list[dict]
+
+
+# -- who ---------------------------------------------------------------------------------------
+
+
+def _holder(number_hash: str) -> User | None:
+    """The citizen account (verified, or a window-only record) holding this ID number."""
+    return (
+        User.objects.filter(resident_id_hash=number_hash, role=Role.CITIZEN, is_active=True)
+        .only("pk", "real_name", "phone", "window_only", "email")
+        .first()
+    )
+
+
+def _prefill(rule: InvitationRule, context: dict[str, str]) -> dict[str, str]:
+    """The target form's answers from the rule's mapping {field code: source}; sources the
+    trigger does not know are left out (the person fills them in)."""
+    answers = {}
+    for code, source in (rule.prefill or {}).items():
+        value = context.get(source, "")
+        if value:
+            answers[code] = value
+    return answers
+
+
+def _person(rule, number: str, trigger_key: str, *, name="", phone="", context=None) -> Candidate:
+    number_hash = keyed_hash(number)
+    user = _holder(number_hash)
+    name = name or (user.real_name if user else "")
+    phone = phone or (user.phone if user else "")
+    context = {
+        **(context or {}),
+        "person:name": name,
+        "person:id_number": number,
+        "person:phone": phone,
+        "person:birth_date": birth_date_of(number).isoformat(),
+    }
+    return Candidate(
+        person_hash=number_hash,
+        trigger_key=trigger_key,
+        number=number,
+        name=name,
+        phone=phone,
+        user=user,
+        prefill=_prefill(rule, context),
+    )
+
+
+def _from_application(rule: InvitationRule, application: Application) -> Candidate | None:
+    """The person an application's form names (an employer's filing names the employee)."""
+    answers = application.form_data or {}
+    number = answers.get(rule.person_id_field, "")
+    if not number:
+        return None
+    context = {f"form:{code}": str(value) for code, value in answers.items()}
+    context["applicant:name"] = application.applicant.real_name
+    return _person(
+        rule,
+        number,
+        f"application:{application.reference}",
+        name=answers.get(rule.person_name_field, ""),
+        phone=answers.get(rule.person_phone_field, ""),
+        context=context,
+    )
+
+
+def _submission_candidates(rule: InvitationRule, today: date) -> list[Candidate]:
+    """Applications of the triggering bundle submitted in the last `lead_days` days (the hook
+    invites at submission; the daily run catches up what it missed, and the dry run counts)."""
+    if rule.trigger_bundle_id is None:
+        return []
+    since = timezone.make_aware(datetime.combine(today - timedelta(days=rule.lead_days), time.min))
+    applications = (
+        Application.objects.filter(bundle_id=rule.trigger_bundle_id, submitted_at__gte=since)
+        .exclude(state__in=[ApplicationState.DRAFT, ApplicationState.WITHDRAWN])
+        .select_related("applicant")
+    )
+    return [c for a in applications if (c := _from_application(rule, a)) is not None]
+
+
+def _reaches(born: date, years: int) -> date:
+    try:
+        return born.replace(year=born.year + years)
+    except ValueError:  # born on 29 February
+        return date(born.year + years, 3, 1)
+
+
+def _age_candidates(rule: InvitationRule, today: date) -> list[Candidate]:
+    """Insured citizens (in the social-insurance source) reaching the statutory age within
+    `lead_days` days: their birth date and sex come from their ID number. Each is invited once
+    for the day they reach it."""
+    insured = ReferenceRecord.objects.filter(kind=DataKind.SOCIAL_INSURANCE).values("subject_hash")
+    people = User.objects.filter(
+        role=Role.CITIZEN, is_active=True, resident_id_hash__in=insured
+    ).only("pk", "resident_id", "real_name", "phone", "window_only", "email")
+    horizon = today + timedelta(days=rule.lead_days)
+    found = []
+    for user in people.iterator(chunk_size=500):
+        number = user.resident_id
+        if len(number) != 18:
+            continue
+        man = int(number[16]) % 2 == 1
+        years = rule.age_men if man else rule.age_women
+        if years is None:
+            continue
+        reached = _reaches(birth_date_of(number), years)
+        if today <= reached <= horizon:
+            found.append(_person(rule, number, f"age:{reached.isoformat()}"))
+    return found
+
+
+def rule_candidates(rule: InvitationRule, today: date | None = None) -> list[Candidate]:
+    """Everyone the rule would invite today: not yet invited for the trigger, not opted out."""
+    today = today or timezone.localdate()
+    if rule.trigger == Trigger.ON_SUBMISSION:
+        found = _submission_candidates(rule, today)
+    elif rule.trigger == Trigger.AGE_REACHED:
+        found = _age_candidates(rule, today)
+    else:
+        found = []
+    return _not_yet_invited(rule, found)
+
+
+def _not_yet_invited(rule: InvitationRule, found: list[Candidate]) -> list[Candidate]:
+    hashes = {c.person_hash for c in found}
+    if not hashes:
+        return []
+    invited = set(
+        Invitation.objects.filter(rule=rule, person_hash__in=hashes).values_list(
+            "person_hash", "trigger_key"
+        )
+    )
+    opted_out = set(
+        OptOut.objects.filter(
+            Q(rule=rule) | Q(rule__isnull=True), person_hash__in=hashes
+        ).values_list("person_hash", flat=True)
+    )
+    unique: dict[tuple[str, str], Candidate] = {}
+    for c in found:
+        key = (c.person_hash, c.trigger_key)
+        if key not in invited and c.person_hash not in opted_out:
+            unique.setdefault(key, c)
+    return list(unique.values())
+
+
+def rule_dry_run(rule: InvitationRule, today: date | None = None) -> DryRun:
+    """What the rule would do today, sending nothing: how many it would invite (and how many
+    of them it cannot reach), with a masked sample."""
+    found = rule_candidates(rule, today)
+    reachable = [c for c in found if c.reachable]
+    return DryRun(
+        count=len(reachable),
+        unreachable=len(found) - len(reachable),
+        sample=[c.masked() for c in reachable[:SAMPLE_SIZE]],
+    )
+
+
+# -- sending -------------------------------------------------------------------------------
+
+
+def invitation_url(invitation: Invitation) -> str:
+    return reverse("applications:invitation", kwargs={"token": invitation.token})
+
+
+def _message(rule: InvitationRule, candidate: Candidate, link: str) -> str:
+    values = {"name": candidate.name, "bundle": rule.bundle.name_zh, "link": link}
+    try:
+        return rule.message_zh.format(**values)
+    except (KeyError, IndexError, ValueError):
+        # A template naming an unknown placeholder still sends a useful message.
+        return f"{rule.message_zh} {link}"
+
+
+def _send_one(rule: InvitationRule, candidate: Candidate) -> Invitation | None:
+    """Write the invitation and its message (one savepoint); None when it existed already."""
+    invitation = Invitation(
+        rule=rule,
+        person_hash=candidate.person_hash,
+        user=candidate.user,
+        person_name=candidate.name,
+        phone=candidate.phone,
+        trigger_key=candidate.trigger_key,
+    )
+    invitation.prefill = candidate.prefill
+    try:
+        with transaction.atomic():
+            invitation.save(force_insert=True)
+    except IntegrityError:
+        return None  # invited already (the trigger repeated, or a concurrent run)
+    path = invitation_url(invitation)
+    subject = _("Invitation: %(bundle)s") % {"bundle": rule.bundle.name_zh}
+    body = _message(rule, candidate, settings.KUAIBAN_PUBLIC_URL + path)
+    user = candidate.user
+    if user is not None and not user.window_only:
+        notify(recipient=user, subject=subject, body=body, link=path, phone=candidate.phone)
+    else:
+        notify(recipient=user, subject=subject, body=body, channels=["sms"], phone=candidate.phone)
+    return invitation
+
+
+@transaction.atomic
+def invitations_send(rule: InvitationRule, today: date | None = None) -> int:
+    """Invite everyone the rule names today (only a rule that is on): each invitation and its
+    message in this transaction; a person already invited for the trigger is not invited again.
+    Returns how many were invited."""
+    rule = InvitationRule.objects.select_for_update().get(pk=rule.pk)
+    if not rule.sends:
+        return 0
+    sent = 0
+    for candidate in rule_candidates(rule, today):
+        if candidate.reachable and _send_one(rule, candidate) is not None:
+            sent += 1
+    return sent
+
+
+def proactive_run(today: date | None = None) -> dict[str, int]:
+    """Beat's daily run: every rule that is on, each in its own transaction."""
+    return {
+        rule.code: invitations_send(rule, today)
+        for rule in InvitationRule.objects.filter(status=RuleStatus.ON)
+    }
+
+
+def on_submission(application: Application) -> int:
+    """Called by the submission service after the fan-out, inside its transaction: the rules
+    triggered by this bundle invite the person its form names (once per application, however
+    often it is submitted again). One query when no rule is on for the bundle; none for a
+    single item. (An invited person's own submission needs nothing here: the invitation's
+    application records it.)"""
+    if application.bundle_id is None:
+        return 0
+    sent = 0
+    rules = InvitationRule.objects.filter(
+        trigger=Trigger.ON_SUBMISSION, trigger_bundle_id=application.bundle_id, status=RuleStatus.ON
+    ).select_related("bundle")
+    for rule in rules:
+        candidate = _from_application(rule, application)
+        if candidate is None:
+            continue
+        for fresh in _not_yet_invited(rule, [candidate]):
+            if fresh.reachable and _send_one(rule, fresh) is not None:
+                sent += 1
+    return sent
+
+
+# -- the invitation's life -----------------------------------------------------------------
+
+
+def invitation_for(user, token: str) -> Invitation | None:
+    """The invitation behind a link, for the person it invites (their account, or the account
+    that holds their ID number now); None for anyone else."""
+    if not getattr(user, "is_authenticated", False) or user.role != Role.CITIZEN:
+        return None
+    mine = Q(user=user)
+    if user.resident_id_hash:
+        mine |= Q(person_hash=user.resident_id_hash)
+    return Invitation.objects.select_related("rule__bundle").filter(mine, token=token).first()
+
+
+@transaction.atomic
+def invitation_started(*, invitation: Invitation, application: Application) -> Invitation:
+    """The invited person opened the bundle from the link: their draft starts with the answers
+    already known (only fields the form is still empty for), and the invitation counts as
+    started (once)."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    answers = dict(invitation.prefill or {})
+    answers.update({k: v for k, v in (application.form_data or {}).items() if v})
+    if answers != (application.form_data or {}):
+        application.form_data = answers
+        application.save(update_fields=["form_data"])
+    if invitation.application_id is None:
+        invitation.application = application
+        invitation.started_at = timezone.now()
+        invitation.user = invitation.user or application.applicant
+        invitation.save(update_fields=["application", "started_at", "user"])
+    return invitation
+
+
+def opt_out(*, invitation: Invitation, every_rule: bool = False) -> OptOut:
+    """The invited person asks not to be invited again by this rule (or by any)."""
+    rule = None if every_rule else invitation.rule
+    found, _created = OptOut.objects.get_or_create(person_hash=invitation.person_hash, rule=rule)
+    return found
