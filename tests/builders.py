@@ -91,6 +91,29 @@ def complete(application: Application, user) -> Application:
     return application
 
 
+def submitted_with_form(code: str, user, form: dict[str, str]) -> Application:
+    """A submitted bundle application whose form answers `form` (valid values elsewhere): an
+    employer's B02 filing naming an employee, say."""
+    application = draft(user, code)
+    applications.application_save_form(
+        application=application,
+        actor=user,
+        data={f.code: valid_value(f) for f in required_form_fields(application)} | form,
+    )
+    return submit(complete_materials(application, user))
+
+
+def complete_materials(application: Application, user) -> Application:
+    """Upload every material that needs an action (the form left as it is)."""
+    for entry in required_materials(application):
+        if entry.needs_action:
+            materials.material_upload(
+                application=application, actor=user, material=entry.material, upload=upload()
+            )
+    application.refresh_from_db()
+    return application
+
+
 def ready_application(user, code: str = "B10", answers: dict | None = None) -> Application:
     """A bundle draft with everything provided, ready to submit."""
     return complete(draft(user, code, answers), user)

@@ -1,0 +1,238 @@
+"""Proactive services (主动服务, kuaiban/proactive): the shipped rules P-B02-B03 (an employer's
+termination filing invites the employee to B03) and P-B07-AGE (insured people near the
+retirement age are reminded of B07); once per person and trigger, dry run, opt-out, the link
+that starts the bundle pre-filled, and the funnel."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from bundles.services import applications
+from kuaiban.accounts.identity import resident_id_check_char
+from kuaiban.notifications.models import Notification
+from kuaiban.proactive.models import Invitation, InvitationRule, OptOut, RuleStatus
+from kuaiban.proactive.selectors import invitation_funnel
+from kuaiban.proactive.services import (
+    invitations_send,
+    on_submission,
+    proactive_run,
+    rule_dry_run,
+)
+from tests.builders import complete, on_record, submit, submitted_with_form
+from tests.factories import UserFactory, generated_resident_id
+
+pytestmark = pytest.mark.django_db
+
+
+def _rule(code: str) -> InvitationRule:
+    return InvitationRule.objects.select_related("bundle").get(code=code)
+
+
+def _termination(employer, employee_number: str, *, name="李员工", phone="") -> object:
+    """The employer's B02 filing (企业与员工解除终止劳动合同) naming the employee."""
+    return submitted_with_form(
+        "B02",
+        employer,
+        {
+            "employee_id_number": employee_number,
+            "employee_name": name,
+            "employee_phone": phone,
+            "termination_date": "2026-11-20",
+        },
+    )
+
+
+def _answer_no(application, user) -> None:
+    applications.application_answer_questions(
+        application=application,
+        actor=user,
+        answers={q.code: False for q in application.situation_questions()},
+    )
+
+
+def _invitations(rule_code: str = "P-B02-B03"):
+    return Invitation.objects.filter(rule__code=rule_code)
+
+
+def test_rule_P_B02_B03_invites_the_employee_once_even_if_the_trigger_repeats(citizen):
+    employer = UserFactory(enterprise=True)
+    filing = _termination(employer, citizen.resident_id, name=citizen.real_name)
+
+    invitation = _invitations().get()
+    assert invitation.user == citizen
+    assert invitation.trigger_key == f"application:{filing.reference}"
+    messages = Notification.objects.filter(recipient=citizen, link__contains=invitation.token)
+    assert set(messages.values_list("channel", flat=True)) >= {"in_app", "sms"}
+    sent = messages.count()
+
+    # The trigger repeats: the hook again (a resubmission), the daily catch-up, the beat run.
+    on_submission(filing)
+    invitations_send(_rule("P-B02-B03"))
+    proactive_run()
+    assert _invitations().count() == 1
+    assert (
+        Notification.objects.filter(recipient=citizen)
+        .filter(link__contains=invitation.token)
+        .count()
+        == sent
+    )
+
+    # A second filing is a new trigger: the employee is invited for it too.
+    _termination(employer, citizen.resident_id, name=citizen.real_name)
+    assert _invitations().count() == 2
+
+
+def test_an_employee_without_an_account_gets_the_invitation_by_sms_to_the_number_filed():
+    number = generated_resident_id()
+    _termination(UserFactory(enterprise=True), number, phone="13912340000")
+    invitation = _invitations().get()
+    assert invitation.user is None
+    message = Notification.objects.get(recipient=None)
+    assert (message.channel, message.phone) == ("sms", "13912340000")
+    assert invitation.token in message.body
+    # Unreachable (no account, no phone): not invited, counted as such by the dry run.
+    _termination(UserFactory(enterprise=True), generated_resident_id(), phone="")
+    assert _invitations().count() == 1
+
+
+def test_a_rule_in_dry_run_sends_nothing_and_reports_its_count(citizen):
+    rule = _rule("P-B02-B03")
+    rule.status = RuleStatus.DRY_RUN
+    rule.save()
+    employer = UserFactory(enterprise=True)
+    _termination(employer, citizen.resident_id, name=citizen.real_name)
+    _termination(employer, generated_resident_id(), name="赵员工", phone="13912340001")
+    before = Notification.objects.count()
+
+    preview = rule_dry_run(rule)
+    assert preview.count == 2
+    assert invitations_send(rule) == 0
+    assert "P-B02-B03" not in proactive_run()  # only rules that are on run
+    assert not _invitations().exists()
+    assert Notification.objects.count() == before
+    # The sample is masked: no full ID number, no full name.
+    masked = {s["id_number"] for s in preview.sample}
+    assert citizen.resident_id not in masked
+    assert any(s.startswith(citizen.resident_id[:6]) and "*" in s for s in masked)
+    assert "赵员工" not in {s["name"] for s in preview.sample}
+
+    # Switched on, the same people are invited (once), and the preview then counts nobody.
+    rule.status = RuleStatus.ON
+    rule.save()
+    assert invitations_send(rule) == 2
+    assert invitations_send(rule) == 0
+    assert rule_dry_run(rule).count == 0
+
+
+def test_an_opt_out_is_respected(client, citizen):
+    employer = UserFactory(enterprise=True)
+    _termination(employer, citizen.resident_id, name=citizen.real_name)
+    invitation = _invitations().get()
+    client.force_login(citizen)
+    response = client.post(f"/invitations/{invitation.token}/", {"opt_out": "rule"})
+    assert response.status_code == 302
+    assert OptOut.objects.filter(person_hash=invitation.person_hash, rule=invitation.rule).exists()
+
+    _termination(employer, citizen.resident_id, name=citizen.real_name)
+    assert _invitations().count() == 1
+    assert rule_dry_run(_rule("P-B02-B03")).count == 0
+
+
+def test_the_invited_citizens_new_B03_application_is_pre_filled(client, citizen, other_citizen):
+    employer = UserFactory(enterprise=True)
+    _termination(employer, citizen.resident_id, name=citizen.real_name)
+    invitation = _invitations().get()
+    link = f"/invitations/{invitation.token}/"
+
+    client.force_login(other_citizen)
+    assert client.get(link).status_code == 404
+    client.force_login(citizen)
+    page = client.get(link)
+    assert page.status_code == 200
+    assert 'data-testid="invitation"' in page.content.decode()
+    response = client.post(link, {"start_key": "4b0b4f0e-1c0e-4a59-9d2b-2d1b1f6c0a01"})
+    assert response.status_code == 302
+    invitation.refresh_from_db()
+    application = invitation.application
+    assert application is not None and application.bundle.code == "B03"
+    assert application.applicant == citizen
+    assert invitation.started_at is not None
+    assert application.form_data["termination_date"] == "2026-11-20"
+    assert application.form_data["last_employer_name"] == employer.real_name
+    assert application.form_data["termination_reason"]
+    # Following the link again opens the same draft.
+    assert client.post(link, {"start_key": "4b0b4f0e-1c0e-4a59-9d2b-2d1b1f6c0a02"}).url == (
+        response.url
+    )
+
+    # The form page shows the answers already known.
+    _answer_no(application, citizen)
+    form = client.get(f"/applications/{application.reference}/form/").content.decode()
+    assert 'value="2026-11-20"' in form
+    assert employer.real_name in form
+
+
+def test_the_funnel_equals_direct_counts(client, citizen, other_citizen):
+    employer = UserFactory(enterprise=True)
+    for person in (citizen, other_citizen):
+        _termination(employer, person.resident_id, name=person.real_name)
+    _termination(employer, generated_resident_id(), phone="13912340002")
+    started = _invitations().get(user=citizen)
+    client.force_login(citizen)
+    client.post(f"/invitations/{started.token}/", {"start_key": ""})
+    started.refresh_from_db()
+    _answer_no(started.application, citizen)
+    submit(complete(started.application, citizen))
+    client.force_login(other_citizen)
+    other = _invitations().get(user=other_citizen)
+    client.post(f"/invitations/{other.token}/", {"start_key": ""})
+
+    today = timezone.localdate()
+    rows = {row.rule.code: row for row in invitation_funnel(today - timedelta(days=7), today)}
+    invitations = _invitations()
+    direct = (
+        invitations.count(),
+        invitations.filter(started_at__isnull=False).count(),
+        invitations.filter(application__submitted_at__isnull=False).count(),
+    )
+    row = rows["P-B02-B03"]
+    assert (row.invited, row.started, row.submitted) == direct == (3, 2, 1)
+    assert (rows["P-B07-AGE"].invited, rows["P-B07-AGE"].submitted) == (0, 0)
+    # Nothing sent before the period.
+    earlier = {r.rule.code: r for r in invitation_funnel(date(2020, 1, 1), date(2020, 1, 31))}
+    assert earlier["P-B02-B03"].invited == 0
+
+    client.force_login(UserFactory(supervisor=True))
+    page = client.get("/supervision/invitations/").content.decode()
+    assert 'data-rule="P-B02-B03" data-invited="3" data-started="2" data-submitted="1"' in page
+
+
+def _born(years_ago: int, days_later: int, *, man: bool) -> str:
+    today = timezone.localdate()
+    born = today.replace(year=today.year - years_ago) + timedelta(days=days_later)
+    first17 = f"321002{born:%Y%m%d}01{1 if man else 2}"
+    return first17 + resident_id_check_char(first17)
+
+
+def test_rule_P_B07_AGE_reminds_insured_people_reaching_the_retirement_age():
+    rule = _rule("P-B07-AGE")
+    soon_man = UserFactory(citizen=True, resident_id=_born(60, 30, man=True))
+    soon_woman = UserFactory(citizen=True, resident_id=_born(55, 10, man=False))
+    uninsured = UserFactory(citizen=True, resident_id=_born(60, 20, man=True))
+    later = UserFactory(citizen=True, resident_id=_born(60, 200, man=True))
+    for person in (soon_man, soon_woman, later):
+        on_record(person)
+    assert uninsured and rule.status == RuleStatus.DRY_RUN
+
+    assert rule_dry_run(rule).count == 2
+    assert invitations_send(rule) == 0  # dry run
+    rule.status = RuleStatus.ON
+    rule.save()
+    assert invitations_send(rule) == 2
+    assert invitations_send(rule) == 0
+    invited = _invitations("P-B07-AGE")
+    assert set(invited.values_list("user", flat=True)) == {soon_man.pk, soon_woman.pk}
+    mine = invited.get(user=soon_man)
+    assert mine.prefill["retiree_id_number"] == soon_man.resident_id
+    assert Notification.objects.filter(recipient=soon_man, link__contains=mine.token).exists()
