@@ -236,3 +236,23 @@ def test_rule_P_B07_AGE_reminds_insured_people_reaching_the_retirement_age():
     mine = invited.get(user=soon_man)
     assert mine.prefill["retiree_id_number"] == soon_man.resident_id
     assert Notification.objects.filter(recipient=soon_man, link__contains=mine.token).exists()
+
+
+def test_the_admin_previews_a_rule_before_it_is_switched_on(client, citizen):
+    """The dry-run action in the admin: the count it reports, nothing sent."""
+    rule = _rule("P-B02-B03")
+    rule.status = RuleStatus.DRY_RUN
+    rule.save()
+    _termination(UserFactory(enterprise=True), citizen.resident_id, name=citizen.real_name)
+    admin = UserFactory(role="administrator", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    response = client.post(
+        "/admin/proactive/invitationrule/",
+        {"action": "dry_run", "_selected_action": [rule.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    (message,) = [str(m) for m in response.context["messages"]]
+    assert message.startswith("P-B02-B03") and " 1 " in message
+    assert citizen.resident_id not in message and citizen.resident_id[:6] in message
+    assert not _invitations().exists()
