@@ -10,6 +10,7 @@ from kuaiban.proactive.models import Invitation
 from kuaiban.proactive.services import invitation_started
 
 from .applications import application_start
+from .guards import lock_application
 
 
 @transaction.atomic
@@ -22,8 +23,14 @@ def application_start_invited(
     earlier = invitation.application
     if earlier is not None and earlier.applicant_id == applicant.pk and earlier.is_editable:
         return earlier
-    application = application_start(
-        applicant=applicant, bundle=invitation.rule.bundle, start_key=start_key
+    application = lock_application(
+        application_start(applicant=applicant, bundle=invitation.rule.bundle, start_key=start_key)
     )
+    # What the bureau knows, for the answers still empty (the form validates them on saving).
+    answers = dict(invitation.prefill or {})
+    answers.update({code: value for code, value in (application.form_data or {}).items() if value})
+    if answers != (application.form_data or {}):
+        application.form_data = answers
+        application.save(update_fields=["form_data"])
     invitation_started(invitation=invitation, application=application)
     return application

@@ -254,7 +254,8 @@ def _send_one(rule: InvitationRule, candidate: Candidate) -> Invitation | None:
     body = _message(rule, candidate, settings.KUAIBAN_PUBLIC_URL + path)
     user = candidate.user
     if user is not None and not user.window_only:
-        notify(recipient=user, subject=subject, body=body, link=path, phone=candidate.phone)
+        # An account: its own channels (its verified phone, not a number someone else filed).
+        notify(recipient=user, subject=subject, body=body, link=path)
     else:
         notify(recipient=user, subject=subject, body=body, channels=["sms"], phone=candidate.phone)
     return invitation
@@ -321,15 +322,9 @@ def invitation_for(user, token: str) -> Invitation | None:
 
 @transaction.atomic
 def invitation_started(*, invitation: Invitation, application: Application) -> Invitation:
-    """The invited person opened the bundle from the link: their draft starts with the answers
-    already known (only fields the form is still empty for), and the invitation counts as
-    started (once)."""
+    """The invited person opened the bundle from the link (`bundles` pre-fills the draft with
+    `invitation.prefill`): the invitation counts as started, once, with that application."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
-    answers = dict(invitation.prefill or {})
-    answers.update({k: v for k, v in (application.form_data or {}).items() if v})
-    if answers != (application.form_data or {}):
-        application.form_data = answers
-        application.save(update_fields=["form_data"])
     if invitation.application_id is None:
         invitation.application = application
         invitation.started_at = timezone.now()

@@ -256,3 +256,14 @@ def test_the_admin_previews_a_rule_before_it_is_switched_on(client, citizen):
     assert message.startswith("P-B02-B03") and " 1 " in message
     assert citizen.resident_id not in message and citizen.resident_id[:6] in message
     assert not _invitations().exists()
+
+
+def test_reloading_the_reference_data_keeps_an_administrators_rule_and_restores_a_missing_one():
+    from django.core.management import call_command
+
+    InvitationRule.objects.filter(code="P-B02-B03").update(status=RuleStatus.OFF, lead_days=3)
+    InvitationRule.objects.filter(code="P-B07-AGE").delete()
+    call_command("load_reference_data", verbosity=0)
+    kept = _rule("P-B02-B03")
+    assert (kept.status, kept.lead_days) == (RuleStatus.OFF, 3)
+    assert _rule("P-B07-AGE").status == RuleStatus.DRY_RUN
