@@ -24,6 +24,7 @@ from kuaiban.commitments.selectors import active_bar, bar_message, hearings_of
 from kuaiban.commitments.services import hearing_answer as hearing_answer_service
 from kuaiban.documents.models import ResultDelivery
 from kuaiban.documents.selectors import documents_released
+from kuaiban.proactive import services as proactive
 from kuaiban.ratings.followups import followup_rate_rectification
 from kuaiban.ratings.links import application_for_token
 from kuaiban.ratings.models import Channel, FollowUp, Grade
@@ -55,6 +56,7 @@ from .services import applications, corrections, submission
 from .services import fitting as fitting_services
 from .services import materials as material_services
 from .services.guards import require_open_to
+from .services.invitations import application_start_invited
 
 
 @dataclass
@@ -700,10 +702,6 @@ def download(request, file_id):
 @applicant_required
 def invitation(request, token):
     """An invitation's link: the invited person starts the bundle pre-filled, or opts out."""
-    from kuaiban.proactive import services as proactive
-
-    from .services.invitations import application_start_invited
-
     found = or_404(proactive.invitation_for(request.user, token))
     refusal = ""
     if request.method == "POST":

@@ -182,8 +182,8 @@ def application_submit(*, application: Application, actor) -> Application:
             transition(case, "resubmit", actor=actor, action=EventAction.RESUBMIT)
     else:
         fan_out(application, actor, planned)
-    # 主动服务: the rules this bundle triggers invite the person its form names (once); an
-    # invited person's own submission is counted.
+    # 主动服务: the rules this bundle triggers invite the person its form names (once per
+    # person and application, however often it is submitted).
     proactive_on_submission(application)
     notify_applicant(
         application,
