@@ -6,6 +6,7 @@ further ones."""
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -95,6 +96,56 @@ class InvitationRule(models.Model):
     @property
     def sends(self) -> bool:
         return self.status == RuleStatus.ON
+
+    def clean(self) -> None:
+        """What the admin checks before a rule is saved: the trigger's data present, the form
+        fields named exist, the message's placeholders known, the prefill's sources valid."""
+        from kuaiban.catalog.models import FormField
+
+        errors: dict[str, list] = {}
+        known = set(FormField.objects.values_list("code", flat=True))
+        if self.trigger == Trigger.ON_SUBMISSION:
+            if self.trigger_bundle_id is None:
+                errors["trigger_bundle"] = [_("Name the bundle whose submission triggers it.")]
+            if not self.person_id_field:
+                errors["person_id_field"] = [_("Name the form field with the ID number.")]
+            for name in ("person_id_field", "person_name_field", "person_phone_field"):
+                code = getattr(self, name)
+                if code and code not in known:
+                    errors.setdefault(name, []).append(_("No form field has this code."))
+        if self.trigger == Trigger.AGE_REACHED and self.age_men is None and self.age_women is None:
+            errors["age_men"] = [_("Give the retirement age of men, of women, or both.")]
+        for name in ("message_zh", "message_en"):
+            try:
+                getattr(self, name).format(name="", bundle="", link="")
+            except (KeyError, IndexError, ValueError):
+                errors[name] = [_("Use only the placeholders {name} {bundle} {link}.")]
+        prefill = self.prefill if isinstance(self.prefill, dict) else None
+        if prefill is None:
+            errors["prefill"] = [_("A mapping of form field codes to sources.")]
+        else:
+            bad = [
+                f"{code}: {source}"
+                for code, source in prefill.items()
+                if code not in known or not _valid_source(str(source), known)
+            ]
+            if bad:
+                errors["prefill"] = [
+                    _("Unknown form field or source: %(list)s") % {"list": "; ".join(bad)}
+                ]
+        if errors:
+            raise ValidationError(errors)
+
+
+PERSON_SOURCES = ("person:name", "person:id_number", "person:phone", "person:birth_date")
+
+
+def _valid_source(source: str, form_fields: set[str]) -> bool:
+    """A prefill source: the triggering application's answer (form:<code>), its applicant's
+    name, or what is known of the person invited."""
+    if source.startswith("form:"):
+        return source[len("form:") :] in form_fields
+    return source in (*PERSON_SOURCES, "applicant:name")
 
 
 def _token() -> str:

@@ -267,3 +267,18 @@ def test_reloading_the_reference_data_keeps_an_administrators_rule_and_restores_
     kept = _rule("P-B02-B03")
     assert (kept.status, kept.lead_days) == (RuleStatus.OFF, 3)
     assert _rule("P-B07-AGE").status == RuleStatus.DRY_RUN
+
+
+def test_a_rule_is_checked_before_it_is_saved_in_the_admin():
+    from django.core.exceptions import ValidationError
+
+    rule = _rule("P-B02-B03")
+    rule.full_clean()  # the shipped rules are valid
+    _rule("P-B07-AGE").full_clean()
+    rule.person_id_field = "no_such_field"
+    rule.message_zh = "{name} {unknown}"
+    rule.prefill = {"termination_date": "form:nothing", "last_employer_name": "applicant:name"}
+    with pytest.raises(ValidationError) as refused:
+        rule.full_clean()
+    assert set(refused.value.message_dict) == {"person_id_field", "message_zh", "prefill"}
+    assert "form:nothing" in refused.value.message_dict["prefill"][0]
