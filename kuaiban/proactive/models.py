@@ -19,6 +19,9 @@ class Trigger(models.TextChoices):
     ON_SUBMISSION = "on_submission", _("An application of a bundle is submitted")
     # Insured persons reaching the statutory retirement age within the lead time.
     AGE_REACHED = "age_reached", _("An insured person reaches the retirement age")
+    # A death registration (civil affairs' source): the family member who registered it (the
+    # informant, 申报人) is invited.
+    DEATH_RECORD = "death_record", _("A death is registered")
 
 
 class RuleStatus(models.TextChoices):
@@ -73,7 +76,8 @@ class InvitationRule(models.Model):
         default=1,
         help_text=_(
             "Age reached: invite this many days before the birthday. Submission: applications "
-            "submitted in the last this many days are caught up by the daily run."
+            "submitted in the last this many days are caught up by the daily run. Death: deaths "
+            "of the last this many days."
         ),
     )
     message_zh = models.TextField(
@@ -81,7 +85,8 @@ class InvitationRule(models.Model):
     )
     message_en = models.TextField(_("message (English)"), blank=True)
     # {target form field code: source}. Sources: "form:<code>" (the triggering application's
-    # answer), "applicant:name" (the triggering applicant's name), "person:name",
+    # answer), "applicant:name" (the triggering applicant's name), "record:<fact>" (a fact of
+    # the triggering death registration: name, id_number, date_of_death), "person:name",
     # "person:id_number", "person:phone", "person:birth_date".
     prefill = models.JSONField(_("pre-filled answers"), default=dict, blank=True)
 
@@ -145,6 +150,8 @@ def _valid_source(source: str, form_fields: set[str]) -> bool:
     name, or what is known of the person invited."""
     if source.startswith("form:"):
         return source[len("form:") :] in form_fields
+    if source.startswith("record:"):
+        return bool(source[len("record:") :])
     return source in (*PERSON_SOURCES, "applicant:name")
 
 

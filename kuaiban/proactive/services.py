@@ -171,6 +171,35 @@ def _age_candidates(rule: InvitationRule, today: date) -> list[Candidate]:
     return found
 
 
+def _death_candidates(rule: InvitationRule, today: date) -> list[Candidate]:
+    """Deaths registered in the civil-affairs source (the LOCAL records) in the last
+    `lead_days` days whose registration names the informant (申报人: ID number, name, phone):
+    the informant is invited, once per death."""
+    since = today - timedelta(days=rule.lead_days)
+    found = []
+    for record in ReferenceRecord.objects.filter(kind=DataKind.DEATH).iterator(chunk_size=500):
+        facts = record.facts or {}
+        number = str(facts.get("informant_id_number", ""))
+        try:
+            died = date.fromisoformat(str(facts.get("date_of_death", "")))
+        except ValueError:
+            continue
+        if len(number) != 18 or not since <= died <= today:
+            continue
+        context = {f"record:{key}": str(value) for key, value in facts.items()}
+        found.append(
+            _person(
+                rule,
+                number,
+                f"death:{record.reference}",
+                name=str(facts.get("informant_name", "")),
+                phone=str(facts.get("informant_phone", "")),
+                context=context,
+            )
+        )
+    return found
+
+
 def rule_candidates(rule: InvitationRule, today: date | None = None) -> list[Candidate]:
     """Everyone the rule would invite today: not yet invited for the trigger, not opted out."""
     today = today or timezone.localdate()
@@ -178,6 +207,8 @@ def rule_candidates(rule: InvitationRule, today: date | None = None) -> list[Can
         found = _submission_candidates(rule, today)
     elif rule.trigger == Trigger.AGE_REACHED:
         found = _age_candidates(rule, today)
+    elif rule.trigger == Trigger.DEATH_RECORD:
+        found = _death_candidates(rule, today)
     else:
         found = []
     return _not_yet_invited(rule, found)

@@ -282,3 +282,46 @@ def test_a_rule_is_checked_before_it_is_saved_in_the_admin():
         rule.full_clean()
     assert set(refused.value.message_dict) == {"person_id_field", "message_zh", "prefill"}
     assert "form:nothing" in refused.value.message_dict["prefill"][0]
+
+
+def test_a_death_registration_invites_the_family_member_who_registered_it(citizen):
+    from kuaiban.shareddata.kinds import DataKind
+    from kuaiban.shareddata.services import reference_records_load
+
+    rule = _rule("P-B09-DEATH")
+    rule.full_clean()
+    today = timezone.localdate()
+    deceased, long_ago = generated_resident_id(birth="19400101"), generated_resident_id()
+    informant = {
+        "informant_id_number": citizen.resident_id,
+        "informant_name": citizen.real_name,
+        "informant_phone": citizen.phone,
+    }
+    reference_records_load(
+        DataKind.DEATH,
+        [
+            (
+                deceased,
+                "MZ-TEST-0001",
+                {"name": "周老", "id_number": deceased, "date_of_death": f"{today}"} | informant,
+            ),
+            (
+                long_ago,
+                "MZ-TEST-0002",
+                {"name": "吴老", "date_of_death": f"{today - timedelta(days=400)}"} | informant,
+            ),
+        ],
+    )
+    assert rule_dry_run(rule).count == 1
+    assert invitations_send(rule) == 0  # shipped in dry run
+    rule.status = RuleStatus.ON
+    rule.save()
+    assert invitations_send(rule) == 1
+    assert invitations_send(rule) == 0
+    invitation = _invitations("P-B09-DEATH").get()
+    assert (invitation.user, invitation.trigger_key) == (citizen, "death:MZ-TEST-0001")
+    assert invitation.prefill == {
+        "deceased_name": "周老",
+        "deceased_id_number": deceased,
+        "death_date": f"{today}",
+    }
