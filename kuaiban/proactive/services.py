@@ -86,16 +86,23 @@ def _prefill(rule: InvitationRule, context: dict[str, str]) -> dict[str, str]:
 
 
 def _person(rule, number: str, trigger_key: str, *, name="", phone="", context=None) -> Candidate:
+    """The person with this ID number: their account's verified name when they have one (else
+    the name the trigger gave), the phone the trigger gave (else the account's)."""
+    number = number.strip().upper()
     number_hash = keyed_hash(number)
     user = _holder(number_hash)
-    name = name or (user.real_name if user else "")
+    name = (user.real_name if user else "") or name
     phone = phone or (user.phone if user else "")
+    try:
+        born = birth_date_of(number).isoformat()
+    except ValueError:
+        born = ""
     context = {
         **(context or {}),
         "person:name": name,
         "person:id_number": number,
         "person:phone": phone,
-        "person:birth_date": birth_date_of(number).isoformat(),
+        "person:birth_date": born,
     }
     return Candidate(
         person_hash=number_hash,
