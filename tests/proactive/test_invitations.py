@@ -325,3 +325,23 @@ def test_a_death_registration_invites_the_family_member_who_registered_it(citize
         "deceased_id_number": deceased,
         "death_date": f"{today}",
     }
+
+
+def test_an_sms_without_an_account_is_delivered_and_listed_masked_in_the_admin(client, settings):
+    """The outbox row without a recipient (someone without an account) goes to its phone."""
+    from kuaiban.notifications.delivery import notifications_dispatch
+    from kuaiban.notifications.sms import MemorySMSBackend
+
+    settings.KUAIBAN_SMS_BACKEND = "kuaiban.notifications.sms.MemorySMSBackend"
+    MemorySMSBackend.outbox.clear()
+    _termination(UserFactory(enterprise=True), generated_resident_id(), phone="13912340003")
+    row = Notification.objects.get(recipient=None)
+    notifications_dispatch(ids=[row.pk])
+    row.refresh_from_db()
+    assert row.status == "sent"
+    (sms,) = [m for m in MemorySMSBackend.outbox if m.message_id == row.pk]
+    assert sms.phone == "13912340003" and _invitations().get().token in sms.text
+
+    client.force_login(UserFactory(role="administrator", is_staff=True, is_superuser=True))
+    page = client.get("/admin/notifications/notification/").content.decode()
+    assert "139****0003" in page and "13912340003" not in page
