@@ -66,7 +66,7 @@ def rated(db, monkeypatch):
         ("ESCALATED_SHARE", 0.4),
     ):
         monkeypatch.setattr(history_module, name, value)
-    result = history_generate(cases=CASES, open_share=0.5, seed=5, now=NOW, sweep_lag=LAG)
+    result = history_generate(cases=CASES, open_share=0.5, seed=6, now=NOW, sweep_lag=LAG)
     return NOW, result
 
 
