@@ -41,8 +41,8 @@ SHOTS = [
     Shot(
         "01-guide-index",
         "guide:index",
-        "服务指南 — the guide index: a search, a choice of who applies, the bundles (一件事) and "
-        "the single items (a long page: cut at 2,600 px).",
+        "服务指南 — the guide index: a search, a choice of who applies, the bundles (一件事) by "
+        "life event and the single items by area (a long page: cut at 2,600 px).",
     ),
     Shot(
         "02-bundle-guide",
