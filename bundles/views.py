@@ -241,13 +241,19 @@ def _save_form(request, application, form, persons):
         fitting_services.application_save_form_and_persons(**answers, rows=persons.rows)
 
 
+def _table_of_persons(application):
+    """How the form fits this application, which must have a table of persons (else 404)."""
+    fitting = fitting_for(application, selectors.required_form_fields(application))
+    if not fitting.several_persons:
+        raise Http404
+    return fitting
+
+
 @applicant_required
 def persons_template(request, reference):
     """The Excel template of the table of persons (with the persons listed so far)."""
     application = _own(request, reference)
-    fitting = fitting_for(application, selectors.required_form_fields(application))
-    if not fitting.several_persons:
-        raise Http404
+    fitting = _table_of_persons(application)
     rows = (application.form_data or {}).get(PERSONS_KEY) or []
     response = HttpResponse(
         persons_workbook(fitting.person_fields, rows),
@@ -264,9 +270,7 @@ def persons_upload(request, reference):
     application = _own(request, reference)
     if blocked := _editable_or_status(application):
         return blocked
-    fitting = fitting_for(application, selectors.required_form_fields(application))
-    if not fitting.several_persons:
-        raise Http404
+    fitting = _table_of_persons(application)
     upload = request.FILES.get("workbook")
     try:
         if upload is None:
