@@ -353,7 +353,7 @@ def invitation_for(user, token: str) -> Invitation | None:
     if not getattr(user, "is_authenticated", False) or user.role != Role.CITIZEN:
         return None
     mine = Q(user=user)
-    if user.resident_id_hash:
+    if user.resident_id_hash and user.is_verified:  # the number proven theirs, not only typed
         mine |= Q(person_hash=user.resident_id_hash)
     return Invitation.objects.select_related("rule__bundle").filter(mine, token=token).first()
 

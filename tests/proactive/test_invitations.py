@@ -83,7 +83,7 @@ def test_rule_P_B02_B03_invites_the_employee_once_even_if_the_trigger_repeats(ci
     assert _invitations().count() == 2
 
 
-def test_an_employee_without_an_account_gets_the_invitation_by_sms_to_the_number_filed():
+def test_an_employee_without_an_account_gets_the_invitation_by_sms_to_the_number_filed(client):
     number = generated_resident_id()
     _termination(UserFactory(enterprise=True), number, phone="13912340000")
     invitation = _invitations().get()
@@ -91,6 +91,12 @@ def test_an_employee_without_an_account_gets_the_invitation_by_sms_to_the_number
     message = Notification.objects.get(recipient=None)
     assert (message.channel, message.phone) == ("sms", "13912340000")
     assert invitation.token in message.body
+    # The link opens for an account proven to hold that ID number, not for one that only typed it.
+    link = f"/invitations/{invitation.token}/"
+    client.force_login(UserFactory(citizen=True, unverified=True, resident_id=number))
+    assert client.get(link).status_code == 404
+    client.force_login(UserFactory(citizen=True, resident_id=number))
+    assert client.get(link).status_code == 200
     # Unreachable (no account, no phone): not invited, counted as such by the dry run.
     _termination(UserFactory(enterprise=True), generated_resident_id(), phone="")
     assert _invitations().count() == 1
