@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from . import campaign_views, evaluation_views, invitation_views, notice_views, views
+from . import (
+    campaign_views,
+    evaluation_views,
+    invitation_views,
+    notice_views,
+    precheck_views,
+    views,
+)
 
 app_name = "supervision"
 urlpatterns = [
@@ -17,6 +24,7 @@ urlpatterns = [
     path("follow-ups/<int:follow_up_id>/decide/", views.follow_up_decide, name="follow_up_decide"),
     path("commitment-checks/", views.commitment_checks, name="commitment_checks"),
     path("invitations/", invitation_views.invitations, name="invitations"),
+    path("prechecks/", precheck_views.prechecks, name="prechecks"),
     path("campaigns/", campaign_views.campaign_list, name="campaigns"),
     path("campaigns/<str:code>/", campaign_views.campaign_detail, name="campaign"),
     path("campaigns/<str:code>/launch/", campaign_views.campaign_launch, name="campaign_launch"),

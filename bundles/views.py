@@ -24,6 +24,7 @@ from kuaiban.commitments.selectors import active_bar, bar_message, hearings_of
 from kuaiban.commitments.services import hearing_answer as hearing_answer_service
 from kuaiban.documents.models import ResultDelivery
 from kuaiban.documents.selectors import documents_released
+from kuaiban.precheck.rules import Severity
 from kuaiban.proactive import services as proactive
 from kuaiban.ratings.followups import followup_rate_rectification
 from kuaiban.ratings.links import application_for_token
@@ -483,6 +484,8 @@ def review(request, reference):
     answers = [(f, data.get(f.code, "")) for f in fitting.as_asked(form_fields, data)]
     required = selectors.required_materials(application)
     returned = _returned(application, required)
+    planned = selectors.planned_items(application)
+    findings = submission.precheck(application, planned)
     return _render_step(
         request,
         application,
@@ -493,12 +496,16 @@ def review(request, reference):
             "from_identity": fitting.identity,
             "persons": persons_shown(fitting, data),
             "questions": list(application.situation_questions()),
-            "planned": selectors.planned_items(application),
+            "planned": planned,
             "required": required,
             "to_fetch": submission.shared_data_to_fetch(required),
             "problems": (
-                problems := submission.missing_for_submission(application, required=required)
+                problems := submission.missing_for_submission(
+                    application, required=required, findings=findings
+                )
             ),
+            # 智能预审: what the applicant is warned of (may still submit).
+            "precheck_warnings": [f for f in findings if f.severity == Severity.WARN],
             "problem_links": [(_problem_href(application, p), p) for p in problems],
             "returned": returned,
         },

@@ -25,6 +25,11 @@ urlpatterns = [
     path("intake/new/<str:reference>/", in_person.intake_in_person, name="intake_in_person"),
     path("intake/<str:reference>/", intake.intake_application, name="intake_application"),
     path("intake/<str:reference>/accept/", intake.intake_accept, name="intake_accept"),
+    path(
+        "intake/<str:reference>/precheck/<int:finding_id>/",
+        intake.intake_precheck_verdict,
+        name="intake_precheck_verdict",
+    ),
     path("intake/<str:reference>/receipt/", intake.intake_receipt, name="intake_receipt"),
     path("intake/<str:reference>/return/", intake.intake_return, name="intake_return"),
     path("intake/<str:reference>/refuse/", intake.intake_refuse, name="intake_refuse"),

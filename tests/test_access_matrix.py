@@ -32,6 +32,7 @@ from kuaiban.catalog.models import Bundle, District, ServiceItem
 from kuaiban.commitments.models import CheckState, CommitmentBar, CommitmentCheck, RepaymentOrder
 from kuaiban.commitments.services import check_attach_evidence, check_conclude
 from kuaiban.documents.models import ResultDocument
+from kuaiban.precheck.models import PrecheckFinding, PrecheckRule
 from kuaiban.proactive.models import Invitation, InvitationRule
 from kuaiban.ratings.followups import followups_open_for_overdue
 from kuaiban.ratings.links import rating_token
@@ -119,6 +120,7 @@ class World:
     guide_draft_id: int  # a guide change proposed by the admin
     guide_submitted_id: int  # another, submitted for legal review
     invitation_token: str  # a proactive invitation (主动服务) of the owner to B03
+    precheck_finding_id: int  # a pre-check finding (智能预审) on the accepted application
 
 
 # The API's case actions on the world's accepted LR-002 case, with an empty body: those that need
@@ -262,6 +264,13 @@ MATRIX: dict[str, Row] = {
     "staff:intake_return": _row(_intake("return/"), {"clerk"}, method="post"),
     "staff:intake_refuse": _row(_intake("refuse/"), {"clerk"}, method="post"),
     "staff:intake_visit": _row(_intake("visit/"), {"clerk"}, method="post"),
+    # 智能预审: the intake window's clerk agrees or disagrees with a pre-check finding
+    "staff:intake_precheck_verdict": _row(
+        lambda w: f"/staff/intake/{w.application.reference}/precheck/{w.precheck_finding_id}/",
+        {"clerk"},
+        method="post",
+        data={"verdict": "agree"},
+    ),
     # results out together: the intake window's clerk confirms a pick-up or records a posting
     # (this application has not concluded: the clerk is told so, back on the page)
     "staff:intake_handed_over": _row(_intake("handed-over/"), {"clerk"}, method="post"),
@@ -356,6 +365,7 @@ MATRIX: dict[str, Row] = {
     "supervision:commitment_checks": _row("/supervision/commitment-checks/", SUPERVISORS),
     # the proactive services' funnel: the city's supervision office (not district-scoped)
     "supervision:invitations": _row("/supervision/invitations/", {"supervisor", "admin"}),
+    "supervision:prechecks": _row("/supervision/prechecks/", {"supervisor", "admin"}),
     # appeals are decided by the city's supervision office (this follow-up has no appeal: 404)
     # the campaign (考评验收): everyone supervising sees it, 局行风办 runs it; units file their own
     "supervision:campaigns": _row("/supervision/campaigns/", SUPERVISORS),
@@ -685,6 +695,12 @@ def _world(users) -> World:
             user=owner,
             trigger_key="application:TEST",
         ).token,
+        precheck_finding_id=PrecheckFinding.objects.create(
+            application=application,
+            rule=PrecheckRule.objects.get(code="PC-DUPLICATE"),
+            severity="warn",
+            message_zh="您已有同一事项的申请正在办理",
+        ).pk,
     )
 
 

@@ -22,6 +22,8 @@ from kuaiban.cases.models import (
 from kuaiban.cases.visits import visit_target_for
 from kuaiban.catalog.models import Material
 from kuaiban.commitments.selectors import active_bar, bar_message
+from kuaiban.precheck.rules import Finding, Severity
+from kuaiban.precheck.services import findings_record, precheck_run
 from kuaiban.proactive.services import on_submission as proactive_on_submission
 from kuaiban.requestid import current_request_id
 from kuaiban.shareddata.services import answered, fetch_for_application, fetchable
@@ -58,13 +60,17 @@ def missing_for_submission(
     *,
     planned: list[PlannedItem] | None = None,
     required: list[RequiredMaterial] | None = None,
+    findings: list[Finding] | None = None,
 ) -> list[str]:
     """What still stops submission, in words for the applicant (empty when ready). A caller that
-    has the planned items or the required materials already passes them (computed once)."""
+    has the planned items, the required materials or the pre-check's findings already passes
+    them (computed once)."""
     if planned is None:
         planned = planned_items(application)
     if required is None:
         required = required_materials(application, planned)
+    if findings is None:
+        findings = precheck(application, planned)
     problems: list[str] = []
     questions = set(application.situation_questions().values_list("code", flat=True))
     if questions - set(application.answers or {}):
@@ -101,7 +107,17 @@ def missing_for_submission(
         problems += [_provide(m) for m in committed]
     # Rule RESUBMIT-CORRECTED: after a return, every returned material changed or explained.
     problems += [Problem(p, "materials") for p in uncorrected(application, required)]
+    # 智能预审: a blocking pre-check rule stops submission with its explanation.
+    problems += [
+        Problem(f.message, "form", f.field) for f in findings if f.severity == Severity.BLOCK
+    ]
     return problems
+
+
+def precheck(application: Application, planned: list[PlannedItem]) -> list[Finding]:
+    """The smart pre-check (kuaiban/precheck) on the application as it stands, for its planned
+    items: what blocks, warns the applicant or is flagged for the clerk."""
+    return precheck_run(application, [p.item.code for p in planned])
 
 
 def _provide(material: Material) -> Problem:
@@ -158,7 +174,10 @@ def application_submit(*, application: Application, actor) -> Application:
     planned = planned_items(application)
     refresh_identity_answers(application, planned)
     required = required_materials(application, planned)
-    problems = missing_for_submission(application, planned=planned, required=required)
+    findings = precheck(application, planned)
+    problems = missing_for_submission(
+        application, planned=planned, required=required, findings=findings
+    )
     if problems:
         raise ValidationError(problems)
     provide_shared(
@@ -185,6 +204,8 @@ def application_submit(*, application: Application, actor) -> Application:
     # 主动服务: the rules this bundle triggers invite the person its form names (once per
     # person and application, however often it is submitted).
     proactive_on_submission(application)
+    # 智能预审: the warnings and flags stored with the submission, for the clerk and the figures.
+    findings_record(application, findings)
     notify_applicant(
         application,
         _("Application %(reference)s received") % {"reference": application.reference},

@@ -7,6 +7,7 @@ service, turns its refusal into a message and redirects. Another window's applic
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -27,6 +28,8 @@ from kuaiban.cases.access import access_record
 from kuaiban.cases.models import AccessKind
 from kuaiban.documents.models import ResultDelivery
 from kuaiban.documents.selectors import documents_of
+from kuaiban.precheck.selectors import findings_of
+from kuaiban.precheck.services import finding_review
 from kuaiban.ratings.links import rating_qr_svg
 from kuaiban.ratings.models import Channel
 from kuaiban.ratings.selectors import dimensions_for, rating_targets
@@ -114,6 +117,7 @@ def intake_application(request, reference):
             "documents": documents_of(application),
             "delivery": ResultDelivery.objects.filter(application=application).first(),
             "posted_form": PostedResultsForm(),
+            "precheck_findings": list(findings_of(application)),
             **_rating_context(application),
         },
     )
@@ -155,6 +159,25 @@ def intake_hotline_rating(request, reference):
             entered_by=request.user,
         ),
         _("The hotline rating is recorded, marked as entered by you."),
+    )
+    return _back(application)
+
+
+@clerk_required
+@require_POST
+def intake_precheck_verdict(request, reference, finding_id):
+    """The clerk agrees or disagrees with a pre-check finding (智能预审), recorded with who and
+    when; the supervisors' figures count the latest verdict."""
+    application = _application(request, reference)
+    finding = or_404(findings_of(application).filter(pk=finding_id).first())
+    verdict = request.POST.get("verdict")
+    if verdict not in ("agree", "disagree"):
+        messages.error(request, _("Choose agree or disagree."))
+        return _back(application)
+    run_service(
+        request,
+        lambda: finding_review(finding=finding, actor=request.user, agreed=verdict == "agree"),
+        _("Your verdict on the pre-check finding is recorded."),
     )
     return _back(application)
 

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "kuaiban.campaigns",
     "kuaiban.shareddata",
     "kuaiban.proactive",
+    "kuaiban.precheck",
     "kuaiban.departments",
     # the programme's three tasks and their supervision
     "bundles",

@@ -12,7 +12,7 @@ from bundles import selectors
 from bundles.services import submission
 from kuaiban.cases.models import ApplicationMaterial, ApplicationState
 from tests.builders import ready_application, single_item_ready
-from tests.factories import UserFactory
+from tests.factories import UserFactory, generated_resident_id
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +20,12 @@ pytestmark = pytest.mark.django_db
 # provided, what the shared-data sources answered, commitments dropped and shared materials
 # recorded, the application, its event, the cases, their events, the notifications: 14; the
 # form fields a citizen's own identity answers, refreshed (rule IDENTITY-PREFILL): 15; the
-# proactive rules this bundle triggers (kuaiban/proactive): 16.
-BUNDLE_QUERIES = 16
+# proactive rules this bundle triggers (kuaiban/proactive): 16; the smart pre-check
+# (kuaiban/precheck): its rules, the shared data fetched, the applicant's other open applications
+# (the duplicate rule applies to every bundle): 19. When a warning or a flag fires, its findings
+# are one INSERT more, however many (tested below); the applicants here are born in 1960, past
+# the statutory retirement age, so B07's age rule stays quiet and the count the same.
+BUNDLE_QUERIES = 19
 # A single item needs neither the questions nor the bundle's items, nor the rules.
 SINGLE_ITEM_QUERIES = BUNDLE_QUERIES - 3
 
@@ -52,8 +56,27 @@ def _submit_counting_queries(application) -> tuple[int, int]:
     ],
 )
 def test_a_bundle_submission_runs_the_same_queries_whatever_the_bundle(code, answers, cases):
-    application = ready_application(UserFactory(citizen=True), code, answers)
+    application = ready_application(_born_1960(), code, answers)
     assert _submit_counting_queries(application) == (BUNDLE_QUERIES, cases)
+
+
+def _born_1960():
+    return UserFactory(citizen=True, resident_id=generated_resident_id(birth="19600101"))
+
+
+def test_the_pre_check_s_findings_are_one_insert_however_many():
+    first = ready_application(_born_1960(), "B07")
+    submission.application_submit(application=first, actor=first.applicant)
+    # A second B07 of the same applicant (a duplicate: one finding), and one of someone under the
+    # statutory age with a duplicate too (two findings): one INSERT each.
+    second = ready_application(first.applicant, "B07")
+    assert _submit_counting_queries(second) == (BUNDLE_QUERIES + 1, 4)
+    assert second.precheck_findings.count() == 1
+    young = UserFactory(citizen=True, resident_id=generated_resident_id(birth="19960101"))
+    submission.application_submit(application=ready_application(young, "B07"), actor=young)
+    third = ready_application(young, "B07")
+    assert _submit_counting_queries(third) == (BUNDLE_QUERIES + 1, 4)
+    assert third.precheck_findings.count() == 2
 
 
 def test_a_single_item_submission_runs_a_constant_number_of_queries():

@@ -28,6 +28,8 @@ APPEND_ONLY = (
     "documents_resultdocument",
     "commitments_checkevent",
     "campaigns_campaignevent",
+    "precheck_precheckfinding",
+    "precheck_precheckverdict",
 )
 
 

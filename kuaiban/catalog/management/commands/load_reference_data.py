@@ -30,6 +30,12 @@ class Command(BaseCommand):
         seeded = rules_seed(settings.KUAIBAN_FIXTURES_DIR / "proactive.json")
         if options["verbosity"] and seeded:
             self.stdout.write(f"proactive services: {seeded} rules created")
+        # The smart pre-check's rules (智能预审): the same, an administrator's edits kept.
+        from kuaiban.precheck.seed import rules_seed as precheck_rules_seed
+
+        seeded = precheck_rules_seed(settings.KUAIBAN_FIXTURES_DIR / "precheck.json")
+        if options["verbosity"] and seeded:
+            self.stdout.write(f"pre-check: {seeded} rules created")
         # Items and bundles new to the database start with their guide's version 1.
         published = publish_unversioned()
         if options["verbosity"] and published:

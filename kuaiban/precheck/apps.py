@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PrecheckConfig(AppConfig):
+    name = "kuaiban.precheck"
+    label = "precheck"
+    verbose_name = _("Smart pre-check (智能预审)")

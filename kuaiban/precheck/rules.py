@@ -1,0 +1,248 @@
+"""The pre-check's rule kinds, evaluated without the database: facts in, findings out.
+
+    evaluate(rules, facts) -> [Finding]
+
+Facts (`Facts`): the form's answers, the shared-data facts by source kind (those fetched for
+the application: ``identity`` name / birth date / sex, ``social_insurance`` months paid, ...),
+the applicant's ID number, today, and the references of the applicant's other open
+applications of the same bundle or item. A rule whose facts are missing does not fire: the
+pre-check never guesses.
+
+The kinds and their parameters (JSON)
+-------------------------------------
+- ``age_at_least``: ``{"id_field": <form field with the ID number; default the applicant's>,
+  "at_field": <form date field; default today>, "male": <years>, "female": <years>}`` — the
+  person's age (birth date and sex read from the ID number) at the date is at least the age for
+  their sex (e.g. the statutory retirement age). Placeholders: {age}, {required}.
+- ``contribution_years_at_least``: ``{"years": 15, "field": <optional form field, years>}`` —
+  the social-insurance source's months paid (or the form's years) are at least `years`.
+  Placeholders: {years}, {required}.
+- ``dates_in_order``: ``{"fields": [<date field>, <date field>, ...]}`` — each date answered is
+  not after the next one answered. Placeholders: {earlier}, {later} (the two dates).
+- ``name_matches``: ``{"field": <form field with the name>, "source": "identity"}`` — the name
+  typed equals the source's name (spaces ignored). No placeholders (names stay out of the
+  stored message).
+- ``duplicate_open_application``: ``{}`` — no other open application of the same applicant
+  for the same bundle (or single item). Placeholders: {references}.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import pairwise
+
+from django.db import models
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
+
+
+class RuleKind(models.TextChoices):
+    AGE_AT_LEAST = "age_at_least", _("Age at least (from the ID number)")
+    CONTRIBUTION_YEARS_AT_LEAST = "contribution_years_at_least", _("Contribution years at least")
+    DATES_IN_ORDER = "dates_in_order", _("Dates in order")
+    NAME_MATCHES = "name_matches", _("Name matches the shared data")
+    DUPLICATE_OPEN_APPLICATION = "duplicate_open_application", _("No duplicate open application")
+
+
+class Severity(models.TextChoices):
+    BLOCK = "block", _("Block: the application cannot be submitted")
+    WARN = "warn", _("Warn the applicant")
+    FLAG = "flag", _("Flag for the clerk")
+
+
+PLACEHOLDERS: dict[str, set[str]] = {
+    RuleKind.AGE_AT_LEAST: {"age", "required"},
+    RuleKind.CONTRIBUTION_YEARS_AT_LEAST: {"years", "required"},
+    RuleKind.DATES_IN_ORDER: {"earlier", "later"},
+    RuleKind.NAME_MATCHES: set(),
+    RuleKind.DUPLICATE_OPEN_APPLICATION: {"references"},
+}
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    code: str
+    kind: str
+    severity: str
+    explanation_zh: str
+    explanation_en: str = ""
+    params: dict = field(default_factory=dict)
+    key: int | None = None  # the caller's handle on the rule (its primary key), passed through
+
+
+@dataclass(frozen=True)
+class Facts:
+    form: dict = field(default_factory=dict)
+    shared: dict[str, dict] = field(default_factory=dict)
+    applicant_id_number: str = ""
+    today: date = date.min
+    open_duplicates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    message_zh: str
+    message_en: str
+    field: str = ""
+    key: int | None = None
+
+    @property
+    def message(self) -> str:
+        """In the active language (Chinese unless English is active and the rule has it)."""
+        english = (get_language() or "").startswith("en")
+        return (self.message_en if english else "") or self.message_zh
+
+
+def params_errors(kind: str, params) -> list[str]:
+    """What is wrong with a rule's parameters (empty: fine), for the admin."""
+    if not isinstance(params, dict):
+        return [gettext("The parameters are a JSON object.")]
+    errors = []
+    if kind == RuleKind.AGE_AT_LEAST:
+        if not all(isinstance(params.get(s), int) for s in ("male", "female")):
+            errors.append(gettext("“male” and “female” are whole years."))
+    elif kind == RuleKind.CONTRIBUTION_YEARS_AT_LEAST:
+        if not isinstance(params.get("years"), int | float):
+            errors.append(gettext("“years” is a number."))
+    elif kind == RuleKind.DATES_IN_ORDER:
+        fields = params.get("fields")
+        if not isinstance(fields, list) or len(fields) < 2:
+            errors.append(gettext("“fields” lists at least two date fields."))
+    elif kind == RuleKind.NAME_MATCHES and not params.get("field"):
+        errors.append(gettext("“field” names the form field with the name."))
+    return errors
+
+
+def evaluate(rules: Iterable[RuleSpec], facts: Facts) -> list[Finding]:
+    """The findings of `rules` on `facts`, in the rules' order."""
+    findings = []
+    for rule in rules:
+        checked = CHECKS[rule.kind](rule.params or {}, facts)
+        if checked is None:
+            continue
+        values, at_field = checked
+        findings.append(
+            Finding(
+                rule=rule.code,
+                severity=rule.severity,
+                message_zh=_render(rule.explanation_zh, values),
+                message_en=_render(rule.explanation_en, values),
+                field=at_field,
+                key=rule.key,
+            )
+        )
+    return findings
+
+
+Fired = tuple[dict, str] | None  # (the placeholders' values, the form field concerned) or None
+
+
+def _render(template: str, values: dict) -> str:
+    """The template with its {placeholders} filled; an unknown one is left as written."""
+    out = []
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
+        out.append(literal)
+        if name is not None:
+            out.append(str(values[name]) if name in values else "{" + name + "}")
+    return "".join(out)
+
+
+def birth_and_sex(number: str) -> tuple[date, str] | None:
+    number = (number or "").strip().upper()
+    if len(number) != 18 or not number[:17].isdigit():
+        return None
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return None
+    return born, ("male" if int(number[16]) % 2 else "female")
+
+
+def age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def _date(value) -> date | None:
+    try:
+        return date.fromisoformat(str(value or "").strip()[:10])
+    except ValueError:
+        return None
+
+
+def _age_at_least(params: dict, facts: Facts) -> Fired:
+    id_field = params.get("id_field", "")
+    number = str(facts.form.get(id_field) or "") if id_field else facts.applicant_id_number
+    person = birth_and_sex(number)
+    if person is None:
+        return None
+    born, sex = person
+    required = params.get(sex)
+    at_field = params.get("at_field", "")
+    day = _date(facts.form.get(at_field)) if at_field else None
+    age = age_on(born, day or facts.today)
+    if not isinstance(required, int) or age >= required:
+        return None
+    return {"age": age, "required": required}, id_field
+
+
+def _contribution_years(params: dict, facts: Facts) -> Fired:
+    required = params.get("years", 15)
+    months = str(facts.shared.get("social_insurance", {}).get("months_paid") or "")
+    form_field = params.get("field", "")
+    typed = str(facts.form.get(form_field) or "") if form_field else ""
+    try:
+        if months:
+            years = float(months) / 12
+        elif typed:
+            years = float(typed)
+        else:
+            return None
+    except (TypeError, ValueError):
+        return None
+    if years >= required:
+        return None
+    shown = f"{years:.1f}".removesuffix(".0")
+    return {"years": shown, "required": required}, form_field
+
+
+def _dates_in_order(params: dict, facts: Facts) -> Fired:
+    answered = [
+        (code, day) for code in params.get("fields", []) if (day := _date(facts.form.get(code)))
+    ]
+    for (_first, earlier), (second, later) in pairwise(answered):
+        if earlier > later:
+            return {"earlier": earlier.isoformat(), "later": later.isoformat()}, second
+    return None
+
+
+def _squeeze(name) -> str:
+    return "".join(str(name or "").split())
+
+
+def _name_matches(params: dict, facts: Facts) -> Fired:
+    form_field = params.get("field", "")
+    typed = _squeeze(facts.form.get(form_field))
+    known = _squeeze(facts.shared.get(params.get("source", "identity"), {}).get("name"))
+    if not typed or not known or typed == known:
+        return None
+    return {}, form_field
+
+
+def _duplicate(params: dict, facts: Facts) -> Fired:
+    if not facts.open_duplicates:
+        return None
+    return {"references": "、".join(facts.open_duplicates)}, ""
+
+
+CHECKS: dict[str, Callable[[dict, Facts], Fired]] = {
+    RuleKind.AGE_AT_LEAST: _age_at_least,
+    RuleKind.CONTRIBUTION_YEARS_AT_LEAST: _contribution_years,
+    RuleKind.DATES_IN_ORDER: _dates_in_order,
+    RuleKind.NAME_MATCHES: _name_matches,
+    RuleKind.DUPLICATE_OPEN_APPLICATION: _duplicate,
+}

@@ -1,0 +1,106 @@
+"""The pre-check run on an application (facts gathered, rules evaluated), its findings stored at
+submission, and the clerk's verdict on a finding."""
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kuaiban.cases.models import Application, ApplicationState
+from kuaiban.shareddata.models import FetchStatus, SharedDataRecord
+
+from .models import PrecheckFinding, PrecheckRule, PrecheckVerdict
+from .rules import Facts, Finding, RuleKind, RuleSpec, Severity, evaluate
+
+# Applications that are still being handled: a second one for the same thing is a duplicate.
+OPEN_STATES = (
+    ApplicationState.SUBMITTED,
+    ApplicationState.RETURNED,
+    ApplicationState.ACCEPTED,
+    ApplicationState.IN_PROGRESS,
+)
+
+
+def rules_for(application: Application, items: Iterable[str] | None = None) -> list[PrecheckRule]:
+    """The enabled rules that apply: of the application's bundle, of one of its items (`items`:
+    the planned items' codes, from the caller; by default the single item applied for), or of
+    every application. One query."""
+    if items is None:
+        items = [application.item.code] if application.item else []
+    codes = set(items)
+    applies = Q(bundle__isnull=True) | Q(bundle_id=application.bundle_id)
+    rules = PrecheckRule.objects.filter(applies, enabled=True).select_related("item")
+    return [r for r in rules.order_by("code") if r.item is None or r.item.code in codes]
+
+
+def facts_for(application: Application, rules: list[PrecheckRule]) -> Facts:
+    """What the rules read: the form, the shared data fetched for the application (found), the
+    applicant's ID number and, when a rule asks, the applicant's other open applications of the
+    same bundle or item. One query for the shared data, one for duplicates (when asked)."""
+    shared: dict[str, dict] = {}
+    found = SharedDataRecord.objects.filter(application=application, status=FetchStatus.FOUND)
+    for record in found.order_by("pk"):
+        shared.setdefault(record.kind, {}).update(record.facts or {})
+    duplicates: tuple[str, ...] = ()
+    if any(r.kind == RuleKind.DUPLICATE_OPEN_APPLICATION for r in rules):
+        same = (
+            Q(bundle_id=application.bundle_id)
+            if application.bundle_id
+            else Q(bundle__isnull=True, item_id=application.item_id)
+        )
+        others = Application.objects.filter(
+            same, applicant_id=application.applicant_id, state__in=OPEN_STATES
+        ).exclude(pk=application.pk)
+        duplicates = tuple(
+            others.order_by("submitted_at", "pk").values_list("reference", flat=True)
+        )
+    return Facts(
+        form=application.form_data or {},
+        shared=shared,
+        applicant_id_number=(application.applicant.resident_id or "").upper(),
+        today=timezone.localdate(),
+        open_duplicates=duplicates,
+    )
+
+
+def precheck_run(application: Application, items: Iterable[str] | None = None) -> list[Finding]:
+    """The pre-check's findings on the application as it stands (nothing stored)."""
+    rules = rules_for(application, items)
+    if not rules:
+        return []
+    specs = [
+        RuleSpec(r.code, r.kind, r.severity, r.explanation_zh, r.explanation_en, r.params, r.pk)
+        for r in rules
+    ]
+    return evaluate(specs, facts_for(application, rules))
+
+
+def findings_record(application: Application, findings: list[Finding]) -> None:
+    """Store the warnings and flags of a submission (in its transaction): one INSERT, none
+    when nothing fired. A block never gets here (it refuses the submission)."""
+    kept = [f for f in findings if f.severity != Severity.BLOCK and f.key is not None]
+    if not kept:
+        return
+    now = timezone.now()
+    PrecheckFinding.objects.bulk_create(
+        PrecheckFinding(
+            application=application,
+            rule_id=f.key,  # type: ignore[misc]  # None filtered out above
+            severity=f.severity,
+            field=f.field,
+            message_zh=f.message_zh,
+            message_en=f.message_en,
+            created_at=now,
+        )
+        for f in kept
+    )
+
+
+def finding_review(*, finding: PrecheckFinding, actor, agreed: bool) -> PrecheckVerdict:
+    """The clerk's verdict on a finding (agree / disagree), recorded with who and when; a later
+    verdict replaces an earlier one in the figures."""
+    if not actor.is_authenticated:
+        raise ValidationError(_("Sign in to record a verdict."))
+    return PrecheckVerdict.objects.create(finding=finding, agreed=agreed, by=actor)
