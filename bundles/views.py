@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kuaiban.accounts.decorators import applicant_required
@@ -472,6 +473,10 @@ def review(request, reference):
                 actor=request.user,
                 consented=request.POST.get("consent") == "on",
             )
+            if _precheck_unseen(application, request.POST.getlist("precheck_seen")):
+                # 智能预审: the data just fetched raised a warning the page did not show yet.
+                messages.warning(request, PRECHECK_UNSEEN)
+                return redirect("applications:review", reference=reference)
             submission.application_submit(application=application, actor=request.user)
         except ValidationError as error:
             for message in error.messages:
@@ -510,6 +515,18 @@ def review(request, reference):
             "returned": returned,
         },
     )
+
+
+PRECHECK_UNSEEN = gettext_lazy(
+    "The pre-check found something in the data just fetched: read it below, then submit again."
+)
+
+
+def _precheck_unseen(application, seen: list[str]) -> bool:
+    """A warning of the pre-check the applicant has not been shown (the check page sends the
+    codes of those it showed): they are warned before they submit, never after."""
+    findings = submission.precheck(application, selectors.planned_items(application))
+    return bool({f.rule for f in findings if f.severity == Severity.WARN} - set(seen))
 
 
 def _problem_href(application, problem) -> str:

@@ -340,7 +340,7 @@ def on_record(user, *, insured: bool = True) -> None:
     if user.resident_id:
         reference_identities_load([(user.real_name, user.resident_id)])
         if insured:
-            facts = {"insured_since": "2012-07", "months_paid": "160", "bank": "测试银行"}
+            facts = {"insured_since": "2011-12", "months_paid": "180", "bank": "测试银行"}
             facts["account"] = "6222020000001234"
             reference_records_load(
                 DataKind.SOCIAL_INSURANCE, [(user.resident_id, f"SI-{user.pk}", facts)]

@@ -131,6 +131,25 @@ def test_rule_PC_B07_CONTRIB_warns_before_submission_with_the_reason(client):
     assert "累计缴费10年" in stored.message_zh
 
 
+def test_a_warning_from_data_fetched_at_submission_is_shown_before_it_is_submitted(client):
+    # The first press of "submit" fetches the social-insurance record (with consent): its
+    # warning was not on the page, so the applicant is brought back to read it, not submitted.
+    user = _retiree(months_paid="120")
+    application = ready_application(user, "B07")
+    client.force_login(user)
+    url = f"/applications/{application.reference}/review/"
+    assert client.post(url, {"consent": "on"}).url == url
+    application.refresh_from_db()
+    assert application.state == "draft"
+    page = client.get(url).content.decode()
+    assert "累计缴费10年，不足15年" in page
+    assert 'name="precheck_seen" value="PC-B07-CONTRIB"' in page
+    # Submitted once they have seen it (the page sends what it showed).
+    done = client.post(url, {"consent": "on", "precheck_seen": ["PC-B07-CONTRIB"]})
+    assert done.url == f"/applications/{application.reference}/done/"
+    assert application.precheck_findings.get().rule.code == "PC-B07-CONTRIB"
+
+
 def test_enough_contribution_years_warn_nothing(client):
     user = _retiree(months_paid="200")
     application = ready_application(user, "B07")
