@@ -293,3 +293,37 @@ def test_the_supervisors_figures_equal_direct_counts(client):
     assert 'data-rule="PC-DUPLICATE" data-fired="2" data-reviewed="2" data-agreed="2"' in (
         page.content.decode()
     )
+
+
+# -- the rules as data -------------------------------------------------------------------------
+
+
+def test_reloading_the_reference_data_keeps_an_administrator_s_rules():
+    from django.core.management import call_command
+
+    PrecheckRule.objects.filter(code="PC-B07-CONTRIB").update(enabled=False, params={"years": 20})
+    PrecheckRule.objects.filter(code="PC-B07-AGE").delete()
+    call_command("load_reference_data", verbosity=0)
+    contrib = PrecheckRule.objects.get(code="PC-B07-CONTRIB")
+    assert (contrib.enabled, contrib.params) == (False, {"years": 20})
+    assert PrecheckRule.objects.get(code="PC-B07-AGE").params["male"] == 60
+
+
+def test_a_rule_s_parameters_are_checked_before_it_is_saved():
+    rule = PrecheckRule.objects.get(code="PC-B07-AGE")
+    rule.params = {"male": "sixty"}
+    with pytest.raises(ValidationError) as refused:
+        rule.full_clean()
+    assert "params" in refused.value.message_dict
+    rule.params = {"male": 63, "female": 55}
+    rule.full_clean()
+
+
+def test_findings_and_verdicts_are_append_only():
+    first = submitted("B10")
+    second = submit(ready_application(first.applicant, "B10"))
+    finding = second.precheck_findings.get()
+    with pytest.raises(TypeError):
+        finding.save()
+    with pytest.raises(TypeError):
+        PrecheckFinding.objects.filter(pk=finding.pk).update(message_zh="改")
