@@ -506,7 +506,7 @@ def review(request, reference):
             "to_fetch": submission.shared_data_to_fetch(required),
             "problems": (
                 problems := submission.missing_for_submission(
-                    application, required=required, findings=findings
+                    application, planned=planned, required=required, findings=findings
                 )
             ),
             # 智能预审: what the applicant is warned of (may still submit).
