@@ -327,3 +327,14 @@ def test_findings_and_verdicts_are_append_only():
         finding.save()
     with pytest.raises(TypeError):
         PrecheckFinding.objects.filter(pk=finding.pk).update(message_zh="改")
+
+
+def test_the_admin_edits_rules_and_only_reads_findings_and_verdicts(client):
+    client.force_login(UserFactory(role="administrator", is_staff=True, is_superuser=True))
+    rule = PrecheckRule.objects.get(code="PC-B07-CONTRIB")
+    page = client.get("/admin/precheck/precheckrule/")
+    assert page.status_code == 200 and "PC-B07-CONTRIB" in page.content.decode()
+    assert client.get(f"/admin/precheck/precheckrule/{rule.pk}/change/").status_code == 200
+    for table in ("precheckfinding", "precheckverdict"):
+        assert client.get(f"/admin/precheck/{table}/").status_code == 200
+        assert client.get(f"/admin/precheck/{table}/add/").status_code == 403
