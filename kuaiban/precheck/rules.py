@@ -22,8 +22,12 @@ The kinds and their parameters (JSON)
 - ``name_matches``: ``{"field": <form field with the name>, "source": "identity"}`` — the name
   typed equals the source's name (spaces ignored). No placeholders (names stay out of the
   stored message).
-- ``duplicate_open_application``: ``{}`` — no other open application of the same applicant
-  for the same bundle (or single item). Placeholders: {references}.
+- ``duplicate_open_application``: ``{"person_fields": [<form fields with the person's ID
+  number>, ...]}`` — no other open application of the same applicant for the same bundle (or
+  single item) about the same person: when this form names a person in one of the fields (or
+  its table of persons, ``form["persons"]``), only an open application naming one of them
+  counts (an employer's filings for two employees are not duplicates). Placeholders:
+  {references}.
 """
 
 from __future__ import annotations
@@ -79,7 +83,8 @@ class Facts:
     shared: dict[str, dict] = field(default_factory=dict)
     applicant_id_number: str = ""
     today: date = date.min
-    open_duplicates: tuple[str, ...] = ()
+    # The applicant's other open applications of the same bundle or item: (reference, form).
+    open_applications: tuple[tuple[str, dict], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -233,10 +238,23 @@ def _name_matches(params: dict, facts: Facts) -> Fired:
     return {}, form_field
 
 
+def _people(form: dict, fields: list[str]) -> set[str]:
+    """The ID numbers the form names in `fields`, also in its table of persons."""
+    rows = [form, *(r for r in form.get("persons") or [] if isinstance(r, dict))]
+    return {str(row.get(f) or "").strip().upper() for row in rows for f in fields} - {""}
+
+
 def _duplicate(params: dict, facts: Facts) -> Fired:
-    if not facts.open_duplicates:
+    fields = [f for f in params.get("person_fields", []) if isinstance(f, str)]
+    mine = _people(facts.form, fields)
+    same = [
+        reference
+        for reference, form in facts.open_applications
+        if not mine or mine & _people(form or {}, fields)
+    ]
+    if not same:
         return None
-    return {"references": "、".join(facts.open_duplicates)}, ""
+    return {"references": "、".join(same)}, ""
 
 
 CHECKS: dict[str, Callable[[dict, Facts], Fired]] = {

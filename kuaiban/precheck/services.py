@@ -43,7 +43,7 @@ def facts_for(application: Application, rules: list[PrecheckRule]) -> Facts:
     found = SharedDataRecord.objects.filter(application=application, status=FetchStatus.FOUND)
     for record in found.order_by("pk"):
         shared.setdefault(record.kind, {}).update(record.facts or {})
-    duplicates: tuple[str, ...] = ()
+    duplicates: tuple[tuple[str, dict], ...] = ()
     if any(r.kind == RuleKind.DUPLICATE_OPEN_APPLICATION for r in rules):
         same = (
             Q(bundle_id=application.bundle_id)
@@ -53,15 +53,14 @@ def facts_for(application: Application, rules: list[PrecheckRule]) -> Facts:
         others = Application.objects.filter(
             same, applicant_id=application.applicant_id, state__in=OPEN_STATES
         ).exclude(pk=application.pk)
-        duplicates = tuple(
-            others.order_by("submitted_at", "pk").values_list("reference", flat=True)
-        )
+        ordered = others.order_by("submitted_at", "pk")
+        duplicates = tuple(ordered.values_list("reference", "form_data"))
     return Facts(
         form=application.form_data or {},
         shared=shared,
         applicant_id_number=(application.applicant.resident_id or "").upper(),
         today=timezone.localdate(),
-        open_duplicates=duplicates,
+        open_applications=duplicates,
     )
 
 

@@ -18,7 +18,7 @@ from kuaiban.precheck.selectors import precheck_figures
 from kuaiban.precheck.services import precheck_run
 from kuaiban.shareddata.kinds import DataKind
 from kuaiban.shareddata.services import reference_records_load
-from tests.builders import clerk_of, ready_application, submit, submitted
+from tests.builders import clerk_of, ready_application, submit, submitted, submitted_with_form
 from tests.factories import UserFactory, generated_resident_id
 
 pytestmark = pytest.mark.django_db
@@ -82,11 +82,25 @@ def test_name_matches_ignores_spaces_and_needs_both_names():
     assert evaluate([rule], Facts(form={"n": "王晓明"})) == []
 
 
-def test_duplicate_lists_the_open_references():
+def test_duplicate_lists_the_open_references_about_the_same_person():
     rule = _spec(RuleKind.DUPLICATE_OPEN_APPLICATION, {}, text="{references}")
-    found = evaluate([rule], Facts(open_duplicates=("A1", "A2")))
-    assert [f.message_zh for f in found] == ["A1、A2"]
+    others = (("A1", {}), ("A2", {"id": "X"}))
+    assert [f.message_zh for f in evaluate([rule], Facts(open_applications=others))] == ["A1、A2"]
     assert evaluate([rule], Facts()) == []
+    # With person fields: only an open application naming the same person counts (also in
+    # its table of persons); a form naming no one compares as before.
+    by_person = _spec(
+        RuleKind.DUPLICATE_OPEN_APPLICATION, {"person_fields": ["id"]}, text="{references}"
+    )
+    others = (("A1", {"id": "x1"}), ("A2", {"id": "Y", "persons": [{"id": "Z"}]}))
+    found = evaluate([by_person], Facts(form={"id": "X1"}, open_applications=others))
+    assert [f.message_zh for f in found] == ["A1"]
+    found = evaluate(
+        [by_person], Facts(form={"id": "Q", "persons": [{"id": "Z"}]}, open_applications=others)
+    )
+    assert [f.message_zh for f in found] == ["A2"]
+    assert evaluate([by_person], Facts(form={"id": "Q"}, open_applications=others)) == []
+    assert len(evaluate([by_person], Facts(open_applications=others))) == 1
 
 
 # -- the shipped rules on applications ---------------------------------------------------------
@@ -234,6 +248,16 @@ def test_rule_PC_DUPLICATE_catches_a_second_open_application_of_the_same_bundle(
     # Once the first is withdrawn or concluded it is no longer open: a third draft is clean.
     Application.objects.filter(pk__in=[first.pk, second.pk]).update(state="concluded")
     assert precheck_run(ready_application(user, "B10")) == []
+
+
+def test_an_employer_s_filings_for_two_employees_are_not_duplicates():
+    employer = UserFactory(enterprise=True)
+    one, two = generated_resident_id(), generated_resident_id()
+    submitted_with_form("B02", employer, {"employee_id_number": one, "employee_name": "甲"})
+    other = submitted_with_form("B02", employer, {"employee_id_number": two, "employee_name": "乙"})
+    assert not other.precheck_findings.exists()
+    again = submitted_with_form("B02", employer, {"employee_id_number": one, "employee_name": "甲"})
+    assert again.precheck_findings.get().rule.code == "PC-DUPLICATE"
 
 
 def test_a_disabled_rule_does_not_fire():
