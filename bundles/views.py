@@ -466,6 +466,7 @@ def review(request, reference):
         return blocked
     if request.method == "POST":
         try:
+            shown = _precheck_warnings(application)  # those the check page showed
             # Shared data first, outside the submission's transaction (a slow source never
             # holds the application's lock); then the submission reads what was fetched.
             submission.shared_data_fetch(
@@ -473,8 +474,8 @@ def review(request, reference):
                 actor=request.user,
                 consented=request.POST.get("consent") == "on",
             )
-            if _precheck_unseen(application, request.POST.getlist("precheck_seen")):
-                # 智能预审: the data just fetched raised a warning the page did not show yet.
+            if _precheck_warnings(application) - shown:
+                # 智能预审: the data just fetched raised a warning the page could not show yet.
                 messages.warning(request, PRECHECK_UNSEEN)
                 return redirect("applications:review", reference=reference)
             submission.application_submit(application=application, actor=request.user)
@@ -522,11 +523,13 @@ PRECHECK_UNSEEN = gettext_lazy(
 )
 
 
-def _precheck_unseen(application, seen: list[str]) -> bool:
-    """A warning of the pre-check the applicant has not been shown (the check page sends the
-    codes of those it showed): they are warned before they submit, never after."""
+def _precheck_warnings(application) -> set[str]:
+    """The codes of the pre-check's warnings on the application as it stands. Compared before
+    and after the shared data are fetched at submission: a warning the fetched data raised
+    brings the applicant back to the check page to read it first (submitting again, the data
+    are there and the warning shown: it goes through)."""
     findings = submission.precheck(application, selectors.planned_items(application))
-    return bool({f.rule for f in findings if f.severity == Severity.WARN} - set(seen))
+    return {f.rule for f in findings if f.severity == Severity.WARN}
 
 
 def _problem_href(application, problem) -> str:
