@@ -53,6 +53,12 @@ app.conf.beat_schedule = {
         "task": "proactive.run_rules",
         "schedule": float(os.environ.get("KUAIBAN_PROACTIVE_SECONDS", str(24 * 60 * 60))),
     },
+    # 免申即享: the entitlement rules that are on propose their item to whom the shared data
+    # makes eligible (once per person and rule).
+    "entitlement-rules": {
+        "task": "bundles.run_entitlement_rules",
+        "schedule": float(os.environ.get("KUAIBAN_PROACTIVE_SECONDS", str(24 * 60 * 60))),
+    },
     # A safety net for provisional clocks (a year loaded while no worker listened).
     "recompute-provisional": {
         "task": "speedup.recompute_deadlines",

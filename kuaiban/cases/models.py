@@ -91,6 +91,8 @@ class EventAction(models.TextChoices):
     RESULTS_POSTED = "results_posted", _("Results posted")
     STOP = "stop", _("Decision stopped")
     REVOKE = "revoke", _("Decision revoked")
+    PROPOSE = "propose", _("Proposed by an entitlement rule (免申即享)")
+    OBJECT = "object", _("The person objected to the proposal")
 
 
 class VisitKind(models.TextChoices):
@@ -135,6 +137,8 @@ class Application(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
     class Channel(models.TextChoices):
         ONLINE = "online", _("Online")
         WINDOW = "window", _("At a window")
+        # 免申即享: proposed by an entitlement rule from shared data, without an application.
+        PROACTIVE = "proactive", _("Proposed without an application")
 
     class Delivery(models.TextChoices):
         PICKUP = "pickup", _("Pick up at the hall")

@@ -240,3 +240,112 @@ class OptOut(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_hash[:8]}: {self.rule or '*'}"
+
+
+# -- 免申即享: entitlements proposed without an application -----------------------------------
+
+CONDITION_OPERATORS = ("=", "!=", ">=", "<=", ">", "<")
+
+
+class EntitlementRule(models.Model):
+    """免申即享 where the law allows: for an item whose eligibility is decidable from shared data
+    alone, the people of a source whose facts meet every condition get the item proposed to the
+    handling unit without applying (an application of channel PROACTIVE, accepted at once); they
+    are told and may object within `objection_days`. Conditions are data: a list of
+    {"fact": …, "op": one of = != >= <= > <, "value": …} over the facts of the person's record
+    of `source` plus `age` (whole years today), `sex` and `birth_date` read from the ID number."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    item = models.ForeignKey(
+        "catalog.ServiceItem",
+        verbose_name=_("item proposed"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    source = models.CharField(
+        _("candidates from"),
+        max_length=32,
+        choices=[("social_insurance", _("Social-insurance history (参保缴费记录)"))],
+        default="social_insurance",
+    )
+    conditions = models.JSONField(_("eligibility conditions"), default=list, blank=True)
+    prefill = models.JSONField(
+        _("pre-filled answers"),
+        default=dict,
+        blank=True,
+        help_text=_("Form field code → fact name (name, id_number, birth_date, or a record fact)."),
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=RuleStatus.choices, default=RuleStatus.DRAFT
+    )
+    objection_days = models.PositiveSmallIntegerField(_("days to object"), default=15)
+    message_zh = models.TextField(
+        _("notice (Chinese)"), help_text=_("Placeholders: {name} {item} {link} {days}")
+    )
+
+    class Meta:
+        verbose_name = _("entitlement rule (免申即享)")
+        verbose_name_plural = _("entitlement rules (免申即享)")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def proposes(self) -> bool:
+        return self.status == RuleStatus.ON
+
+    def clean(self) -> None:
+        errors: dict[str, list] = {}
+        conditions = self.conditions if isinstance(self.conditions, list) else None
+        if not conditions or not all(
+            isinstance(c, dict)
+            and c.get("fact")
+            and c.get("op") in CONDITION_OPERATORS
+            and "value" in c
+            for c in conditions
+        ):
+            errors["conditions"] = [
+                _('A list of {"fact": …, "op": "=", "!=", ">=", "<=", ">" or "<", "value": …}.')
+            ]
+        if not isinstance(self.prefill, dict):
+            errors["prefill"] = [_("A mapping of form field codes to fact names.")]
+        try:
+            self.message_zh.format(name="", item="", link="", days="")
+        except (KeyError, IndexError, ValueError):
+            errors["message_zh"] = [_("Use only the placeholders {name} {item} {link} {days}.")]
+        if errors:
+            raise ValidationError(errors)
+
+
+class Proposal(models.Model):
+    """One proposal of one rule's item to one person (the keyed hash of the ID number): written
+    once under a unique constraint, however often the rule runs. The application is the case the
+    unit decides; an objection withdraws it."""
+
+    rule = models.ForeignKey(
+        EntitlementRule, on_delete=models.PROTECT, related_name="proposals", verbose_name=_("rule")
+    )
+    person_hash = models.CharField(max_length=64, editable=False)
+    application = models.OneToOneField(
+        "cases.Application",
+        on_delete=models.PROTECT,
+        related_name="proposal",
+        verbose_name=_("application"),
+    )
+    # The facts the decision rests on (may hold personal numbers: encrypted; shown masked).
+    facts = EncryptedJSONField(_("facts"), default=dict, blank=True)
+    proposed_at = models.DateTimeField(_("proposed"), default=timezone.now)
+    objection_due = models.DateTimeField(_("objections until"))
+    objected_at = models.DateTimeField(_("objected"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("proposal (免申即享)")
+        verbose_name_plural = _("proposals (免申即享)")
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "person_hash"], name="proactive_proposed_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule.code} → {self.application_id}"

@@ -1,0 +1,186 @@
+"""免申即享 (kuaiban/proactive/entitlements.py, bundles/services/entitlements.py): rule
+ENTITLEMENT-ONCE (one proposal per person and rule, however often the rule runs),
+ENTITLEMENT-DATA-DECIDES (only people whose shared data meets every condition; a verified
+account or a window-only record), ENTITLEMENT-DRY-RUN (counted, nothing created),
+ENTITLEMENT-OBJECTION (the person objects within the days: withdrawn with the reason),
+ENTITLEMENT-DECIDED-AS-USUAL (the unit approves, the person is told) and ENTITLEMENT-CLOCK (the
+case's clock starts at the proposal)."""
+
+import itertools
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from bundles.services.entitlements import entitlements_propose, entitlements_run, proposal_object
+from kuaiban.accounts.identity import resident_id_check_char
+from kuaiban.cases.models import (
+    Application,
+    ApplicationState,
+    CaseEvent,
+    CaseState,
+    EventAction,
+)
+from kuaiban.catalog.models import ServiceItem
+from kuaiban.notifications.models import Notification
+from kuaiban.proactive.entitlements import entitlement_dry_run
+from kuaiban.proactive.models import EntitlementRule, Proposal, RuleStatus
+from kuaiban.shareddata.kinds import DataKind
+from kuaiban.shareddata.services import reference_records_load
+from tests.builders import approved, reviewer_of
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+_serial = itertools.count(101, 2)  # odd: a man's number
+
+
+def _man_born(birth: str) -> str:
+    first17 = f"321002{birth}{next(_serial) % 1000:03d}"
+    return first17 + resident_id_check_char(first17)
+
+
+def _insured(months: int, *, birth: str = "19600115", **kwargs):
+    """A citizen (a man born on `birth`) with `months` of contributions in the source."""
+    user = UserFactory(citizen=True, resident_id=_man_born(birth), **kwargs)
+    facts = {"insured_since": "1990-07", "months_paid": str(months)}
+    reference_records_load(DataKind.SOCIAL_INSURANCE, [(user.resident_id, f"SI-{user.pk}", facts)])
+    return user
+
+
+def _rule(status: str = RuleStatus.ON) -> EntitlementRule:
+    """Normal retirement (SI-013) for men: 60 or over, at least 15 years of contributions."""
+    return EntitlementRule.objects.create(
+        code="E-TEST-RETIRE",
+        name="职工正常退休（男）",
+        item=ServiceItem.objects.get(code="SI-013"),
+        conditions=[
+            {"fact": "sex", "op": "=", "value": "male"},
+            {"fact": "age", "op": ">=", "value": 60},
+            {"fact": "months_paid", "op": ">=", "value": 180},
+        ],
+        prefill={
+            "retiree_name": "name",
+            "retiree_id_number": "id_number",
+            "file_birth_date": "birth_date",
+        },
+        status=status,
+        objection_days=15,
+        message_zh="{name}：已为您提出{item}，{days}日内可提出异议：{link}",
+    )
+
+
+def test_rule_entitlement_once_even_if_the_rule_runs_twice():
+    person = _insured(200)
+    rule = _rule()
+    assert entitlements_propose(rule) == 1
+    assert entitlements_run() == {rule.code: 0}
+    proposal = Proposal.objects.get(rule=rule)
+    application = proposal.application
+    assert Application.objects.filter(applicant=person).count() == 1
+    assert application.channel == Application.Channel.PROACTIVE
+    assert application.item.code == "SI-013"
+    assert application.state == ApplicationState.ACCEPTED
+    assert application.cases.get().state == CaseState.ACCEPTED
+    assert application.form_data["retiree_id_number"] == person.resident_id
+    assert application.form_data["retiree_name"] == person.real_name
+    assert application.form_data["file_birth_date"] == "1960-01-15"
+    event = CaseEvent.objects.get(application=application, action=EventAction.PROPOSE)
+    assert event.data["rule"] == rule.code
+    assert "months_paid" in event.data["facts"]
+    told = Notification.objects.filter(recipient=person, link__contains=application.reference)
+    assert told.filter(body__contains="职工正常退休审批").exists()
+
+
+def test_rule_entitlement_data_decides_an_ineligible_person_gets_none():
+    too_few = _insured(160)
+    too_young = _insured(240, birth="19800115")
+    unverified = _insured(240, unverified=True)
+    rule = _rule()
+    assert entitlements_propose(rule) == 0
+    assert not Application.objects.filter(applicant__in=[too_few, too_young, unverified]).exists()
+    assert not Proposal.objects.exists()
+
+
+def test_rule_entitlement_data_decides_a_window_only_record_is_proposed_to():
+    person = _insured(200, window_only=True, is_verified=False)
+    person.set_resident_id(person.resident_id)
+    person.save()
+    assert entitlements_propose(_rule()) == 1
+    assert Proposal.objects.get().application.applicant == person
+
+
+def test_rule_entitlement_dry_run_reports_the_count_and_creates_nothing():
+    person = _insured(200)
+    _insured(100)
+    rule = _rule(status=RuleStatus.DRY_RUN)
+    result = entitlement_dry_run(rule)
+    assert result.count == 1
+    assert result.sample[0]["id_number"] != person.resident_id
+    assert result.sample[0]["id_number"][:6] == person.resident_id[:6]
+    assert entitlements_propose(rule) == 0  # a rule in dry run proposes nothing
+    assert entitlements_run() == {}
+    assert not Application.objects.exists()
+    assert not Proposal.objects.exists()
+    assert not Notification.objects.filter(recipient=person).exists()
+
+
+def test_rule_entitlement_objection_withdraws_with_the_reason():
+    person = _insured(200)
+    entitlements_propose(_rule())
+    application = Proposal.objects.get().application
+    proposal_object(application=application, actor=person, reason="我仍在职，暂不退休")
+    application.refresh_from_db()
+    assert application.state == ApplicationState.WITHDRAWN
+    assert application.cases.get().state == CaseState.WITHDRAWN
+    objection = CaseEvent.objects.get(application=application, action=EventAction.OBJECT)
+    assert objection.reason == "我仍在职，暂不退休"
+    assert objection.actor == person
+    assert Proposal.objects.get().objected_at is not None
+    # The rule running again does not propose again.
+    assert entitlements_propose(_rule_again()) == 0
+
+
+def _rule_again() -> EntitlementRule:
+    return EntitlementRule.objects.get(code="E-TEST-RETIRE")
+
+
+def test_rule_entitlement_objection_needs_a_reason_the_person_and_the_time():
+    person = _insured(200)
+    entitlements_propose(_rule())
+    application = Proposal.objects.get().application
+    with pytest.raises(ValidationError):
+        proposal_object(application=application, actor=person, reason=" ")
+    with pytest.raises(ValidationError):
+        proposal_object(application=application, actor=UserFactory(citizen=True), reason="不要")
+    late = timezone.now() + timedelta(days=16)
+    with time_machine.travel(late), pytest.raises(ValidationError):
+        proposal_object(application=application, actor=person, reason="不要")
+    application.refresh_from_db()
+    assert application.state == ApplicationState.ACCEPTED
+
+
+def test_rule_entitlement_decided_as_usual_the_unit_approves_and_the_person_is_told():
+    person = _insured(200)
+    entitlements_propose(_rule())
+    application = Proposal.objects.get().application
+    before = Notification.objects.filter(recipient=person).count()
+    case = approved(application.cases.get(), reviewer_of("SBZX"))
+    assert case.state in (CaseState.APPROVED, CaseState.CONCLUDED)
+    application.refresh_from_db()
+    assert application.state == ApplicationState.CONCLUDED
+    assert Notification.objects.filter(recipient=person).count() > before
+
+
+def test_rule_entitlement_clock_starts_at_the_proposal():
+    _insured(200)
+    entitlements_propose(_rule())
+    proposal = Proposal.objects.get()
+    case = proposal.application.cases.get()
+    assert case.accepted_at == proposal.proposed_at
+    assert case.received_at == proposal.proposed_at
+    assert case.committed_due_at is not None and case.committed_due_at > proposal.proposed_at
+
