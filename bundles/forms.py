@@ -138,6 +138,14 @@ class WithdrawForm(forms.Form):
     )
 
 
+class ObjectionForm(forms.Form):
+    """免申即享: the person objects to a proposal made without an application."""
+
+    reason = forms.CharField(
+        label=_("Why do you object?"), max_length=300, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
 class RatingForm(forms.Form):
     """好差评: what to rate (an item case or the whole application), the overall grade, the
     template's dimensions for how the service was given, a comment, and whether the unit may see

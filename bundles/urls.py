@@ -29,6 +29,7 @@ urlpatterns = [
     ),
     path("applications/<str:reference>/done/", views.done, name="done"),
     path("applications/<str:reference>/withdraw/", views.withdraw, name="withdraw"),
+    path("applications/<str:reference>/object/", views.object_to_proposal, name="object"),
     path("applications/<str:reference>/rate/", views.rate, name="rate"),
     path(
         "applications/<str:reference>/rate/rectification/<int:follow_up_id>/",

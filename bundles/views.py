@@ -27,6 +27,7 @@ from kuaiban.documents.models import ResultDelivery
 from kuaiban.documents.selectors import documents_released
 from kuaiban.precheck.rules import Severity
 from kuaiban.proactive import services as proactive
+from kuaiban.proactive.selectors import proposal_shown
 from kuaiban.ratings.followups import followup_rate_rectification
 from kuaiban.ratings.links import application_for_token
 from kuaiban.ratings.models import Channel, FollowUp, Grade
@@ -46,6 +47,7 @@ from .forms import (
     ApplicationForm,
     CommitmentForm,
     HearingAnswerForm,
+    ObjectionForm,
     QuestionnaireForm,
     RatingForm,
     RectificationRatingForm,
@@ -54,7 +56,7 @@ from .forms import (
     UploadForm,
     WithdrawForm,
 )
-from .services import applications, corrections, submission
+from .services import applications, corrections, entitlements, submission
 from .services import fitting as fitting_services
 from .services import materials as material_services
 from .services.guards import require_open_to
@@ -558,7 +560,7 @@ def status(request, reference):
     return _status_page(request, _own(request, reference))
 
 
-def _status_page(request, application, *, withdraw_form=None, status=200):
+def _status_page(request, application, *, withdraw_form=None, objection_form=None, status=200):
     application = selectors.application_status(application)
     return render(
         request,
@@ -578,6 +580,8 @@ def _status_page(request, application, *, withdraw_form=None, status=200):
             "hearings": hearings_of(application),
             "hearing_form": HearingAnswerForm(),
             "now": timezone.now(),
+            "proposal": proposal_shown(application.pk),
+            "objection_form": objection_form or ObjectionForm(),
         },
         status=status,
     )
@@ -602,6 +606,27 @@ def hearing_answer(request, reference, hearing_id):
             messages.success(request, _("Your statement has been sent to the unit."))
     else:
         form_errors_as_messages(request, form)
+    return redirect("applications:status", reference=reference)
+
+
+@applicant_required
+@require_POST
+def object_to_proposal(request, reference):
+    """免申即享: the person objects to what was proposed for them without an application; the
+    application is withdrawn with their reason."""
+    application = _own(request, reference)
+    form = ObjectionForm(request.POST)
+    if not form.is_valid():
+        return _status_page(request, application, objection_form=form, status=400)
+    try:
+        entitlements.proposal_object(
+            application=application, actor=request.user, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Your objection is recorded; the proposal is withdrawn."))
     return redirect("applications:status", reference=reference)
 
 

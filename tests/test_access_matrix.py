@@ -226,6 +226,10 @@ MATRIX: dict[str, Row] = {
     "applications:withdraw": _row(
         _draft("withdraw/"), {"owner"}, method="post", data={"confirm": "on"}
     ),
+    # 免申即享: only the owner objects (their draft was not proposed: told so, back to the page)
+    "applications:object": _row(
+        _draft("object/"), {"owner"}, method="post", data={"reason": "不要"}
+    ),
     # 好差评: the owner from the status page; anyone holding the SMS link (it names one application)
     "applications:rate": _row(
         lambda w: f"/applications/{w.application.reference}/rate/", {"owner"}

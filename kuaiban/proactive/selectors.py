@@ -8,7 +8,9 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from .models import InvitationRule
+from kuaiban.shareddata.selectors import masked_facts
+
+from .models import InvitationRule, Proposal
 
 
 @dataclass
@@ -41,3 +43,31 @@ def invitation_funnel(start: date, end: date) -> list[FunnelRow]:
         ),
     )
     return [FunnelRow(r, r.n_invited, r.n_started, r.n_submitted) for r in rules.order_by("code")]
+
+
+@dataclass
+class ProposalShown:
+    """A 免申即享 proposal as its person and the unit see it: the rule, the facts it rests on
+    (personal numbers masked), and whether the person may still object."""
+
+    proposal: Proposal
+    facts: list[tuple[str, str]]
+    may_object: bool
+
+
+def proposal_shown(application_id: int, now: datetime | None = None) -> ProposalShown | None:
+    """The proposal behind an application (None: the person applied themselves)."""
+    proposal = (
+        Proposal.objects.select_related("rule", "application")
+        .filter(application_id=application_id)
+        .first()
+    )
+    if proposal is None:
+        return None
+    now = now or timezone.now()
+    may_object = (
+        proposal.objected_at is None
+        and now <= proposal.objection_due
+        and "withdraw" in proposal.application.available_transitions()
+    )
+    return ProposalShown(proposal, masked_facts(proposal.facts or {}), may_object)

@@ -34,6 +34,7 @@ FACT_LABELS = {
     "months_paid": _("Months of contributions"),
     "bank": _("Bank"),
     "account": _("Account"),
+    "age": _("Age"),
 }
 SEX_LABELS = {"male": _("Male"), "female": _("Female")}
 # Facts that are personal numbers: masked wherever staff see them.
@@ -49,8 +50,13 @@ def records_by_material(application_id: int) -> dict[int, SharedDataRecord]:
 
 def facts_shown(record: SharedDataRecord) -> list[tuple[str, str]]:
     """(label, value) of the facts a source returned, personal numbers masked."""
+    return masked_facts(record.facts or {})
+
+
+def masked_facts(facts: dict) -> list[tuple[str, str]]:
+    """(label, value) of facts, personal numbers masked (a record's, a proposal's)."""
     shown = []
-    for key, value in (record.facts or {}).items():
+    for key, value in facts.items():
         text = str(value)
         if key in MASKED:
             text = MASKED[key](text)

@@ -184,3 +184,17 @@ def test_rule_entitlement_clock_starts_at_the_proposal():
     assert case.received_at == proposal.proposed_at
     assert case.committed_due_at is not None and case.committed_due_at > proposal.proposed_at
 
+
+def test_rule_entitlement_the_status_page_shows_the_proposal_and_takes_an_objection(client):
+    person = _insured(200)
+    entitlements_propose(_rule())
+    application = Proposal.objects.get().application
+    client.force_login(person)
+    status = reverse("applications:status", kwargs={"reference": application.reference})
+    page = client.get(status)
+    assert "免申即享" in page.content.decode()
+    url = reverse("applications:object", kwargs={"reference": application.reference})
+    response = client.post(url, {"reason": "信息有误"})
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert application.state == ApplicationState.WITHDRAWN
