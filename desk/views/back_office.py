@@ -20,6 +20,7 @@ from kuaiban.accounts.decorators import reviewer_required
 from kuaiban.cases.access import access_record
 from kuaiban.cases.clocks import office_time_left, read_clock
 from kuaiban.cases.models import AccessKind
+from kuaiban.proactive.selectors import proposal_shown
 from kuaiban.web import form_errors_as_messages, or_404
 
 from .. import selectors
@@ -101,6 +102,7 @@ def case_detail(request, case_id):
             "extension_form": ReasonForm(prefix="extension"),
             "department_form": DepartmentRequestForm(prefix="department"),
             "reply_form": DepartmentReplyForm(case=case, prefix="reply"),
+            "proposal": proposal_shown(application.pk, now),
         },
     )
 

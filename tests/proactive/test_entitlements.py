@@ -198,3 +198,16 @@ def test_rule_entitlement_the_status_page_shows_the_proposal_and_takes_an_object
     assert response.status_code == 302
     application.refresh_from_db()
     assert application.state == ApplicationState.WITHDRAWN
+
+
+def test_rule_entitlement_the_unit_sees_the_rule_and_the_masked_facts(client):
+    person = _insured(200)
+    entitlements_propose(_rule())
+    case = Proposal.objects.get().application.cases.get()
+    reviewer = reviewer_of("SBZX")
+    client.force_login(reviewer)
+    page = client.get(reverse("staff:case_detail", kwargs={"case_id": case.pk})).content.decode()
+    assert 'data-rule="E-TEST-RETIRE"' in page
+    assert "免申即享" in page
+    assert person.resident_id not in page  # masked
+    assert person.resident_id[:6] in page
