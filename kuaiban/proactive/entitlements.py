@@ -71,8 +71,17 @@ def _number(value) -> Decimal | None:
         return None
 
 
+def _iso_date(value) -> bool:
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return len(str(value)) == 10
+
+
 def condition_met(condition: dict, facts: dict) -> bool:
-    """One condition: numbers compared as numbers, anything else as text; a missing fact never
+    """One condition: numbers compared as numbers, ISO dates as dates, other text only for
+    equality; a missing fact never
     meets a condition (the rule proposes only what the data decides)."""
     name, op, wanted = condition.get("fact"), condition.get("op"), condition.get("value")
     if name not in facts or facts[name] in (None, ""):
@@ -81,7 +90,8 @@ def condition_met(condition: dict, facts: dict) -> bool:
     left, right = _number(have), _number(wanted)
     if left is None or right is None:
         left, right = str(have), str(wanted)  # type: ignore[assignment]
-        if op not in ("=", "!="):
+        # Text is only equal or not, but ISO dates (birth_date <= "1964-12-31") are ordered.
+        if op not in ("=", "!=") and not (_iso_date(left) and _iso_date(right)):
             return False
     return {
         "=": lambda: left == right,

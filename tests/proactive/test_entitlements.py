@@ -211,3 +211,60 @@ def test_rule_entitlement_the_unit_sees_the_rule_and_the_masked_facts(client):
     assert "免申即享" in page
     assert person.resident_id not in page  # masked
     assert person.resident_id[:6] in page
+
+
+def test_rule_entitlement_the_shipped_rule_is_previewed_in_the_admin_and_proposes_nothing(client):
+    """E-SI013-MEN ships in dry run: the admin's preview counts the eligible, masked; nothing is
+    created until an administrator switches it on."""
+    person = _insured(200)
+    _insured(100)
+    rule = EntitlementRule.objects.get(code="E-SI013-MEN")
+    assert rule.status == RuleStatus.DRY_RUN
+    admin = UserFactory(role="administrator", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    response = client.post(
+        "/admin/proactive/entitlementrule/",
+        {"action": "dry_run", "_selected_action": [rule.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    (message,) = [str(m) for m in response.context["messages"]]
+    assert message.startswith("E-SI013-MEN") and " 1 " in message
+    assert person.resident_id not in message and person.resident_id[:6] in message
+    assert entitlements_run() == {}
+    assert not Proposal.objects.exists()
+    rule.status = RuleStatus.ON
+    rule.save()
+    assert entitlements_run() == {"E-SI013-MEN": 1}
+    assert Proposal.objects.get().application.applicant == person
+
+
+def test_rule_entitlement_conditions_compare_numbers_and_iso_dates():
+    from kuaiban.proactive.entitlements import condition_met
+
+    facts = {"months_paid": "200", "birth_date": "1960-01-15", "sex": "male"}
+    assert condition_met({"fact": "months_paid", "op": ">=", "value": 180}, facts)
+    assert not condition_met({"fact": "months_paid", "op": ">", "value": "200"}, facts)
+    assert condition_met({"fact": "birth_date", "op": "<=", "value": "1964-12-31"}, facts)
+    assert not condition_met({"fact": "birth_date", "op": ">", "value": "1964-12-31"}, facts)
+    assert not condition_met({"fact": "sex", "op": ">=", "value": "female"}, facts)
+    assert not condition_met({"fact": "insured_since", "op": "=", "value": ""}, facts)
+
+
+def test_rule_entitlement_a_rule_is_checked_before_it_is_saved():
+    rule = _rule(status=RuleStatus.DRAFT)
+    rule.conditions = [{"fact": "age", "op": "≥", "value": 60}]
+    rule.message_zh = "{who}"
+    with pytest.raises(ValidationError) as raised:
+        rule.full_clean()
+    assert {"conditions", "message_zh"} <= set(raised.value.message_dict)
+
+
+def test_rule_entitlement_beat_runs_the_rules_daily():
+    from kuaiban.celery import app
+
+    entry = app.conf.beat_schedule["entitlement-rules"]
+    assert entry["task"] == "bundles.run_entitlement_rules"
+    assert entry["schedule"] == 24 * 60 * 60
+    app.loader.import_default_modules()  # as `run_timers` and the worker do
+    assert app.tasks["bundles.run_entitlement_rules"].apply().result == 0  # nothing is on
