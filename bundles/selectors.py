@@ -114,9 +114,10 @@ def required_materials(
         .select_related("material", "item")
         .order_by("material__code", "item__code")
     )
-    if application.channel == Application.Channel.ONLINE:
+    if application.channel in (Application.Channel.ONLINE, Application.Channel.PROACTIVE):
         # Rule ONLINE-FORM-REPLACES: the application form itself is what the applicant has just
-        # filled in online; at the window the clerk may still print it for signing.
+        # filled in online (or shared data filled in, for a 免申即享 proposal); at the window
+        # the clerk may still print it for signing.
         links = links.exclude(material__replaced_by_online_form=True)
     provided = {row.material_id: row for row in application.materials.select_related("file")}
     shared = records_by_material(application.pk) if application.pk else {}

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from kuaiban.cases import clocks
 from kuaiban.cases.events import record_event, transition
 from kuaiban.cases.models import Application, CaseState, EventAction
+from kuaiban.cases.visits import visit_target_for
 from kuaiban.departments import webhooks as department_webhooks
 from kuaiban.notifications.services import notify
 from kuaiban.proactive.entitlements import Eligible, entitlement_candidates
@@ -79,7 +80,13 @@ def entitlement_propose(rule: EntitlementRule, eligible: Eligible) -> Proposal |
             application = lock_application(application)
             application.form_data = _answers(rule, eligible.facts)
             application.contact_phone = user.phone or ""
-            application.save(update_fields=["form_data", "contact_phone"])
+            # Nothing to bring and the result downloaded: no trip, if the item needs none.
+            application.visit_target = visit_target_for(
+                channel=application.channel,
+                delivery=application.delivery,
+                item_targets=[rule.item.visit_target],
+            )
+            application.save(update_fields=["form_data", "contact_phone", "visit_target"])
             proposal = Proposal(
                 rule=rule,
                 person_hash=eligible.person_hash,
@@ -120,6 +127,8 @@ def entitlement_propose(rule: EntitlementRule, eligible: Eligible) -> Proposal |
         subject=_("Proposed for you: %(item)s") % {"item": rule.item.name_zh},
         body=_notice(rule, eligible, settings.KUAIBAN_PUBLIC_URL + path),
         link=path,
+        # A window-only record has no log-in to read in-app messages: an SMS only.
+        channels=["sms"] if user.window_only else None,
     )
     return proposal
 

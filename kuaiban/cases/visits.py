@@ -30,7 +30,7 @@ from .models import Application, EventAction, ItemCase, VisitKind
 def visit_target_for(*, channel: str, delivery: str, item_targets: Iterable[str]) -> str:
     """Rule VISIT-TARGET (pure)."""
     no_visit_possible = (
-        channel == Application.Channel.ONLINE
+        channel in (Application.Channel.ONLINE, Application.Channel.PROACTIVE)
         and delivery in (Application.Delivery.DOWNLOAD, Application.Delivery.MAIL)
         and VisitTarget.of_items(item_targets) == VisitTarget.NONE
     )

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from kuaiban.accounts.identity import birth_date_of, mask_name, mask_resident_id
 from kuaiban.accounts.models import Role, User
+from kuaiban.cases.models import CaseState, ItemCase
 from kuaiban.shareddata.models import ReferenceRecord
 
 from .models import EntitlementRule, Proposal
@@ -111,7 +112,7 @@ def eligible(rule: EntitlementRule, facts: dict) -> bool:
 def entitlement_candidates(rule: EntitlementRule, today: date | None = None) -> list[Eligible]:
     """Everyone the rule would propose to today: in its source, with a verified citizen account
     or a window-only record holding their ID number, meeting every condition, not yet proposed
-    to by the rule."""
+    to by the rule, without a case of the item (other than a withdrawn one)."""
     today = today or timezone.localdate()
     records = {
         r.subject_hash: r.facts
@@ -124,11 +125,19 @@ def entitlement_candidates(rule: EntitlementRule, today: date | None = None) -> 
             "person_hash", flat=True
         )
     )
+    # Someone with a case of the item already (applied themselves, decided, denied) is left
+    # alone; a withdrawn one does not count.
+    has_case = (
+        ItemCase.objects.filter(item_id=rule.item_id)
+        .exclude(state=CaseState.WITHDRAWN)
+        .values("application__applicant_id")
+    )
     people = (
         User.objects.filter(
             role=Role.CITIZEN, is_active=True, resident_id_hash__in=list(records.keys() - proposed)
         )
         .exclude(is_verified=False, window_only=False)
+        .exclude(pk__in=has_case)
         .order_by("pk")
     )
     found = []

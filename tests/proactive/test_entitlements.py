@@ -268,3 +268,21 @@ def test_rule_entitlement_beat_runs_the_rules_daily():
     assert entry["schedule"] == 24 * 60 * 60
     app.loader.import_default_modules()  # as `run_timers` and the worker do
     assert app.tasks["bundles.run_entitlement_rules"].apply().result == 0  # nothing is on
+
+
+def test_rule_entitlement_data_decides_someone_who_applied_already_is_left_alone():
+    from tests.builders import single_item_submitted
+
+    person = _insured(200)
+    single_item_submitted("SI-013", person)
+    assert entitlement_dry_run(_rule()).count == 0
+    assert entitlements_propose(_rule_again()) == 0
+
+
+def test_rule_entitlement_a_window_only_record_is_told_by_sms_only():
+    person = _insured(200, window_only=True, is_verified=False)
+    person.set_resident_id(person.resident_id)
+    person.save()
+    entitlements_propose(_rule())
+    told = Notification.objects.filter(recipient=person)
+    assert set(told.values_list("channel", flat=True)) == {Notification.Channel.SMS}
