@@ -138,8 +138,8 @@ def entitlements_propose(rule: EntitlementRule, today: date | None = None) -> in
     """Propose the rule's item to everyone eligible today (only a rule that is on); returns how
     many proposals were made."""
     rule = EntitlementRule.objects.select_for_update().select_related("item").get(pk=rule.pk)
-    if not rule.proposes:
-        return 0
+    if not rule.proposes or not rule.item.is_published:
+        return 0  # a rule not on, or an item the bureau does not offer at the moment
     return sum(
         1 for found in entitlement_candidates(rule, today) if entitlement_propose(rule, found)
     )

@@ -286,3 +286,21 @@ def test_rule_entitlement_a_window_only_record_is_told_by_sms_only():
     entitlements_propose(_rule())
     told = Notification.objects.filter(recipient=person)
     assert set(told.values_list("channel", flat=True)) == {Notification.Channel.SMS}
+
+
+def test_rule_entitlement_the_proposal_waits_in_the_units_queue(client):
+    _insured(200)
+    entitlements_propose(_rule())
+    application = Proposal.objects.get().application
+    client.force_login(reviewer_of("SBZX"))
+    assert application.reference in client.get(reverse("staff:cases")).content.decode()
+    client.force_login(reviewer_of("LDGX"))
+    assert application.reference not in client.get(reverse("staff:cases")).content.decode()
+
+
+def test_rule_entitlement_an_item_not_offered_is_not_proposed():
+    _insured(200)
+    rule = _rule()
+    ServiceItem.objects.filter(pk=rule.item_id).update(is_published=False)
+    assert entitlements_propose(rule) == 0
+    assert not Proposal.objects.exists()
