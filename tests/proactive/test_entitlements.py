@@ -304,3 +304,31 @@ def test_rule_entitlement_an_item_not_offered_is_not_proposed():
     ServiceItem.objects.filter(pk=rule.item_id).update(is_published=False)
     assert entitlements_propose(rule) == 0
     assert not Proposal.objects.exists()
+
+
+def test_rule_entitlement_once_when_two_runs_race(committed_db):
+    """Beat's run and a manual one at the same moment (PostgreSQL): one proposal in all."""
+    import threading
+
+    from django.db import connection
+
+    person = _insured(200)
+    rule = _rule()
+    barrier = threading.Barrier(2)
+    made: list[int] = []
+
+    def run():
+        barrier.wait()
+        try:
+            made.append(entitlements_propose(rule))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(made) == [0, 1]
+    assert Application.objects.filter(applicant=person).count() == 1
+    assert Proposal.objects.filter(rule=rule).count() == 1
