@@ -194,10 +194,14 @@ def test_rule_entitlement_the_status_page_shows_the_proposal_and_takes_an_object
     page = client.get(status)
     assert "免申即享" in page.content.decode()
     url = reverse("applications:object", kwargs={"reference": application.reference})
+    assert 'data-testid="objection-form"' in page.content.decode()
+    assert client.post(url, {"reason": ""}).status_code == 400  # a reason is required
     response = client.post(url, {"reason": "信息有误"})
     assert response.status_code == 302
     application.refresh_from_db()
     assert application.state == ApplicationState.WITHDRAWN
+    after = client.get(status).content.decode()
+    assert 'data-testid="objected"' in after and 'data-testid="objection-form"' not in after
 
 
 def test_rule_entitlement_the_unit_sees_the_rule_and_the_masked_facts(client):
