@@ -4,7 +4,7 @@ and submitted (kuaiban/proactive/selectors.py counts them)."""
 from django.shortcuts import render
 
 from kuaiban.accounts.decorators import supervision_office_required
-from kuaiban.proactive.selectors import invitation_funnel
+from kuaiban.proactive.selectors import invitation_funnel, proposal_figures
 
 from .forms import InvitationPeriodForm
 
@@ -16,5 +16,10 @@ def invitations(request):
     return render(
         request,
         "acceptance/invitations.html",
-        {"form": form, "period": period, "rows": invitation_funnel(period.start, period.end)},
+        {
+            "form": form,
+            "period": period,
+            "rows": invitation_funnel(period.start, period.end),
+            "proposals": proposal_figures(period.start, period.end),
+        },
     )

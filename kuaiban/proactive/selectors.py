@@ -8,9 +8,10 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from kuaiban.cases.models import EventAction
 from kuaiban.shareddata.selectors import masked_facts
 
-from .models import InvitationRule, Proposal
+from .models import EntitlementRule, InvitationRule, Proposal
 
 
 @dataclass
@@ -43,6 +44,46 @@ def invitation_funnel(start: date, end: date) -> list[FunnelRow]:
         ),
     )
     return [FunnelRow(r, r.n_invited, r.n_started, r.n_submitted) for r in rules.order_by("code")]
+
+
+@dataclass
+class ProposalRow:
+    """免申即享 per rule: proposals made in the period, and what became of them (so far)."""
+
+    rule: EntitlementRule
+    proposed: int
+    objected: int
+    approved: int
+    denied: int
+
+
+def proposal_figures(start: date, end: date) -> list[ProposalRow]:
+    """Per entitlement rule: proposals made from `start` to `end` (inclusive, local days), how
+    many the person objected to, and how many the unit approved or denied (at any time since; a
+    single item's case). One grouped query."""
+    since = timezone.make_aware(datetime.combine(start, time.min))
+    until = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min))
+    period = Q(proposals__proposed_at__gte=since, proposals__proposed_at__lt=until)
+    # The decision is the case's approve or deny event (a concluded case was either).
+    decided = "proposals__application__events__action"
+    rules = EntitlementRule.objects.select_related("item").annotate(
+        n_proposed=Count("proposals", filter=period, distinct=True),
+        n_objected=Count(
+            "proposals", filter=period & Q(proposals__objected_at__isnull=False), distinct=True
+        ),
+        n_approved=Count(
+            "proposals",
+            filter=period & Q(**{decided: EventAction.APPROVE}),
+            distinct=True,
+        ),
+        n_denied=Count(
+            "proposals", filter=period & Q(**{decided: EventAction.DENY}), distinct=True
+        ),
+    )
+    return [
+        ProposalRow(r, r.n_proposed, r.n_objected, r.n_approved, r.n_denied)
+        for r in rules.order_by("code")
+    ]
 
 
 @dataclass

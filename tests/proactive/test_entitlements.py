@@ -336,3 +336,43 @@ def test_rule_entitlement_once_when_two_runs_race(committed_db):
     assert sorted(made) == [0, 1]
     assert Application.objects.filter(applicant=person).count() == 1
     assert Proposal.objects.filter(rule=rule).count() == 1
+
+
+def test_rule_entitlement_figures_per_rule_equal_direct_counts(client):
+    """The supervision page's 免申即享 table: proposed, objected, approved, denied per rule."""
+    from bundles.services import handling
+    from kuaiban.proactive.selectors import proposal_figures
+
+    people = [_insured(200) for _ in range(4)]
+    rule = _rule()
+    assert entitlements_propose(rule) == 4
+    by_person = {p.application.applicant_id: p.application for p in Proposal.objects.all()}
+    reviewer = reviewer_of("SBZX")
+    proposal_object(application=by_person[people[0].pk], actor=people[0], reason="仍在职")
+    approved(by_person[people[1].pk].cases.get(), reviewer)
+    handling.case_deny(
+        case=by_person[people[2].pk].cases.get(),
+        actor=reviewer,
+        reason="档案出生时间不符",
+        legal_basis="社会保险法第十六条",
+    )
+    direct = (
+        Proposal.objects.filter(rule=rule).count(),
+        Proposal.objects.filter(rule=rule, objected_at__isnull=False).count(),
+        CaseEvent.objects.filter(
+            application__proposal__rule=rule, action=EventAction.APPROVE
+        ).count(),
+        CaseEvent.objects.filter(application__proposal__rule=rule, action=EventAction.DENY).count(),
+    )
+    today = timezone.localdate()
+    row = {r.rule.code: r for r in proposal_figures(today, today)}[rule.code]
+    assert (row.proposed, row.objected, row.approved, row.denied) == direct == (4, 1, 1, 1)
+    earlier = {
+        r.rule.code: r
+        for r in proposal_figures(today - timedelta(days=9), today - timedelta(days=2))
+    }
+    assert earlier[rule.code].proposed == 0
+    client.force_login(UserFactory(supervisor=True))
+    page = client.get("/supervision/invitations/").content.decode()
+    expected = 'data-rule="E-TEST-RETIRE" data-proposed="4" data-objected="1" data-approved="1"'
+    assert expected in page
