@@ -24,6 +24,7 @@ from kuaiban.catalog.models import Material
 from kuaiban.commitments.selectors import active_bar, bar_message
 from kuaiban.precheck.rules import Finding, Severity
 from kuaiban.precheck.services import findings_record, precheck_run
+from kuaiban.precheck.tasks import material_precheck_enqueue
 from kuaiban.proactive.services import on_submission as proactive_on_submission
 from kuaiban.requestid import current_request_id
 from kuaiban.shareddata.services import answered, fetch_for_application, fetchable
@@ -206,6 +207,9 @@ def application_submit(*, application: Application, actor) -> Application:
     proactive_on_submission(application)
     # 智能预审: the warnings and flags stored with the submission, for the clerk and the figures.
     findings_record(application, findings)
+    # ... and the rules reading the uploads (OCR, seconds): in a task once this commits.
+    pk = application.pk
+    transaction.on_commit(lambda: material_precheck_enqueue(pk), robust=True)
     notify_applicant(
         application,
         _("Application %(reference)s received") % {"reference": application.reference},

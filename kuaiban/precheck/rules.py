@@ -28,6 +28,12 @@ The kinds and their parameters (JSON)
   its table of persons, ``form["persons"]``), only an open application naming one of them
   counts (an employer's filings for two employees are not duplicates). Placeholders:
   {references}.
+- ``name_in_material``: ``{"material": <material code>, "field": <form field with the name>,
+  "id_field": <optional form field with the ID number>}`` — the text read from the uploaded
+  material (OCR of an image, the text of a PDF: ``Facts.material_texts``) contains the name
+  (whitespace ignored) and, with `id_field`, the ID number (spaces ignored, X in any case). Not
+  uploaded, or unreadable (no OCR engine, a failure): it does not fire. Evaluated after
+  submission, in a task (precheck/tasks.py), never at submission itself. No placeholders.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ class RuleKind(models.TextChoices):
     DATES_IN_ORDER = "dates_in_order", _("Dates in order")
     NAME_MATCHES = "name_matches", _("Name matches the shared data")
     DUPLICATE_OPEN_APPLICATION = "duplicate_open_application", _("No duplicate open application")
+    NAME_IN_MATERIAL = "name_in_material", _("Name found in an uploaded material (OCR)")
 
 
 class Severity(models.TextChoices):
@@ -63,7 +70,11 @@ PLACEHOLDERS: dict[str, set[str]] = {
     RuleKind.DATES_IN_ORDER: {"earlier", "later"},
     RuleKind.NAME_MATCHES: set(),
     RuleKind.DUPLICATE_OPEN_APPLICATION: {"references"},
+    RuleKind.NAME_IN_MATERIAL: set(),
 }
+
+# Kinds that read the uploads' text: evaluated after submission, in a task (slow OCR).
+AFTER_SUBMISSION = {RuleKind.NAME_IN_MATERIAL}
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,8 @@ class Facts:
     today: date = date.min
     # The applicant's other open applications of the same bundle or item: (reference, form).
     open_applications: tuple[tuple[str, dict], ...] = ()
+    # The text read from uploaded materials by code (None: uploaded but unreadable).
+    material_texts: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,6 +133,11 @@ def params_errors(kind: str, params) -> list[str]:
             errors.append(gettext("“fields” lists at least two date fields."))
     elif kind == RuleKind.NAME_MATCHES and not params.get("field"):
         errors.append(gettext("“field” names the form field with the name."))
+    elif kind == RuleKind.NAME_IN_MATERIAL:
+        if not params.get("material"):
+            errors.append(gettext("“material” is the code of the uploaded material."))
+        if not params.get("field"):
+            errors.append(gettext("“field” names the form field with the name."))
     return errors
 
 
@@ -238,6 +256,22 @@ def _name_matches(params: dict, facts: Facts) -> Fired:
     return {}, form_field
 
 
+def _name_in_material(params: dict, facts: Facts) -> Fired:
+    text = facts.material_texts.get(params.get("material", ""))
+    name_field = params.get("field", "")
+    name = _squeeze(facts.form.get(name_field))
+    if not text or not name:
+        return None  # not uploaded, unreadable or no name typed: nothing to compare
+    read = _squeeze(text)
+    if name not in read:
+        return {}, name_field
+    id_field = params.get("id_field", "")
+    number = _squeeze(facts.form.get(id_field)).upper() if id_field else ""
+    if number and number not in read.upper():
+        return {}, id_field
+    return None
+
+
 def _people(form: dict, fields: list[str]) -> set[str]:
     """The ID numbers the form names in `fields`, also in its table of persons."""
     rows = [form, *(r for r in form.get("persons") or [] if isinstance(r, dict))]
@@ -263,4 +297,5 @@ CHECKS: dict[str, Callable[[dict, Facts], Fired]] = {
     RuleKind.DATES_IN_ORDER: _dates_in_order,
     RuleKind.NAME_MATCHES: _name_matches,
     RuleKind.DUPLICATE_OPEN_APPLICATION: _duplicate,
+    RuleKind.NAME_IN_MATERIAL: _name_in_material,
 }

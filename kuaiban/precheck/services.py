@@ -8,11 +8,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kuaiban.cases.models import Application, ApplicationState
+from kuaiban.cases.models import Application, ApplicationMaterial, ApplicationState
 from kuaiban.shareddata.models import FetchStatus, SharedDataRecord
 
 from .models import PrecheckFinding, PrecheckRule, PrecheckVerdict
-from .rules import Facts, Finding, RuleKind, RuleSpec, Severity, evaluate
+from .rules import AFTER_SUBMISSION, Facts, Finding, RuleKind, RuleSpec, Severity, evaluate
+from .text import stored_text
 
 # Applications that are still being handled: a second one for the same thing is a duplicate.
 OPEN_STATES = (
@@ -65,25 +66,29 @@ def facts_for(application: Application, rules: list[PrecheckRule]) -> Facts:
 
 
 def precheck_run(application: Application, items: Iterable[str] | None = None) -> list[Finding]:
-    """The pre-check's findings on the application as it stands (nothing stored)."""
-    rules = rules_for(application, items)
+    """The pre-check's findings on the application as it stands (nothing stored). The kinds
+    that read the uploads (OCR) are left to `material_precheck`, after submission."""
+    rules = [r for r in rules_for(application, items) if r.kind not in AFTER_SUBMISSION]
     if not rules:
         return []
-    specs = [
+    return evaluate(_specs(rules), facts_for(application, rules))
+
+
+def _specs(rules: list[PrecheckRule]) -> list[RuleSpec]:
+    return [
         RuleSpec(r.code, r.kind, r.severity, r.explanation_zh, r.explanation_en, r.params, r.pk)
         for r in rules
     ]
-    return evaluate(specs, facts_for(application, rules))
 
 
-def findings_record(application: Application, findings: list[Finding]) -> None:
+def findings_record(application: Application, findings: list[Finding]) -> list[PrecheckFinding]:
     """Store the warnings and flags of a submission (in its transaction): one INSERT, none
     when nothing fired. A block never gets here (it refuses the submission)."""
     kept = [f for f in findings if f.severity != Severity.BLOCK and f.key is not None]
     if not kept:
-        return
+        return []
     now = timezone.now()
-    PrecheckFinding.objects.bulk_create(
+    return PrecheckFinding.objects.bulk_create(
         PrecheckFinding(
             application=application,
             rule_id=f.key,  # type: ignore[misc]  # None filtered out above
@@ -95,6 +100,47 @@ def findings_record(application: Application, findings: list[Finding]) -> None:
         )
         for f in kept
     )
+
+
+def material_rules(application: Application) -> list[PrecheckRule]:
+    """The application's enabled rules that read uploaded materials (OCR), for its items."""
+    items = application.cases.values_list("item__code", flat=True)
+    return [r for r in rules_for(application, list(items)) if r.kind in AFTER_SUBMISSION]
+
+
+def uploads_read(application: Application, rules: list[PrecheckRule]):
+    """The application's uploaded materials the rules name."""
+    codes = {str((r.params or {}).get("material", "")) for r in rules}
+    return application.materials.filter(
+        material__code__in=codes, provision=ApplicationMaterial.Provision.UPLOAD
+    )
+
+
+def material_precheck(application_id: int) -> list[PrecheckFinding]:
+    """The rules that read uploaded materials, run on a submitted application: the text of
+    each uploaded material a rule names is extracted (OCR or PDF text, slow: called by the
+    task `precheck.material_precheck` after the submission committed, never in its
+    transaction) and compared with the form; the findings are stored like the submission's
+    (append-only), once per rule and submission. The text is not kept. Returns what it stored."""
+    application = Application.objects.filter(pk=application_id).first()
+    if application is None or application.submitted_at is None:
+        return []
+    rules = material_rules(application)
+    uploaded = uploads_read(application, rules).select_related("material", "file")
+    # Outside any transaction: the extraction takes seconds per document.
+    texts = {m.material.code: stored_text(m.file) for m in uploaded if m.file is not None}
+    if not texts:
+        return []
+    findings = evaluate(
+        _specs(rules), Facts(form=application.form_data or {}, material_texts=texts)
+    )
+    # Once per submission: a task delivered twice (or retried) stores nothing more.
+    already = set(
+        PrecheckFinding.objects.filter(
+            application=application, created_at__gte=application.submitted_at
+        ).values_list("rule_id", flat=True)
+    )
+    return findings_record(application, [f for f in findings if f.key not in already])
 
 
 def finding_review(*, finding: PrecheckFinding, actor, agreed: bool) -> PrecheckVerdict:

@@ -256,6 +256,11 @@ KUAIBAN_SMS_TIMEOUT = float(os.environ.get("KUAIBAN_SMS_TIMEOUT", "5"))
 KUAIBAN_PDF_FONT = os.environ.get(
     "KUAIBAN_PDF_FONT", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
 )
+# The pre-check's text extraction of uploads (kuaiban/precheck/text.py): Debian's tesseract-ocr
+# (+ tesseract-ocr-chi-sim) and poppler-utils; missing, the NAME_IN_MATERIAL rules stay silent.
+KUAIBAN_TESSERACT = os.environ.get("KUAIBAN_TESSERACT", "tesseract")
+KUAIBAN_PDFTOTEXT = os.environ.get("KUAIBAN_PDFTOTEXT", "pdftotext")
+KUAIBAN_OCR_TIMEOUT_SECONDS = float(os.environ.get("KUAIBAN_OCR_TIMEOUT_SECONDS", "60"))
 KUAIBAN_PUBLIC_URL = os.environ.get("KUAIBAN_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # Real-name checks (kuaiban/accounts/identity_sources.py has the HTTP contract): "local" reads
 # the generated reference tables (demo, tests); "http" asks the provincial platform.
