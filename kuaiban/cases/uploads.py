@@ -179,9 +179,10 @@ class SealingFile(File):
 
 
 def open_stored(stored: StoredFile):
-    """The document's clear text as a file to stream (only the download view calls this, after
-    it decided the user may see the file). A file written before encryption was introduced and
-    not yet converted by `encrypt_uploads` is read as it is."""
+    """The document's clear text as a file to stream (the download view calls this, after it
+    decided the user may see the file; the pre-check's reading of uploads, in a task). A file
+    written before encryption was introduced and not yet converted by `encrypt_uploads` is read
+    as it is."""
     raw = storage().open(stored.storage_name, "rb")
     head = raw.read(len(crypto.SEALED_MAGIC))
     raw.seek(0)
