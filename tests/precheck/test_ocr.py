@@ -218,3 +218,13 @@ def test_an_id_card_from_shared_data_queues_no_reading(queued, django_capture_on
         submit(application)
     assert queued == []
     assert not PrecheckFinding.objects.filter(application=application).exists()
+
+
+def test_another_id_number_on_the_card_is_flagged_at_the_id_number_field(
+    queued, django_capture_on_commit_callbacks
+):
+    application = _b07_with_id_card("张三", generated_resident_id(birth="19581111"))
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(application)
+    (finding,) = PrecheckFinding.objects.filter(application=application)
+    assert (finding.rule.code, finding.field) == ("PC-B07-ID-OCR", "retiree_id_number")
