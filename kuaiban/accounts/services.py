@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth import password_validation
@@ -313,6 +314,37 @@ def _mark_verified(user: User, source: str) -> None:
     user.verified_at = timezone.now()
     user.verification_source = source
     user.save()
+    if user.role == Role.CITIZEN:
+        citizen_verified(user)
+
+
+# Subscribers told when a citizen's account becomes real-name verified (the kernel names no
+# app above it: proactive services subscribe in their AppConfig.ready).
+VerifiedSubscriber = Callable[[User], object]
+_verified_subscribers: list[VerifiedSubscriber] = []
+
+
+def on_citizen_verified(subscriber: VerifiedSubscriber) -> VerifiedSubscriber:
+    """Register `subscriber(user)` to hear, after the commit, of every citizen verified."""
+    if subscriber not in _verified_subscribers:
+        _verified_subscribers.append(subscriber)
+    return subscriber
+
+
+def citizen_verified(user: User) -> None:
+    """Announce a citizen's verification once its transaction commits; a subscriber's failure
+    is logged and never undoes the verification (the daily run catches up)."""
+    pk = user.pk
+
+    def announce() -> None:
+        account = User.objects.get(pk=pk)
+        for subscriber in list(_verified_subscribers):
+            try:
+                subscriber(account)
+            except Exception:
+                logger.exception("a subscriber to citizen verification failed")
+
+    transaction.on_commit(announce)
 
 
 def reference_identities_load(people) -> int:

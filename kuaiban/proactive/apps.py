@@ -6,3 +6,10 @@ class ProactiveConfig(AppConfig):
     name = "kuaiban.proactive"
     label = "proactive"
     verbose_name = _("Proactive services (主动服务): invitations to a bundle")
+
+    def ready(self) -> None:
+        from kuaiban.accounts.services import on_citizen_verified
+
+        from .services import on_registration
+
+        on_citizen_verified(on_registration)

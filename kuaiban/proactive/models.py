@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.accounts.crypto import EncryptedJSONField, EncryptedTextField
+from kuaiban.shareddata.kinds import DataKind
 
 
 class Trigger(models.TextChoices):
@@ -22,6 +23,9 @@ class Trigger(models.TextChoices):
     # A death registration (civil affairs' source): the family member who registered it (the
     # informant, 申报人) is invited.
     DEATH_RECORD = "death_record", _("A death is registered")
+    # A citizen's account becomes real-name verified: the person is looked up in the rule's
+    # shared-data source (education: a recent graduate is invited to B04).
+    ON_REGISTRATION = "on_registration", _("A citizen registers (real-name verified)")
 
 
 class RuleStatus(models.TextChoices):
@@ -68,6 +72,12 @@ class InvitationRule(models.Model):
     person_phone_field = models.CharField(
         _("form field with the person's mobile number"), max_length=40, blank=True
     )
+    # ON_REGISTRATION: the shared-data source the registrant is looked up in, and the record's
+    # date fact that must lie within the last `lead_days` days (graduation_date).
+    source = models.CharField(
+        _("shared-data source"), max_length=32, choices=DataKind.choices, blank=True
+    )
+    source_date_fact = models.CharField(_("date fact of the record"), max_length=40, blank=True)
     # AGE_REACHED: the statutory ages (data: the 2025 reform raises them step by step).
     age_men = models.PositiveSmallIntegerField(_("age (men)"), null=True, blank=True)
     age_women = models.PositiveSmallIntegerField(_("age (women)"), null=True, blank=True)
@@ -77,7 +87,8 @@ class InvitationRule(models.Model):
         help_text=_(
             "Age reached: invite this many days before the birthday. Submission: applications "
             "submitted in the last this many days are caught up by the daily run. Death: deaths "
-            "of the last this many days."
+            "of the last this many days. Registration: the record's date (graduation) in the "
+            "last this many days."
         ),
     )
     message_zh = models.TextField(
@@ -118,6 +129,13 @@ class InvitationRule(models.Model):
                 code = getattr(self, name)
                 if code and code not in known:
                     errors.setdefault(name, []).append(_("No form field has this code."))
+        if self.trigger == Trigger.ON_REGISTRATION:
+            if not self.source:
+                errors["source"] = [
+                    _("Name the shared-data source the registrant is looked up in.")
+                ]
+            if not self.source_date_fact:
+                errors["source_date_fact"] = [_("Name the record's date fact.")]
         if self.trigger == Trigger.AGE_REACHED and self.age_men is None and self.age_women is None:
             errors["age_men"] = [_("Give the retirement age of men, of women, or both.")]
         for name in ("message_zh", "message_en"):

@@ -3,7 +3,8 @@ invitation row and its outbox message in one transaction, once per person and tr
 submission hook, the daily run, and the invitation's life (started, submitted, opted out).
 
 The kernel names no app above it: the submission hook is called by `bundles` (after the
-fan-out, inside the submission's transaction) with the application only.
+fan-out, inside the submission's transaction) with the application only; the registration hook
+subscribes to `accounts.services.on_citizen_verified` (ProactiveConfig.ready).
 """
 
 from __future__ import annotations
@@ -25,13 +26,16 @@ from kuaiban.accounts.models import Role, User
 from kuaiban.cases.models import Application, ApplicationState
 from kuaiban.notifications.services import notify
 from kuaiban.shareddata.kinds import DataKind
-from kuaiban.shareddata.models import ReferenceRecord
+from kuaiban.shareddata.models import FetchStatus, ReferenceRecord
+from kuaiban.shareddata.providers import OFF, Subject, lookup, provider_name
 
 from .models import Invitation, InvitationRule, OptOut, RuleStatus, Trigger
 
 logger = logging.getLogger(__name__)
 
 SAMPLE_SIZE = 10
+# Registration rules: the daily run catches up citizens verified in this many days at most.
+REGISTRATION_CATCH_UP_DAYS = 7
 
 
 @dataclass
@@ -207,6 +211,47 @@ def _death_candidates(rule: InvitationRule, today: date) -> list[Candidate]:
     return found
 
 
+def _registration_candidate(rule: InvitationRule, user: User, today: date) -> Candidate | None:
+    """The verified citizen when the rule's source (education) has their record and its date
+    fact (graduation_date) lies within the last `lead_days` days. One look-up through the
+    source's provider and circuit breaker; nothing asked when the source is switched off."""
+    number = (user.resident_id or "").upper()
+    if not rule.source or len(number) != 18 or provider_name(rule.source) == OFF:
+        return None
+    answer = lookup(rule.source, Subject(number=number))
+    if answer.status != FetchStatus.FOUND:
+        return None
+    try:
+        when = date.fromisoformat(str(answer.facts.get(rule.source_date_fact, "")))
+    except ValueError:
+        return None
+    if not today - timedelta(days=rule.lead_days) <= when <= today:
+        return None
+    context = {f"record:{key}": str(value) for key, value in answer.facts.items()}
+    return _person(rule, number, "registration", context=context)
+
+
+def _registration_candidates(rule: InvitationRule, today: date) -> list[Candidate]:
+    """The daily catch-up of the registration hook: citizens verified in the last
+    REGISTRATION_CATCH_UP_DAYS days (the hook does the work at verification; this only finds
+    what it missed), not yet invited by the rule, each looked up once."""
+    days = min(rule.lead_days, REGISTRATION_CATCH_UP_DAYS)
+    since = timezone.make_aware(datetime.combine(today - timedelta(days=days), time.min))
+    invited = Invitation.objects.filter(rule=rule).values("person_hash")
+    people = (
+        User.objects.filter(
+            role=Role.CITIZEN, is_active=True, is_verified=True, verified_at__gte=since
+        )
+        .exclude(resident_id_hash__in=invited)
+        .only("pk", "resident_id")
+    )
+    return [
+        c
+        for user in people.iterator(chunk_size=200)
+        if (c := _registration_candidate(rule, user, today)) is not None
+    ]
+
+
 def rule_candidates(rule: InvitationRule, today: date | None = None) -> list[Candidate]:
     """Everyone the rule would invite today: not yet invited for the trigger, not opted out."""
     today = today or timezone.localdate()
@@ -216,6 +261,8 @@ def rule_candidates(rule: InvitationRule, today: date | None = None) -> list[Can
         found = _age_candidates(rule, today)
     elif rule.trigger == Trigger.DEATH_RECORD:
         found = _death_candidates(rule, today)
+    elif rule.trigger == Trigger.ON_REGISTRATION:
+        found = _registration_candidates(rule, today)
     else:
         found = []
     return _not_yet_invited(rule, found)
@@ -341,6 +388,28 @@ def on_submission(application: Application) -> int:
         for fresh in _not_yet_invited(rule, [candidate]):
             if fresh.reachable and _send_one(rule, fresh) is not None:
                 sent += 1
+    return sent
+
+
+def on_registration(user: User) -> int:
+    """Subscribed to the accounts' announcement that a citizen became real-name verified (after
+    its commit): each registration rule that is on looks the citizen up in its source and invites
+    them once (a repeated announcement finds the invitation written). Returns how many."""
+    if user.role != Role.CITIZEN or not user.is_verified:
+        return 0
+    sent = 0
+    today = timezone.localdate()
+    rules = InvitationRule.objects.filter(
+        trigger=Trigger.ON_REGISTRATION, status=RuleStatus.ON
+    ).select_related("bundle")
+    for rule in rules:
+        candidate = _registration_candidate(rule, user, today)  # outside any transaction
+        if candidate is None:
+            continue
+        with transaction.atomic():
+            for fresh in _not_yet_invited(rule, [candidate]):
+                if fresh.reachable and _send_one(rule, fresh) is not None:
+                    sent += 1
     return sent
 
 

@@ -273,8 +273,8 @@ KUAIBAN_IDENTITY_TIMEOUT = float(os.environ.get("KUAIBAN_IDENTITY_TIMEOUT", "5")
 # Shared data fetched at submission (kuaiban/shareddata/providers.py has the HTTP contract).
 # KUAIBAN_SHARED_DATA_PROVIDER ("local", "http" or "off") for every kind, overridden per kind by
 # KUAIBAN_SHARED_DATA_<KIND>_PROVIDER; each kind's URL, token and timeout (seconds) likewise
-# (KIND = IDENTITY, BUSINESS_LICENCE, DEATH, SOCIAL_INSURANCE; an earlier filing in this portal
-# is always read locally).
+# (KIND = IDENTITY, BUSINESS_LICENCE, DEATH, SOCIAL_INSURANCE, EDUCATION; an earlier filing in
+# this portal is always read locally).
 KUAIBAN_SHARED_DATA_PROVIDER = os.environ.get("KUAIBAN_SHARED_DATA_PROVIDER", "local")
 KUAIBAN_SHARED_DATA_TIMEOUT = float(os.environ.get("KUAIBAN_SHARED_DATA_TIMEOUT", "3"))
 KUAIBAN_SHARED_DATA_SOURCES = {
@@ -283,7 +283,7 @@ KUAIBAN_SHARED_DATA_SOURCES = {
         for key in ("provider", "url", "token", "timeout")
         if f"KUAIBAN_SHARED_DATA_{kind.upper()}_{key.upper()}" in os.environ
     }
-    for kind in ("identity", "business_licence", "death", "social_insurance")
+    for kind in ("identity", "business_licence", "death", "social_insurance", "education")
 }
 # The circuit breaker: after this many consecutive failures a source is not called for the
 # cool-down (seconds); the retry task backs off from RETRY_SECONDS doubling up to a day, and

@@ -14,4 +14,5 @@ class DataKind(models.TextChoices):
     )
     DEATH = "death", _("Death registration (civil affairs, 民政)")
     SOCIAL_INSURANCE = "social_insurance", _("Social-insurance history (参保缴费记录)")
+    EDUCATION = "education", _("Education record (education authorities, 学信网)")
     PORTAL_FILING = "portal_filing", _("An earlier filing in this portal")

@@ -17,6 +17,8 @@ The providers
   that kind by the keyed hash of the ID number. Facts: whatever the generated record holds (a
   death: date and place of death; an insurance history: insured since, months paid, the social
   security card's bank and account).
+- ``education`` (学历信息, 教育部门/学信网): LOCAL reads ``ReferenceRecord`` of that kind likewise.
+  Facts: school, major, degree, graduation_date (ISO date).
 - ``portal_filing``: this portal's own tables, the only provider. Found: the applicant's own
   decided (approved or concluded) case of one of the items the material names
   (``Material.data_source_key``), or an earlier stage of this very application that includes
@@ -236,6 +238,7 @@ LOCAL_PROVIDERS: dict[str, Callable[[Subject], Answer]] = {
     DataKind.BUSINESS_LICENCE: _business_licence,
     DataKind.DEATH: _reference_record(DataKind.DEATH),
     DataKind.SOCIAL_INSURANCE: _reference_record(DataKind.SOCIAL_INSURANCE),
+    DataKind.EDUCATION: _reference_record(DataKind.EDUCATION),
     DataKind.PORTAL_FILING: _portal_filing,
 }
 

@@ -215,9 +215,9 @@ def _tell_applicant(record: SharedDataRecord) -> None:
 
 
 def reference_records_load(kind: str, records: Iterable[tuple[str, str, dict]]) -> int:
-    """Fill the LOCAL source of `kind` (death, social insurance) with generated records:
-    (the subject's ID number, the record's reference, its facts). Idempotent."""
-    if kind not in (DataKind.DEATH, DataKind.SOCIAL_INSURANCE):
+    """Fill the LOCAL source of `kind` (death, social insurance, education) with generated
+    records: (the subject's ID number, the record's reference, its facts). Idempotent."""
+    if kind not in (DataKind.DEATH, DataKind.SOCIAL_INSURANCE, DataKind.EDUCATION):
         raise ValueError(kind)
     count = 0
     for number, reference, facts in records:

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.management import BaseCommand, call_command
 from django.utils import timezone
@@ -8,12 +10,15 @@ DEMO_PASSWORD = "kuaiban-demo-2026"  # noqa: S105 - printed for the demo; hashed
 DEMO_PEOPLE = [("王小明", "19900312"), ("陈思远", "19851120"), ("刘晓燕", "20000701")]
 DEMO_COMPANIES = [("扬州演示贸易有限公司", "赵六"), ("扬州演示餐饮有限公司", "孙七")]
 DEMO_DECEASED = ("李大伟", "19500101")
+# The generated person a visitor registers as to see P-B04-GRADUATE invite a recent graduate.
+DEMO_GRADUATE = "刘晓燕"
 
 
 def _shared_data_records(people: list[tuple[str, str]]) -> tuple[str, str]:
     """The LOCAL shared-data sources (kuaiban/shareddata): a social-insurance history for every
-    demo person, so their shared materials are found, and one generated death registration.
-    Returns the deceased's (name, ID number)."""
+    demo person, so their shared materials are found, one generated death registration, and a
+    recent graduation of DEMO_GRADUATE (the education source). Returns the deceased's (name,
+    ID number)."""
     from kuaiban.accounts.identity import resident_id_check_char
     from kuaiban.shareddata.kinds import DataKind
     from kuaiban.shareddata.services import reference_records_load
@@ -33,6 +38,25 @@ def _shared_data_records(people: list[tuple[str, str]]) -> tuple[str, str]:
                 },
             )
             for serial, (name, number) in enumerate(people, start=1)
+        ],
+    )
+    graduated = (timezone.localdate() - timedelta(days=150)).isoformat()
+    reference_records_load(
+        DataKind.EDUCATION,
+        [
+            (
+                number,
+                "XL-DEMO-0001",
+                {
+                    "name": name,
+                    "school": "扬州大学",
+                    "major": "计算机科学与技术",
+                    "degree": "本科",
+                    "graduation_date": graduated,
+                },
+            )
+            for name, number in people
+            if name == DEMO_GRADUATE
         ],
     )
     name, born = DEMO_DECEASED
@@ -124,7 +148,10 @@ class Command(BaseCommand):
             "the registration (the SMS code is printed on this console):"
         )
         for name, number in people[-len(DEMO_PEOPLE) :]:
-            self.stdout.write(f"  {name}  {number}")
+            graduate = (
+                " (recent graduate: invited to B04 once verified)" if name == DEMO_GRADUATE else ""
+            )
+            self.stdout.write(f"  {name}  {number}{graduate}")
         self.stdout.write(
             "A generated death registration (for a form's deceased ID number): "
             f"{deceased[0]}  {deceased[1]}"

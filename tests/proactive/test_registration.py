@@ -1,0 +1,119 @@
+"""P-B04-GRADUATE (kuaiban/proactive, trigger on_registration): a citizen whose account becomes
+real-name verified is looked up in the education source (学历信息, LOCAL records); a graduate of
+the last two years is invited to B04 once, with the school, major and graduation date filled in."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from kuaiban.accounts.services import citizen_verified, identity_verify
+from kuaiban.notifications.models import Notification
+from kuaiban.proactive.models import Invitation, InvitationRule, RuleStatus
+from kuaiban.proactive.services import proactive_run, rule_dry_run
+from kuaiban.shareddata.kinds import DataKind
+from kuaiban.shareddata.services import reference_records_load
+from tests.factories import UserFactory, reference_identity
+
+pytestmark = pytest.mark.django_db
+
+
+def _registrant(graduated_days_ago: int | None):
+    """A citizen who registered and proved the phone, in the population register, with (or
+    without) a graduation that many days ago in the education source."""
+    user = UserFactory(citizen=True, unverified=True, phone_verified_at=timezone.now())
+    reference_identity(user)
+    if graduated_days_ago is not None:
+        graduated = timezone.localdate() - timedelta(days=graduated_days_ago)
+        facts = {
+            "school": "扬州大学",
+            "major": "软件工程",
+            "degree": "本科",
+            "graduation_date": graduated.isoformat(),
+        }
+        reference_records_load(DataKind.EDUCATION, [(user.resident_id, f"XL-{user.pk}", facts)])
+    return user
+
+
+def _verify(user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        return identity_verify(user=user).account
+
+
+def _invitations():
+    return Invitation.objects.filter(rule__code="P-B04-GRADUATE")
+
+
+def test_rule_P_B04_GRADUATE_invites_a_graduate_who_verifies_once(
+    django_capture_on_commit_callbacks,
+):
+    user = _registrant(graduated_days_ago=150)
+    account = _verify(user, django_capture_on_commit_callbacks)
+
+    invitation = _invitations().get()
+    assert (invitation.user, invitation.trigger_key) == (account, "registration")
+    sent = Notification.objects.filter(recipient=account, link__contains=invitation.token).count()
+    assert sent >= 1
+
+    # The announcement repeats, the daily run catches up: still one invitation, no new message.
+    with django_capture_on_commit_callbacks(execute=True):
+        citizen_verified(account)
+    proactive_run()
+    assert _invitations().count() == 1
+    assert (
+        Notification.objects.filter(recipient=account, link__contains=invitation.token).count()
+        == sent
+    )
+
+
+@pytest.mark.parametrize("graduated_days_ago", [None, 800])
+def test_rule_P_B04_GRADUATE_leaves_out_non_graduates_and_old_graduates(
+    graduated_days_ago, django_capture_on_commit_callbacks
+):
+    user = _registrant(graduated_days_ago)
+    _verify(user, django_capture_on_commit_callbacks)
+    proactive_run()
+    assert not _invitations().exists()
+
+
+def test_rule_P_B04_GRADUATE_prefills_B04_from_the_education_record(
+    client, django_capture_on_commit_callbacks
+):
+    user = _registrant(graduated_days_ago=30)
+    account = _verify(user, django_capture_on_commit_callbacks)
+    invitation = _invitations().get()
+
+    client.force_login(account)
+    response = client.post(
+        f"/invitations/{invitation.token}/", {"start_key": "4b0b4f0e-1c0e-4a59-9d2b-2d1b1f6c0b04"}
+    )
+    assert response.status_code == 302
+    invitation.refresh_from_db()
+    application = invitation.application
+    assert application is not None and application.bundle.code == "B04"
+    graduated = (timezone.localdate() - timedelta(days=30)).isoformat()
+    assert application.form_data["graduate_school"] == "扬州大学"
+    assert application.form_data["major"] == "软件工程"
+    assert application.form_data["graduation_date"] == graduated
+
+
+def test_the_daily_run_catches_up_a_graduate_the_announcement_missed_and_the_dry_run_counts():
+    user = _registrant(graduated_days_ago=100)
+    # Verified without the announcement (say the subscriber failed): only the daily run finds it.
+    UserFactory._meta.model.objects.filter(pk=user.pk).update(
+        is_verified=True, verified_at=timezone.now()
+    )
+    user.refresh_from_db()
+    user.set_resident_id(user.resident_id)
+    user.save()
+    rule = InvitationRule.objects.get(code="P-B04-GRADUATE")
+    assert rule.status == RuleStatus.ON
+    assert rule_dry_run(rule).count == 1
+    assert proactive_run()["P-B04-GRADUATE"] == 1
+    assert _invitations().get().user == user
+    # Verified longer ago than the catch-up window: not looked up by the daily run.
+    late = _registrant(graduated_days_ago=100)
+    UserFactory._meta.model.objects.filter(pk=late.pk).update(
+        is_verified=True, verified_at=timezone.now() - timedelta(days=30)
+    )
+    assert rule_dry_run(rule).count == 0
