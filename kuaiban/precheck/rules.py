@@ -14,9 +14,10 @@ The kinds and their parameters (JSON)
   "at_field": <form date field; default today>, "male": <years>, "female": <years>}`` — the
   person's age (birth date and sex read from the ID number) at the date is at least the age for
   their sex (e.g. the statutory retirement age). Placeholders: {age}, {required}.
-- ``contribution_years_at_least``: ``{"years": 15, "field": <optional form field, years>}`` —
-  the social-insurance source's months paid (or the form's years) are at least `years`.
-  Placeholders: {years}, {required}.
+- ``contribution_years_at_least``: ``{"years": 15, "field": <optional form field, years>,
+  "fact": <optional fact of the social-insurance record, default "months_paid">}`` — the
+  social-insurance source's months paid (or the form's years) are at least `years`.
+  Placeholders: {years}, {required}, {months} (the months paid, whole).
 - ``dates_in_order``: ``{"fields": [<date field>, <date field>, ...]}`` — each date answered is
   not after the next one answered. Placeholders: {earlier}, {later} (the two dates).
 - ``name_matches``: ``{"field": <form field with the name>, "source": "identity"}`` — the name
@@ -66,7 +67,7 @@ class Severity(models.TextChoices):
 
 PLACEHOLDERS: dict[str, set[str]] = {
     RuleKind.AGE_AT_LEAST: {"age", "required"},
-    RuleKind.CONTRIBUTION_YEARS_AT_LEAST: {"years", "required"},
+    RuleKind.CONTRIBUTION_YEARS_AT_LEAST: {"years", "required", "months"},
     RuleKind.DATES_IN_ORDER: {"earlier", "later"},
     RuleKind.NAME_MATCHES: set(),
     RuleKind.DUPLICATE_OPEN_APPLICATION: {"references"},
@@ -215,7 +216,8 @@ def _age_at_least(params: dict, facts: Facts) -> Fired:
 
 def _contribution_years(params: dict, facts: Facts) -> Fired:
     required = params.get("years", 15)
-    months = str(facts.shared.get("social_insurance", {}).get("months_paid") or "")
+    fact = params.get("fact") or "months_paid"
+    months = str(facts.shared.get("social_insurance", {}).get(fact) or "")
     form_field = params.get("field", "")
     typed = str(facts.form.get(form_field) or "") if form_field else ""
     try:
@@ -230,7 +232,7 @@ def _contribution_years(params: dict, facts: Facts) -> Fired:
     if years >= required:
         return None
     shown = f"{years:.1f}".removesuffix(".0")
-    return {"years": shown, "required": required}, form_field
+    return {"years": shown, "required": required, "months": round(years * 12)}, form_field
 
 
 def _dates_in_order(params: dict, facts: Facts) -> Fired:

@@ -67,6 +67,19 @@ def test_contribution_years_from_the_social_insurance_facts_or_a_form_field():
     assert evaluate([rule], Facts()) == []
 
 
+def test_contribution_years_reads_the_fact_the_rule_names_and_shows_whole_months():
+    rule = _spec(
+        RuleKind.CONTRIBUTION_YEARS_AT_LEAST,
+        {"years": 1, "fact": "ui_months_paid"},
+        text="{months}/{required}",
+    )
+    record = {"months_paid": "200", "ui_months_paid": "8"}
+    assert [f.message_zh for f in evaluate([rule], Facts(shared={"social_insurance": record}))] == [
+        "8/1"
+    ]
+    assert evaluate([rule], Facts(shared={"social_insurance": {"months_paid": "8"}})) == []
+
+
 def test_dates_in_order_names_the_later_field():
     rule = _spec(RuleKind.DATES_IN_ORDER, {"fields": ["a", "b", "c"]}, text="{earlier}>{later}")
     (finding,) = evaluate([rule], Facts(form={"a": "2000-01-01", "c": "1999-12-31"}))
@@ -361,3 +374,35 @@ def test_the_admin_edits_rules_and_only_reads_findings_and_verdicts(client):
     for table in ("precheckfinding", "precheckverdict"):
         assert client.get(f"/admin/precheck/{table}/").status_code == 200
         assert client.get(f"/admin/precheck/{table}/add/").status_code == 403
+
+
+def _unemployed(months_paid: str):
+    """A citizen in the population register with a social-insurance record of `months_paid`."""
+    user = UserFactory(citizen=True)
+    reference_identities_load([(user.real_name, user.resident_id)])
+    facts = {"insured_since": "2024-01", "months_paid": months_paid, "bank": "测试银行"}
+    reference_records_load(DataKind.SOCIAL_INSURANCE, [(user.resident_id, "SI-U", facts)])
+    return user
+
+
+def test_rule_PC_B03_UI_YEAR_warns_an_applicant_with_8_months_paid_before_submission(client):
+    user = _unemployed("8")
+    application = ready_application(user, "B03")
+    _fetch_shared(application, user)  # consent given: B03's bank account material (SI-004)
+    client.force_login(user)
+    page = client.get(f"/applications/{application.reference}/review/")
+    assert [f.rule for f in page.context["precheck_warnings"]] == ["PC-B03-UI-YEAR"]
+    body = page.content.decode()
+    assert "累计缴费8个月，不足1年" in body
+    assert "失业保险条例" in body
+    submit(application)
+    assert application.state == "submitted"
+    stored = PrecheckFinding.objects.get(application=application)
+    assert (stored.rule.code, stored.severity) == ("PC-B03-UI-YEAR", Severity.WARN)
+
+
+def test_rule_PC_B03_UI_YEAR_is_silent_with_24_months_paid():
+    user = _unemployed("24")
+    application = ready_application(user, "B03")
+    _fetch_shared(application, user)
+    assert precheck_run(application) == []
