@@ -2,7 +2,10 @@
 real-name verified is looked up in the education source (学历信息, LOCAL records); a graduate of
 the last two years is invited to B04 once, with the school, major and graduation date filled in."""
 
+import json
+import threading
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
@@ -117,3 +120,57 @@ def test_the_daily_run_catches_up_a_graduate_the_announcement_missed_and_the_dry
         is_verified=True, verified_at=timezone.now() - timedelta(days=30)
     )
     assert rule_dry_run(rule).count == 0
+
+
+def test_the_education_source_over_http_invites_and_a_source_switched_off_is_not_asked(
+    settings, django_capture_on_commit_callbacks
+):
+    graduated = (timezone.localdate() - timedelta(days=60)).isoformat()
+    asked: list[dict] = []
+
+    class Education(BaseHTTPRequestHandler):
+        def do_POST(self):
+            asked.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            facts = {"school": "南京大学", "major": "法学", "graduation_date": graduated}
+            body = json.dumps({"result": "found", "reference": "XX-1", "facts": facts}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Education)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        settings.KUAIBAN_SHARED_DATA_SOURCES = {
+            "education": {"provider": "off", "url": url, "token": "t", "timeout": 2}
+        }
+        _verify(_registrant(graduated_days_ago=None), django_capture_on_commit_callbacks)
+        assert asked == [] and not _invitations().exists()
+
+        settings.KUAIBAN_SHARED_DATA_SOURCES["education"]["provider"] = "http"
+        account = _verify(_registrant(graduated_days_ago=None), django_capture_on_commit_callbacks)
+        assert [(a["kind"], a["subject"]) for a in asked] == [("education", account.resident_id)]
+        assert _invitations().get().prefill == {
+            "graduate_school": "南京大学",
+            "major": "法学",
+            "graduation_date": graduated,
+        }
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_registration_rule_names_its_source_and_date_fact_before_it_is_saved():
+    from django.core.exceptions import ValidationError
+
+    rule = InvitationRule.objects.get(code="P-B04-GRADUATE")
+    rule.full_clean()  # the shipped rule is valid
+    rule.source, rule.source_date_fact = "", ""
+    with pytest.raises(ValidationError) as refused:
+        rule.full_clean()
+    assert set(refused.value.message_dict) == {"source", "source_date_fact"}

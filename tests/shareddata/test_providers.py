@@ -55,7 +55,7 @@ def test_rule_shared_adapters_business_registration():
     )
 
 
-@pytest.mark.parametrize("kind", [DataKind.DEATH, DataKind.SOCIAL_INSURANCE])
+@pytest.mark.parametrize("kind", [DataKind.DEATH, DataKind.SOCIAL_INSURANCE, DataKind.EDUCATION])
 def test_rule_shared_adapters_death_and_social_insurance(kind):
     number = generated_resident_id()
     reference_records_load(
