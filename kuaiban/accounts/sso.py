@@ -38,7 +38,7 @@ from requests import RequestException
 from .crypto import keyed_hash
 from .identity import normalize_credit_code, normalize_phone, normalize_resident_id
 from .models import Role, User
-from .services import _citizen_username
+from .services import _citizen_username, citizen_verified
 
 SOURCE = "sso"
 
@@ -218,6 +218,7 @@ def _create(account: User, subject: str, claims: dict[str, Any]) -> User:
     except IntegrityError:
         # A concurrent first log-in of the same identity won: log in again to be linked.
         raise Refused("concurrent") from None
+    _announce(account)
     return account
 
 
@@ -225,7 +226,14 @@ def _mark(account: User, subject: str) -> User:
     account.sso_subject = subject
     _verified(account)
     account.save()
+    _announce(account)
     return account
+
+
+def _announce(account: User) -> None:
+    """A citizen verified by the platform is announced like one verified here (after commit)."""
+    if account.role == Role.CITIZEN:
+        citizen_verified(account)
 
 
 def _verified(account: User) -> None:

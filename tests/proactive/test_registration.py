@@ -174,3 +174,22 @@ def test_a_registration_rule_names_its_source_and_date_fact_before_it_is_saved()
     with pytest.raises(ValidationError) as refused:
         rule.full_clean()
     assert set(refused.value.message_dict) == {"source", "source_date_fact"}
+
+
+def test_a_graduate_s_first_log_in_through_the_provincial_platform_invites_too(
+    django_capture_on_commit_callbacks,
+):
+    from django.db import transaction
+
+    from kuaiban.accounts import sso
+    from tests.factories import generated_resident_id
+
+    number = generated_resident_id(birth="20020304")
+    graduated = (timezone.localdate() - timedelta(days=20)).isoformat()
+    facts = {"school": "扬州大学", "major": "数学", "graduation_date": graduated}
+    reference_records_load(DataKind.EDUCATION, [(number, "XL-SSO", facts)])
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        outcome = sso.sso_account(
+            claims={"sub": "sso-grad", "name": "测试毕业生", "id_number": number}
+        )
+    assert _invitations().get().user == outcome.account
