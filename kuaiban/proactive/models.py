@@ -100,6 +100,17 @@ class InvitationRule(models.Model):
     # the triggering death registration: name, id_number, date_of_death), "person:name",
     # "person:id_number", "person:phone", "person:birth_date".
     prefill = models.JSONField(_("pre-filled answers"), default=dict, blank=True)
+    # For a death registration: which deaths the rule is for, e.g. a death at work (B08) or not
+    # (B09): [{"fact", "op", "value"}], all holding (a missing fact never holds).
+    record_conditions = models.JSONField(
+        _("conditions on the record"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'Which registrations the rule is for: [{"fact": "work_related", "op": "=", '
+            '"value": "yes"}]; every condition must hold.'
+        ),
+    )
 
     class Meta:
         verbose_name = _("invitation rule")
@@ -136,6 +147,14 @@ class InvitationRule(models.Model):
                 ]
             if not self.source_date_fact:
                 errors["source_date_fact"] = [_("Name the record's date fact.")]
+        record_conditions = self.record_conditions
+        if not isinstance(record_conditions, list) or not all(
+            isinstance(c, dict) and c.get("fact") and c.get("op") in CONDITION_OPERATORS
+            for c in record_conditions
+        ):
+            errors["record_conditions"] = [
+                _('A list of {"fact", "op", "value"}; op one of = != >= <= > <.')
+            ]
         if self.trigger == Trigger.AGE_REACHED and self.age_men is None and self.age_women is None:
             errors["age_men"] = [_("Give the retirement age of men, of women, or both.")]
         for name in ("message_zh", "message_en"):

@@ -29,6 +29,7 @@ from kuaiban.shareddata.kinds import DataKind
 from kuaiban.shareddata.models import FetchStatus, ReferenceRecord
 from kuaiban.shareddata.providers import OFF, Subject, lookup, provider_name
 
+from .entitlements import condition_met
 from .models import Invitation, InvitationRule, OptOut, RuleStatus, Trigger
 
 logger = logging.getLogger(__name__)
@@ -184,12 +185,15 @@ def _age_candidates(rule: InvitationRule, today: date) -> list[Candidate]:
 
 def _death_candidates(rule: InvitationRule, today: date) -> list[Candidate]:
     """Deaths registered in the civil-affairs source (the LOCAL records) in the last
-    `lead_days` days whose registration names the informant (申报人: ID number, name, phone):
-    the informant is invited, once per death."""
+    `lead_days` days, meeting the rule's `record_conditions`, whose registration names the
+    informant (申报人: ID number, name, phone): the informant is invited, once per death."""
     since = today - timedelta(days=rule.lead_days)
     found = []
+    conditions = rule.record_conditions if isinstance(rule.record_conditions, list) else []
     for record in ReferenceRecord.objects.filter(kind=DataKind.DEATH).iterator(chunk_size=500):
         facts = record.facts or {}
+        if not all(condition_met(c, facts) for c in conditions):
+            continue  # another rule's deaths (at work: B08; otherwise: B09)
         number = str(facts.get("informant_id_number", ""))
         try:
             died = date.fromisoformat(str(facts.get("date_of_death", "")))

@@ -17,6 +17,7 @@ from kuaiban.proactive.services import (
     invitations_send,
     on_submission,
     proactive_run,
+    rule_candidates,
     rule_dry_run,
 )
 from tests.builders import complete, on_record, submit, submitted_with_form
@@ -291,6 +292,8 @@ def test_a_rule_is_checked_before_it_is_saved_in_the_admin():
 
 
 def test_a_death_registration_invites_the_family_member_who_registered_it(citizen):
+    """Rules P-B09-DEATH and P-B08-DEATH: a death registered lately invites its informant, to
+    B09 when the death was not at work, to B08 when it was; an old death invites nobody."""
     from kuaiban.shareddata.kinds import DataKind
     from kuaiban.shareddata.services import reference_records_load
 
@@ -298,26 +301,42 @@ def test_a_death_registration_invites_the_family_member_who_registered_it(citize
     rule.full_clean()
     today = timezone.localdate()
     deceased, long_ago = generated_resident_id(birth="19400101"), generated_resident_id()
+    at_work = generated_resident_id(birth="19800101")
     informant = {
         "informant_id_number": citizen.resident_id,
         "informant_name": citizen.real_name,
         "informant_phone": citizen.phone,
     }
+    died = {"date_of_death": f"{today}", "work_related": "no"}
     reference_records_load(
         DataKind.DEATH,
         [
             (
                 deceased,
                 "MZ-TEST-0001",
-                {"name": "周老", "id_number": deceased, "date_of_death": f"{today}"} | informant,
+                {"name": "周老", "id_number": deceased} | died | informant,
             ),
             (
                 long_ago,
                 "MZ-TEST-0002",
                 {"name": "吴老", "date_of_death": f"{today - timedelta(days=400)}"} | informant,
             ),
+            (
+                at_work,
+                "MZ-TEST-0003",
+                {"name": "郑工", "id_number": at_work} | died | {"work_related": "yes"} | informant,
+            ),
         ],
     )
+    work_rule = _rule("P-B08-DEATH")
+    work_rule.full_clean()
+    found = rule_candidates(work_rule)
+    assert [c.trigger_key for c in found] == ["death:MZ-TEST-0003"]
+    assert found[0].prefill == {
+        "injured_worker_name": "郑工",
+        "injured_worker_id_number": at_work,
+        "death_date": f"{today}",
+    }
     assert rule_dry_run(rule).count == 1
     assert invitations_send(rule) == 0  # shipped in dry run
     rule.status = RuleStatus.ON

@@ -64,7 +64,13 @@ def _shared_data_records(people: list[tuple[str, str]]) -> tuple[str, str]:
     number = first17 + resident_id_check_char(first17)
     reference_records_load(
         DataKind.DEATH,
-        [(number, "MZ-DEMO-0001", {"name": name, "date_of_death": "2026-10-08"})],
+        [
+            (
+                number,
+                "MZ-DEMO-0001",
+                {"name": name, "date_of_death": "2026-10-08", "work_related": "no"},
+            )
+        ],
     )
     return name, number
 
