@@ -83,6 +83,16 @@ def birth_date_of(resident_id: str) -> date:
     return date(int(resident_id[6:10]), int(resident_id[10:12]), int(resident_id[12:14]))
 
 
+def sex_of(resident_id: str) -> str:
+    """ "male" or "female": the 17th digit is odd for men (GB 11643)."""
+    return "male" if int(resident_id[16]) % 2 else "female"
+
+
+def age_on(born: date, day: date) -> int:
+    """Full years of age on `day`."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
 def credit_code_check_char(first17: str) -> str:
     total = sum(CREDIT_ALPHABET.index(c) * w for c, w in zip(first17, CREDIT_WEIGHTS, strict=True))
     return CREDIT_ALPHABET[(31 - total % 31) % 31]

@@ -49,6 +49,8 @@ from django.db import models
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
+from kuaiban.accounts.identity import age_on, birth_date_of, sex_of
+
 
 class RuleKind(models.TextChoices):
     AGE_AT_LEAST = "age_at_least", _("Age at least (from the ID number)")
@@ -181,14 +183,10 @@ def birth_and_sex(number: str) -> tuple[date, str] | None:
     if len(number) != 18 or not number[:17].isdigit():
         return None
     try:
-        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+        born = birth_date_of(number)
     except ValueError:
         return None
-    return born, ("male" if int(number[16]) % 2 else "female")
-
-
-def age_on(born: date, day: date) -> int:
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+    return born, sex_of(number)
 
 
 def _date(value) -> date | None:

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
 
-from kuaiban.accounts.identity import birth_date_of, mask_name, mask_resident_id
+from kuaiban.accounts.identity import age_on, birth_date_of, mask_name, mask_resident_id, sex_of
 from kuaiban.accounts.models import Role, User
 from kuaiban.cases.models import CaseState, ItemCase
 from kuaiban.shareddata.models import ReferenceRecord
@@ -43,10 +43,6 @@ class EntitlementDryRun:
     sample: list[dict]
 
 
-def _age(born: date, today: date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
 def person_facts(user: User, record_facts: dict, today: date) -> dict:
     """The facts a rule decides on: the record's, plus what the verified ID number says (birth
     date, sex, age today) and the account's real name."""
@@ -59,8 +55,8 @@ def person_facts(user: User, record_facts: dict, today: date) -> dict:
         return facts
     facts.update(
         birth_date=born.isoformat(),
-        sex="male" if int(number[16]) % 2 else "female",
-        age=_age(born, today),
+        sex=sex_of(number),
+        age=age_on(born, today),
     )
     return facts
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kuaiban.accounts.crypto import keyed_hash
-from kuaiban.accounts.identity import birth_date_of, mask_name, mask_resident_id
+from kuaiban.accounts.identity import birth_date_of, mask_name, mask_resident_id, sex_of
 from kuaiban.accounts.models import Role, User
 from kuaiban.cases.models import Application, ApplicationState
 from kuaiban.notifications.services import notify
@@ -173,8 +173,7 @@ def _age_candidates(rule: InvitationRule, today: date) -> list[Candidate]:
         number = user.resident_id
         if len(number) != 18:
             continue
-        man = int(number[16]) % 2 == 1
-        years = rule.age_men if man else rule.age_women
+        years = rule.age_men if sex_of(number) == "male" else rule.age_women
         if years is None:
             continue
         reached = _reaches(birth_date_of(number), years)

@@ -58,12 +58,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 
 from django.conf import settings
 from django.db.models import Q
 
 from kuaiban.accounts.crypto import keyed_hash
+from kuaiban.accounts.identity import birth_date_of, sex_of
 from kuaiban.accounts.models import ReferenceEnterprise, ReferenceIdentity
 from kuaiban.cases.models import Application, CaseState, ItemCase
 from kuaiban.catalog.models import BundleItem, Material
@@ -153,10 +153,10 @@ def lookup(kind: str, subject: Subject, material_code: str = "") -> Answer:
 
 def _birth_and_sex(number: str) -> dict:
     try:
-        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+        born = birth_date_of(number)
     except ValueError:
         return {}
-    return {"birth_date": born.isoformat(), "sex": "male" if int(number[16]) % 2 else "female"}
+    return {"birth_date": born.isoformat(), "sex": sex_of(number)}
 
 
 def _identity(subject: Subject) -> Answer:
