@@ -10,10 +10,11 @@ reads); a logged-in session per citizen written straight to the session table, a
 cookie and form token from Django's own `get_token`, as the review page would give the browser.
 
 Timed: gunicorn (`kuaiban/gunicorn_conf.py`, W sync workers) on the bench's settings and
-database, and an asyncio + httpx client with C connections sending each citizen's final submit
+database, and a plain asyncio HTTP client with C connections sending each citizen's final submit
 exactly as the browser does (POST to the review page with the session and CSRF cookies, the form
-token, Origin and Referer). A 302 to the confirmation page counts; anything else is an error.
-Afterwards the database must hold exactly N submitted applications with their item cases.
+token, the pre-check warnings the page showed, Origin and Referer). A 302 to the confirmation
+page counts; anything else is an error. Afterwards the database must hold exactly N submitted
+applications with their item cases.
 
 Against: the same rows written by raw SQL in the same run. One submission runs through the
 service once (rolled back) with its INSERT, UPDATE and DELETE statements captured; each of N
@@ -261,14 +262,27 @@ class Gunicorn:
 # -- the load generator -----------------------------------------------------------------------
 
 
-def _submit_request(base: str, application, browser: dict[str, str]) -> dict:
-    """The final submit exactly as the browser posts it from the review page."""
+def _warnings_shown(applications: list) -> list[list[str]]:
+    """Per application, the pre-check warnings its review page shows (and posts back)."""
+    from bundles.selectors import planned_items
+    from bundles.services.submission import precheck, warnings_of
+
+    return [sorted(warnings_of(precheck(app, planned_items(app)))) for app in applications]
+
+
+def _submit_request(base: str, application, browser: dict[str, str], warnings: list[str]) -> dict:
+    """The final submit exactly as the browser posts it from the review page: the form token,
+    the warnings the page showed, the consent."""
+    from urllib.parse import urlencode
+
     from django.conf import settings
 
     page = f"{base}/applications/{application.reference}/review/"
+    fields = [("csrfmiddlewaretoken", browser["csrf_token"])]
+    fields += [("warning_seen", code) for code in warnings] + [("consent", "on")]
     return {
         "url": page,
-        "content": f"csrfmiddlewaretoken={browser['csrf_token']}&consent=on".encode(),
+        "content": urlencode(fields).encode(),
         "headers": {
             "Content-Type": "application/x-www-form-urlencoded",
             "Cookie": f"{settings.SESSION_COOKIE_NAME}={browser['session']}; "
@@ -283,37 +297,67 @@ def _submit_request(base: str, application, browser: dict[str, str]) -> dict:
     }
 
 
+def _raw_request(request: dict) -> bytes:
+    """The request as the bytes on the wire (built before the clock starts)."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(request["url"])
+    headers = {
+        "Host": url.netloc,
+        **request["headers"],
+        "Content-Length": str(len(request["content"])),
+        "Connection": "close",  # gunicorn's sync workers close after each response anyway
+    }
+    head = f"POST {url.path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return (head + "\r\n").encode("latin-1") + request["content"]
+
+
+async def _exchange(host: str, port: int, raw: bytes, timeout: float) -> tuple[int, str, bytes]:
+    """Send one request on a new connection; (status, Location, the start of the body)."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(raw)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        body = await asyncio.wait_for(reader.read(), timeout)  # up to the close
+    finally:
+        writer.close()
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    location = next(
+        (line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("location:")),
+        "",
+    )
+    return status, location, body[:200]
+
+
 async def _post_all(requests: list[dict], concurrency: int) -> tuple[float, list[float], list]:
-    """Send every request, `concurrency` at a time; (wall seconds, latencies, errors)."""
-    import logging
+    """Send every request, `concurrency` at a time; (wall seconds, latencies, errors).
 
-    import httpx
+    A plain asyncio HTTP/1.1 client (the request bytes built beforehand): on this 2-core machine
+    the load generator shares the CPU with gunicorn and PostgreSQL, so it does as little as it
+    can per request. A 302 to the request's confirmation page counts; anything else is an error."""
+    from urllib.parse import urlsplit
 
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     latencies: list[float] = []
     errors: list = []
-    pending = iter(requests)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=60, follow_redirects=False) as client:
+    pending = iter([(request, _raw_request(request)) for request in requests])
 
-        async def user() -> None:
-            for request in pending:
-                started = time.perf_counter()
-                try:
-                    response = await client.post(
-                        request["url"], content=request["content"], headers=request["headers"]
-                    )
-                except httpx.HTTPError as error:
-                    errors.append(repr(error))
-                    continue
-                latencies.append(time.perf_counter() - started)
-                location = response.headers.get("location", "")
-                if response.status_code != 302 or not location.endswith(request["done"]):
-                    errors.append(f"{response.status_code} {location or response.text[:200]}")
+    async def user() -> None:
+        for request, raw in pending:
+            url = urlsplit(request["url"])
+            started = time.perf_counter()
+            try:
+                status, location, body = await _exchange(url.hostname, url.port, raw, 60)
+            except (TimeoutError, OSError, asyncio.IncompleteReadError) as error:
+                errors.append(repr(error))
+                continue
+            latencies.append(time.perf_counter() - started)
+            if status != 302 or not location.endswith(request["done"]):
+                errors.append(f"{status} {location or body.decode(errors='replace')}")
 
-        began = time.perf_counter()
-        await asyncio.gather(*(user() for _ in range(concurrency)))
-        return time.perf_counter() - began, latencies, errors
+    began = time.perf_counter()
+    await asyncio.gather(*(user() for _ in range(concurrency)))
+    return time.perf_counter() - began, latencies, errors
 
 
 # -- the raw SQL baseline -----------------------------------------------------------------------
@@ -510,6 +554,7 @@ def p1_submissions(
         rest[warmup + submissions :],
     )
     browsers = _logged_in(people[1 : 1 + warmup + submissions])
+    shown = _warnings_shown(warm + timed)
     statements = _captured_writes(capture_app)
     set_up = time.perf_counter() - started
     connection.close()  # the bench's own connection stays out of the timed phase
@@ -519,8 +564,8 @@ def p1_submissions(
     try:
         server.wait_ready()
         requests = [
-            _submit_request(server.base, app, browser)
-            for app, browser in zip(warm + timed, browsers, strict=True)
+            _submit_request(server.base, app, browser, warnings)
+            for app, browser, warnings in zip(warm + timed, browsers, shown, strict=True)
         ]
         # Every worker opens its connections and fills its caches before the clock starts.
         _, _, warm_errors = asyncio.run(_post_all(requests[:warmup], min(concurrency, warmup)))

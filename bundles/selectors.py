@@ -21,7 +21,8 @@ from kuaiban.cases.models import (
     ReturnNotice,
     StoredFile,
 )
-from kuaiban.catalog.models import BundleItem, FormField, ItemMaterial, Material, ServiceItem
+from kuaiban.catalog import tables as catalog_tables
+from kuaiban.catalog.models import FormField, Material, ServiceItem
 from kuaiban.shareddata.models import FetchStatus, SharedDataRecord
 from kuaiban.shareddata.selectors import records_by_material
 
@@ -38,9 +39,9 @@ def planned_items(application: Application) -> list[PlannedItem]:
     """The items the questionnaire answers include (a single-item application: that item)."""
     if application.item is not None:
         return [PlannedItem(application.item, 1)]
-    bundle_items = BundleItem.objects.filter(bundle=application.bundle).select_related(
-        "item__unit", "condition"
-    )
+    if application.bundle_id is None:
+        return []
+    bundle_items = catalog_tables.bundle_items(application.bundle_id)
     answers = application.answers or {}
     return [
         PlannedItem(bundle_item.item, bundle_item.stage)
@@ -104,23 +105,23 @@ def _planned_item_ids(application: Application, planned: list[PlannedItem] | Non
 
 
 def required_materials(
-    application: Application, planned: list[PlannedItem] | None = None
+    application: Application,
+    planned: list[PlannedItem] | None = None,
+    shared: dict[int, SharedDataRecord] | None = None,
 ) -> list[RequiredMaterial]:
-    """The deduplicated list of materials for the planned items (一套材料); pass `planned` when
-    the caller has computed them already (a submission computes them once)."""
-    item_ids = _planned_item_ids(application, planned)
-    links = (
-        ItemMaterial.objects.filter(item_id__in=item_ids)
-        .select_related("material", "item")
-        .order_by("material__code", "item__code")
-    )
+    """The deduplicated list of materials for the planned items (一套材料); pass `planned` and
+    the application's shared-data records by material (`shared`) when the caller has them
+    already (a submission reads them once). Two queries at most: what the applicant provided,
+    and the shared-data records."""
+    links = catalog_tables.item_materials(_planned_item_ids(application, planned))
     if application.channel in (Application.Channel.ONLINE, Application.Channel.PROACTIVE):
         # Rule ONLINE-FORM-REPLACES: the application form itself is what the applicant has just
         # filled in online (or shared data filled in, for a 免申即享 proposal); at the window
         # the clerk may still print it for signing.
-        links = links.exclude(material__replaced_by_online_form=True)
+        links = [link for link in links if not link.material.replaced_by_online_form]
     provided = {row.material_id: row for row in application.materials.select_related("file")}
-    shared = records_by_material(application.pk) if application.pk else {}
+    if shared is None:
+        shared = records_by_material(application.pk) if application.pk else {}
     by_material: dict[int, RequiredMaterial] = {}
     for link in links:
         entry = by_material.setdefault(
@@ -135,12 +136,26 @@ def required_materials(
     return list(by_material.values())
 
 
+def situation_question_codes(application: Application) -> frozenset[str]:
+    """The codes of the questions the application must answer (none for a single item)."""
+    if application.bundle_id is None:
+        return frozenset()
+    return catalog_tables.question_codes(application.bundle_id)
+
+
+def planned_materials(
+    application: Application, planned: list[PlannedItem] | None = None
+) -> list[Material]:
+    """The materials the planned items need, each once, from the catalog alone (no query)."""
+    links = catalog_tables.item_materials(_planned_item_ids(application, planned))
+    return list({link.material_id: link.material for link in links}.values())
+
+
 def required_form_fields(
     application: Application, planned: list[PlannedItem] | None = None
 ) -> list[FormField]:
     """The fields of the one form: each asked once however many planned items need it."""
-    item_ids = _planned_item_ids(application, planned)
-    return list(FormField.objects.filter(items__in=item_ids).distinct().order_by("order", "code"))
+    return catalog_tables.form_fields(_planned_item_ids(application, planned))
 
 
 def _visible_to(applicant) -> QuerySet[Application]:
@@ -167,13 +182,13 @@ def applications_of(applicant) -> QuerySet[Application]:
 
 
 def application_for_applicant(applicant, reference: str) -> Application | None:
-    """The applicant's own application (None for anyone else's)."""
-    return (
-        _visible_to(applicant)
-        .select_related("bundle", "item", "applicant", "hall")
-        .filter(reference=reference)
-        .first()
-    )
+    """The applicant's own application (None for anyone else's); its bundle or item from the
+    catalog tables."""
+    application = _visible_to(applicant).select_related("hall").filter(reference=reference).first()
+    if application is None:
+        return None
+    application.applicant = applicant  # the very account asking: no second read of it
+    return catalog_tables.with_catalog(application)
 
 
 def application_status(application: Application) -> Application:
@@ -273,15 +288,14 @@ def status_outlook(application: Application) -> Outlook:
         ApplicationState.IN_PROGRESS,
     )
     # Paper originals are never uploaded: the items' physical materials not yet seen at the
-    # window (one query).
+    # window.
     seen = {
         held.material_id
         for held in application.materials.all()
         if held.provision == ApplicationMaterial.Provision.AT_WINDOW
     }
-    links = ItemMaterial.objects.filter(
-        item_id__in={row.case.item_id for row in rows}, material__physical=True
-    ).select_related("material")
+    links = catalog_tables.item_materials([row.case.item_id for row in rows])
+    links = [link for link in links if link.material.physical]
     originals = list(
         {link.material_id: link.material for link in links if link.material_id not in seen}.values()
     )

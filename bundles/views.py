@@ -12,7 +12,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kuaiban.accounts.decorators import applicant_required
@@ -468,7 +467,6 @@ def review(request, reference):
         return blocked
     if request.method == "POST":
         try:
-            shown = _precheck_warnings(application)  # those the check page showed
             # Shared data first, outside the submission's transaction (a slow source never
             # holds the application's lock); then the submission reads what was fetched.
             submission.shared_data_fetch(
@@ -476,14 +474,19 @@ def review(request, reference):
                 actor=request.user,
                 consented=request.POST.get("consent") == "on",
             )
-            if _precheck_warnings(application) - shown:
-                # 智能预审: the data just fetched raised a warning the page could not show yet.
-                messages.warning(request, PRECHECK_UNSEEN)
-                return redirect("applications:review", reference=reference)
-            submission.application_submit(application=application, actor=request.user)
+            # 智能预审: the page posts the warnings it showed; one it did not show (raised by
+            # the data just fetched) brings the applicant back to read it.
+            submission.application_submit(
+                application=application,
+                actor=request.user,
+                warnings_seen=request.POST.getlist("warning_seen"),
+            )
         except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
+            if getattr(error, "code", None) == "precheck_unseen":
+                messages.warning(request, error.message)
+            else:
+                for message in error.messages:
+                    messages.error(request, message)
             return redirect("applications:review", reference=reference)
         return redirect("applications:done", reference=reference)
     form_fields = selectors.required_form_fields(application)
@@ -518,20 +521,6 @@ def review(request, reference):
             "returned": returned,
         },
     )
-
-
-PRECHECK_UNSEEN = gettext_lazy(
-    "The pre-check found something in the data just fetched: read it below, then submit again."
-)
-
-
-def _precheck_warnings(application) -> set[str]:
-    """The codes of the pre-check's warnings on the application as it stands. Compared before
-    and after the shared data are fetched at submission: a warning the fetched data raised
-    brings the applicant back to the check page to read it first (submitting again, the data
-    are there and the warning shown: it goes through)."""
-    findings = submission.precheck(application, selectors.planned_items(application))
-    return {f.rule for f in findings if f.severity == Severity.WARN}
 
 
 def _problem_href(application, problem) -> str:

@@ -43,7 +43,7 @@ def _skipped() -> bool:
     return _outage.since is not None and time.monotonic() < _outage.retry_at
 
 
-def _failed(operation: str, key: str, error: Exception) -> None:
+def _failed(operation: str, key: str | list[str], error: Exception) -> None:
     now = time.monotonic()
     if _outage.since is None:
         _outage.since = now
@@ -66,7 +66,9 @@ def _succeeded() -> None:
         _outage.retry_at = 0.0
 
 
-def _call(operation: str, key: str, fallback: Any, *args: Any, force: bool = False) -> Any:
+def _call(
+    operation: str, key: str | list[str], fallback: Any, *args: Any, force: bool = False
+) -> Any:
     if _skipped() and not force:
         return fallback
     try:
@@ -81,6 +83,12 @@ def _call(operation: str, key: str, fallback: Any, *args: Any, force: bool = Fal
 def get(key: str, default: Any = None) -> Any:
     """The cached value, or `default` when it is missing or the cache is unreachable."""
     return _call("get", key, default, default)
+
+
+def get_many(keys: list[str]) -> dict[str, Any]:
+    """The cached values of those keys that are present, in one round trip; {} when the cache
+    is unreachable."""
+    return _call("get_many", keys, {})
 
 
 def set(key: str, value: Any, timeout: float | object | None = DEFAULT_TIMEOUT) -> bool:

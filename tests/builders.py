@@ -135,6 +135,18 @@ def submit(application: Application) -> Application:
     return application
 
 
+WARNING_SEEN = re.compile(r'name="warning_seen" value="([^"]+)"')
+
+
+def review_submit(client, application: Application, data: dict | None = None, **kwargs):
+    """Press "submit" on the check page as the browser does: the page is read first and the
+    pre-check warnings it showed are posted back with `data` (rule PRECHECK-SEEN)."""
+    url = f"/applications/{application.reference}/review/"
+    page = client.get(url).content.decode()
+    shown = WARNING_SEEN.findall(page)
+    return client.post(url, {**(data or {}), "warning_seen": shown}, **kwargs)
+
+
 def submitted(code: str = "B10", user=None, answers: dict | None = None) -> Application:
     """A submitted bundle application (by a generated citizen unless `user`)."""
     return submit(ready_application(user or UserFactory(citizen=True), code, answers))

@@ -32,15 +32,17 @@ def committed_db(transactional_db):
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    """Each test starts with empty caches: a rolled-back test must not leave its calendar behind."""
+    """Each test starts with empty caches: a rolled-back test must not leave its calendar or
+    catalog behind."""
     from django.core.cache import cache
 
-    from kuaiban import optional_cache
+    from kuaiban import optional_cache, process_tables
     from kuaiban.workdays.calendar import calendar_cache_invalidate
 
     optional_cache.reset()
     cache.clear()
     calendar_cache_invalidate()
+    process_tables.forget_all()
     yield
     optional_cache.reset()
 

@@ -32,7 +32,7 @@ from kuaiban.catalog.models import Bundle, FormField, ServiceItem
 from kuaiban.departments import webhooks as department_webhooks
 
 from ..fitting import PERSONS_KEY, with_identity_answers
-from ..selectors import required_form_fields, required_materials
+from ..selectors import required_form_fields, required_materials, situation_question_codes
 from .guards import (
     lock_application,
     notify_applicant,
@@ -158,7 +158,7 @@ def application_answer_questions(*, application: Application, actor, answers: di
     application = lock_application(application)
     require_editor(application, actor)
     require_editable(application)
-    codes = set(application.situation_questions().values_list("code", flat=True))
+    codes = situation_question_codes(application)
     missing = codes - answers.keys()
     if missing:
         raise ValidationError(_("Please answer every question."))

@@ -24,13 +24,12 @@ from .guards import lock_application, require_editable, require_editor
 def refresh_identity_answers(application: Application, planned: list[PlannedItem]) -> None:
     """Put the applicant's identity into the answers it gives (rule IDENTITY-PREFILL): at
     submission, so a draft saved before the real-name check carries the verified values. The
-    caller holds the application's lock; one query (the form fields) when nothing changes,
-    whoever applies, so a submission's queries stay the same for every bundle."""
+    caller holds the application's lock and saves it (the submission's transition writes the
+    row): no query."""
     identity = fitting_for(application, required_form_fields(application, planned)).identity
     data = application.form_data or {}
     if identity and any(data.get(code) != value for code, value in identity.items()):
         application.form_data = {**data, **identity}
-        application.save(update_fields=["form_data"])
 
 
 def clean_persons(

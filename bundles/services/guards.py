@@ -7,18 +7,20 @@ from django.utils.translation import gettext as _
 
 from kuaiban.accounts.models import Role
 from kuaiban.cases.models import Application, DepartmentRequest, ExtensionRequest, ItemCase
+from kuaiban.catalog import tables as catalog_tables
 from kuaiban.catalog.models import Bundle
 from kuaiban.notifications.services import notify
 
 
 def lock_application(application: Application) -> Application:
     """The application again, its row locked until the transaction ends (only its own row: the
-    bundle or item and the applicant come in the same query, unlocked)."""
-    return (
+    applicant comes in the same query, unlocked; the bundle or item from the catalog tables)."""
+    locked = (
         Application.objects.select_for_update(of=("self",))
-        .select_related("bundle", "item", "applicant")
+        .select_related("applicant")
         .get(pk=application.pk)
     )
+    return catalog_tables.with_catalog(locked)
 
 
 def lock_case(case: ItemCase) -> ItemCase:

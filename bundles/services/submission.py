@@ -2,7 +2,7 @@
 the units handle in parallel (打包办, 一次提交). Resubmission after a return reopens the same
 cases; nothing is created twice."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -23,18 +23,22 @@ from kuaiban.cases.visits import visit_target_for
 from kuaiban.catalog.models import Material
 from kuaiban.commitments.selectors import active_bar, bar_message
 from kuaiban.precheck.rules import Finding, Severity
-from kuaiban.precheck.services import findings_record, precheck_run
+from kuaiban.precheck.services import findings_record, precheck_run, reads_uploads
 from kuaiban.precheck.tasks import material_precheck_enqueue
 from kuaiban.proactive.services import on_submission as proactive_on_submission
 from kuaiban.requestid import current_request_id
+from kuaiban.shareddata.models import SharedDataRecord
+from kuaiban.shareddata.selectors import records_by_material
 from kuaiban.shareddata.services import answered, fetch_for_application, fetchable
 
 from ..selectors import (
     PlannedItem,
     RequiredMaterial,
     planned_items,
+    planned_materials,
     required_form_fields,
     required_materials,
+    situation_question_codes,
 )
 from .applications import form_data_errors
 from .corrections import uncorrected
@@ -73,8 +77,7 @@ def missing_for_submission(
     if findings is None:
         findings = precheck(application, planned)
     problems: list[str] = []
-    questions = set(application.situation_questions().values_list("code", flat=True))
-    if questions - set(application.answers or {}):
+    if situation_question_codes(application) - set(application.answers or {}):
         problems.append(Problem(_("Answer the questions about your situation."), "questions"))
     fields = required_form_fields(application, planned)
     data = application.form_data or {}
@@ -115,10 +118,20 @@ def missing_for_submission(
     return problems
 
 
-def precheck(application: Application, planned: list[PlannedItem]) -> list[Finding]:
+def precheck(
+    application: Application,
+    planned: list[PlannedItem],
+    shared_records: Iterable[SharedDataRecord] | None = None,
+) -> list[Finding]:
     """The smart pre-check (kuaiban/precheck) on the application as it stands, for its planned
-    items: what blocks, warns the applicant or is flagged for the clerk."""
-    return precheck_run(application, [p.item.code for p in planned])
+    items: what blocks, warns the applicant or is flagged for the clerk. `shared_records`: the
+    application's shared-data records, when the caller has read them."""
+    return precheck_run(application, [p.item.code for p in planned], shared_records)
+
+
+def warnings_of(findings: Iterable[Finding]) -> set[str]:
+    """The codes of the rules that warn the applicant (the check page shows them)."""
+    return {f.rule for f in findings if f.severity == Severity.WARN}
 
 
 def _provide(material: Material) -> Problem:
@@ -146,12 +159,19 @@ def shared_data_fetch(
         return []
     if application.channel == Application.Channel.ONLINE and not application.applicant.is_verified:
         return []  # the submission refuses: nothing is fetched for an unverified account
-    to_fetch = shared_data_to_fetch(required_materials(application))
+    planned = planned_items(application)
+    if not fetchable(planned_materials(application, planned)):
+        return []  # no source switched on for any of its materials: no query
+    to_fetch = shared_data_to_fetch(required_materials(application, planned))
     return fetch_for_application(
         application, to_fetch, actor=actor, consented=consented, answers=answers
     )
 
 
+PRECHECK_UNSEEN = gettext_lazy(
+    "The pre-check found something the check page did not show you (in the data just fetched, "
+    "or after a change): read it below, then submit again."
+)
 UNVERIFIED = gettext_lazy(
     "Your account is not verified yet, so the application cannot be submitted. Confirm your "
     "mobile number and your identity on your account page; your draft is kept."
@@ -159,13 +179,21 @@ UNVERIFIED = gettext_lazy(
 
 
 @transaction.atomic
-def application_submit(*, application: Application, actor) -> Application:
+def application_submit(
+    *, application: Application, actor, warnings_seen: Collection[str] | None = None
+) -> Application:
     """Submit once: fan out into item cases. Submitting an already submitted application again
     (a double click, a retried request) changes nothing and returns it.
 
-    The planned items and the materials are computed once and passed down; the writes are one
-    statement each (shared materials, the application, its event, the cases, their events, the
-    notifications), so the number of queries does not grow with the bundle."""
+    `warnings_seen`: the pre-check warnings the applicant's check page showed. A warning it
+    did not show (raised by the shared data just fetched, or by an edit since) refuses the
+    submission (ValidationError, code "precheck_unseen", rule PRECHECK-SEEN): the applicant
+    reads it first. None (the window, the API): not asked.
+
+    The planned items, the materials, the shared-data records and the catalog's rules are read
+    once (the catalog from the process's tables); the writes are one statement each (shared
+    materials, the application, its event, the cases, their events, the notifications), so the
+    number of queries does not grow with the bundle."""
     application = lock_application(application)
     require_editor(application, actor)
     if not application.is_editable:
@@ -174,13 +202,16 @@ def application_submit(*, application: Application, actor) -> Application:
         raise ValidationError(UNVERIFIED, code="unverified")
     planned = planned_items(application)
     refresh_identity_answers(application, planned)
-    required = required_materials(application, planned)
-    findings = precheck(application, planned)
+    shared = records_by_material(application.pk)
+    required = required_materials(application, planned, shared)
+    findings = precheck(application, planned, shared.values())
     problems = missing_for_submission(
         application, planned=planned, required=required, findings=findings
     )
     if problems:
         raise ValidationError(problems)
+    if warnings_seen is not None and warnings_of(findings) - set(warnings_seen):
+        raise ValidationError(PRECHECK_UNSEEN, code="precheck_unseen")
     provide_shared(
         application,
         [e.material for e in required if e.material.shared_data and e.provided is None],
@@ -208,8 +239,14 @@ def application_submit(*, application: Application, actor) -> Application:
     # 智能预审: the warnings and flags stored with the submission, for the clerk and the figures.
     findings_record(application, findings)
     # ... and the rules reading the uploads (OCR, seconds): in a task once this commits.
-    pk = application.pk
-    transaction.on_commit(lambda: material_precheck_enqueue(pk), robust=True)
+    uploaded = [
+        e.material.code
+        for e in required
+        if e.provided is not None and e.provided.provision == ApplicationMaterial.Provision.UPLOAD
+    ]
+    if reads_uploads(application, [p.item.code for p in planned], uploaded):
+        pk = application.pk
+        transaction.on_commit(lambda: material_precheck_enqueue(pk), robust=True)
     notify_applicant(
         application,
         _("Application %(reference)s received") % {"reference": application.reference},

@@ -6,3 +6,8 @@ class CatalogConfig(AppConfig):
     name = "kuaiban.catalog"
     label = "catalog"
     verbose_name = _("Service catalog")
+
+    def ready(self):
+        from .tables import connect
+
+        connect()

@@ -29,6 +29,7 @@ from .models import (
     Material,
     ServiceItem,
 )
+from .tables import catalog_tables
 
 Subject = ServiceItem | Bundle
 
@@ -377,4 +378,6 @@ def publish_unversioned() -> int:
                 guide_version=version.number, guide_published_at=now
             )
         count += len(new)
+    # Bulk writes send no signal: every process's catalog tables, once this commits.
+    catalog_tables.invalidate()
     return count

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kuaiban.cases.models import Application, ApplicationMaterial, ApplicationState
+from kuaiban.process_tables import ProcessTables
 from kuaiban.shareddata.models import FetchStatus, SharedDataRecord
 
 from .models import PrecheckFinding, PrecheckRule, PrecheckVerdict
@@ -27,22 +28,44 @@ OPEN_STATES = (
 def rules_for(application: Application, items: Iterable[str] | None = None) -> list[PrecheckRule]:
     """The enabled rules that apply: of the application's bundle, of one of its items (`items`:
     the planned items' codes, from the caller; by default the single item applied for), or of
-    every application. One query."""
+    every application. No query: the rules are kept per process (`enabled_rules`)."""
     if items is None:
         items = [application.item.code] if application.item else []
     codes = set(items)
-    applies = Q(bundle__isnull=True) | Q(bundle_id=application.bundle_id)
-    rules = PrecheckRule.objects.filter(applies, enabled=True).select_related("item")
-    return [r for r in rules.order_by("code") if r.item is None or r.item.code in codes]
+    return [
+        r
+        for r in enabled_rules()
+        if r.bundle_id in (None, application.bundle_id) and (r.item is None or r.item.code in codes)
+    ]
 
 
-def facts_for(application: Application, rules: list[PrecheckRule]) -> Facts:
+precheck_tables = ProcessTables("precheck")
+
+
+def enabled_rules() -> tuple[PrecheckRule, ...]:
+    """Every enabled rule by code, with its item (kept per process until a rule is edited)."""
+
+    def build() -> tuple[PrecheckRule, ...]:
+        rules = PrecheckRule.objects.filter(enabled=True).select_related("item")
+        return tuple(rules.order_by("code"))
+
+    return precheck_tables.get("enabled", build)
+
+
+def facts_for(
+    application: Application,
+    rules: list[PrecheckRule],
+    shared_records: Iterable[SharedDataRecord] | None = None,
+) -> Facts:
     """What the rules read: the form, the shared data fetched for the application (found), the
     applicant's ID number and, when a rule asks, the applicant's other open applications of the
-    same bundle or item. One query for the shared data, one for duplicates (when asked)."""
+    same bundle or item. One query for the shared data (none when the caller has read the
+    application's records: `shared_records`), one for duplicates (when asked)."""
+    if shared_records is None:
+        shared_records = SharedDataRecord.objects.filter(application=application)
     shared: dict[str, dict] = {}
-    found = SharedDataRecord.objects.filter(application=application, status=FetchStatus.FOUND)
-    for record in found.order_by("pk"):
+    found = [r for r in shared_records if r.status == FetchStatus.FOUND]
+    for record in sorted(found, key=lambda r: r.pk):
         shared.setdefault(record.kind, {}).update(record.facts or {})
     duplicates: tuple[tuple[str, dict], ...] = ()
     if any(r.kind == RuleKind.DUPLICATE_OPEN_APPLICATION for r in rules):
@@ -65,13 +88,29 @@ def facts_for(application: Application, rules: list[PrecheckRule]) -> Facts:
     )
 
 
-def precheck_run(application: Application, items: Iterable[str] | None = None) -> list[Finding]:
+def precheck_run(
+    application: Application,
+    items: Iterable[str] | None = None,
+    shared_records: Iterable[SharedDataRecord] | None = None,
+) -> list[Finding]:
     """The pre-check's findings on the application as it stands (nothing stored). The kinds
     that read the uploads (OCR) are left to `material_precheck`, after submission."""
     rules = [r for r in rules_for(application, items) if r.kind not in AFTER_SUBMISSION]
     if not rules:
         return []
-    return evaluate(_specs(rules), facts_for(application, rules))
+    return evaluate(_specs(rules), facts_for(application, rules, shared_records))
+
+
+def reads_uploads(application: Application, items: Iterable[str], uploaded: Iterable[str]) -> bool:
+    """Whether a rule that reads uploaded materials (OCR) applies to the application's items
+    and names one of the `uploaded` material codes (no query): the submission then queues
+    `material_precheck` once it commits."""
+    rules = [r for r in rules_for(application, items) if r.kind in AFTER_SUBMISSION]
+    return bool(_material_codes(rules) & set(uploaded))
+
+
+def _material_codes(rules: Iterable[PrecheckRule]) -> set[str]:
+    return {str((r.params or {}).get("material", "")) for r in rules}
 
 
 def _specs(rules: list[PrecheckRule]) -> list[RuleSpec]:
@@ -110,9 +149,8 @@ def material_rules(application: Application) -> list[PrecheckRule]:
 
 def uploads_read(application: Application, rules: list[PrecheckRule]):
     """The application's uploaded materials the rules name."""
-    codes = {str((r.params or {}).get("material", "")) for r in rules}
     return application.materials.filter(
-        material__code__in=codes, provision=ApplicationMaterial.Provision.UPLOAD
+        material__code__in=_material_codes(rules), provision=ApplicationMaterial.Provision.UPLOAD
     )
 
 

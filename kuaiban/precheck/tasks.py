@@ -6,9 +6,8 @@ shared data there, or no engine is installed)."""
 from celery import shared_task
 
 from kuaiban import broker
-from kuaiban.cases.models import Application
 
-from .services import material_precheck, material_rules, uploads_read
+from .services import material_precheck
 
 
 @shared_task(name="precheck.material_precheck", acks_late=True, ignore_result=True)
@@ -18,13 +17,7 @@ def material_precheck_task(application_id: int) -> int:
 
 
 def material_precheck_enqueue(application_id: int) -> bool:
-    """Queue the reading for a submitted application (called once the submission committed)
-    when one of its rules reads a material it uploaded; False when there is nothing to read or
-    the broker cannot be reached (logged: that submission's uploads are then not read)."""
-    application = Application.objects.filter(pk=application_id).first()
-    if application is None:
-        return False
-    rules = material_rules(application)
-    if not rules or not uploads_read(application, rules).exists():
-        return False
+    """Queue the reading of a submitted application's uploads (called once the submission
+    committed, when `services.reads_uploads` said a rule reads one of them); False when the
+    broker cannot be reached (logged: that submission's uploads are then not read)."""
     return broker.publish(material_precheck_task, (application_id,))

@@ -9,7 +9,11 @@ class ProactiveConfig(AppConfig):
 
     def ready(self) -> None:
         from kuaiban.accounts.services import on_citizen_verified
+        from kuaiban.catalog.models import Bundle
+        from kuaiban.process_tables import invalidate_on_save
 
-        from .services import on_registration
+        from .models import InvitationRule
+        from .services import on_registration, proactive_tables
 
         on_citizen_verified(on_registration)
+        invalidate_on_save(proactive_tables, InvitationRule, Bundle)

@@ -25,6 +25,7 @@ from kuaiban.accounts.identity import birth_date_of, mask_name, mask_resident_id
 from kuaiban.accounts.models import Role, User
 from kuaiban.cases.models import Application, ApplicationState
 from kuaiban.notifications.services import notify
+from kuaiban.process_tables import ProcessTables
 from kuaiban.shareddata.kinds import DataKind
 from kuaiban.shareddata.models import FetchStatus, ReferenceRecord
 from kuaiban.shareddata.providers import OFF, Subject, lookup, provider_name
@@ -372,19 +373,31 @@ def proactive_run(today: date | None = None) -> dict[str, int]:
     }
 
 
+proactive_tables = ProcessTables("proactive")
+
+
+def submission_rules(bundle_id: int) -> tuple[InvitationRule, ...]:
+    """The rules that are on and triggered by submissions of the bundle (kept per process)."""
+
+    def build() -> tuple[InvitationRule, ...]:
+        rules = InvitationRule.objects.filter(
+            trigger=Trigger.ON_SUBMISSION, trigger_bundle_id=bundle_id, status=RuleStatus.ON
+        )
+        return tuple(rules.select_related("bundle"))
+
+    return proactive_tables.get(("on-submission", bundle_id), build)
+
+
 def on_submission(application: Application) -> int:
     """Called by the submission service after the fan-out, inside its transaction: the rules
     triggered by this bundle invite the person its form names (once per application, however
-    often it is submitted again). One query when no rule is on for the bundle; none for a
-    single item. (An invited person's own submission needs nothing here: the invitation's
-    application records it.)"""
+    often it is submitted again). An invited person's own submission needs nothing here: the
+    invitation's application records it. No query when no rule is on for the bundle (the rules
+    are kept per process, `proactive_tables`)."""
     if application.bundle_id is None:
         return 0
     sent = 0
-    rules = InvitationRule.objects.filter(
-        trigger=Trigger.ON_SUBMISSION, trigger_bundle_id=application.bundle_id, status=RuleStatus.ON
-    ).select_related("bundle")
-    for rule in rules:
+    for rule in submission_rules(application.bundle_id):
         candidate = _from_application(rule, application)
         if candidate is None:
             continue

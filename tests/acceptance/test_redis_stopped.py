@@ -82,7 +82,7 @@ def test_with_redis_stopped_every_supervision_page_answers_200_and_says_so(
             response = client.get(url)
             assert response.status_code == 200, url
             assert NOTICE not in response.content.decode(), url
-        assert cache.get("workdays:calendar-version") is not None  # the cache really was used
+        assert cache.get("workdays:calendar:version") is not None  # the cache really was used
 
         private_redis.stop()
         with caplog.at_level(logging.WARNING, logger="kuaiban.optional_cache"):

@@ -14,7 +14,7 @@ from kuaiban.cases.models import (
     StoredFile,
 )
 from kuaiban.catalog.models import Bundle, FormField, Material
-from tests.builders import on_record, upload, valid_value
+from tests.builders import on_record, review_submit, upload, valid_value
 
 pytestmark = pytest.mark.django_db
 
@@ -132,7 +132,7 @@ def test_the_whole_journey_ends_with_a_reference_and_item_cases(client, citizen)
     answer_all(client, application)
     assert fill_form(client, application).status_code == 302
     provide_everything(client, application)
-    response = client.post(f"/applications/{application.reference}/review/", CONSENT)
+    response = review_submit(client, application, CONSENT)
     assert response.status_code == 302
     assert response["Location"].endswith(f"/applications/{application.reference}/done/")
     done = client.get(response["Location"]).content.decode()
@@ -152,9 +152,9 @@ def test_a_second_identical_submit_creates_nothing_new(client, citizen):
     answer_all(client, application)
     fill_form(client, application)
     provide_everything(client, application)
-    client.post(f"/applications/{application.reference}/review/", CONSENT)
+    review_submit(client, application, CONSENT)
     cases, events = ItemCase.objects.count(), CaseEvent.objects.count()
-    again = client.post(f"/applications/{application.reference}/review/", CONSENT)
+    again = review_submit(client, application, CONSENT)
     assert again.status_code == 302  # back to the status page, no error
     assert ItemCase.objects.count() == cases
     assert CaseEvent.objects.count() == events
@@ -165,7 +165,7 @@ def test_submitting_with_something_missing_names_what_is_missing(client, citizen
     client.force_login(citizen)
     application = start(client)
     answer_all(client, application)
-    response = client.post(f"/applications/{application.reference}/review/", follow=True)
+    response = review_submit(client, application, follow=True)
     page = response.content.decode()
     assert "请提供" in page or "请填写申请表" in page
     application.refresh_from_db()
@@ -269,7 +269,7 @@ def test_a_citizen_withdraws_a_submitted_application(client, citizen):
     answer_all(client, application)
     fill_form(client, application)
     provide_everything(client, application)
-    client.post(f"/applications/{application.reference}/review/", CONSENT)
+    review_submit(client, application, CONSENT)
     client.post(
         f"/applications/{application.reference}/withdraw/", {"reason": "不再需要", "confirm": "on"}
     )
@@ -289,7 +289,7 @@ def test_a_single_item_application_uses_the_same_machinery(client, citizen):
     assert response["Location"].endswith(f"/applications/{application.reference}/form/")
     fill_form(client, application)
     provide_everything(client, application)
-    client.post(f"/applications/{application.reference}/review/", CONSENT)
+    review_submit(client, application, CONSENT)
     application.refresh_from_db()
     assert application.state == "submitted"
     assert [(c.item_id, c.stage, c.state) for c in application.cases.all()] == [

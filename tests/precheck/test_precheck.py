@@ -170,10 +170,28 @@ def test_a_warning_from_data_fetched_at_submission_is_shown_before_it_is_submitt
     assert application.state == "draft"
     page = client.get(url).content.decode()
     assert "累计缴费10年，不足15年" in page
-    # Submitted once they have seen it: the data fetched, the page showed it.
-    done = client.post(url, {"consent": "on"})
+    # The page posts what it showed (rule PRECHECK-SEEN): submitted once they have seen it.
+    assert '<input type="hidden" name="warning_seen" value="PC-B07-CONTRIB">' in page
+    done = client.post(url, {"consent": "on", "warning_seen": "PC-B07-CONTRIB"})
     assert done.url == f"/applications/{application.reference}/done/"
     assert application.precheck_findings.get().rule.code == "PC-B07-CONTRIB"
+
+
+def test_rule_PRECHECK_SEEN_a_warning_the_page_did_not_post_back_refuses_only_that_submission():
+    user = _retiree(months_paid="120")
+    application = ready_application(user, "B07")
+    _fetch_shared(application, user)
+    with pytest.raises(ValidationError) as refused:
+        submission.application_submit(application=application, actor=user, warnings_seen=[])
+    assert refused.value.code == "precheck_unseen"
+    application.refresh_from_db()
+    assert application.state == "draft" and not application.cases.exists()
+    # The page that showed the warning posts it back (the window and the API pass None).
+    submission.application_submit(
+        application=application, actor=user, warnings_seen=["PC-B07-CONTRIB"]
+    )
+    application.refresh_from_db()
+    assert application.state == "submitted"
 
 
 def test_enough_contribution_years_warn_nothing(client):
@@ -185,7 +203,9 @@ def test_enough_contribution_years_warn_nothing(client):
 
 def test_a_BLOCK_rule_refuses_submission_naming_the_reason():
     # The bureau makes the contribution check blocking (rules are data, edited in the admin).
-    PrecheckRule.objects.filter(code="PC-B07-CONTRIB").update(severity=Severity.BLOCK)
+    rule = PrecheckRule.objects.get(code="PC-B07-CONTRIB")
+    rule.severity = Severity.BLOCK
+    rule.save()
     user = _retiree(months_paid="120")
     application = ready_application(user, "B07")
     _fetch_shared(application, user)
@@ -274,7 +294,9 @@ def test_an_employer_s_filings_for_two_employees_are_not_duplicates():
 
 def test_a_disabled_rule_does_not_fire():
     first = submitted("B10")
-    PrecheckRule.objects.filter(code="PC-DUPLICATE").update(enabled=False)
+    rule = PrecheckRule.objects.get(code="PC-DUPLICATE")
+    rule.enabled = False
+    rule.save()  # as the admin saves it: every process's rule table is rebuilt
     assert precheck_run(ready_application(first.applicant, "B10")) == []
 
 

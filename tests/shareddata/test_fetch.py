@@ -14,6 +14,7 @@ from tests.builders import (
     clerk_of,
     on_record,
     ready_application,
+    review_submit,
     reviewer_of,
     upload,
 )
@@ -24,7 +25,7 @@ CONSENT = {"consent": "on"}
 
 
 def review(client, application, data=None):
-    return client.post(f"/applications/{application.reference}/review/", data or {})
+    return review_submit(client, application, data)
 
 
 def records(application) -> dict[str, SharedDataRecord]:

@@ -16,6 +16,7 @@ from django.utils import translation
 
 from .. import guide_versions
 from ..models import Bundle, GuideVersion, Material, ServiceItem
+from ..tables import catalog_tables
 from .cells import CellError, Ref, Refs, blank
 from .reader import RawSheet, read_workbook
 from .results import CatalogImportError, Counts, ImportProblem, ImportSummary
@@ -126,6 +127,8 @@ class _Import:
             self.hold_guides(summary, guides_before)
             self.check_final_state()
             self.fail_if_problems()  # rolls the transaction back
+            # Its queryset updates send no signal: every process's catalog tables, once it commits.
+            catalog_tables.invalidate()
         return summary
 
     # -- reading ------------------------------------------------------------------------------
