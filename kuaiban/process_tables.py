@@ -7,7 +7,8 @@ edits the catalog. Each `ProcessTables` keeps what it built per process, keyed b
 version; `invalidate()` (called by the edits, see `invalidate_on_save`) clears this process's
 copy at once and deletes the shared token once the edit commits, so every process rebuilds on
 its next read. The token is random: a Redis restarted empty never hands back a version a process
-still holds.
+still holds. Until the editing transaction ends, what it reads is built afresh and not kept: an
+edit that rolls back leaves nothing behind.
 
 The versions are read at most once per request or Celery task, every family's in one round
 trip (`request_started`/`task_prerun` start a new reading), and on every call elsewhere
@@ -61,6 +62,8 @@ class ProcessTables:
         self._key: object = None
         self._built: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
+        # This thread's transaction edited the tables and has not committed yet.
+        self._editing = threading.local()
         _ALL.append(self)
 
     def _version(self) -> object:
@@ -84,6 +87,12 @@ class ProcessTables:
 
     def get(self, part: Hashable, build: Callable[[], T]) -> T:
         """What `build` returns for `part`, built once per version and process."""
+        if getattr(self._editing, "on", False):
+            if transaction.get_connection().in_atomic_block:
+                # Built from an uncommitted edit: used by this transaction, never kept (it may
+                # still roll back).
+                return build()
+            self._forget()  # the edit rolled back (its commit would have ended the editing)
         key = self._version()
         with self._lock:
             if key != self._key:
@@ -101,11 +110,13 @@ class ProcessTables:
         the commit another process could rebuild from the old rows under a new token.)"""
         self._forget()
         if transaction.get_connection().in_atomic_block:
+            self._editing.on = True
             transaction.on_commit(self._invalidate_shared, robust=True)
         else:  # committed already (or no transaction): no need to touch the database
             self._invalidate_shared()
 
     def _forget(self) -> None:
+        self._editing.on = False
         with self._lock:
             self._built, self._key = {}, None
         if _reading.versions is not None:

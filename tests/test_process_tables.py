@@ -88,3 +88,18 @@ def test_with_the_cache_down_the_tables_still_answer_and_are_rebuilt_every_minut
     with DEAD_CACHE, mock.patch("kuaiban.process_tables.time.monotonic", return_value=661.0):
         assert catalog_tables.bundle_items(first[0].bundle_id) is not first
     optional_cache.reset()
+
+
+def test_rows_read_inside_an_edit_that_rolls_back_are_not_kept(committed_db):
+    before = _b07_orders()
+    row = BundleItem.objects.filter(bundle__code="B07").order_by("order").last()
+
+    class Refused(Exception):
+        pass
+
+    with pytest.raises(Refused), transaction.atomic():
+        row.order = 99
+        row.save()
+        assert _b07_orders()[row.pk] == 99  # the editing transaction sees its own edit ...
+        raise Refused  # ... say the import found a problem afterwards
+    assert _b07_orders() == before  # ... and nobody keeps it

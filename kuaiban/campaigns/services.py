@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kuaiban.accounts.models import Role, User
+from kuaiban.bulk_update import values_update
 from kuaiban.cases.clocks import EventThreshold, earliest_unfired, moments_of
 from kuaiban.notifications.models import Notification
 from kuaiban.notifications.services import notify
@@ -325,5 +326,5 @@ def task_clocks_recompute(*, days=()) -> int:
             refresh_next_flag(row)
             if tuple(getattr(row, name) for name in fields) != before:
                 moved.append(row)
-        UnitTask.objects.bulk_update(moved, [*fields, "next_flag_at"])
+        values_update(UnitTask, moved, [*fields, "next_flag_at"])
     return len(moved)

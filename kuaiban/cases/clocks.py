@@ -2,12 +2,11 @@
 `deadlines`), its thresholds, and how it reads at a given moment (colour, time left)."""
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db.models import Prefetch
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +18,7 @@ from . import deadlines
 from .models import (
     RUNNING_CLOCK_STATES,
     CaseEvent,
+    CasePause,
     CaseState,
     EventAction,
     ExtensionRequest,
@@ -203,14 +203,49 @@ def clock_extend(case: ItemCase, *, reason: str, cal: WorkCalendar | None = None
     return note
 
 
+@dataclass
+class ClockHistory:
+    """What moved a clock since acceptance: its pauses, its approved and other extension
+    requests, and its switches to statutory mode (events, in time order)."""
+
+    pauses: list[CasePause] = field(default_factory=list)
+    extensions: list[ExtensionRequest] = field(default_factory=list)
+    statutory_switches: list[CaseEvent] = field(default_factory=list)
+
+
+def clock_histories(case_ids: list[int]) -> dict[int, ClockHistory]:
+    """The histories of many cases in three queries (a recompute batch); a case with none has
+    an empty one."""
+    histories = {pk: ClockHistory() for pk in case_ids}
+    # In the models' own order, as `case.pauses.all()` reads them.
+    for pause in CasePause.objects.filter(item_case_id__in=case_ids):
+        histories[pause.item_case_id].pauses.append(pause)
+    for extension in ExtensionRequest.objects.filter(item_case_id__in=case_ids):
+        histories[extension.item_case_id].extensions.append(extension)
+    switches = CaseEvent.objects.filter(
+        item_case_id__in=case_ids, action=EventAction.STATUTORY_MODE
+    ).order_by("at", "id")
+    for event in switches:
+        histories[event.item_case_id].statutory_switches.append(event)
+    return histories
+
+
 def _clock_history(
-    case: ItemCase, accepted_at: datetime, cal: WorkCalendar
+    case: ItemCase, accepted_at: datetime, cal: WorkCalendar, history: ClockHistory | None
 ) -> list[tuple[datetime, int, Callable[[], object]]]:
     """What moved the clock since acceptance, as (when, tie-break, replay) in any order: ended
-    pauses (at their resumption), the switch to statutory mode, approved extensions.
-
-    Read through `case.pauses.all()`, `case.extensions.all()` and the case's statutory-mode
-    events, so a batch that prefetched them (`CLOCK_HISTORY_PREFETCH`) asks nothing per case."""
+    pauses (at their resumption), the switch to statutory mode, approved extensions. Read from
+    `history` when the caller has it (`clock_histories`, for a batch), else from the case."""
+    if history is None:
+        history = ClockHistory(
+            pauses=list(case.pauses.all()),
+            extensions=list(case.extensions.all()),
+            statutory_switches=(
+                list(case.events.filter(action=EventAction.STATUTORY_MODE))
+                if case.statutory_mode
+                else []
+            ),
+        )
     steps: list[tuple[datetime, int, Callable[[], object]]] = [
         (
             pause.ended_at,
@@ -224,15 +259,12 @@ def _clock_history(
                 cal=cal,
             ),
         )
-        for pause in case.pauses.all()
+        for pause in history.pauses
         if pause.ended_at is not None
     ]
     if case.statutory_mode:
         # The event log says when; a case without the event was in statutory mode from the start.
-        switches = getattr(case, STATUTORY_EVENTS, None)
-        if switches is None:
-            switches = list(case.events.filter(action=EventAction.STATUTORY_MODE))
-        switched = min(((e.at, e.pk) for e in switches), default=(None, None))[0]
+        switched = min(((e.at, e.pk) for e in history.statutory_switches), default=(None, None))[0]
         steps.append(
             (
                 switched or accepted_at,
@@ -240,7 +272,7 @@ def _clock_history(
                 partial(clock_to_statutory, case, reason=case.statutory_mode_reason, cal=cal),
             )
         )
-    for extension in case.extensions.all():
+    for extension in history.extensions:
         if extension.status == ExtensionRequest.Status.APPROVED:
             steps.append(
                 (
@@ -252,17 +284,6 @@ def _clock_history(
     return steps
 
 
-# A recompute batch prefetches what `_clock_history` reads: no query per case.
-STATUTORY_EVENTS = "statutory_mode_events"
-CLOCK_HISTORY_PREFETCH = (
-    "pauses",
-    "extensions",
-    Prefetch(
-        "events",
-        queryset=CaseEvent.objects.filter(action=EventAction.STATUTORY_MODE).order_by("at", "id"),
-        to_attr=STATUTORY_EVENTS,
-    ),
-)
 # What a recompute may change on the case (besides notes): saved in bulk by a batch.
 RECOMPUTED_FIELDS = (
     "clock_unit",
@@ -279,10 +300,12 @@ RECOMPUTED_FIELDS = (
 )
 
 
-def clock_recompute(case: ItemCase, cal: WorkCalendar | None = None) -> str | None:
+def clock_recompute(
+    case: ItemCase, cal: WorkCalendar | None = None, history: ClockHistory | None = None
+) -> str | None:
     """Plan the clock again from the current calendar (or `cal`), replaying its pauses,
-    statutory mode and approved extensions. Returns the explanation when a due time or a warning
-    moved, else None.
+    statutory mode and approved extensions (from `history` when the caller read it for a batch).
+    Returns the explanation when a due time or a warning moved, else None.
 
     The steps are replayed in the order they happened, as the live services applied them: a
     pause moves day clocks by working days and an extension in calendar days rolls a rest day
@@ -295,8 +318,8 @@ def clock_recompute(case: ItemCase, cal: WorkCalendar | None = None) -> str | No
     before = tuple(getattr(case, field) for field in DUE_FIELDS)
     notes = case.deadline_notes
     clock_start(case, received_at=received_at, accepted_at=accepted_at, cal=cal)
-    history = _clock_history(case, accepted_at, cal)
-    for _when, _order, replay in sorted(history, key=lambda step: step[:2]):
+    steps = _clock_history(case, accepted_at, cal, history)
+    for _when, _order, replay in sorted(steps, key=lambda step: step[:2]):
         replay()
     case.deadline_notes = notes
     after = tuple(getattr(case, field) for field in DUE_FIELDS)

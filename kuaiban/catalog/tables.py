@@ -79,12 +79,16 @@ def bundle(bundle_id: int) -> Bundle:
     return catalog_tables.get("bundles", lambda: {b.pk: b for b in Bundle.objects.all()})[bundle_id]
 
 
-def item(item_id: int) -> ServiceItem:
-    """An item by id, with its unit (every item is kept: a few hundred at most)."""
-    items = catalog_tables.get(
+def items_by_id() -> dict[int, ServiceItem]:
+    """Every item by id, with its unit (a few hundred at most)."""
+    return catalog_tables.get(
         "items", lambda: {i.pk: i for i in ServiceItem.objects.select_related("unit")}
     )
-    return items[item_id]
+
+
+def item(item_id: int) -> ServiceItem:
+    """An item by id, with its unit."""
+    return items_by_id()[item_id]
 
 
 def with_catalog(application):

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kuaiban.accounts.models import Role, User
+from kuaiban.bulk_update import values_update
 from kuaiban.cases import uploads
 from kuaiban.cases.clocks import EventThreshold, earliest_unfired, moments_of
 from kuaiban.cases.deadlines import working_days_plan
@@ -515,5 +516,5 @@ def check_clocks_recompute(*, days: Iterable[date] = ()) -> int:
             refresh_next_flag(check)
             if tuple(getattr(check, name) for name in CLOCK_FIELDS) != before:
                 moved.append(check)
-        CommitmentCheck.objects.bulk_update(moved, [*CLOCK_FIELDS, "next_flag_at"])
+        values_update(CommitmentCheck, moved, [*CLOCK_FIELDS, "next_flag_at"])
     return len(moved)

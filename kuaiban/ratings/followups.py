@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kuaiban.accounts.models import Role
+from kuaiban.bulk_update import values_update
 from kuaiban.cases.clocks import EventThreshold, earliest_unfired, moments_of
 from kuaiban.cases.deadlines import FollowUpPlan, followup_plan, pause_shift, shift_due
 from kuaiban.cases.models import Application, ItemCase
@@ -376,5 +377,5 @@ def followup_clocks_recompute(*, days: Iterable[date] = ()) -> int:
             refresh_next_flag(follow_up)
             if tuple(getattr(follow_up, name) for name in DUE_FIELDS) != before:
                 moved.append(follow_up)
-        FollowUp.objects.bulk_update(moved, [*DUE_FIELDS, "next_flag_at"])
+        values_update(FollowUp, moved, [*DUE_FIELDS, "next_flag_at"])
     return len(moved)

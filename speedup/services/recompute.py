@@ -10,21 +10,24 @@ and acceptance to its due times, and each pause is measured between its own ends
 loaded move only the provisional clocks; anything else (office hours, an administrator's
 request) recomputes every open clock.
 
-Per batch, whatever its size: one query locks the cases (with their items and applications),
-three prefetch the pauses, the extensions and the statutory-mode events, and the moved cases, the
-provisional marks and the events are written in bulk; no query per case.
+Per batch, whatever its size: one query locks the cases (their items come from the catalog
+tables), three read the pauses, the extensions and the statutory-mode events
+(`clocks.clock_histories`), and the moved cases, the provisional marks and the events are
+written in bulk; no query per case.
 """
 
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from kuaiban.bulk_update import values_update
 from kuaiban.campaigns.services import task_clocks_recompute
 from kuaiban.cases import clocks
 from kuaiban.cases.models import OPEN_CASE_STATES, CaseEvent, CasePause, EventAction, ItemCase
+from kuaiban.catalog import tables as catalog_tables
 from kuaiban.commitments.services import check_clocks_recompute
 from kuaiban.ratings.followups import followup_clocks_recompute
 from kuaiban.requestid import current_request_id
@@ -126,8 +129,9 @@ def open_clocks_recompute(
         .values_list("pk", flat=True)
     )
     moved = 0
+    cal = calendar_from_db()  # one calendar for the whole run
     for start in range(0, len(ids), batch):
-        moved += _recompute_batch(ids[start : start + batch])
+        moved += _recompute_batch(ids[start : start + batch], cal)
     # The follow-ups' clocks (好差评), the commitments' verifications and the campaign's
     # filings count the same working days.
     followup_clocks_recompute(days=days)
@@ -136,20 +140,18 @@ def open_clocks_recompute(
     return moved
 
 
-def _recompute_batch(ids: list[int]) -> int:
+def _recompute_batch(ids: list[int], cal) -> int:
     with transaction.atomic():
-        cal = calendar_from_db()
-        cases = list(
-            ItemCase.objects.select_for_update()
-            .select_related("item", "application")
-            .prefetch_related(*clocks.CLOCK_HISTORY_PREFETCH)
-            .filter(pk__in=ids)
-        )
+        cases = list(ItemCase.objects.select_for_update().filter(pk__in=ids))
+        histories = clocks.clock_histories([case.pk for case in cases])
+        items = catalog_tables.items_by_id()  # the items' time limits, not a join
+        for case in cases:
+            case.item = items[case.item_id]
         moved, marked, events = [], [], []
         request_id = current_request_id.get()
         for case in cases:
             provisional = case.due_provisional
-            note = clocks.clock_recompute(case, cal)
+            note = clocks.clock_recompute(case, cal, histories[case.pk])
             if note is None:
                 if case.due_provisional != provisional:
                     marked.append(case)
@@ -166,36 +168,7 @@ def _recompute_batch(ids: list[int]) -> int:
                     data={},
                 )
             )
-        _save_in_bulk(moved, clocks.RECOMPUTED_FIELDS)
-        _save_in_bulk(marked, ("due_provisional",))
+        values_update(ItemCase, moved, clocks.RECOMPUTED_FIELDS)
+        values_update(ItemCase, marked, ("due_provisional",))
         CaseEvent.objects.bulk_create(events)
     return len(moved)
-
-
-def _save_in_bulk(cases: list[ItemCase], fields: tuple[str, ...]) -> None:
-    """Write `fields` of the cases in one statement: `UPDATE … FROM (VALUES …)` on PostgreSQL
-    (Django's `bulk_update` builds a CASE per field and row, which costs more Python than the
-    recompute itself), `bulk_update` elsewhere."""
-    if not cases:
-        return
-    if connection.vendor != "postgresql":
-        ItemCase.objects.bulk_update(cases, fields)
-        return
-    quote = connection.ops.quote_name
-    columns = [ItemCase._meta.get_field(name) for name in fields]
-    row = ", ".join(["%s", *(f"CAST(%s AS {field.db_type(connection)})" for field in columns)])
-    params: list = []
-    for case in cases:
-        params.append(case.pk)
-        params.extend(
-            field.get_db_prep_save(getattr(case, field.attname), connection) for field in columns
-        )
-    names = ", ".join(quote(field.column) for field in columns)
-    sets = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(ItemCase._meta.db_table)} AS c SET {sets} "  # noqa: S608
-            f"FROM (VALUES {', '.join([f'({row})'] * len(cases))}) AS v(id, {names}) "
-            "WHERE c.id = v.id",
-            params,
-        )

@@ -129,17 +129,17 @@ def test_a_calendar_edit_recomputes_only_the_clocks_spanning_the_day_with_the_fu
 def test_a_recompute_batch_costs_the_same_queries_for_one_clock_as_for_five(
     clocks_around_the_edit, monkeypatch
 ):
-    """Pauses, extensions and statutory-mode events are prefetched per batch and the moved
-    cases written in bulk: no query per case."""
+    """Pauses, extensions and statutory-mode events are read per batch and the moved cases
+    written in bulk: no query per case."""
     from speedup.services import recompute
 
     calendar_from_db()  # built once per process, not per batch
     per_batch: dict[int, list[int]] = {1: [], 5: []}
     run_batch = recompute._recompute_batch
 
-    def counted(ids):
+    def counted(ids, cal):
         with CaptureQueriesContext(connection) as captured:
-            moved = run_batch(ids)
+            moved = run_batch(ids, cal)
         if moved:  # a batch where nothing moved writes nothing
             per_batch[len(ids) if len(ids) == 1 else 5].append(len(captured.captured_queries))
         return moved
