@@ -37,6 +37,7 @@ from kuaiban.ratings.selectors import (
     rating_targets,
 )
 from kuaiban.ratings.services import rating_submit
+from kuaiban.shareddata.selectors import records_by_material
 from kuaiban.web import add_errors_to_form, form_errors_as_messages, or_404, start_key_parsed
 
 from . import selectors
@@ -489,14 +490,15 @@ def review(request, reference):
                     messages.error(request, message)
             return redirect("applications:review", reference=reference)
         return redirect("applications:done", reference=reference)
-    form_fields = selectors.required_form_fields(application)
+    planned = selectors.planned_items(application)
+    form_fields = selectors.required_form_fields(application, planned)
     data = application.form_data or {}
     fitting = fitting_for(application, form_fields)
     answers = [(f, data.get(f.code, "")) for f in fitting.as_asked(form_fields, data)]
-    required = selectors.required_materials(application)
+    shared = records_by_material(application.pk)  # read once: the materials and the pre-check
+    required = selectors.required_materials(application, planned, shared)
     returned = _returned(application, required)
-    planned = selectors.planned_items(application)
-    findings = submission.precheck(application, planned)
+    findings = submission.precheck(application, planned, shared.values())
     return _render_step(
         request,
         application,

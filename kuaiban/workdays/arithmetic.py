@@ -108,6 +108,17 @@ class WorkCalendar:
             ordinal += 1
         return date.fromordinal(ordinal)
 
+    def _nth_working_day_after(self, day: date, n: int) -> date:
+        """The n-th working day after `day` (n ≥ 1): one bisection in the index."""
+        ordinal = day.toordinal()
+        if self._in_index(ordinal):
+            i = bisect.bisect_right(self._working, ordinal) + n - 1
+            if i < len(self._working):
+                return date.fromordinal(self._working[i])
+        for _ in range(n):  # beyond the index: walk (only for absurdly distant dates)
+            day = self.next_working_day(day, include_today=False)
+        return day
+
     @property
     def minutes_per_day(self) -> float:
         """Office minutes in a working day (the office hours' periods added up)."""
@@ -220,11 +231,13 @@ class WorkCalendar:
                     due = cursor + timedelta(minutes=remaining)
                     return Deadline(self.aware(due), self._provisional(wall.date(), due.date()))
                 remaining -= available
-            day = self.next_working_day(day, include_today=False)
-            # Skip whole days at once when far from the end (long minute limits stay cheap).
+            # Whole days skipped at once when far from the end (long minute limits stay cheap):
+            # counted by the same float steps, then one bisection to the day.
+            skipped = 0
             while remaining > self._minutes_per_day:
                 remaining -= self._minutes_per_day
-                day = self.next_working_day(day, include_today=False)
+                skipped += 1
+            day = self._nth_working_day_after(day, 1 + skipped)
             wall = datetime.combine(day, time.min)
 
     # -- measuring --------------------------------------------------------------------------
