@@ -13,7 +13,8 @@ edit that rolls back leaves nothing behind.
 The versions are read at most once per request or Celery task, every family's in one round
 trip (`request_started`/`task_prerun` start a new reading), and on every call elsewhere
 (management commands, the shell). With the cache down (`optional_cache`), the tables are
-rebuilt once a minute: an edit reaches the other processes within a minute.
+rebuilt once a minute: an edit reaches the other processes within a minute. With a cache of
+each process's own (the embedded default), nothing is kept beyond a request or task.
 
 What `get` returns is shared by every later request of the process: callers read it and never
 change it (copy a list before sorting or appending).
@@ -68,6 +69,13 @@ class ProcessTables:
 
     def _version(self) -> object:
         versions = _reading.versions
+        if not _cache_is_shared():
+            # Each process has a cache of its own (the embedded default's in-process cache): an
+            # edit in another process (the web's admin, seen by the timers) could never reach
+            # this one, so nothing is kept beyond the current request or task.
+            if versions is None:
+                return uuid.uuid4().hex
+            return versions.setdefault(self.version_key, uuid.uuid4().hex)
         if versions is not None:
             if self.version_key not in versions:
                 # The first read of the request or task reads every family's version at once.
@@ -126,6 +134,15 @@ class ProcessTables:
         # Tried even during a known outage: the other processes must see the edit.
         self._forget()
         optional_cache.delete(self.version_key, force=True)
+
+
+def _cache_is_shared() -> bool:
+    """Whether the default cache is one every process sees (Redis), not each process's own."""
+    from django.core.cache import caches
+    from django.core.cache.backends.dummy import DummyCache
+    from django.core.cache.backends.locmem import LocMemCache
+
+    return not isinstance(caches["default"], LocMemCache | DummyCache)
 
 
 def invalidate_on_save(tables: ProcessTables, *models: type[Model]) -> None:

@@ -103,3 +103,25 @@ def test_rows_read_inside_an_edit_that_rolls_back_are_not_kept(committed_db):
         assert _b07_orders()[row.pk] == 99  # the editing transaction sees its own edit ...
         raise Refused  # ... say the import found a problem afterwards
     assert _b07_orders() == before  # ... and nobody keeps it
+
+
+LOCAL_CACHE = override_settings(
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+)
+
+
+def test_with_a_cache_of_each_process_s_own_nothing_outlives_a_request():
+    # The embedded default: the web process and the timers each have their own cache, so an
+    # edit in one could never reach the other through it.
+    with LOCAL_CACHE:
+        process_tables.reading_start()
+        try:
+            first = catalog_tables.bundle_items(Bundle.objects.get(code="B07").pk)
+            assert catalog_tables.bundle_items(first[0].bundle_id) is first  # within one request
+        finally:
+            process_tables.reading_end()
+        process_tables.reading_start()
+        try:
+            assert catalog_tables.bundle_items(first[0].bundle_id) is not first  # the next one
+        finally:
+            process_tables.reading_end()
