@@ -2,7 +2,7 @@
 with `district` set) is held to that district: the form offers only it and its halls, and
 `filters()` returns it whatever the request said."""
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,7 +23,7 @@ from kuaiban.catalog.models import (
 from kuaiban.web import PeriodDateField, date_input
 
 from .figures import FILTER_NAMES, SINGLE_ITEMS
-from .selectors.common import DEFAULT_DAYS, Period, default_period
+from .selectors.common import Period, default_period, period_asked
 
 MAX_DAYS = 3 * 366
 
@@ -125,9 +125,7 @@ class FilterForm(forms.Form):
         start, end = self._value("start"), self._value("end")
         if self.is_bound and self.non_field_errors():
             start = end = None
-        end = end or (start + timedelta(days=DEFAULT_DAYS - 1) if start else today)
-        start = start or end - timedelta(days=DEFAULT_DAYS - 1)
-        return Period(start, end)
+        return period_asked(start, end, today)
 
     def query(self, **extra) -> str:
         """The query string of the current period and filters (for links), plus `extra`."""
@@ -246,8 +244,9 @@ class NoticeEditForm(forms.Form):
     )
 
 
-class InvitationPeriodForm(forms.Form):
-    """The period of the invitation funnel (主动服务): invitations sent from `start` to `end`."""
+class PeriodForm(forms.Form):
+    """A period alone (the invitation funnel, the pre-check's figures): from `start` to `end`,
+    either way round."""
 
     start = PeriodDateField(label=_("From"), required=False)
     end = PeriodDateField(label=_("To"), required=False)
@@ -258,7 +257,4 @@ class InvitationPeriodForm(forms.Form):
             start, end = self.cleaned_data["start"], self.cleaned_data["end"]
         if start and end and start > end:
             start, end = end, start
-        default = default_period()
-        end = end or (start + timedelta(days=DEFAULT_DAYS - 1) if start else default.end)
-        start = start or end - timedelta(days=DEFAULT_DAYS - 1)
-        return Period(start, end)
+        return period_asked(start, end)

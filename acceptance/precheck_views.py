@@ -7,12 +7,12 @@ from django.shortcuts import render
 from kuaiban.accounts.decorators import supervision_office_required
 from kuaiban.precheck.selectors import precheck_figures
 
-from .forms import InvitationPeriodForm
+from .forms import PeriodForm
 
 
 @supervision_office_required
 def prechecks(request):
-    form = InvitationPeriodForm(request.GET or None)
+    form = PeriodForm(request.GET or None)
     period = form.period()
     return render(
         request,

@@ -42,8 +42,17 @@ class Period:
 
 
 def default_period(today: date | None = None) -> Period:
-    today = today or timezone.localdate()
-    return Period(today - timedelta(days=DEFAULT_DAYS - 1), today)
+    return period_asked(None, None, today)
+
+
+def period_asked(start: date | None, end: date | None, today: date | None = None) -> Period:
+    """The period a page's form asks for, with what it leaves out filled in: without an end,
+    `DEFAULT_DAYS` from the start (or up to today); without a start, `DEFAULT_DAYS` up to the
+    end."""
+    end = end or (start + timedelta(days=DEFAULT_DAYS - 1) if start else today)
+    end = end or timezone.localdate()
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    return Period(start, end)
 
 
 def filters_cleaned(filters: dict | None) -> dict:
