@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from kuaiban.workdays.arithmetic import WorkCalendar
@@ -181,8 +181,9 @@ def _warnings_to_committed(case: ItemCase, cal) -> None:
         )
 
 
-def _fmt(value: datetime | None) -> str | None:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else None
+def _fmt(value: datetime | None, cal: WorkCalendar) -> str | None:
+    """A due time as the note shows it: the calendar's local time, to the minute."""
+    return cal.local(value).strftime("%Y-%m-%d %H:%M") if value else None
 
 
 def clock_extend(case: ItemCase, *, reason: str, cal: WorkCalendar | None = None) -> str:
@@ -329,8 +330,8 @@ def clock_recompute(
         note = "日历变更，重新计算：预警时间调整，承诺时限和法定时限不变"
     else:
         note = (
-            f"日历变更，重新计算：承诺时限 {_fmt(before[0])} → {_fmt(after[0])}；"
-            f"法定时限 {_fmt(before[1])} → {_fmt(after[1])}"
+            f"日历变更，重新计算：承诺时限 {_fmt(before[0], cal)} → {_fmt(after[0], cal)}；"
+            f"法定时限 {_fmt(before[1], cal)} → {_fmt(after[1], cal)}"
         )
     case.add_note(note)
     return note

@@ -362,6 +362,7 @@ class ItemCase(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
         _("state"), default=CaseState.SUBMITTED, choices=CaseState.choices, protected=True
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # Indexed only where set (Meta): a case nobody holds writes no entry.
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("held by"),
@@ -369,6 +370,7 @@ class ItemCase(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
         null=True,
         blank=True,
         related_name="held_cases",
+        db_index=False,
     )
 
     # -- the clock (set on acceptance; moved by pauses, extensions and statutory mode) --------
@@ -411,6 +413,7 @@ class ItemCase(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("statutory mode set by"),
+        db_index=False,  # indexed only where set (Meta)
     )
     deadline_notes = models.TextField(_("why the due times moved"), blank=True)
 
@@ -444,6 +447,16 @@ class ItemCase(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
                 fields=["next_flag_at"],
                 name="itemcase_next_flag",
                 condition=Q(next_flag_at__isnull=False),
+            ),
+            # Every update of a clock (the sweep's, a recompute's) writes each index again; the
+            # rarely set user columns skip the NULLs (a lookup `= user` still uses them).
+            models.Index(
+                fields=["reviewer"], name="itemcase_reviewer", condition=Q(reviewer__isnull=False)
+            ),
+            models.Index(
+                fields=["statutory_mode_by"],
+                name="itemcase_statutory_by",
+                condition=Q(statutory_mode_by__isnull=False),
             ),
         ]
 
@@ -889,8 +902,13 @@ class Commitment(models.Model):
 class CaseEvent(AppendOnlyModel):
     """One recorded fact: a transition or an action, who did it, when, and why. Insert-only."""
 
+    # No index of its own: both indexes in Meta lead with it.
     application = models.ForeignKey(
-        Application, on_delete=models.PROTECT, related_name="events", verbose_name=_("application")
+        Application,
+        on_delete=models.PROTECT,
+        related_name="events",
+        verbose_name=_("application"),
+        db_index=False,
     )
     item_case = models.ForeignKey(
         ItemCase,
@@ -903,12 +921,15 @@ class CaseEvent(AppendOnlyModel):
     action = models.CharField(_("action"), max_length=40, choices=EventAction.choices)
     from_state = models.CharField(_("from"), max_length=24, blank=True)
     to_state = models.CharField(_("to"), max_length=24, blank=True)
+    # Indexed only where set (Meta): the system's events (the sweep's flags, recomputes) have
+    # no actor and write no entry.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         verbose_name=_("by"),
+        db_index=False,
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
     reason = models.TextField(_("reason"), blank=True)
@@ -926,6 +947,9 @@ class CaseEvent(AppendOnlyModel):
             models.Index(fields=["application", "at"]),
             # The chain's head and the verifier's walk.
             models.Index(fields=["application", "id"], name="caseevent_chain"),
+            models.Index(
+                fields=["actor"], name="caseevent_actor", condition=Q(actor__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

@@ -26,11 +26,11 @@ from django.utils import timezone
 from kuaiban.bulk_update import values_update
 from kuaiban.campaigns.services import task_clocks_recompute
 from kuaiban.cases import clocks
-from kuaiban.cases.models import OPEN_CASE_STATES, CaseEvent, CasePause, EventAction, ItemCase
+from kuaiban.cases.events import record_system_events
+from kuaiban.cases.models import OPEN_CASE_STATES, CasePause, EventAction, ItemCase
 from kuaiban.catalog import tables as catalog_tables
 from kuaiban.commitments.services import check_clocks_recompute
 from kuaiban.ratings.followups import followup_clocks_recompute
-from kuaiban.requestid import current_request_id
 from kuaiban.workdays.calendar import calendar_from_db
 
 from ..models import ClockRecompute
@@ -148,7 +148,6 @@ def _recompute_batch(ids: list[int], cal) -> int:
         for case in cases:
             case.item = items[case.item_id]
         moved, marked, events = [], [], []
-        request_id = current_request_id.get()
         for case in cases:
             provisional = case.due_provisional
             note = clocks.clock_recompute(case, cal, histories[case.pk])
@@ -158,17 +157,8 @@ def _recompute_batch(ids: list[int], cal) -> int:
                 continue
             clocks.refresh_next_flag(case)
             moved.append(case)
-            events.append(
-                CaseEvent(
-                    application_id=case.application_id,
-                    item_case=case,
-                    action=EventAction.RECOMPUTE,
-                    reason=note,
-                    request_id=request_id,
-                    data={},
-                )
-            )
+            events.append((case.application_id, case.pk, note))
         values_update(ItemCase, moved, clocks.RECOMPUTED_FIELDS)
         values_update(ItemCase, marked, ("due_provisional",))
-        CaseEvent.objects.bulk_create(events)
+        record_system_events(EventAction.RECOMPUTE, events, at=timezone.now())
     return len(moved)

@@ -86,11 +86,13 @@ def deadlines_sweep(*, now=None, batch: int = BATCH) -> SweepResult:
             for kind, ids in fired.items():
                 marked[kind] += len(ids)
             if any(fired.values()):
+                case_info = case_info if case_info is not None else _case_info(fired)
                 _queue_notifications(fired, now, case_info)
                 # The departments' own cases: a webhook to their systems (their service
                 # accounts get no in-app message: nobody reads it).
                 department_webhooks.cases_flagged(
-                    (pk, kind) for kind, kind_ids in fired.items() for pk in kind_ids
+                    ((pk, kind) for kind, kind_ids in fired.items() for pk in kind_ids),
+                    {pk: unit_id for pk, (unit_id, _reference) in case_info.items()},
                 )
             # 快办要求未落实: a case past its committed time opens a follow-up for its unit.
             followups_open_for_overdue(fired.get(FlagKind.OVERDUE.value, ()), now)
@@ -264,19 +266,25 @@ def _insert_flags_and_events(kind: str, threshold: str, ids: list[int], now) -> 
         )
 
 
-def _queue_notifications(fired: dict[str, list[int]], now, case_info: dict | None = None) -> None:
+def _case_info(fired: dict[str, list[int]]) -> dict[int, tuple[int, str]]:
+    """Each fired case's (unit, reference), read after the marking (the portable path; the
+    PostgreSQL statement returns them)."""
+    all_ids = [pk for ids in fired.values() for pk in ids]
+    return {
+        pk: (unit_id, reference)
+        for pk, unit_id, reference in ItemCase.objects.filter(pk__in=all_ids).values_list(
+            "pk", "unit_id", "application__reference"
+        )
+    }
+
+
+def _queue_notifications(
+    fired: dict[str, list[int]], now, case_info: dict[int, tuple[int, str]]
+) -> None:
     """One message per recipient and kind per sweep (not one per case): reviewers hear of their
     unit's cases, supervisors of overdue cases and breaches. References of the first few cases
     are listed; the link opens the queue or the overdue list."""
     User = get_user_model()
-    if case_info is None:
-        all_ids = [pk for ids in fired.values() for pk in ids]
-        case_info = {
-            pk: (unit_id, reference)
-            for pk, unit_id, reference in ItemCase.objects.filter(pk__in=all_ids).values_list(
-                "pk", "unit_id", "application__reference"
-            )
-        }
     reviewers: dict[int | None, list] = {}
     for user in User.objects.filter(
         role=Role.REVIEWER,

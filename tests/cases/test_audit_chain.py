@@ -11,7 +11,7 @@ from django.db import connection, transaction
 
 from bundles.services import handling
 from kuaiban.cases.audit import GENESIS, event_hash, verify_chains
-from kuaiban.cases.events import record_event
+from kuaiban.cases.events import record_event, record_system_events
 from kuaiban.cases.models import CaseEvent, EventAction
 from speedup.services.sweep import deadlines_sweep
 from tests.builders import accepted_instant_case, at, reviewer_of
@@ -52,6 +52,24 @@ def test_a_hash_sent_by_the_writer_is_replaced_by_the_chains(clerk_of):
     assert forged.prev_hash == chain(case.application_id)[-2].hash
     assert forged.hash != "f" * 64
     assert verify_chains(application_id=case.application_id).breaks == []
+
+
+def test_system_events_written_together_chain_in_the_order_given(clerk_of):
+    """A recompute's events for many cases (one statement): each in its application's chain, in
+    the order passed, with no actor."""
+    first, second = accepted_instant_case(), accepted_instant_case()
+    rows = [
+        (second.application_id, second.pk, "日历变更 2"),
+        (first.application_id, first.pk, "日历变更 1"),
+        (second.application_id, second.pk, "日历变更 3"),
+    ]
+    moment = at(2026, 11, 24, 12)
+    record_system_events(EventAction.RECOMPUTE, rows, at=moment)
+    written = list(CaseEvent.objects.filter(action=EventAction.RECOMPUTE).order_by("id"))
+    assert [(e.application_id, e.item_case_id, e.reason) for e in written] == rows
+    assert all(e.actor_id is None and e.at == moment and e.data == {} for e in written)
+    assert chain(second.application_id)[-1].reason == "日历变更 3"
+    assert verify_chains().breaks == []
 
 
 def test_chains_are_per_application(clerk_of):
