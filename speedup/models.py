@@ -8,11 +8,13 @@ from kuaiban.cases.models import FlagKind
 class CaseFlag(models.Model):
     """One fired threshold of one case's clock. Each kind fires at most once per case."""
 
+    # No index of its own: `one_flag_per_kind` leads with it.
     item_case = models.ForeignKey(
         "cases.ItemCase",
         on_delete=models.CASCADE,
         related_name="flags",
         verbose_name=_("item case"),
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=8, choices=FlagKind.choices)
     threshold_at = models.DateTimeField(_("threshold"))
