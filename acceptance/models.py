@@ -92,6 +92,7 @@ class RollupDimensions(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("district or county"),
+        db_index=False,
     )
 
     class Meta:
@@ -108,7 +109,11 @@ class DailyCaseRollup(RollupDimensions):
     """
 
     unit = models.ForeignKey(
-        "catalog.Unit", on_delete=models.CASCADE, related_name="+", verbose_name=_("unit")
+        "catalog.Unit",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("unit"),
+        db_index=False,
     )
     item = models.ForeignKey(
         "catalog.ServiceItem", on_delete=models.CASCADE, related_name="+", verbose_name=_("item")

@@ -36,6 +36,7 @@ class ExportJob(models.Model):
         verbose_name=_("requested by"),
         on_delete=models.CASCADE,
         related_name="export_jobs",
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=16, choices=ExportKind.choices)
     parameters = models.JSONField(_("parameters"), default=dict, blank=True)

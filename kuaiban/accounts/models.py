@@ -264,6 +264,7 @@ class SecurityEvent(AppendOnlyModel):
         blank=True,
         related_name="+",
         verbose_name=_("user"),
+        db_index=False,
     )
     # The name typed at a failed log-in (there may be no such user); never a password.
     username = models.CharField(_("username given"), max_length=150, blank=True)

@@ -72,7 +72,11 @@ class Campaign(Bilingual):
 
 class Phase(Bilingual):
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="phases", verbose_name=_("campaign")
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="phases",
+        verbose_name=_("campaign"),
+        db_index=False,
     )
     order = models.PositiveSmallIntegerField(_("order"))
     starts_on = models.DateField(_("starts"))
@@ -111,7 +115,11 @@ class PhaseTask(Bilingual):
     """What every responsible unit files in a phase, by a date."""
 
     phase = models.ForeignKey(
-        Phase, on_delete=models.CASCADE, related_name="tasks", verbose_name=_("phase")
+        Phase,
+        on_delete=models.CASCADE,
+        related_name="tasks",
+        verbose_name=_("phase"),
+        db_index=False,
     )
     code = models.CharField(_("code"), max_length=32)
     kind = models.CharField(_("kind"), max_length=24, choices=TaskKind.choices)
@@ -153,7 +161,11 @@ class UnitTask(models.Model):
     once when due without an accepted filing; a filing after the due time is marked late."""
 
     task = models.ForeignKey(
-        PhaseTask, on_delete=models.PROTECT, related_name="unit_tasks", verbose_name=_("task")
+        PhaseTask,
+        on_delete=models.PROTECT,
+        related_name="unit_tasks",
+        verbose_name=_("task"),
+        db_index=False,
     )
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, verbose_name=_("unit"))
     state = models.CharField(
@@ -539,7 +551,11 @@ class ScoreCriterion(Bilingual):
     the points it is worth (a unit earns the points times its share)."""
 
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="criteria", verbose_name=_("campaign")
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="criteria",
+        verbose_name=_("campaign"),
+        db_index=False,
     )
     kind = models.CharField(_("measures"), max_length=24, choices=CriterionKind.choices)
     points = models.PositiveSmallIntegerField(_("points"))

@@ -166,6 +166,7 @@ class Application(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
         verbose_name=_("applicant"),
         on_delete=models.PROTECT,
         related_name="applications",
+        db_index=False,
     )
     bundle = models.ForeignKey(
         "catalog.Bundle", verbose_name=_("bundle"), on_delete=models.PROTECT, null=True, blank=True
@@ -761,6 +762,7 @@ class ReturnAnswer(models.Model):
         on_delete=models.CASCADE,
         related_name="answers",
         verbose_name=_("return notice"),
+        db_index=False,
     )
     material = models.ForeignKey(
         "catalog.Material",
@@ -805,6 +807,7 @@ class StoredFile(models.Model):
         verbose_name=_("owner"),
         on_delete=models.PROTECT,
         related_name="stored_files",
+        db_index=False,
     )
     # None: not an applicant's material (the evidence of a rectification, say).
     material = models.ForeignKey(
@@ -845,6 +848,7 @@ class ApplicationMaterial(models.Model):
         on_delete=models.CASCADE,
         related_name="materials",
         verbose_name=_("application"),
+        db_index=False,
     )
     material = models.ForeignKey(
         "catalog.Material", on_delete=models.PROTECT, verbose_name=_("material")
@@ -886,6 +890,7 @@ class Commitment(models.Model):
         on_delete=models.CASCADE,
         related_name="commitments",
         verbose_name=_("application"),
+        db_index=False,
     )
     material = models.ForeignKey(
         "catalog.Material", on_delete=models.PROTECT, verbose_name=_("material")
@@ -999,6 +1004,7 @@ class AccessLog(AppendOnlyModel):
         blank=True,
         related_name="+",
         verbose_name=_("user"),
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=24, choices=AccessKind.choices)
     object_id = models.CharField(_("object id"), max_length=64)

@@ -558,7 +558,9 @@ class Material(Bilingual):
 class ItemMaterial(models.Model):
     """Which materials an item needs."""
 
-    item = models.ForeignKey(ServiceItem, on_delete=models.CASCADE, verbose_name=_("item"))
+    item = models.ForeignKey(
+        ServiceItem, on_delete=models.CASCADE, verbose_name=_("item"), db_index=False
+    )
     material = models.ForeignKey(Material, on_delete=models.PROTECT, verbose_name=_("material"))
     note = models.CharField(_("note"), max_length=200, blank=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
@@ -654,7 +656,11 @@ class BundleQuestion(models.Model):
     """A yes/no question of the scenario questionnaire (情形引导)."""
 
     bundle = models.ForeignKey(
-        Bundle, on_delete=models.CASCADE, related_name="questions", verbose_name=_("bundle")
+        Bundle,
+        on_delete=models.CASCADE,
+        related_name="questions",
+        verbose_name=_("bundle"),
+        db_index=False,
     )
     code = models.CharField(_("code"), max_length=32, validators=[code_validator])
     text_zh = models.CharField(_("question (Chinese)"), max_length=300)
@@ -681,7 +687,11 @@ class BundleItem(models.Model):
     """An item of a bundle: its stage, and the answer that includes it (if conditional)."""
 
     bundle = models.ForeignKey(
-        Bundle, on_delete=models.CASCADE, related_name="bundle_items", verbose_name=_("bundle")
+        Bundle,
+        on_delete=models.CASCADE,
+        related_name="bundle_items",
+        verbose_name=_("bundle"),
+        db_index=False,
     )
     item = models.ForeignKey(ServiceItem, on_delete=models.PROTECT, verbose_name=_("item"))
     stage = models.PositiveSmallIntegerField(
@@ -939,6 +949,7 @@ class GuideVersion(models.Model):
         null=True,
         blank=True,
         related_name="guide_versions",
+        db_index=False,
     )
     bundle = models.ForeignKey(
         Bundle,
@@ -947,6 +958,7 @@ class GuideVersion(models.Model):
         null=True,
         blank=True,
         related_name="guide_versions",
+        db_index=False,
     )
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.DRAFT)
     # The published number (1, 2, … per item or bundle); given at publication.

@@ -112,7 +112,9 @@ class CommitmentCheck(ConcurrentTransitionMixin, models.Model):
         related_name="commitment_checks",
         verbose_name=_("item case"),
     )
-    unit = models.ForeignKey("catalog.Unit", on_delete=models.PROTECT, verbose_name=_("unit"))
+    unit = models.ForeignKey(
+        "catalog.Unit", on_delete=models.PROTECT, verbose_name=_("unit"), db_index=False
+    )
     material = models.ForeignKey(
         "catalog.Material", on_delete=models.PROTECT, verbose_name=_("material")
     )

@@ -84,6 +84,7 @@ class WebhookDelivery(OutboxRow):
         verbose_name=_("department client"),
         on_delete=models.CASCADE,
         related_name="deliveries",
+        db_index=False,
     )
     event = models.CharField(_("event"), max_length=40)
     payload = models.JSONField(_("payload"))

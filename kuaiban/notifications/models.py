@@ -33,6 +33,7 @@ class Notification(OutboxRow):
         verbose_name=_("recipient"),
         null=True,
         blank=True,
+        db_index=False,
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     # An SMS to this number instead of the recipient's (a phone confirmed at the window, a code

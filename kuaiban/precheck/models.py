@@ -69,7 +69,11 @@ class PrecheckFinding(AppendOnlyModel):
         related_name="precheck_findings",
     )
     rule = models.ForeignKey(
-        PrecheckRule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="findings"
+        PrecheckRule,
+        verbose_name=_("rule"),
+        on_delete=models.PROTECT,
+        related_name="findings",
+        db_index=False,
     )
     severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
     field = models.CharField(_("form field"), max_length=40, blank=True)

@@ -202,7 +202,11 @@ class Invitation(models.Model):
     holds their ID number, else only the number's keyed hash (and the phone it went to)."""
 
     rule = models.ForeignKey(
-        InvitationRule, on_delete=models.PROTECT, related_name="invitations", verbose_name=_("rule")
+        InvitationRule,
+        on_delete=models.PROTECT,
+        related_name="invitations",
+        verbose_name=_("rule"),
+        db_index=False,
     )
     person_hash = models.CharField(max_length=64, editable=False)
     user = models.ForeignKey(
@@ -362,7 +366,11 @@ class Proposal(models.Model):
     unit decides; an objection withdraws it."""
 
     rule = models.ForeignKey(
-        EntitlementRule, on_delete=models.PROTECT, related_name="proposals", verbose_name=_("rule")
+        EntitlementRule,
+        on_delete=models.PROTECT,
+        related_name="proposals",
+        verbose_name=_("rule"),
+        db_index=False,
     )
     person_hash = models.CharField(max_length=64, editable=False)
     application = models.OneToOneField(

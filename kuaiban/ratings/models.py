@@ -114,6 +114,7 @@ class Rating(AppendOnlyModel):
         blank=True,
         related_name="+",
         verbose_name=_("unit"),
+        db_index=False,
     )
     grade = models.PositiveSmallIntegerField(_("overall grade"), choices=Grade.choices)
     efficiency = models.PositiveSmallIntegerField(
@@ -265,7 +266,11 @@ class FollowUp(ConcurrentTransitionMixin, models.Model):
         verbose_name=_("item case"),
     )
     unit = models.ForeignKey(
-        "catalog.Unit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit")
+        "catalog.Unit",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("unit"),
+        db_index=False,
     )
     rating = models.OneToOneField(
         Rating,

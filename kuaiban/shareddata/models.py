@@ -24,7 +24,10 @@ class SharedDataRecord(models.Model):
     the material stands as shared and the retry task fetches it again after a backoff."""
 
     application = models.ForeignKey(
-        "cases.Application", on_delete=models.CASCADE, related_name="shared_data_records"
+        "cases.Application",
+        on_delete=models.CASCADE,
+        related_name="shared_data_records",
+        db_index=False,
     )
     material = models.ForeignKey("catalog.Material", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(_("source"), max_length=32, choices=DataKind.choices)
