@@ -3,7 +3,12 @@ SELECT, the history generator's COPY), carries its predecessor's hash in its app
 and concurrent writers never fork a chain."""
 
 import itertools
+import os
+import sqlite3
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -17,6 +22,22 @@ from speedup.services.sweep import deadlines_sweep
 from tests.builders import accepted_instant_case, at, reviewer_of
 
 pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Two events of one application written in a transaction that is rolled back (SQLite checks
+# the foreign keys at commit): the trigger fills the hashes and links the second to the first.
+SQLITE_CHAIN_CHECK = """
+from django.db import transaction
+from kuaiban.cases.models import CaseEvent
+with transaction.atomic():
+    first = CaseEvent.objects.create(application_id=1, action="visit")
+    second = CaseEvent.objects.create(application_id=1, action="visit")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    print(bool(first.hash), first.prev_hash == "", second.prev_hash == first.hash)
+    transaction.set_rollback(True)
+"""
 
 
 def chain(application_id):
@@ -114,3 +135,33 @@ def test_concurrent_writers_to_one_application_never_fork_its_chain(
     assert len({e.prev_hash for e in events}) == len(events)  # no two events share a parent
     result = verify_chains(application_id=application.pk)
     assert result.breaks == [] and result.events == len(events)
+
+
+def test_the_demos_sqlite_log_keeps_its_chain_trigger_through_every_migration(tmp_path):
+    """The embedded default (SQLite) rebuilds a table for many an AlterField, and a rebuilt table
+    has lost its triggers: after all the migrations the log still chains its events."""
+    database = tmp_path / "demo.sqlite3"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "DJANGO_SETTINGS_MODULE": "kuaiban.settings.test",
+    }
+    env.pop("REDIS_URL", None)
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=600)
+    with sqlite3.connect(database) as db:
+        triggers = db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+            ["cases_caseevent"],
+        ).fetchall()
+    assert triggers == [("cases_caseevent_chain",)]
+    checked = subprocess.run(
+        [*manage, "shell", "-v0", "-c", SQLITE_CHAIN_CHECK],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=300,
+        capture_output=True,
+        text=True,
+    )
+    assert checked.stdout.splitlines()[-1].split() == ["True", "True", "True"]

@@ -13,44 +13,102 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0019_application_channel_proactive'),
-        ('catalog', '0012_education_data_source'),
+        ("cases", "0019_application_channel_proactive"),
+        ("catalog", "0012_education_data_source"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='caseevent',
-            name='actor',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL, verbose_name='by'),
+        # The event log's two indexes are dropped by name, not by AlterField: on SQLite (the
+        # demo) AlterField rebuilds the table, and the rebuilt table would lose the hash chain's
+        # trigger (migration 0006). The names are Django's, the same on both databases.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="caseevent",
+                    name="actor",
+                    field=models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="by",
+                    ),
+                ),
+                migrations.AlterField(
+                    model_name="caseevent",
+                    name="application",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="cases.application",
+                        verbose_name="application",
+                    ),
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    "DROP INDEX IF EXISTS cases_caseevent_actor_id_3b42ca2c",
+                    "CREATE INDEX cases_caseevent_actor_id_3b42ca2c ON cases_caseevent (actor_id)",
+                ),
+                migrations.RunSQL(
+                    "DROP INDEX IF EXISTS cases_caseevent_application_id_67d75249",
+                    "CREATE INDEX cases_caseevent_application_id_67d75249 "
+                    "ON cases_caseevent (application_id)",
+                ),
+            ],
         ),
         migrations.AlterField(
-            model_name='caseevent',
-            name='application',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='cases.application', verbose_name='application'),
+            model_name="itemcase",
+            name="reviewer",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="held_cases",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="held by",
+            ),
         ),
         migrations.AlterField(
-            model_name='itemcase',
-            name='reviewer',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='held_cases', to=settings.AUTH_USER_MODEL, verbose_name='held by'),
-        ),
-        migrations.AlterField(
-            model_name='itemcase',
-            name='statutory_mode_by',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='statutory mode set by'),
+            model_name="itemcase",
+            name="statutory_mode_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="statutory mode set by",
+            ),
         ),
         migrations.AddIndex(
-            model_name='caseevent',
-            index=models.Index(condition=models.Q(('actor__isnull', False)), fields=['actor'], name='caseevent_actor'),
+            model_name="caseevent",
+            index=models.Index(
+                condition=models.Q(("actor__isnull", False)),
+                fields=["actor"],
+                name="caseevent_actor",
+            ),
         ),
         migrations.AddIndex(
-            model_name='itemcase',
-            index=models.Index(condition=models.Q(('reviewer__isnull', False)), fields=['reviewer'], name='itemcase_reviewer'),
+            model_name="itemcase",
+            index=models.Index(
+                condition=models.Q(("reviewer__isnull", False)),
+                fields=["reviewer"],
+                name="itemcase_reviewer",
+            ),
         ),
         migrations.AddIndex(
-            model_name='itemcase',
-            index=models.Index(condition=models.Q(('statutory_mode_by__isnull', False)), fields=['statutory_mode_by'], name='itemcase_statutory_by'),
+            model_name="itemcase",
+            index=models.Index(
+                condition=models.Q(("statutory_mode_by__isnull", False)),
+                fields=["statutory_mode_by"],
+                name="itemcase_statutory_by",
+            ),
         ),
     ]
