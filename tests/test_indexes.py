@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.db import connection
 
 pytestmark = pytest.mark.django_db
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _project_tables() -> set[str]:
@@ -20,7 +19,7 @@ def _project_tables() -> set[str]:
     tables = set()
     for model in apps.get_models():
         app_path = Path(model._meta.app_config.path).resolve()
-        if ROOT in app_path.parents and ".venv" not in app_path.parts:
+        if Path(settings.BASE_DIR) in app_path.parents and ".venv" not in app_path.parts:
             tables.add(model._meta.db_table)
     return tables
 

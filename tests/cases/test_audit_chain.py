@@ -8,7 +8,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -20,10 +19,9 @@ from kuaiban.cases.events import record_event, record_system_events
 from kuaiban.cases.models import CaseEvent, EventAction
 from speedup.services.sweep import deadlines_sweep
 from tests.builders import accepted_instant_case, at, reviewer_of
+from tests.production_env import PROJECT
 
 pytestmark = pytest.mark.django_db
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # Two events of one application written in a transaction that is rolled back (SQLite checks
 # the foreign keys at commit): the trigger fills the hashes and links the second to the first.
@@ -148,7 +146,7 @@ def test_the_demos_sqlite_log_keeps_its_chain_trigger_through_every_migration(tm
     }
     env.pop("REDIS_URL", None)
     manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=600)
+    subprocess.run([*manage, "migrate", "-v0"], cwd=PROJECT, env=env, check=True, timeout=600)
     with sqlite3.connect(database) as db:
         triggers = db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
@@ -157,7 +155,7 @@ def test_the_demos_sqlite_log_keeps_its_chain_trigger_through_every_migration(tm
     assert triggers == [("cases_caseevent_chain",)]
     checked = subprocess.run(
         [*manage, "shell", "-v0", "-c", SQLITE_CHAIN_CHECK],
-        cwd=ROOT,
+        cwd=PROJECT,
         env=env,
         check=True,
         timeout=300,
