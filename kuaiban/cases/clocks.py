@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from kuaiban.id_lists import ids_in
 from kuaiban.workdays.arithmetic import WorkCalendar
 from kuaiban.workdays.calendar import calendar_from_db
 from kuaiban.workdays.units import LimitUnit
@@ -183,7 +184,9 @@ def _warnings_to_committed(case: ItemCase, cal) -> None:
 
 def _fmt(value: datetime | None, cal: WorkCalendar) -> str | None:
     """A due time as the note shows it: the calendar's local time, to the minute."""
-    return cal.local(value).strftime("%Y-%m-%d %H:%M") if value else None
+    # isoformat, not strftime: the same text, several times faster (a recompute writes
+    # four per moved clock).
+    return cal.local(value).isoformat(" ", "minutes") if value else None
 
 
 def clock_extend(case: ItemCase, *, reason: str, cal: WorkCalendar | None = None) -> str:
@@ -214,20 +217,24 @@ class ClockHistory:
     statutory_switches: list[CaseEvent] = field(default_factory=list)
 
 
-def clock_histories(case_ids: list[int]) -> dict[int, ClockHistory]:
-    """The histories of many cases in three queries (a recompute batch); a case with none has
-    an empty one."""
+def clock_histories(cases: list[ItemCase]) -> dict[int, ClockHistory]:
+    """The histories of many cases in at most three queries (a recompute batch); a case with
+    none has an empty one. The statutory-mode switches are read only for the cases in that mode
+    (as `_clock_history` reads them for one case)."""
+    case_ids = [case.pk for case in cases]
     histories = {pk: ClockHistory() for pk in case_ids}
     # In the models' own order, as `case.pauses.all()` reads them.
-    for pause in CasePause.objects.filter(item_case_id__in=case_ids):
+    for pause in CasePause.objects.filter(ids_in("item_case_id", case_ids)):
         histories[pause.item_case_id].pauses.append(pause)
-    for extension in ExtensionRequest.objects.filter(item_case_id__in=case_ids):
+    for extension in ExtensionRequest.objects.filter(ids_in("item_case_id", case_ids)):
         histories[extension.item_case_id].extensions.append(extension)
-    switches = CaseEvent.objects.filter(
-        item_case_id__in=case_ids, action=EventAction.STATUTORY_MODE
-    ).order_by("at", "id")
-    for event in switches:
-        histories[event.item_case_id].statutory_switches.append(event)
+    statutory = [case.pk for case in cases if case.statutory_mode]
+    if statutory:
+        switches = CaseEvent.objects.filter(
+            ids_in("item_case_id", statutory), action=EventAction.STATUTORY_MODE
+        ).order_by("at", "id")
+        for event in switches:
+            histories[event.item_case_id].statutory_switches.append(event)
     return histories
 
 

@@ -11,15 +11,19 @@ loaded move only the provisional clocks; anything else (office hours, an adminis
 request) recomputes every open clock.
 
 Per batch, whatever its size: one query locks the cases (their items come from the catalog
-tables), three read the pauses, the extensions and the statutory-mode events
-(`clocks.clock_histories`), and the moved cases, the provisional marks and the events are
-written in bulk; no query per case.
+tables), two or three read the pauses, the extensions and the statutory-mode events of the
+cases in that mode (`clocks.clock_histories`), and the moved cases, the provisional marks and
+the events are written in bulk; no query per case. Run from a task (nothing uncommitted), the
+batches go two at a time on two connections (`_run_batches`).
 """
 
+import contextvars
+import queue
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -30,6 +34,7 @@ from kuaiban.cases.events import record_system_events
 from kuaiban.cases.models import OPEN_CASE_STATES, CasePause, EventAction, ItemCase
 from kuaiban.catalog import tables as catalog_tables
 from kuaiban.commitments.services import check_clocks_recompute
+from kuaiban.id_lists import ids_in
 from kuaiban.ratings.followups import followup_clocks_recompute
 from kuaiban.workdays.calendar import calendar_from_db
 
@@ -37,6 +42,8 @@ from ..models import ClockRecompute
 
 # A recompute claimed this long ago and not finished died with its worker: claimed again.
 STALE_CLAIM = timedelta(hours=1)
+# Database connections a recompute's batches run on at once (see `_run_batches`).
+RECOMPUTE_CONNECTIONS = 2
 
 
 def recompute_request(
@@ -123,15 +130,15 @@ def open_clocks_recompute(
     `days`), provisional ones first; each moved due time is explained on the case and in the
     event log. Returns how many moved."""
     days = list(days)
+    # By application: a bundle's cases (due together) fall in one batch, not in two batches
+    # running at once that would wait on each other's lock of the application's chain.
     ids = list(
         open_clocks_to_recompute(provisional_only=provisional_only, days=days)
-        .order_by("-due_provisional", "committed_due_at")
+        .order_by("-due_provisional", "application_id")
         .values_list("pk", flat=True)
     )
-    moved = 0
     cal = calendar_from_db()  # one calendar for the whole run
-    for start in range(0, len(ids), batch):
-        moved += _recompute_batch(ids[start : start + batch], cal)
+    moved = _run_batches([ids[start : start + batch] for start in range(0, len(ids), batch)], cal)
     # The follow-ups' clocks (好差评), the commitments' verifications and the campaign's
     # filings count the same working days.
     followup_clocks_recompute(days=days)
@@ -140,10 +147,42 @@ def open_clocks_recompute(
     return moved
 
 
+def _run_batches(batches: list[list[int]], cal) -> int:
+    """Run the batches, each in its own transaction; on PostgreSQL, when the caller's work is
+    committed (no transaction open), on `RECOMPUTE_CONNECTIONS` connections at once: while one
+    thread waits for the database, another plans its clocks (the time splits about evenly
+    between the two, and the database call releases the GIL). Inside a transaction the batches
+    run here, one after the other: other connections would not see its uncommitted work (the
+    calendar edit a caller may still hold)."""
+    workers = min(RECOMPUTE_CONNECTIONS, len(batches))
+    if workers < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return sum(_recompute_batch(ids, cal) for ids in batches)
+    pending: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
+    for ids in batches:
+        pending.put(ids)
+
+    def work() -> int:
+        moved = 0
+        try:
+            while True:
+                try:
+                    ids = pending.get_nowait()
+                except queue.Empty:
+                    return moved
+                moved += _recompute_batch(ids, cal)
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="recompute") as pool:
+        # Each thread in a copy of this context: the request id its events carry.
+        futures = [pool.submit(contextvars.copy_context().run, work) for _ in range(workers)]
+        return sum(future.result() for future in futures)
+
+
 def _recompute_batch(ids: list[int], cal) -> int:
     with transaction.atomic():
-        cases = list(ItemCase.objects.select_for_update().filter(pk__in=ids))
-        histories = clocks.clock_histories([case.pk for case in cases])
+        cases = list(ItemCase.objects.select_for_update().filter(ids_in("pk", ids)))
+        histories = clocks.clock_histories(cases)
         items = catalog_tables.items_by_id()  # the items' time limits, not a join
         for case in cases:
             case.item = items[case.item_id]
@@ -160,5 +199,8 @@ def _recompute_batch(ids: list[int], cal) -> int:
             events.append((case.application_id, case.pk, note))
         values_update(ItemCase, moved, clocks.RECOMPUTED_FIELDS)
         values_update(ItemCase, marked, ("due_provisional",))
+        # In application order: each event locks its application's chain (see `audit.py`), so
+        # two batches running at once take the locks in the same order and never deadlock.
+        events.sort(key=lambda row: row[0])
         record_system_events(EventAction.RECOMPUTE, events, at=timezone.now())
     return len(moved)

@@ -48,4 +48,4 @@ def test_p8_recompute_reads_only_the_clocks_spanning_the_edited_day(committed_db
     assert 0 < figures["touched"] <= figures["open"]
     assert figures["moved"] <= figures["touched"]
     assert any("a full recompute would have read" in line for line in lines)
-    assert dict(CalendarDay.objects.values_list("date", "kind")) == kinds  # edit rolled back
+    assert dict(CalendarDay.objects.values_list("date", "kind")) == kinds  # edit undone

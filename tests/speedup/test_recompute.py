@@ -126,31 +126,83 @@ def test_a_calendar_edit_recomputes_only_the_clocks_spanning_the_day_with_the_fu
     assert plain.committed_due_at == at(2026, 12, 8, 17, 30)  # 12-07 before the closure
 
 
-def test_a_recompute_batch_costs_the_same_queries_for_one_clock_as_for_five(
+def test_a_recompute_batch_costs_the_same_queries_for_one_clock_as_for_all_of_them(
     clocks_around_the_edit, monkeypatch
 ):
     """Pauses, extensions and statutory-mode events are read per batch and the moved cases
-    written in bulk: no query per case."""
+    written in bulk: no query per case. The statutory-mode switches are read only in a batch
+    holding a case in that mode: one query more, whatever the batch's size."""
     from speedup.services import recompute
 
     calendar_from_db()  # built once per process, not per batch
-    per_batch: dict[int, list[int]] = {1: [], 5: []}
+    per_batch: dict[int, list[tuple[int, bool]]] = {1: [], 100: []}
     run_batch = recompute._recompute_batch
 
     def counted(ids, cal):
         with CaptureQueriesContext(connection) as captured:
             moved = run_batch(ids, cal)
         if moved:  # a batch where nothing moved writes nothing
-            per_batch[len(ids) if len(ids) == 1 else 5].append(len(captured.captured_queries))
+            statutory = ItemCase.objects.filter(pk__in=ids, statutory_mode=True).exists()
+            per_batch[1 if len(ids) == 1 else 100].append(
+                (len(captured.captured_queries), statutory)
+            )
         return moved
 
     monkeypatch.setattr(recompute, "_recompute_batch", counted)
-    for batch in (1, 5):
+    for batch in (1, 100):
         try:
             with transaction.atomic():
                 assert open_clocks_recompute(days=[EDITED], batch=batch) >= 4
                 raise Undo
         except Undo:
             pass
-    assert len(per_batch[1]) >= 4 and per_batch[5]
-    assert set(per_batch[1]) == set(per_batch[5]) == {max(per_batch[5])}
+    assert len(per_batch[1]) >= 4 and len(per_batch[100]) == 1
+    (all_at_once, with_statutory) = per_batch[100][0]
+    assert with_statutory
+    assert {queries for queries, statutory in per_batch[1] if statutory} == {all_at_once}
+    assert {queries for queries, statutory in per_batch[1] if not statutory} == {all_at_once - 1}
+
+
+def test_a_committed_recompute_runs_its_batches_on_two_connections_with_the_same_results(
+    committed_db, clocks_around_the_edit, monkeypatch
+):
+    """Rule RECOMPUTE-TWO-CONNECTIONS: run from a task (nothing uncommitted), the batches go two
+    at a time on two database connections, and the clocks, their notes and their events come
+    out as one connection gives them (inside a transaction the batches run on the caller's own
+    connection, which sees its uncommitted work); the events keep the request id and every
+    chain stays whole."""
+    from kuaiban.cases.audit import verify_chains
+    from kuaiban.requestid import current_request_id
+    from speedup.services import recompute
+
+    backends: set[int] = set()
+    run_batch = recompute._recompute_batch
+
+    def spied(ids, cal):
+        moved = run_batch(ids, cal)
+        backends.add(connection.connection.get_backend_pid())
+        return moved
+
+    monkeypatch.setattr(recompute, "_recompute_batch", spied)
+    with time_machine.travel(at(2026, 12, 2, 12), tick=False):
+        try:
+            with transaction.atomic():
+                on_one = open_clocks_recompute(days=[EDITED], batch=1)
+                after_on_one = open_clocks()
+                raise Undo
+        except Undo:
+            pass
+        assert backends == {connection.connection.get_backend_pid()}
+        backends.clear()
+        token = current_request_id.set("req-recompute")
+        try:
+            on_two = open_clocks_recompute(days=[EDITED], batch=1)
+        finally:
+            current_request_id.reset(token)
+    assert on_two == on_one >= 4
+    assert len(backends) == 2 and connection.connection.get_backend_pid() not in backends
+    assert open_clocks() == after_on_one
+    events = CaseEvent.objects.filter(action="recompute")
+    assert events.count() == on_two
+    assert set(events.values_list("request_id", flat=True)) == {"req-recompute"}
+    assert verify_chains().breaks == []
