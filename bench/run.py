@@ -159,6 +159,25 @@ def _sweep_with_due(ids: list[int], now) -> tuple[float, int]:
     return outcome["seconds"], outcome["fired"]
 
 
+def _sweep_committed(ids: list[int], now) -> tuple[float, int]:
+    """Make `ids` newly due and time one sweep, both committed, as in production: a backlog
+    beyond one batch is then swept on several connections (`deadlines_sweep`), which a sweep
+    inside a rolled-back transaction cannot do. The clocks stay flagged: each repetition needs
+    clocks of its own. Returns (seconds, flags fired)."""
+    from django.db import connection
+
+    from speedup.services.sweep import deadlines_sweep
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE cases_itemcase SET warn_50_at = %s, next_flag_at = %s WHERE id = ANY(%s)",
+            [now - timedelta(minutes=1), now - timedelta(minutes=1), ids],
+        )
+    started = time.perf_counter()
+    result = deadlines_sweep(now=now)
+    return time.perf_counter() - started, result.total
+
+
 def _vacuum(table: str = "cases_itemcase") -> None:
     from django.db import connection
 
@@ -229,7 +248,8 @@ def p3_sweep(
         if nothing.total:
             raise RuntimeError(f"a sweep after the backlog still fired {nothing.total} flags")
         largest = size == sizes[-1]
-        candidates = _due_candidates(now, max(due, worst_due) if largest else due)
+        worst_repeat = max(1, repeat // 2)
+        candidates = _due_candidates(now, max(due, worst_due * worst_repeat) if largest else due)
         if len(candidates) < due:
             out(f"  {size:>12,}: only {len(candidates)} running clocks to make due; skipped")
             continue
@@ -248,12 +268,15 @@ def p3_sweep(
         rows.append({"size": size, "due_s": due_s, "nothing_s": nothing_s, "indexed": indexed})
         if largest:
             out(f"  due query plan: {_due_query_plan(now)}")
-            worst_n = min(worst_due, len(candidates))  # at small sizes: what there is
+            # Fresh clocks for each committed repetition (at small sizes: what there is).
+            worst_n = min(worst_due, len(candidates) // worst_repeat)
             if worst_n > due:
                 worst_times = []
-                for _ in range(max(1, repeat // 2)):
+                for i in range(worst_repeat):
                     _vacuum()
-                    seconds, fired = _sweep_with_due(candidates[:worst_n], now)
+                    seconds, fired = _sweep_committed(
+                        candidates[i * worst_n : (i + 1) * worst_n], now
+                    )
                     worst_times.append(seconds)
                 worst = (size, fired, statistics.median(worst_times))
                 # The rows a big sweep moved leave dead entries in the due range of the partial
@@ -288,7 +311,8 @@ def p3_sweep(
         figures["worst_rows_per_s"] = n / seconds
         out(
             f"  worst case, {n:,} due at {size:,}: {_ms(seconds)} = {n / seconds:,.0f} rows/s "
-            f"(batches of 5,000; target ≥ 20,000 rows/s: {_meets(n / seconds >= 20_000)})"
+            f"(batches of 5,000, committed, the backlog on two connections; target ≥ 20,000 "
+            f"rows/s: {_meets(n / seconds >= 20_000)})"
         )
     return figures
 

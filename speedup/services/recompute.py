@@ -17,13 +17,11 @@ the events are written in bulk; no query per case. Run from a task (nothing unco
 batches go two at a time on two connections (`_run_batches`).
 """
 
-import contextvars
 import queue
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -35,6 +33,7 @@ from kuaiban.cases.models import OPEN_CASE_STATES, CasePause, EventAction, ItemC
 from kuaiban.catalog import tables as catalog_tables
 from kuaiban.commitments.services import check_clocks_recompute
 from kuaiban.id_lists import ids_in
+from kuaiban.parallel import fan_out_possible, on_connections
 from kuaiban.ratings.followups import followup_clocks_recompute
 from kuaiban.workdays.calendar import calendar_from_db
 
@@ -150,33 +149,26 @@ def open_clocks_recompute(
 def _run_batches(batches: list[list[int]], cal) -> int:
     """Run the batches, each in its own transaction; on PostgreSQL, when the caller's work is
     committed (no transaction open), on `RECOMPUTE_CONNECTIONS` connections at once: while one
-    thread waits for the database, another plans its clocks (the time splits about evenly
-    between the two, and the database call releases the GIL). Inside a transaction the batches
-    run here, one after the other: other connections would not see its uncommitted work (the
-    calendar edit a caller may still hold)."""
+    thread waits for the database, another plans its clocks (the database call releases the
+    GIL). Inside a transaction the batches run here, one after the other: other connections
+    would not see its uncommitted work (the calendar edit a caller may still hold)."""
     workers = min(RECOMPUTE_CONNECTIONS, len(batches))
-    if workers < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+    if workers < 2 or not fan_out_possible():
         return sum(_recompute_batch(ids, cal) for ids in batches)
     pending: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
     for ids in batches:
         pending.put(ids)
 
-    def work() -> int:
+    def work(_index: int) -> int:
         moved = 0
-        try:
-            while True:
-                try:
-                    ids = pending.get_nowait()
-                except queue.Empty:
-                    return moved
-                moved += _recompute_batch(ids, cal)
-        finally:
-            connection.close()  # this thread's own connection
+        while True:
+            try:
+                ids = pending.get_nowait()
+            except queue.Empty:
+                return moved
+            moved += _recompute_batch(ids, cal)
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="recompute") as pool:
-        # Each thread in a copy of this context: the request id its events carry.
-        futures = [pool.submit(contextvars.copy_context().run, work) for _ in range(workers)]
-        return sum(future.result() for future in futures)
+    return sum(on_connections(work, workers, name="recompute"))
 
 
 def _recompute_batch(ids: list[int], cal) -> int:

@@ -8,7 +8,8 @@ rows are ONE statement per batch (an UPDATE … FROM a subquery, with the INSERT
 statement), whatever the batch size; elsewhere (the demo's SQLite) the same marks are computed
 in Python and written with one UPDATE and one INSERT … SELECT per kind. A second sweep racing the
 first blocks on the row locks and then finds nothing left to mark; a case concluded before the
-UPDATE is not in a running state and is never flagged.
+UPDATE is not in a running state and is never flagged. A backlog (a full first batch) is swept
+on two connections at once, each taking its share of the applications (`deadlines_sweep`).
 """
 
 import json
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Mod
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,6 +37,7 @@ from kuaiban.cases.models import (
 from kuaiban.departments import webhooks as department_webhooks
 from kuaiban.notifications.models import Notification
 from kuaiban.notifications.services import notifications_enqueue
+from kuaiban.parallel import fan_out_possible, on_connections
 from kuaiban.ratings.followups import followups_open_for_overdue
 from kuaiban.requestid import current_request_id
 
@@ -45,6 +48,8 @@ logger = logging.getLogger(__name__)
 # Supervisors hear of breaches of the commitment and of the law; reviewers hear of everything.
 SUPERVISOR_KINDS = (FlagKind.OVERDUE, FlagKind.BREACH)
 BATCH = 5000
+# Connections a backlog is swept on at once (see `deadlines_sweep`).
+SWEEP_CONNECTIONS = 2
 
 
 def next_flag_expression(just_fired: dict[str, list[int]] | None = None):
@@ -70,18 +75,50 @@ class SweepResult:
 
 
 def deadlines_sweep(*, now=None, batch: int = BATCH) -> SweepResult:
-    """Fire every threshold that has passed. Returns how many flags of each kind fired."""
+    """Fire every threshold that has passed. Returns how many flags of each kind fired.
+
+    The first batch runs here. A full one means a backlog (thousands fell due at once: a
+    morning after a long closure, a worker down for hours): outside a transaction on PostgreSQL
+    the rest is swept on `SWEEP_CONNECTIONS` connections at once, each taking the due cases of
+    its share of the applications (`application_id % n`), so no two take the same case or
+    wait on the same application's chain; the database's work then runs on every core."""
     now = now or timezone.now()
     marked = {t.kind.value: 0 for t in THRESHOLDS}
+    more = _sweep_batches(now, batch, marked, first_only=True)
+    if more and fan_out_possible():
+        shares = on_connections(
+            lambda share: _sweep_share(now, batch, share), SWEEP_CONNECTIONS, name="sweep"
+        )
+        for counts in shares:
+            for kind, count in counts.items():
+                marked[kind] += count
+    elif more:
+        _sweep_batches(now, batch, marked)
+    if any(marked.values()):
+        logger.info("deadline sweep marked %s", marked)
+    return SweepResult(marked)
+
+
+def _sweep_share(now, batch: int, share: int) -> dict[str, int]:
+    marked = {t.kind.value: 0 for t in THRESHOLDS}
+    _sweep_batches(now, batch, marked, share=share)
+    return marked
+
+
+def _sweep_batches(
+    now, batch: int, marked: dict[str, int], *, share: int | None = None, first_only=False
+) -> bool:
+    """Sweep batch after batch (of the applications `share` of `SWEEP_CONNECTIONS` when given),
+    counting the flags in `marked`, until one is not full (or after the first with
+    `first_only`). Returns whether the last batch was full (more may be due)."""
+    due = ItemCase.objects.filter(next_flag_at__lte=now, state__in=RUNNING_CLOCK_STATES)
+    if share is not None:
+        due = due.alias(share=Mod("application_id", SWEEP_CONNECTIONS)).filter(share=share)
     while True:
         with transaction.atomic():
-            due_ids = list(
-                ItemCase.objects.filter(next_flag_at__lte=now, state__in=RUNNING_CLOCK_STATES)
-                .order_by("next_flag_at")
-                .values_list("pk", flat=True)[:batch]
-            )
+            due_ids = list(due.order_by("next_flag_at").values_list("pk", flat=True)[:batch])
             if not due_ids:
-                break
+                return False
             fired, case_info = _mark_and_record(due_ids, now)
             for kind, ids in fired.items():
                 marked[kind] += len(ids)
@@ -97,10 +134,9 @@ def deadlines_sweep(*, now=None, batch: int = BATCH) -> SweepResult:
             # 快办要求未落实: a case past its committed time opens a follow-up for its unit.
             followups_open_for_overdue(fired.get(FlagKind.OVERDUE.value, ()), now)
         if len(due_ids) < batch:
-            break
-    if any(marked.values()):
-        logger.info("deadline sweep marked %s", marked)
-    return SweepResult(marked)
+            return False
+        if first_only:
+            return True
 
 
 def _mark_and_record(ids: list[int], now) -> tuple[dict[str, list[int]], dict | None]:

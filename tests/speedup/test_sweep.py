@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import connection
+from django.db.models import Count
 from django.utils import translation
 
 from bundles.services import handling, intake
@@ -232,3 +233,46 @@ def test_the_sweep_marks_a_batch_in_the_same_number_of_queries_whatever_its_size
         events = CaseEvent.objects.filter(application__in=applications, action="flag")
         assert events.count() == result.total
     assert queries[0] == queries[1]
+
+
+def test_a_backlog_is_swept_on_two_connections_each_flag_once(committed_db, clerk_of, monkeypatch):
+    """Rule SWEEP-BACKLOG-TWO-CONNECTIONS: when the first batch is full (a backlog), the rest is
+    swept on two more connections, each taking its share of the applications; every passed
+    threshold fires exactly once, with its event, in chains that stay whole, and the events keep
+    the request id. A sweep with nothing more than a batch due stays on its own connection."""
+    from kuaiban.cases.audit import verify_chains
+    from kuaiban.requestid import current_request_id
+    from speedup.services import sweep
+
+    cases = [accepted_instant_case() for _ in range(7)]
+    backends: list[int] = []
+    mark = sweep._mark_and_record
+
+    def spied(ids, now):
+        backends.append(connection.connection.get_backend_pid())
+        return mark(ids, now)
+
+    monkeypatch.setattr(sweep, "_mark_and_record", spied)
+    token = current_request_id.set("req-sweep")
+    try:
+        with time_machine.travel(at(2026, 11, 24, 10, 31), tick=False):
+            result = deadlines_sweep(batch=2)
+    finally:
+        current_request_id.reset(token)
+    mine = connection.connection.get_backend_pid()
+    assert backends[0] == mine and len(set(backends[1:]) - {mine}) == 2
+    for case in cases:
+        for kind in ("warn_50", "warn_75", "overdue"):
+            assert CaseFlag.objects.filter(item_case=case, kind=kind).count() == 1
+    # Whatever else was due (cases other tests committed) fired once too, with its event.
+    fired_now = CaseFlag.objects.filter(flagged_at=at(2026, 11, 24, 10, 31))
+    assert fired_now.count() == result.total >= 21
+    assert not fired_now.values("item_case", "kind").annotate(n=Count("id")).filter(n__gt=1)
+    events = CaseEvent.objects.filter(action=EventAction.FLAG, at=at(2026, 11, 24, 10, 31))
+    assert events.count() == result.total
+    assert set(events.values_list("request_id", flat=True)) == {"req-sweep"}
+    assert verify_chains().breaks == []
+    backends.clear()
+    with time_machine.travel(at(2026, 11, 24, 10, 32), tick=False):
+        assert deadlines_sweep(batch=2).total == 0
+    assert backends == []  # nothing left due: the first read finds none
