@@ -1,10 +1,10 @@
 """`column IN (ids)` for the long id lists of batch work (a recompute's 500 cases a batch).
 
 Django's `__in` prepares and binds every id as its own parameter, and compiling that costs more
-than the query itself once the list runs to hundreds (the recompute's four reads a batch spent
-a fifth of their time there). On PostgreSQL `ids_in` binds the whole list as one array parameter,
-`column = ANY(%s)`, which the index serves the same way; elsewhere (the demo's SQLite) it is
-`__in`.
+than the query itself once the list runs to hundreds (with one array, a recompute's reads of the
+pauses and extensions of 500 cases took 21 µs a case instead of 57). On PostgreSQL `ids_in` binds
+the whole list as one array parameter, `column = ANY(%s)`, which the index serves the same way;
+elsewhere (the demo's SQLite) it is `__in`.
 """
 
 from collections.abc import Iterable
