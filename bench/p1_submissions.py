@@ -120,6 +120,14 @@ def _ready_applications(users: list, bundle: str) -> list:
     references = {template.reference}
     while len(references) < len(users):
         references.add(reference_number(now))
+        if len(references) == len(users):
+            # Random suffixes may repeat those of applications already there (P3's history
+            # holds hundreds of thousands created today): drawn again.
+            references -= set(
+                Application.objects.filter(reference__in=references).values_list(
+                    "reference", flat=True
+                )
+            ) - {template.reference}
     references.discard(template.reference)
     apps = Application.objects.bulk_create(
         (

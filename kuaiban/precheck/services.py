@@ -4,7 +4,6 @@ submission, and the clerk's verdict on a finding."""
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -69,16 +68,24 @@ def facts_for(
         shared.setdefault(record.kind, {}).update(record.facts or {})
     duplicates: tuple[tuple[str, dict], ...] = ()
     if any(r.kind == RuleKind.DUPLICATE_OPEN_APPLICATION for r in rules):
-        same = (
-            Q(bundle_id=application.bundle_id)
-            if application.bundle_id
-            else Q(bundle__isnull=True, item_id=application.item_id)
+        # The applicant's open applications (a handful), the same service picked out here: with
+        # the bundle in the WHERE clause PostgreSQL also reads the bundle's index, whose entries
+        # grow with every application of that bundle (3.5 ms at a million cases, not 0.1).
+        others = (
+            Application.objects.filter(applicant_id=application.applicant_id, state__in=OPEN_STATES)
+            .exclude(pk=application.pk)
+            .order_by("submitted_at", "pk")
+            .values_list("bundle_id", "item_id", "reference", "form_data")
         )
-        others = Application.objects.filter(
-            same, applicant_id=application.applicant_id, state__in=OPEN_STATES
-        ).exclude(pk=application.pk)
-        ordered = others.order_by("submitted_at", "pk")
-        duplicates = tuple(ordered.values_list("reference", "form_data"))
+        same_service = (
+            application.bundle_id,
+            None if application.bundle_id else application.item_id,
+        )
+        duplicates = tuple(
+            (reference, form_data)
+            for bundle_id, item_id, reference, form_data in others
+            if (bundle_id, None if bundle_id else item_id) == same_service
+        )
     return Facts(
         form=application.form_data or {},
         shared=shared,

@@ -116,6 +116,33 @@ def test_duplicate_lists_the_open_references_about_the_same_person():
     assert len(evaluate([by_person], Facts(open_applications=others))) == 1
 
 
+def test_the_duplicate_facts_are_the_applicants_open_applications_of_the_same_service():
+    """Only the same bundle (or, for a single item, the same item outside any bundle) counts;
+    another service, a withdrawn application and another applicant's do not."""
+    from bundles.services.applications import application_withdraw
+    from kuaiban.precheck.services import facts_for
+    from tests.builders import single_item_ready, single_item_submitted
+
+    rule = _spec(RuleKind.DUPLICATE_OPEN_APPLICATION, {}, text="{references}")
+    citizen = UserFactory(citizen=True)
+    earlier = submitted("B10", citizen)
+    submitted("B03", citizen)
+    withdrawn = submitted("B10", citizen)
+    application_withdraw(application=withdrawn, actor=citizen, reason="重复")
+    submitted("B10")  # someone else's
+    current = ready_application(citizen, "B10")
+    assert [ref for ref, _form in facts_for(current, [rule]).open_applications] == [
+        earlier.reference
+    ]
+    enterprise = UserFactory(enterprise=True)
+    same_item = single_item_submitted("LR-002", enterprise)
+    submitted("B07", enterprise)
+    current = single_item_ready("LR-002", enterprise)
+    assert [ref for ref, _form in facts_for(current, [rule]).open_applications] == [
+        same_item.reference
+    ]
+
+
 # -- the shipped rules on applications ---------------------------------------------------------
 
 
