@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from django.conf import settings
 from django.db import connection
 
 T = TypeVar("T")
@@ -20,6 +21,11 @@ T = TypeVar("T")
 def fan_out_possible() -> bool:
     """Whether work may run on other connections: PostgreSQL, and no transaction open here."""
     return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def batch_connections() -> int:
+    """How many connections batch work runs on at once (`KUAIBAN_BATCH_CONNECTIONS`, 2)."""
+    return settings.KUAIBAN_BATCH_CONNECTIONS
 
 
 def on_connections(work: Callable[[int], T], count: int, *, name: str = "batch") -> list[T]:

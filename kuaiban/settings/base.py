@@ -156,6 +156,9 @@ VERIFICATION_ATTEMPTS_PER_HOUR = int(os.environ.get("KUAIBAN_VERIFICATION_PER_HO
 # After a cache error, seconds before a process tries the cache again (kuaiban/optional_cache.py):
 # meanwhile every read is a miss and the pages are computed from the database.
 KUAIBAN_CACHE_RETRY_SECONDS = float(os.environ.get("KUAIBAN_CACHE_RETRY_SECONDS", "30"))
+# Database connections a recompute's batches and a sweep's backlog run on at once
+# (kuaiban/parallel.py); 1 runs them one after the other.
+KUAIBAN_BATCH_CONNECTIONS = max(1, int(os.environ.get("KUAIBAN_BATCH_CONNECTIONS", "2")))
 if REDIS_URL:
     CACHES = {
         "default": {

@@ -14,7 +14,7 @@ Per batch, whatever its size: one query locks the cases (their items come from t
 tables), two or three read the pauses, the extensions and the statutory-mode events of the
 cases in that mode (`clocks.clock_histories`), and the moved cases, the provisional marks and
 the events are written in bulk; no query per case. Run from a task (nothing uncommitted), the
-batches go two at a time on two connections (`_run_batches`).
+batches go on two connections at once (`_run_batches`).
 """
 
 import queue
@@ -33,7 +33,7 @@ from kuaiban.cases.models import OPEN_CASE_STATES, CasePause, EventAction, ItemC
 from kuaiban.catalog import tables as catalog_tables
 from kuaiban.commitments.services import check_clocks_recompute
 from kuaiban.id_lists import ids_in
-from kuaiban.parallel import fan_out_possible, on_connections
+from kuaiban.parallel import batch_connections, fan_out_possible, on_connections
 from kuaiban.ratings.followups import followup_clocks_recompute
 from kuaiban.workdays.calendar import calendar_from_db
 
@@ -41,8 +41,6 @@ from ..models import ClockRecompute
 
 # A recompute claimed this long ago and not finished died with its worker: claimed again.
 STALE_CLAIM = timedelta(hours=1)
-# Database connections a recompute's batches run on at once (see `_run_batches`).
-RECOMPUTE_CONNECTIONS = 2
 
 
 def recompute_request(
@@ -148,11 +146,11 @@ def open_clocks_recompute(
 
 def _run_batches(batches: list[list[int]], cal) -> int:
     """Run the batches, each in its own transaction; on PostgreSQL, when the caller's work is
-    committed (no transaction open), on `RECOMPUTE_CONNECTIONS` connections at once: while one
+    committed (no transaction open), on `batch_connections()` connections at once: while one
     thread waits for the database, another plans its clocks (the database call releases the
     GIL). Inside a transaction the batches run here, one after the other: other connections
     would not see its uncommitted work (the calendar edit a caller may still hold)."""
-    workers = min(RECOMPUTE_CONNECTIONS, len(batches))
+    workers = min(batch_connections(), len(batches))
     if workers < 2 or not fan_out_possible():
         return sum(_recompute_batch(ids, cal) for ids in batches)
     pending: queue.SimpleQueue[list[int]] = queue.SimpleQueue()

@@ -37,7 +37,7 @@ from kuaiban.cases.models import (
 from kuaiban.departments import webhooks as department_webhooks
 from kuaiban.notifications.models import Notification
 from kuaiban.notifications.services import notifications_enqueue
-from kuaiban.parallel import fan_out_possible, on_connections
+from kuaiban.parallel import batch_connections, fan_out_possible, on_connections
 from kuaiban.ratings.followups import followups_open_for_overdue
 from kuaiban.requestid import current_request_id
 
@@ -48,8 +48,6 @@ logger = logging.getLogger(__name__)
 # Supervisors hear of breaches of the commitment and of the law; reviewers hear of everything.
 SUPERVISOR_KINDS = (FlagKind.OVERDUE, FlagKind.BREACH)
 BATCH = 5000
-# Connections a backlog is swept on at once (see `deadlines_sweep`).
-SWEEP_CONNECTIONS = 2
 
 
 def next_flag_expression(just_fired: dict[str, list[int]] | None = None):
@@ -79,15 +77,17 @@ def deadlines_sweep(*, now=None, batch: int = BATCH) -> SweepResult:
 
     The first batch runs here. A full one means a backlog (thousands fell due at once: a
     morning after a long closure, a worker down for hours): outside a transaction on PostgreSQL
-    the rest is swept on `SWEEP_CONNECTIONS` connections at once, each taking the due cases of
-    its share of the applications (`application_id % n`), so no two take the same case or
-    wait on the same application's chain; the database's work then runs on every core."""
+    the rest is swept on `batch_connections()` connections at once (2), each taking the due
+    cases of its share of the applications (`application_id % n`), so no two take the same
+    case or wait on the same application's chain; the database's work then runs on every
+    core."""
     now = now or timezone.now()
     marked = {t.kind.value: 0 for t in THRESHOLDS}
     more = _sweep_batches(now, batch, marked, first_only=True)
-    if more and fan_out_possible():
+    connections = batch_connections()
+    if more and connections > 1 and fan_out_possible():
         shares = on_connections(
-            lambda share: _sweep_share(now, batch, share), SWEEP_CONNECTIONS, name="sweep"
+            lambda share: _sweep_share(now, batch, (share, connections)), connections, name="sweep"
         )
         for counts in shares:
             for kind, count in counts.items():
@@ -99,21 +99,27 @@ def deadlines_sweep(*, now=None, batch: int = BATCH) -> SweepResult:
     return SweepResult(marked)
 
 
-def _sweep_share(now, batch: int, share: int) -> dict[str, int]:
+def _sweep_share(now, batch: int, share: tuple[int, int]) -> dict[str, int]:
     marked = {t.kind.value: 0 for t in THRESHOLDS}
     _sweep_batches(now, batch, marked, share=share)
     return marked
 
 
 def _sweep_batches(
-    now, batch: int, marked: dict[str, int], *, share: int | None = None, first_only=False
+    now,
+    batch: int,
+    marked: dict[str, int],
+    *,
+    share: tuple[int, int] | None = None,
+    first_only=False,
 ) -> bool:
-    """Sweep batch after batch (of the applications `share` of `SWEEP_CONNECTIONS` when given),
-    counting the flags in `marked`, until one is not full (or after the first with
+    """Sweep batch after batch (of the applications whose id is k modulo n, `share` = (k, n),
+    when given), counting the flags in `marked`, until one is not full (or after the first with
     `first_only`). Returns whether the last batch was full (more may be due)."""
     due = ItemCase.objects.filter(next_flag_at__lte=now, state__in=RUNNING_CLOCK_STATES)
     if share is not None:
-        due = due.alias(share=Mod("application_id", SWEEP_CONNECTIONS)).filter(share=share)
+        k, n = share
+        due = due.alias(share=Mod("application_id", n)).filter(share=k)
     while True:
         with transaction.atomic():
             due_ids = list(due.order_by("next_flag_at").values_list("pk", flat=True)[:batch])

@@ -235,16 +235,10 @@ def test_the_sweep_marks_a_batch_in_the_same_number_of_queries_whatever_its_size
     assert queries[0] == queries[1]
 
 
-def test_a_backlog_is_swept_on_two_connections_each_flag_once(committed_db, clerk_of, monkeypatch):
-    """Rule SWEEP-BACKLOG-TWO-CONNECTIONS: when the first batch is full (a backlog), the rest is
-    swept on two more connections, each taking its share of the applications; every passed
-    threshold fires exactly once, with its event, in chains that stay whole, and the events keep
-    the request id. A sweep with nothing more than a batch due stays on its own connection."""
-    from kuaiban.cases.audit import verify_chains
-    from kuaiban.requestid import current_request_id
+def batch_backends(monkeypatch) -> list[int]:
+    """The database backend each sweep batch ran on, in order."""
     from speedup.services import sweep
 
-    cases = [accepted_instant_case() for _ in range(7)]
     backends: list[int] = []
     mark = sweep._mark_and_record
 
@@ -253,6 +247,19 @@ def test_a_backlog_is_swept_on_two_connections_each_flag_once(committed_db, cler
         return mark(ids, now)
 
     monkeypatch.setattr(sweep, "_mark_and_record", spied)
+    return backends
+
+
+def test_a_backlog_is_swept_on_two_connections_each_flag_once(committed_db, clerk_of, monkeypatch):
+    """Rule SWEEP-BACKLOG-TWO-CONNECTIONS: when the first batch is full (a backlog), the rest is
+    swept on two more connections, each taking its share of the applications; every passed
+    threshold fires exactly once, with its event, in chains that stay whole, and the events keep
+    the request id. A sweep with nothing more than a batch due stays on its own connection."""
+    from kuaiban.cases.audit import verify_chains
+    from kuaiban.requestid import current_request_id
+
+    cases = [accepted_instant_case() for _ in range(7)]
+    backends = batch_backends(monkeypatch)
     token = current_request_id.set("req-sweep")
     try:
         with time_machine.travel(at(2026, 11, 24, 10, 31), tick=False):
@@ -276,3 +283,18 @@ def test_a_backlog_is_swept_on_two_connections_each_flag_once(committed_db, cler
     with time_machine.travel(at(2026, 11, 24, 10, 32), tick=False):
         assert deadlines_sweep(batch=2).total == 0
     assert backends == []  # nothing left due: the first read finds none
+
+
+def test_with_one_batch_connection_a_backlog_is_swept_on_the_callers_own(
+    committed_db, clerk_of, settings, monkeypatch
+):
+    """KUAIBAN_BATCH_CONNECTIONS=1: the backlog's batches run one after the other here."""
+
+    settings.KUAIBAN_BATCH_CONNECTIONS = 1
+    cases = [accepted_instant_case() for _ in range(5)]
+    backends = batch_backends(monkeypatch)
+    with time_machine.travel(at(2026, 11, 24, 10, 31), tick=False):
+        deadlines_sweep(batch=2)
+    assert len(backends) >= 3 and set(backends) == {connection.connection.get_backend_pid()}
+    for case in cases:
+        assert CaseFlag.objects.filter(item_case=case, kind="overdue").count() == 1
