@@ -14,7 +14,7 @@ Per batch, whatever its size: one query locks the cases (their items come from t
 tables), two or three read the pauses, the extensions and the statutory-mode events of the
 cases in that mode (`clocks.clock_histories`), and the moved cases, the provisional marks and
 the events are written in bulk; no query per case. Run from a task (nothing uncommitted), the
-batches go on two connections at once (`_run_batches`).
+batches go on `KUAIBAN_BATCH_CONNECTIONS` connections at once (2; `_run_batches`).
 """
 
 import queue

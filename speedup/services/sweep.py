@@ -9,7 +9,8 @@ statement), whatever the batch size; elsewhere (the demo's SQLite) the same mark
 in Python and written with one UPDATE and one INSERT … SELECT per kind. A second sweep racing the
 first blocks on the row locks and then finds nothing left to mark; a case concluded before the
 UPDATE is not in a running state and is never flagged. A backlog (a full first batch) is swept
-on two connections at once, each taking its share of the applications (`deadlines_sweep`).
+on `KUAIBAN_BATCH_CONNECTIONS` connections at once (2), each taking its share of the
+applications (`deadlines_sweep`).
 """
 
 import json
