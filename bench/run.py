@@ -133,30 +133,40 @@ def _due_candidates(now, limit: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _sweep_with_due(ids: list[int], now) -> tuple[float, int]:
-    """Make `ids` newly due (their 50% warning passed a minute ago), time one sweep, and roll
-    everything back. Returns (seconds, flags fired)."""
-    from django.db import connection, transaction
+def _make_due(ids: list[int], now) -> None:
+    """Make `ids` newly due: their 50% warning passed a minute ago."""
+    from django.db import connection
 
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE cases_itemcase SET warn_50_at = %s, next_flag_at = %s WHERE id = ANY(%s)",
+            [now - timedelta(minutes=1), now - timedelta(minutes=1), ids],
+        )
+
+
+def _timed_sweep(now) -> tuple[float, int]:
+    """One sweep at `now`: (seconds, flags fired)."""
     from speedup.services.sweep import deadlines_sweep
 
-    outcome = {}
+    started = time.perf_counter()
+    result = deadlines_sweep(now=now)
+    return time.perf_counter() - started, result.total
+
+
+def _sweep_with_due(ids: list[int], now) -> tuple[float, int]:
+    """Make `ids` newly due, time one sweep, and roll everything back. Returns (seconds, flags
+    fired)."""
+    from django.db import transaction
+
+    outcome: list[tuple[float, int]] = []
     try:
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE cases_itemcase SET warn_50_at = %s, next_flag_at = %s "
-                    "WHERE id = ANY(%s)",
-                    [now - timedelta(minutes=1), now - timedelta(minutes=1), ids],
-                )
-            started = time.perf_counter()
-            result = deadlines_sweep(now=now)
-            outcome["seconds"] = time.perf_counter() - started
-            outcome["fired"] = result.total
+            _make_due(ids, now)
+            outcome.append(_timed_sweep(now))
             raise _Rollback
     except _Rollback:
         pass
-    return outcome["seconds"], outcome["fired"]
+    return outcome[0]
 
 
 def _sweep_committed(ids: list[int], now) -> tuple[float, int]:
@@ -164,18 +174,8 @@ def _sweep_committed(ids: list[int], now) -> tuple[float, int]:
     beyond one batch is then swept on several connections (`deadlines_sweep`), which a sweep
     inside a rolled-back transaction cannot do. The clocks stay flagged: each repetition needs
     clocks of its own. Returns (seconds, flags fired)."""
-    from django.db import connection
-
-    from speedup.services.sweep import deadlines_sweep
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE cases_itemcase SET warn_50_at = %s, next_flag_at = %s WHERE id = ANY(%s)",
-            [now - timedelta(minutes=1), now - timedelta(minutes=1), ids],
-        )
-    started = time.perf_counter()
-    result = deadlines_sweep(now=now)
-    return time.perf_counter() - started, result.total
+    _make_due(ids, now)
+    return _timed_sweep(now)
 
 
 def _vacuum(table: str = "cases_itemcase") -> None:
