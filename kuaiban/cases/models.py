@@ -456,8 +456,19 @@ class ItemCase(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
             # Supervision rollups and metrics select cases by these moments.
             models.Index(fields=["created_at"], name="itemcase_created"),
             models.Index(fields=["accepted_at"], name="itemcase_accepted"),
-            models.Index(fields=["decided_at"], name="itemcase_decided"),
-            models.Index(fields=["concluded_at"], name="itemcase_concluded"),
+            # Only where set: an open case (every one the sweep, a recompute or a submission
+            # writes) adds no entry to these two. A range on the moment implies it is set, so
+            # the rollups' and metrics' range queries still use them.
+            models.Index(
+                fields=["decided_at"],
+                name="itemcase_decided",
+                condition=Q(decided_at__isnull=False),
+            ),
+            models.Index(
+                fields=["concluded_at"],
+                name="itemcase_concluded",
+                condition=Q(concluded_at__isnull=False),
+            ),
             # The sweep reads only clocks with a flag still to fire: a small, hot index.
             models.Index(
                 fields=["next_flag_at"],
