@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 
 from kuaiban.accounts.crypto import keyed_hash
 from kuaiban.accounts.identity import birth_date_of, sex_of
@@ -131,7 +132,8 @@ def provider_name(kind: str) -> str:
 
 def lookup(kind: str, subject: Subject, material_code: str = "") -> Answer:
     """Ask the kind's provider, through its circuit breaker."""
-    if not breaker.allows(kind):
+    health = breaker.state(kind)
+    if breaker.is_open(health, timezone.now()):
         return Answer(FetchStatus.UNAVAILABLE, error="circuit open")
     try:
         if provider_name(kind) == HTTP:
@@ -144,7 +146,8 @@ def lookup(kind: str, subject: Subject, material_code: str = "") -> Answer:
     if answer.failed:
         breaker.failed(kind, answer.error)
     else:
-        breaker.succeeded(kind)
+        # A row absent before the call is created by the first success.
+        breaker.succeeded(kind, health)
     return answer
 
 

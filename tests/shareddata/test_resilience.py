@@ -11,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bundles.services import submission
@@ -206,6 +208,38 @@ def test_rule_shared_breaker_opens_after_n_failures_and_closes_after_the_cooldow
     health.refresh_from_db()
     assert health.consecutive_failures == 0 and health.open_until is None
     assert health.last_success_at and health.last_failure_at
+
+
+def test_rule_shared_breaker_a_healthy_sources_successes_write_its_row_once_a_minute(
+    settings, source
+):
+    """Rule SHARED-BREAKER: a success is recorded when it changes the circuit (failures to
+    forget) or the last one recorded is over a minute old; in between, a healthy source asked
+    by every submission is not rewritten (nor locked) by each of them."""
+    url, handler = source
+    http_source(settings, DataKind.DEATH, url)
+    handler.delay, handler.answer = 0.0, {"result": "no_record"}
+    subject = Subject(number=generated_resident_id())
+    table = DataSourceHealth._meta.db_table
+
+    assert lookup(DataKind.DEATH, subject).status == FetchStatus.NO_RECORD
+    first = DataSourceHealth.objects.get(kind=DataKind.DEATH).last_success_at
+    assert first is not None
+    with CaptureQueriesContext(connection) as queries:
+        assert lookup(DataKind.DEATH, subject).status == FetchStatus.NO_RECORD
+    written = [q["sql"] for q in queries if table in q["sql"] and "SELECT" not in q["sql"]]
+    assert written == []
+    assert DataSourceHealth.objects.get(kind=DataKind.DEATH).last_success_at == first
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        lookup(DataKind.DEATH, subject)
+    later = DataSourceHealth.objects.get(kind=DataKind.DEATH).last_success_at
+    assert later > first + timedelta(seconds=60)
+
+    # A failure in between is forgotten by the next success, at once.
+    DataSourceHealth.objects.filter(kind=DataKind.DEATH).update(consecutive_failures=1)
+    lookup(DataKind.DEATH, subject)
+    assert DataSourceHealth.objects.get(kind=DataKind.DEATH).consecutive_failures == 0
 
 
 def test_one_failing_source_is_asked_once_per_submission(settings, citizen, monkeypatch):
