@@ -14,7 +14,10 @@ database, and a plain asyncio HTTP client with C connections sending each citize
 exactly as the browser does (POST to the review page with the session and CSRF cookies, the form
 token, the pre-check warnings the page showed, Origin and Referer). A 302 to the confirmation
 page counts; anything else is an error. Afterwards the database must hold exactly N submitted
-applications with their item cases.
+applications with their item cases. Where the CPU went meanwhile is read from /proc (Linux):
+gunicorn's workers, and the rest of the machine (PostgreSQL, Redis, the client), per submission,
+and the rate that much CPU allows with every core busy: on a machine whose cores are all busy,
+that is the ceiling, whatever the number of workers.
 
 Against: the same rows written by raw SQL in the same run. One submission runs through the
 service once (rolled back) with its INSERT, UPDATE and DELETE statements captured; each of N
@@ -265,6 +268,79 @@ class Gunicorn:
             self.process.wait()
         self.log.close()
         Path(self.log.name).unlink(missing_ok=True)
+
+
+# -- where the CPU went -------------------------------------------------------------------------
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (None when the process is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+def _gunicorn_cpu(master: int) -> float:
+    """CPU seconds of gunicorn: its live workers, and the workers it already reaped (a worker
+    recycled by `max_requests` mid-run is counted in the master's children's time)."""
+    fields = _proc_stat(master)
+    if fields is None:
+        return 0.0
+    # After the name: state, ppid, … utime is the 12th field, stime, cutime, cstime follow.
+    ticks = sum(int(value) for value in fields[11:15])
+    for entry in Path("/proc").iterdir():
+        worker = _proc_stat(int(entry.name)) if entry.name.isdigit() else None
+        if worker is not None and int(worker[1]) == master:
+            ticks += int(worker[11]) + int(worker[12])
+    return ticks / _CLOCK_TICKS
+
+
+def _machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle and iowait
+    total = sum(values[:8])  # guest time is already counted in user time
+    return (total - idle) / _CLOCK_TICKS, total / _CLOCK_TICKS
+
+
+class CpuShare:
+    """Where the machine's CPU went while the timed submissions ran: gunicorn's workers, and
+    everything else (PostgreSQL, Redis, this load generator). Linux only (/proc); elsewhere
+    `figures` is empty."""
+
+    def __init__(self, master: int):
+        self.master = master
+        self.available = Path("/proc/stat").exists() and _proc_stat(master) is not None
+
+    def __enter__(self) -> CpuShare:
+        if self.available:
+            self._web, self._machine = _gunicorn_cpu(self.master), _machine_cpu()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.available:
+            web, (busy, total) = _gunicorn_cpu(self.master), _machine_cpu()
+            self.web = web - self._web
+            self.busy = busy - self._machine[0]
+            self.total = total - self._machine[1]
+
+    def figures(self, submissions: int) -> dict:
+        if not self.available or not submissions or not self.total:
+            return {}
+        web_ms = 1000 * self.web / submissions
+        rest_ms = max(1000 * (self.busy - self.web) / submissions, 0.0)
+        cores = os.cpu_count() or 1
+        return {
+            "cpu_web_ms": web_ms,
+            "cpu_rest_ms": rest_ms,
+            "busy": self.busy / self.total,
+            # With every core busy, this much CPU per submission allows at most this rate.
+            "cpu_bound_rate": cores * 1000 / (web_ms + rest_ms) if web_ms + rest_ms else 0.0,
+        }
 
 
 # -- the load generator -----------------------------------------------------------------------
@@ -579,7 +655,8 @@ def p1_submissions(
         _, _, warm_errors = asyncio.run(_post_all(requests[:warmup], min(concurrency, warmup)))
         if warm_errors:
             raise RuntimeError(f"warm-up submissions failed: {warm_errors[:3]}\n{server.tail()}")
-        wall, latencies, errors = asyncio.run(_post_all(requests[warmup:], concurrency))
+        with CpuShare(server.process.pid) as cpu:
+            wall, latencies, errors = asyncio.run(_post_all(requests[warmup:], concurrency))
     finally:
         server.stop()
     if redis_url == BENCH_REDIS_URL:
@@ -620,7 +697,7 @@ def p1_submissions(
         "statements": len(statements),
         "set_up_s": set_up,
         "mean": statistics.fmean(latencies) if latencies else float("nan"),
-    }
+    } | cpu.figures(submissions)
     met = rate >= TARGET_RATE and p95 <= TARGET_P95 and not errors
     out(
         f"P1 bundle submissions over HTTP: {submissions:,} submissions, {concurrency} concurrent, "
@@ -637,6 +714,13 @@ def p1_submissions(
         f"item cases; raw SQL: {raw_landed[0]:,} with {raw_landed[1]:,} "
         f"({len(statements)} statements per transaction, {concurrency} connections)"
     )
+    if "cpu_web_ms" in figures:
+        out(
+            f"  CPU per submission: gunicorn's workers {figures['cpu_web_ms']:.1f} ms, everything "
+            f"else (PostgreSQL, Redis, this client) {figures['cpu_rest_ms']:.1f} ms; the "
+            f"{os.cpu_count()} cores were {figures['busy']:.0%} busy: at that CPU per submission "
+            f"the machine allows about {figures['cpu_bound_rate']:,.0f}/s"
+        )
     for error in errors[:5]:
         out(f"  error: {error}")
     return figures
