@@ -511,6 +511,14 @@ class _People:
     supervisor: int | None = None  # of the city's supervision office: decides appeals
 
 
+def default_applicants(cases: int) -> int:
+    """About one applicant per ten item cases (a few applications each over the two years), at
+    least 20: a city's applicants, not a few thousand people with a hundred applications each,
+    which would make every per-applicant read (the pre-check's duplicates, the list pages)
+    look slower than it is."""
+    return max(20, cases // 10)
+
+
 def _create_people(rng: random.Random, catalog: _Catalog, applicants: int) -> _People:
     from kuaiban.accounts.crypto import keyed_hash
 
@@ -1716,7 +1724,7 @@ def history_generate(
     cal = calendar_from_db()
     result = HistoryResult()
     if applicants is None:
-        applicants = min(5000, max(20, cases // 100))
+        applicants = default_applicants(cases)
     with transaction.atomic():
         people = _create_people(rng, catalog, applicants)
     result.applicants = applicants
