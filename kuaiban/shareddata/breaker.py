@@ -58,8 +58,8 @@ def _success_to_record(health: DataSourceHealth, now: datetime) -> bool:
 
 
 def state(kind: str) -> DataSourceHealth | None:
-    """The source's row (None before its first call): read once per call, for `allows` and
-    `succeeded`."""
+    """The source's row (None before its first call): read once per call, for the circuit's
+    check (`is_open`) and for `succeeded`."""
     return DataSourceHealth.objects.filter(kind=kind).first()
 
 
