@@ -356,9 +356,9 @@ class ItemCase(StateMachineMixin, ConcurrentTransitionMixin, models.Model):
 
     # No single-column index on application, item or unit: `one_case_per_item` (application,
     # item) and (unit, state) lead with two of them, and each index is written on every clock
-    # update (the sweep's, a recompute's). An item is one of a few dozen: its cases are a
-    # thirtieth of the table, which the moments' indexes narrow better (the rollups, reports and
-    # the daily proactive check read by item within a time range or once a day).
+    # update (the sweep's, a recompute's). An item is one of a few dozen, so an index on it
+    # alone narrows little; reads by item go by a time range too (the rollups, the reports) or
+    # run once a day (the proactive check).
     application = models.ForeignKey(
         Application,
         verbose_name=_("application"),
