@@ -15,9 +15,10 @@ exactly as the browser does (POST to the review page with the session and CSRF c
 token, the pre-check warnings the page showed, Origin and Referer). A 302 to the confirmation
 page counts; anything else is an error. Afterwards the database must hold exactly N submitted
 applications with their item cases. Where the CPU went meanwhile is read from /proc (Linux):
-gunicorn's workers, and the rest of the machine (PostgreSQL, Redis, the client), per submission,
-and the rate that much CPU allows with every core busy: on a machine whose cores are all busy,
-that is the ceiling, whatever the number of workers.
+gunicorn's workers, this client, and the rest of the machine (PostgreSQL, Redis), per
+submission, and the rate that much CPU allows with every core busy (on a machine whose cores
+are all busy, the ceiling, whatever the number of workers), and the rate the database's share
+alone would allow.
 
 Against: the same rows written by raw SQL in the same run. One submission runs through the
 service once (rolled back) with its INSERT, UPDATE and DELETE statements captured; each of N
@@ -308,9 +309,9 @@ def _machine_cpu() -> tuple[float, float]:
 
 
 class CpuShare:
-    """Where the machine's CPU went while the timed submissions ran: gunicorn's workers, and
-    everything else (PostgreSQL, Redis, this load generator). Linux only (/proc); elsewhere
-    `figures` is empty."""
+    """Where the machine's CPU went while the timed submissions ran: gunicorn's workers, this
+    load generator (this process), and the rest of the machine (PostgreSQL, Redis). Linux only
+    (/proc); elsewhere `figures` is empty."""
 
     def __init__(self, master: int):
         self.master = master
@@ -319,11 +320,13 @@ class CpuShare:
     def __enter__(self) -> CpuShare:
         if self.available:
             self._web, self._machine = _gunicorn_cpu(self.master), _machine_cpu()
+            self._client = time.process_time()
         return self
 
     def __exit__(self, *exc) -> None:
         if self.available:
             web, (busy, total) = _gunicorn_cpu(self.master), _machine_cpu()
+            self.client = time.process_time() - self._client
             self.web = web - self._web
             self.busy = busy - self._machine[0]
             self.total = total - self._machine[1]
@@ -332,14 +335,19 @@ class CpuShare:
         if not self.available or not submissions or not self.total:
             return {}
         web_ms = 1000 * self.web / submissions
-        rest_ms = max(1000 * (self.busy - self.web) / submissions, 0.0)
+        client_ms = 1000 * self.client / submissions
+        database_ms = max(1000 * (self.busy - self.web - self.client) / submissions, 0.0)
         cores = os.cpu_count() or 1
+        spent = web_ms + client_ms + database_ms
         return {
             "cpu_web_ms": web_ms,
-            "cpu_rest_ms": rest_ms,
+            "cpu_client_ms": client_ms,
+            "cpu_database_ms": database_ms,
             "busy": self.busy / self.total,
-            # With every core busy, this much CPU per submission allows at most this rate.
-            "cpu_bound_rate": cores * 1000 / (web_ms + rest_ms) if web_ms + rest_ms else 0.0,
+            # With every core busy, this much CPU per submission allows at most this rate ...
+            "cpu_bound_rate": cores * 1000 / spent if spent else 0.0,
+            # ... and the database's share alone, were the portal's Python free.
+            "database_bound_rate": cores * 1000 / database_ms if database_ms else 0.0,
         }
 
 
@@ -716,10 +724,11 @@ def p1_submissions(
     )
     if "cpu_web_ms" in figures:
         out(
-            f"  CPU per submission: gunicorn's workers {figures['cpu_web_ms']:.1f} ms, everything "
-            f"else (PostgreSQL, Redis, this client) {figures['cpu_rest_ms']:.1f} ms; the "
-            f"{os.cpu_count()} cores were {figures['busy']:.0%} busy: at that CPU per submission "
-            f"the machine allows about {figures['cpu_bound_rate']:,.0f}/s"
+            f"  CPU per submission: gunicorn's workers {figures['cpu_web_ms']:.1f} ms, this "
+            f"client {figures['cpu_client_ms']:.1f} ms, PostgreSQL, Redis and the rest "
+            f"{figures['cpu_database_ms']:.1f} ms; the {os.cpu_count()} cores were "
+            f"{figures['busy']:.0%} busy: that CPU allows about {figures['cpu_bound_rate']:,.0f}/s"
+            f", the database's share alone about {figures['database_bound_rate']:,.0f}/s"
         )
     for error in errors[:5]:
         out(f"  error: {error}")
