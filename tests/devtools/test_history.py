@@ -1,10 +1,11 @@
 """The history generator: realistic, consistent stored facts a sweep can work on."""
 
 import importlib.util
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
@@ -27,6 +28,7 @@ from kuaiban.cases.models import (
 )
 from kuaiban.cases.references import REFERENCE_ALPHABET, reference_number
 from kuaiban.catalog.models import BundleItem
+from kuaiban.workdays.arithmetic import SHANGHAI
 from kuaiban.workdays.calendar import calendar_from_db
 from kuaiban.workdays.units import LimitUnit
 from speedup.models import CaseFlag
@@ -150,10 +152,19 @@ def test_generated_events_are_chained_per_application(history):
     assert result.chains == Application.objects.count()
 
 
-def test_a_sweep_afterwards_flags_only_running_cases_once(history):
-    before = CaseFlag.objects.count()
-    now = timezone.now()
-    result = deadlines_sweep(now=now)
+# A Wednesday afternoon: the history the seed gives then is the same whenever the suite runs
+# (generated at the real "now", whether thresholds fall in the last three days is luck).
+SWEPT_AT = datetime(2026, 6, 17, 14, 0, tzinfo=SHANGHAI)
+
+
+def test_a_sweep_afterwards_flags_only_running_cases_once(db):
+    with time_machine.travel(SWEPT_AT, tick=False):
+        history_generate(
+            cases=CASES, open_share=0.5, seed=7, now=SWEPT_AT, sweep_lag=timedelta(days=3)
+        )
+        before = CaseFlag.objects.count()
+        now = timezone.now()
+        result = deadlines_sweep(now=now)
     assert result.total > 0  # the generator left the last 3 days' thresholds to the sweep
     new = CaseFlag.objects.filter(flagged_at=now).select_related("item_case")
     assert new.count() == result.total == CaseFlag.objects.count() - before
