@@ -293,10 +293,12 @@ def _insert_flags_and_events(kind: str, threshold: str, ids: list[int], now) -> 
             f"SELECT id, %s, {threshold}, %s FROM {case_table} WHERE {where}",
             [kind, now, *id_params],
         )
+        # The chain's columns are named, empty: SQLite checks NOT NULL before its AFTER INSERT
+        # trigger fills them (PostgreSQL's BEFORE INSERT trigger fills them either way).
         cursor.execute(
             f"INSERT INTO {event_table} (application_id, item_case_id, action, from_state, "  # noqa: S608
-            f"to_state, actor_id, at, reason, request_id, data) "
-            f"SELECT application_id, id, %s, '', '', NULL, %s, %s, %s, {data} "
+            f"to_state, actor_id, at, reason, request_id, data, prev_hash, hash) "
+            f"SELECT application_id, id, %s, '', '', NULL, %s, %s, %s, {data}, '', '' "
             f"FROM {case_table} WHERE {where}",
             [
                 EventAction.FLAG,
