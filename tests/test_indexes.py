@@ -48,3 +48,17 @@ def test_no_index_repeats_the_leading_columns_of_another():
         and other_columns[: len(columns)] == columns
     )
     assert repeated == []
+
+
+def test_an_open_item_case_writes_no_entry_to_the_decision_indexes_nor_one_for_its_item():
+    """The sweep and a recompute rewrite open cases (never HOT): the decided and concluded
+    moments are indexed only where set, and the item (a few dozen values) has no index of its
+    own, so none of the three is written for an open case."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'cases_itemcase'"
+        )
+        indexes = dict(cursor.fetchall())
+    assert "WHERE (decided_at IS NOT NULL)" in indexes["itemcase_decided"]
+    assert "WHERE (concluded_at IS NOT NULL)" in indexes["itemcase_concluded"]
+    assert not [name for name, sql in indexes.items() if sql.endswith("(item_id)")]
