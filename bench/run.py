@@ -447,6 +447,29 @@ def _p4(args: argparse.Namespace):
     return p4_export(10_000 if args.quick else 100_000, repeat=min(args.repeat, 3))
 
 
+# The server settings the 1 M-case figures depend on (README: a quarter of the memory for
+# shared_buffers); printed so a run is read with the database it ran on.
+SERVER_SETTINGS = ("shared_buffers", "effective_cache_size", "max_wal_size", "work_mem")
+
+
+def _server_settings(connection) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, current_setting(name), pg_size_bytes(current_setting(name)) "
+            "FROM pg_settings WHERE name = ANY(%s)",
+            [list(SERVER_SETTINGS)],
+        )
+        rows = {name: (shown, size) for name, shown, size in cursor.fetchall()}
+    line = "  server: " + ", ".join(f"{name} {rows[name][0]}" for name in SERVER_SETTINGS)
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if rows["shared_buffers"][1] < memory // 8:
+        line += (
+            f" (below README's advice, a quarter of this machine's {memory / 2**30:.0f} GiB: "
+            "at 1 M item cases the sweep and the recompute read from disk)"
+        )
+    return line
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", help="P3 item-case counts, comma-separated (100000,1000000)")
@@ -488,6 +511,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{settings['HOST']}:{settings['PORT']}/{settings['NAME']}, Python "
         f"{platform.python_version()}, {os.cpu_count()} CPUs"
     )
+    print(_server_settings(connection))
     began = time.perf_counter()
     for name in args.only:
         print()

@@ -17,6 +17,26 @@ def test_p3_sweep_runs_on_a_small_history(committed_db):
 
 
 @pytest.mark.django_db
+def test_the_header_names_the_servers_memory_settings_and_says_when_they_are_below_advice(
+    monkeypatch,
+):
+    from django.db import connection
+
+    import bench.run as run
+
+    line = run._server_settings(connection)
+    assert all(name in line for name in run.SERVER_SETTINGS)
+    # On a machine with a thousand times the memory, any shared_buffers here is too small.
+    memory_pages = run.os.sysconf("SC_PHYS_PAGES") * 1000
+    monkeypatch.setattr(
+        run.os,
+        "sysconf",
+        lambda name: memory_pages if name == "SC_PHYS_PAGES" else 4096,
+    )
+    assert "below README's advice" in run._server_settings(connection)
+
+
+@pytest.mark.django_db
 def test_p5_arithmetic_agrees_with_the_day_by_day_loop():
     from bench.run import p5_arithmetic
 
