@@ -73,12 +73,8 @@ def warnings_between(
     cal: WorkCalendar, start: datetime, due: datetime
 ) -> tuple[datetime, datetime]:
     """The instants when 50% and 75% of the office time from start to due have passed."""
-    total = cal.office_minutes_between(start, due)
-    first = cal.next_office_minute(start)
-    return (
-        cal.add_office_minutes(first, round(total * 0.5)).at,
-        cal.add_office_minutes(first, round(total * 0.75)).at,
-    )
+    warn_50, warn_75 = cal.office_marks(start, due, (0.5, 0.75))
+    return warn_50, warn_75
 
 
 def plan_clock(
@@ -90,6 +86,7 @@ def plan_clock(
     statutory_mode: bool = False,
 ) -> ClockPlan:
     """Due times of a case accepted at `accepted_at`, its materials received at `received_at`."""
+    received_at, accepted_at = cal.in_zone(received_at), cal.in_zone(accepted_at)
     statutory = None
     provisional = False
     if policy.statutory_limit and policy.statutory_unit != LimitUnit.NONE:

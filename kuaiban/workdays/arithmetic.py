@@ -70,8 +70,12 @@ class WorkCalendar:
         self._lo = date(first_year, 1, 1).toordinal()
         self._hi = date(last_year, 12, 31).toordinal()
         self._working = [o for o in range(self._lo, self._hi + 1) if self._working_ordinal(o)]
+        self._working_set = frozenset(self._working)
         self._minutes_per_day = sum(_minutes(start, end) for start, end in periods)
         self._closing: dict[date, datetime] = {}  # close of business per day, built lazily
+        # Each day's office periods as naive local (opens, closes), built lazily: the office
+        # minutes' hot path (every clock's warnings) without two combines per period per call.
+        self._bounds: dict[date, tuple[tuple[datetime, datetime], ...]] = {}
         self._closing_by_ordinal: dict[int, tuple[datetime, int]] = {}
 
     # -- days -------------------------------------------------------------------------------
@@ -84,7 +88,10 @@ class WorkCalendar:
         return day.weekday() < 5
 
     def is_working_day(self, day: date) -> bool:
-        return self._working_ordinal(day.toordinal())
+        ordinal = day.toordinal()
+        if self._lo <= ordinal <= self._hi:
+            return ordinal in self._working_set
+        return self._working_ordinal(ordinal)
 
     def is_configured(self, day: date) -> bool:
         return day.year in self.configured_years
@@ -146,6 +153,24 @@ class WorkCalendar:
     def aware(self, wall: datetime) -> datetime:
         return wall.replace(tzinfo=self.tz)
 
+    def in_zone(self, moment: datetime) -> datetime:
+        """The same instant in the calendar's zone: the arithmetic then reads it without a
+        conversion each time (moments come from the database in UTC)."""
+        if moment.tzinfo is None:
+            raise ValueError("deadline arithmetic needs timezone-aware datetimes")
+        return moment if moment.tzinfo is self.tz else moment.astimezone(self.tz)
+
+    def _period_bounds(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The day's office periods as naive local (opens, closes), whether or not it is a
+        working day (the callers ask)."""
+        cached = self._bounds.get(day)
+        if cached is None:
+            cached = self._bounds[day] = tuple(
+                (datetime.combine(day, start), datetime.combine(day, end))
+                for start, end in self.office_periods
+            )
+        return cached
+
     def close_of_business(self, day: date) -> datetime:
         cached = self._closing.get(day)
         if cached is None:
@@ -199,15 +224,16 @@ class WorkCalendar:
 
     def next_office_minute(self, moment: datetime) -> datetime:
         """The moment itself if it falls in office hours, else the next opening."""
-        wall = self.local(moment)
+        return self.aware(self._first_office_wall(self.local(moment)))
+
+    def _first_office_wall(self, wall: datetime) -> datetime:
+        """`next_office_minute` on a naive local wall-clock time."""
         day = wall.date()
         while True:
             if self.is_working_day(day):
-                for start, end in self.office_periods:
-                    opens = datetime.combine(day, start)
-                    closes = datetime.combine(day, end)
+                for opens, closes in self._period_bounds(day):
                     if wall < closes:
-                        return self.aware(max(wall, opens))
+                        return max(wall, opens)
             day = self.next_working_day(day, include_today=False)
             wall = datetime.combine(day, time.min)
 
@@ -215,14 +241,23 @@ class WorkCalendar:
         """The instant `minutes` office minutes after the first office minute at/after start."""
         if minutes < 0:
             raise ValueError("minutes must not be negative")
-        first = self.next_office_minute(start)
-        wall = self.local(first)
+        return self._add_office_minutes_from(self._first_office_wall(self.local(start)), minutes)
+
+    def office_marks(
+        self, start: datetime, end: datetime, shares: Sequence[float]
+    ) -> list[datetime]:
+        """The instants when each share of the office time from start to end has passed, each
+        `add_office_minutes(start, round(total × share))` (the first office minute found once)."""
+        total = self.office_minutes_between(start, end)
+        first = self._first_office_wall(self.local(start))
+        return [self._add_office_minutes_from(first, round(total * share)).at for share in shares]
+
+    def _add_office_minutes_from(self, wall: datetime, minutes: int) -> Deadline:
+        """`minutes` office minutes after `wall`, a naive local time inside office hours."""
         remaining: float = minutes
         day = wall.date()
         while True:
-            for period_start, period_end in self.office_periods:
-                opens = datetime.combine(day, period_start)
-                closes = datetime.combine(day, period_end)
+            for opens, closes in self._period_bounds(day):
                 if wall >= closes:
                     continue
                 cursor = max(wall, opens)
@@ -266,6 +301,10 @@ class WorkCalendar:
 
 
 def _minutes(start: time, end: time) -> float:
-    return (
-        datetime.combine(date.min, end) - datetime.combine(date.min, start)
-    ).total_seconds() / 60
+    """Minutes from start to end of one day: the microseconds between them, divided as
+    `timedelta.total_seconds() / 60` divides them (the same float), without building datetimes."""
+    return (_microseconds(end) - _microseconds(start)) / 10**6 / 60
+
+
+def _microseconds(moment: time) -> int:
+    return ((moment.hour * 60 + moment.minute) * 60 + moment.second) * 10**6 + moment.microsecond

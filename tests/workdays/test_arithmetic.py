@@ -163,3 +163,33 @@ def test_office_minutes_added_are_office_minutes_measured(cal, start, minutes):
     start = start.replace(tzinfo=SH)
     due = cal.add_office_minutes(start, minutes).at
     assert cal.office_minutes_between(start, due) == pytest.approx(minutes)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2026, 12, 31)),  # noqa: DTZ001
+    length=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=90)),
+    shares=st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]), min_size=1, max_size=3),
+)
+def test_office_marks_are_the_office_minutes_added_from_the_first_office_minute(
+    cal, start, length, shares
+):
+    """The warnings' arithmetic (50% and 75% of a clock) finds the first office minute once;
+    each mark is still exactly `add_office_minutes` of its share of the office time, from UTC
+    moments as from local ones (they come from the database in UTC)."""
+    start = start.replace(tzinfo=SH).astimezone(ZoneInfo("UTC"))
+    end = start + length
+    total = cal.office_minutes_between(start, end)
+    first = cal.next_office_minute(start)
+    expected = [cal.add_office_minutes(first, round(total * share)).at for share in shares]
+    assert cal.office_marks(start, end, shares) == expected
+
+
+@given(a=st.times(), b=st.times())
+def test_minutes_within_a_day_are_the_same_float_as_timedeltas_give(a, b):
+    """Measured from the times' microseconds, not from two datetimes, yet bit for bit the same:
+    stored warnings must not move by a microsecond when the code changes."""
+    from kuaiban.workdays.arithmetic import _minutes
+
+    expected = (datetime.combine(date.min, b) - datetime.combine(date.min, a)).total_seconds() / 60
+    assert _minutes(a, b) == expected
