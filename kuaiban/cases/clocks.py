@@ -307,21 +307,6 @@ RECOMPUTED_FIELDS = (
     "next_flag_at",
 )
 
-# What a recompute reads of a case (`clock_recompute`, its replays, `refresh_next_flag`): a
-# batch loads only these, not the decision's and the handling's columns (a third of the row).
-RECOMPUTE_READS = (
-    "application",
-    "item",
-    "state",
-    "received_at",
-    "accepted_at",
-    "paused_since",
-    "statutory_mode",
-    "statutory_mode_reason",
-    *RECOMPUTED_FIELDS,
-    *(t.fired for t in THRESHOLDS),
-)
-
 
 def clock_recompute(
     case: ItemCase, cal: WorkCalendar | None = None, history: ClockHistory | None = None

@@ -171,11 +171,7 @@ def _run_batches(batches: list[list[int]], cal) -> int:
 
 def _recompute_batch(ids: list[int], cal) -> int:
     with transaction.atomic():
-        cases = list(
-            ItemCase.objects.select_for_update()
-            .only(*clocks.RECOMPUTE_READS)
-            .filter(ids_in("pk", ids))
-        )
+        cases = list(ItemCase.objects.select_for_update().filter(ids_in("pk", ids)))
         histories = clocks.clock_histories(cases)
         items = catalog_tables.items_by_id()  # the items' time limits, not a join
         for case in cases:
