@@ -13,13 +13,15 @@ from kuaiban.notifications.services import notify
 
 
 def lock_application(application: Application) -> Application:
-    """The application again, its row locked until the transaction ends (only its own row: the
-    applicant comes in the same query, unlocked; the bundle or item from the catalog tables)."""
-    locked = (
-        Application.objects.select_for_update(of=("self",))
-        .select_related("applicant")
-        .get(pk=application.pk)
-    )
+    """The application again, its row locked until the transaction ends (only its own row; the
+    bundle or item from the catalog tables). The applicant the caller already holds is kept (on
+    an applicant's own pages, the signed-in account itself: not read and decrypted again);
+    otherwise it comes in the same query, unlocked."""
+    known = Application.applicant.is_cached(application)
+    query = Application.objects.select_for_update(of=("self",))
+    locked = (query if known else query.select_related("applicant")).get(pk=application.pk)
+    if known and locked.applicant_id == application.applicant_id:
+        locked.applicant = application.applicant
     return catalog_tables.with_catalog(locked)
 
 

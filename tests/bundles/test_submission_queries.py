@@ -139,3 +139,27 @@ def test_shared_data_materials_are_recorded_as_provided_by_the_bureau_on_submiss
     assert {m.material_id for m in recorded} == shared
     assert {m.provision for m in recorded} == {ApplicationMaterial.Provision.SHARED}
     assert all(m.provided_at and m.file_id is None for m in recorded)
+
+
+def test_the_lock_keeps_the_applicant_the_caller_holds_and_reads_it_only_when_it_does_not():
+    """The submit POST's lock (`guards.lock_application`) must not read and decrypt the signed-in
+    applicant's account again: the view's application already carries it. A caller holding
+    the bare application gets the applicant in the same query."""
+    from django.db import transaction
+
+    from bundles.services.guards import lock_application
+    from kuaiban.cases.models import Application
+
+    application = ready_application(_born_1960(), "B07")
+    held = application.applicant
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        locked = lock_application(application)
+    assert locked.applicant is held
+    [lock] = [q["sql"] for q in captured.captured_queries if "FOR" in q["sql"]]
+    assert "accounts_user" not in lock
+    bare = Application.objects.get(pk=application.pk)
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        locked = lock_application(bare)
+        assert locked.applicant.pk == held.pk
+    assert len(captured.captured_queries) == 1
+    assert "accounts_user" in captured.captured_queries[0]["sql"]
