@@ -101,6 +101,25 @@ def add(key: str, value: Any, timeout: float | object | None = DEFAULT_TIMEOUT) 
     return bool(_call("add", key, False, value, timeout))
 
 
+def add_if_reachable(
+    key: str, value: Any, timeout: float | object | None = DEFAULT_TIMEOUT
+) -> bool | None:
+    """Keep `value` unless the key exists: True when this call set it, False when it was there,
+    None when the cache is unreachable (a caller that must tell the two apart)."""
+    result = _call("add", key, None, value, timeout)
+    return None if result is None else bool(result)
+
+
+def is_shared() -> bool:
+    """Whether the default cache is one every process sees (Redis), not each process's own (the
+    embedded default's in-process cache)."""
+    from django.core.cache import caches
+    from django.core.cache.backends.dummy import DummyCache
+    from django.core.cache.backends.locmem import LocMemCache
+
+    return not isinstance(caches["default"], LocMemCache | DummyCache)
+
+
 def incr(key: str) -> int | None:
     """Add one to a counter that exists; None when it is missing or the cache is unreachable."""
     if _skipped():

@@ -69,7 +69,7 @@ class ProcessTables:
 
     def _version(self) -> object:
         versions = _reading.versions
-        if not _cache_is_shared():
+        if not optional_cache.is_shared():
             # Each process has a cache of its own (the embedded default's in-process cache): an
             # edit in another process (the web's admin, seen by the timers) could never reach
             # this one, so nothing is kept beyond the current request or task.
@@ -134,15 +134,6 @@ class ProcessTables:
         # Tried even during a known outage: the other processes must see the edit.
         self._forget()
         optional_cache.delete(self.version_key, force=True)
-
-
-def _cache_is_shared() -> bool:
-    """Whether the default cache is one every process sees (Redis), not each process's own."""
-    from django.core.cache import caches
-    from django.core.cache.backends.dummy import DummyCache
-    from django.core.cache.backends.locmem import LocMemCache
-
-    return not isinstance(caches["default"], LocMemCache | DummyCache)
 
 
 def invalidate_on_save(tables: ProcessTables, *models: type[Model]) -> None:

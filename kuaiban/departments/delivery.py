@@ -22,11 +22,13 @@ from .models import WebhookDelivery
 logger = logging.getLogger(__name__)
 
 BATCH = 20
+# Rows one run handles at most; a run that delivered this many wakes another (tasks.py).
+LIMIT = 200
 # A signature older than this is refused by `verify_signature` (a replayed request).
 SIGNATURE_TOLERANCE_SECONDS = 300
 
 
-def webhooks_dispatch(*, ids: Iterable[int] | None = None, limit: int = 200) -> int:
+def webhooks_dispatch(*, ids: Iterable[int] | None = None, limit: int = LIMIT) -> int:
     """POST due webhooks (only the given ones, if any), oldest due first; how many were
     delivered. Failures are recorded on their rows, never raised."""
     wanted = list(ids) if ids is not None else None

@@ -210,8 +210,9 @@ def application_closed(application: Application, outcome: str) -> list[WebhookDe
 
 
 def webhooks_enqueue() -> bool:
-    """Wake a worker to send what is due (beat's dispatch finds the rows anyway)."""
-    return broker.publish(dispatch_webhooks)
+    """Wake a worker to send what is due (one run for a burst of commits; beat's dispatch finds
+    the rows anyway)."""
+    return broker.ring(dispatch_webhooks)
 
 
 def webhooks_retry(*, ids: Iterable[int]) -> int:

@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 # Rows claimed at once. The lease outlives a batch sent at the gateway's timeout (20 × 5 s).
 BATCH = 20
+# Rows one run handles at most; a run that sent this many wakes another (tasks.py).
+LIMIT = 500
 # A run stops using a channel whose gateway failed this many times running.
 FAILURES_IN_A_ROW = 3
 # Long digit runs in an error (a phone or ID number echoed by a gateway) are masked.
@@ -41,7 +43,7 @@ class PermanentFailure(Exception):
 PERMANENT = (PermanentFailure, SMSRejected, smtplib.SMTPRecipientsRefused)
 
 
-def notifications_dispatch(*, ids: Iterable[int] | None = None, limit: int = 500) -> int:
+def notifications_dispatch(*, ids: Iterable[int] | None = None, limit: int = LIMIT) -> int:
     """Deliver due pending notifications (only the given ones, if any), oldest due first.
 
     Returns how many were sent. Failures are recorded on their rows, never raised.

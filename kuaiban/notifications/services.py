@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from kuaiban import broker, outbox
 
 from .models import Notification
-from .tasks import deliver
+from .tasks import dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +55,8 @@ def notify(
         )
         for channel in channels
     )
-    outgoing = [row.pk for row in rows if row.status == Notification.Status.PENDING]
-    if outgoing:
-        transaction.on_commit(lambda: notifications_enqueue(ids=outgoing))
+    if any(row.status == Notification.Status.PENDING for row in rows):
+        transaction.on_commit(notifications_enqueue)
     return rows
 
 
@@ -67,12 +66,13 @@ def _delivered_on_write(channel: str, now) -> dict:
     return {}
 
 
-def notifications_enqueue(*, ids: list[int]) -> bool:
-    """Queue the delivery of these committed rows; False (and the rows wait for beat's dispatch)
-    when the broker cannot be reached. With `CELERY_TASK_ALWAYS_EAGER` they are sent here."""
+def notifications_enqueue() -> bool:
+    """Wake the dispatch up to deliver what was just committed (one run for a burst of commits,
+    `kuaiban.broker.ring`); False (and the rows wait for beat's dispatch) when the broker cannot
+    be reached. With `CELERY_TASK_ALWAYS_EAGER` they are sent here."""
     # A wake-up call, never a condition of the request: the rows are committed and beat's
     # dispatch finds them anyway. One bounded attempt (`kuaiban.broker.publish`).
-    return broker.publish(deliver, (ids,))
+    return broker.ring(dispatch)
 
 
 def notifications_retry(*, actor, ids: Iterable[int]) -> int:
@@ -98,6 +98,6 @@ def notifications_retry(*, actor, ids: Iterable[int]) -> int:
                 % {"attempts": notification.attempts, "error": notification.last_error},
                 single_object=True,
             )
-        transaction.on_commit(lambda: notifications_enqueue(ids=pks))
+        transaction.on_commit(notifications_enqueue)
     logger.info("notifications %s put back in the queue by %s", pks, actor.get_username())
     return len(dead)

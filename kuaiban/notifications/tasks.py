@@ -1,20 +1,22 @@
-"""Celery tasks of the outbox (autodiscovered): `deliver` is queued after each commit that wrote
-notifications; `dispatch` runs on beat's timer (kuaiban/celery.py) and delivers whatever is due,
-the rows whose task never ran (broker down, worker lost) and the retries after a backoff."""
+"""Celery task of the outbox (autodiscovered): `dispatch` delivers whatever is due. A commit that
+wrote notifications rings for it (`kuaiban.broker.ring`: one run for a burst of commits), and
+beat runs it on its timer (kuaiban/celery.py) for the rows whose run never came (broker down,
+worker lost) and the retries after a backoff."""
 
 from celery import shared_task
 
-from .delivery import notifications_dispatch
+from kuaiban import broker
+
+from .delivery import LIMIT, notifications_dispatch
 
 
 # acks_late: the message is acknowledged after the run, so a worker that dies mid-delivery leaves
 # it for the broker to hand out again; either way the rows it had claimed come due again when
-# their lease runs out and beat's dispatch sends them: nothing is lost, nothing sent twice at once.
-@shared_task(name="notifications.deliver", acks_late=True, ignore_result=True)
-def deliver(ids: list[int]) -> int:
-    return notifications_dispatch(ids=ids, limit=len(ids))
-
-
+# their lease runs out and the next run sends them: nothing is lost, nothing sent twice at once.
 @shared_task(name="notifications.dispatch", acks_late=True, ignore_result=True)
 def dispatch() -> int:
-    return notifications_dispatch()
+    broker.answer(dispatch)  # before reading: a commit from now on rings for another run
+    sent = notifications_dispatch(limit=LIMIT)
+    if sent >= LIMIT:  # a full run: more may be due, whose commits' rings this run answered
+        broker.ring(dispatch)
+    return sent

@@ -391,6 +391,5 @@ def _queue_notifications(
             for user in supervisors:
                 message(user, kind, everything, reverse("supervision:overdue"))
     Notification.objects.bulk_create(rows, batch_size=2000)
-    emails = [r.pk for r in rows if r.channel == Notification.Channel.EMAIL]
-    if emails:
-        transaction.on_commit(lambda: notifications_enqueue(ids=emails))
+    if any(r.channel == Notification.Channel.EMAIL for r in rows):
+        transaction.on_commit(notifications_enqueue)

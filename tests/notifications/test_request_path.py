@@ -1,5 +1,7 @@
 """After commit a service's notifications are queued for Celery, never sent in the request;
-with the broker down the request still returns at once and beat's dispatch delivers later."""
+with the broker down the request still returns at once and beat's dispatch delivers later. A
+burst of commits queues one run of the dispatch (the doorbell, `kuaiban.broker.ring`), and a
+commit after that run started queues another: none is left unread."""
 
 import json
 import logging
@@ -79,7 +81,7 @@ def test_with_the_broker_up_the_delivery_task_is_queued_and_nothing_is_sent_inli
         assert queued_task_names() == []  # nothing before the commit…
         for callback in callbacks:
             callback()
-    assert queued_task_names() == ["notifications.deliver"]  # …one task after it
+    assert queued_task_names() == ["notifications.dispatch"]  # …one task after it
     assert gateway.received == [] and mail.outbox == []
     app.control.purge()
 
@@ -94,7 +96,7 @@ def test_the_sweeps_mail_to_supervisors_is_queued_not_sent_inline(
     app.control.purge()
     with django_capture_on_commit_callbacks(execute=True):
         deadlines_sweep(now=at(2026, 11, 24, 10, 31))
-    assert queued_task_names() == ["notifications.deliver"] and mail.outbox == []
+    assert queued_task_names() == ["notifications.dispatch"] and mail.outbox == []
     app.control.purge()
     # Beat's dispatch sends what the task would have.
     assert dispatch.apply().result >= 1
@@ -125,9 +127,91 @@ def test_a_worker_delivers_what_a_committed_service_queued(committed_db, tmp_pat
         ("email", "sent", 1),
         ("sms", "sent", 1),
     }, worker.output[-3000:]
-    assert "notifications.deliver" in worker.output
+    assert "notifications.dispatch" in worker.output
     sms = outgoing.get(channel="sms")
     assert [(p.message_id, p.status) for p in gateway.received] == [(sms.pk, 200)]
+
+
+# -- the doorbell: one run for a burst -----------------------------------------------------------
+
+
+def _submitted(count: int) -> list:
+    """`count` submissions, each committed (its on-commit wake-up run) in turn."""
+    applications = []
+    for _ in range(count):
+        citizen = UserFactory(citizen=True)
+        application = ready_application(citizen)
+        submission.application_submit(application=application, actor=citizen)
+        applications.append(application)
+    return applications
+
+
+@pytest.mark.django_db
+def test_a_burst_of_submissions_queues_one_run_and_a_commit_after_it_started_queues_another(
+    settings, django_capture_on_commit_callbacks
+):
+    needs_redis()
+    app.control.purge()
+    with ScriptedGateway() as gateway:
+        gateway.configure(settings)
+        with django_capture_on_commit_callbacks(execute=True):
+            _submitted(3)
+        assert queued_task_names() == ["notifications.dispatch"]  # one for three commits
+        # The run starts (as a worker would take it from the queue) and sends all six.
+        app.control.purge()
+        assert dispatch.apply().result == 6
+        # A commit after the run started rings again: another run is queued for it.
+        with django_capture_on_commit_callbacks(execute=True):
+            (late,) = _submitted(1)
+        assert queued_task_names() == ["notifications.dispatch"]
+        app.control.purge()
+        assert dispatch.apply().result == 2
+    assert len(gateway.received) == 4 and late.reference in gateway.received[-1].text
+    assert not Notification.objects.exclude(status="sent").exists()
+    app.control.purge()
+
+
+@pytest.mark.django_db
+def test_a_run_that_reached_its_limit_queues_another_for_the_rest(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    needs_redis()
+    from kuaiban.notifications import tasks
+
+    monkeypatch.setattr(tasks, "LIMIT", 4)
+    app.control.purge()
+    with ScriptedGateway() as gateway:
+        gateway.configure(settings)
+        with django_capture_on_commit_callbacks(execute=True):
+            _submitted(3)  # six rows due, a run handles four
+        app.control.purge()
+        assert dispatch.apply().result == 4
+        assert queued_task_names() == ["notifications.dispatch"]  # the rest is not left to beat
+        app.control.purge()
+        assert dispatch.apply().result == 2
+        assert queued_task_names() == []  # a run short of its limit rings no more
+    assert not Notification.objects.exclude(status="sent").exists()
+
+
+@pytest.mark.django_db
+def test_a_ring_that_could_not_reach_the_broker_does_not_silence_the_next_commit(
+    settings, django_capture_on_commit_callbacks, caplog
+):
+    needs_redis()
+    app.control.purge()
+    with ScriptedGateway() as gateway:
+        gateway.configure(settings)
+        with override_settings(CELERY_BROKER_URL=DEAD_BROKER), caplog.at_level(logging.WARNING):
+            with django_capture_on_commit_callbacks(execute=True):
+                _submitted(1)
+            assert "not queued" in caplog.text
+        # The broker is back (the cache never went away): the next commit queues a run.
+        with django_capture_on_commit_callbacks(execute=True):
+            _submitted(1)
+        assert queued_task_names() == ["notifications.dispatch"]
+        app.control.purge()
+        assert dispatch.apply().result == 4  # both submissions' e-mail and SMS
+    app.control.purge()
 
 
 # -- the embedded default: no broker, tasks run in-process -------------------------------------
