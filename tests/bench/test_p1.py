@@ -36,6 +36,11 @@ def test_p1_submits_over_http_and_replays_the_same_writes_in_raw_sql(committed_d
     assert figures["cpu_bound_rate"] == pytest.approx(cores * 1000 / sum(spent))
     assert figures["database_bound_rate"] == pytest.approx(cores * 1000 / spent[2])
     assert "CPU per submission: gunicorn's workers " in lines[3]
+    # The floor: the same POSTs again, each answered by a redirect to the status page.
+    assert figures["floor_errors"] == 0 and figures["floor_rate"] > 0
+    assert figures["floor_web_ms"] > 0
+    assert lines[4].startswith("  floor: the same 20 POSTs again, each application now submitted")
+    assert "a submission's own work" in lines[4] and "200/s on " in lines[4]
     # B07 with every question answered no: four item cases per submission.
     assert figures["cases_each"] == 4
     assert figures["landed"] == (20, 80) and figures["raw_landed"] == (20, 80)
