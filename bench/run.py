@@ -208,6 +208,7 @@ def p3_sweep(
     *,
     due: int = 2000,
     worst_due: int = 50_000,
+    row_cost_rows: int = 5000,
     repeat: int = 5,
     seed: int = 1,
     out: Callable[[str], None] = print,
@@ -231,6 +232,7 @@ def p3_sweep(
     )
     rows, generated = [], 0
     worst = None
+    row_cost: dict[str, float] = {}
     for size in sizes:
         started = time.perf_counter()
         history_generate(cases=size - generated, open_share=1.0, seed=seed + len(rows))
@@ -249,7 +251,8 @@ def p3_sweep(
             raise RuntimeError(f"a sweep after the backlog still fired {nothing.total} flags")
         largest = size == sizes[-1]
         worst_repeat = max(1, repeat // 2)
-        candidates = _due_candidates(now, max(due, worst_due * worst_repeat) if largest else due)
+        wanted = max(due, worst_due * worst_repeat + row_cost_rows) if largest else due
+        candidates = _due_candidates(now, wanted)
         if len(candidates) < due:
             out(f"  {size:>12,}: only {len(candidates)} running clocks to make due; skipped")
             continue
@@ -269,7 +272,7 @@ def p3_sweep(
         if largest:
             out(f"  due query plan: {_due_query_plan(now)}")
             # Fresh clocks for each committed repetition (at small sizes: what there is).
-            worst_n = min(worst_due, len(candidates) // worst_repeat)
+            worst_n = min(worst_due, (len(candidates) - row_cost_rows) // worst_repeat)
             if worst_n > due:
                 worst_times = []
                 for i in range(worst_repeat):
@@ -287,6 +290,13 @@ def p3_sweep(
                     f"{_ms(after_s)}"
                 )
                 _vacuum()
+            # Where a swept row's time goes, on clocks the worst case left unflagged.
+            spare = candidates[worst_n * worst_repeat :][:row_cost_rows]
+            if spare:
+                from bench.p3_row_costs import row_costs, row_costs_line
+
+                row_cost = row_costs(spare, now, _make_due)
+                out(row_costs_line(row_cost, len(spare)))
     figures: dict = {"rows": rows}
     if len(rows) >= 2:
         ratio = rows[-1]["due_s"] / rows[0]["due_s"]
@@ -306,6 +316,8 @@ def p3_sweep(
             f"  sweep, nothing due: {_ms(slowest_idle)}  (target ≤ 10 ms: "
             f"{_meets(slowest_idle <= 0.010)})"
         )
+    if row_cost:
+        figures["row_costs"] = row_cost
     if worst:
         size, n, seconds = worst
         figures["worst_rows_per_s"] = n / seconds

@@ -9,11 +9,29 @@ def test_p3_sweep_runs_on_a_small_history(committed_db):
     from bench.run import p3_sweep
 
     lines = []
-    figures = p3_sweep([400, 800], due=20, worst_due=40, repeat=1, out=lines.append)
+    figures = p3_sweep(
+        [400, 800], due=20, worst_due=40, row_cost_rows=30, repeat=1, out=lines.append
+    )
     assert [row["size"] for row in figures["rows"]] == [400, 800]
     assert all(row["due_s"] > 0 and row["indexed"] > 0 for row in figures["rows"])
     assert "ratio" in figures
     assert any("due query plan" in line for line in lines)
+    # Where a swept row's time goes: the statement as built and without each part, each part's
+    # cost named (the foreign keys are checked at once, so each variant pays or saves them).
+    costs = figures["row_costs"]
+    assert set(costs) == {
+        "as built",
+        "the chain's lock of the application row",
+        "the look-up of the chain's head",
+        "the hash",
+        "the whole chain trigger",
+        "the flag's foreign key",
+        "the event's foreign keys",
+    }
+    assert all(seconds > 0 for seconds in costs.values())
+    (line,) = [line for line in lines if line.startswith("  a swept row in PostgreSQL")]
+    assert "the hash " in line and "the rest (the update, the two inserts" in line
+    assert "the target allows 100 µs per row and connection" in line
 
 
 @pytest.mark.django_db
