@@ -326,9 +326,10 @@ def _case_info(fired: dict[str, list[int]]) -> dict[int, tuple[int, str]]:
 def _queue_notifications(
     fired: dict[str, list[int]], now, case_info: dict[int, tuple[int, str]]
 ) -> None:
-    """One message per recipient and kind per sweep (not one per case): reviewers hear of their
+    """One message per recipient and kind per batch (not one per case): reviewers hear of their
     unit's cases, supervisors of overdue cases and breaches. References of the first few cases
-    are listed; the link opens the queue or the overdue list."""
+    are listed; the link opens the queue or the overdue list. Written in the batch's own
+    transaction (the outbox), so a backlog of several batches sends one message per batch."""
     User = get_user_model()
     reviewers: dict[int | None, list] = {}
     for user in User.objects.filter(
