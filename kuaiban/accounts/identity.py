@@ -83,6 +83,18 @@ def birth_date_of(resident_id: str) -> date:
     return date(int(resident_id[6:10]), int(resident_id[10:12]), int(resident_id[12:14]))
 
 
+def birth_monthday_of(resident_id: str) -> int | None:
+    """The month and day of birth as one number (229 for 29 February), None without a valid
+    18-character number."""
+    if len(resident_id or "") != 18:
+        return None
+    try:
+        born = birth_date_of(resident_id)
+    except ValueError:
+        return None
+    return born.month * 100 + born.day
+
+
 def sex_of(resident_id: str) -> str:
     """ "male" or "female": the 17th digit is odd for men (GB 11643)."""
     return "male" if int(resident_id[16]) % 2 else "female"

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from kuaiban.append_only import AppendOnlyModel
 
 from .crypto import EncryptedTextField, keyed_hash, phone_lookup_hash
-from .identity import mask_phone, mask_resident_id
+from .identity import birth_monthday_of, mask_phone, mask_resident_id
 
 
 class Role(models.TextChoices):
@@ -34,6 +34,11 @@ class User(AbstractUser):
     resident_id = EncryptedTextField(_("resident ID number"), blank=True)
     # NULL, not "", for "none": unique constraints ignore NULLs.
     resident_id_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
+    # The month and day of birth read from the ID number (229 for 29 February; NULL without a
+    # valid number), kept by save() and set_resident_id(): the daily age-reached invitation
+    # rule decrypts the numbers of the few born on its window's days, not every insured
+    # citizen's. Not the year: on its own it names nobody.
+    birth_monthday = models.PositiveSmallIntegerField(null=True, editable=False, db_index=True)
     phone = EncryptedTextField(_("mobile number"), blank=True)
     # The keyed hash of `phone`, kept by save(): a password reset finds an account by its number.
     phone_hash = models.CharField(
@@ -126,15 +131,22 @@ class User(AbstractUser):
 
     def save(self, *args, **kwargs) -> None:
         self.phone_hash = phone_lookup_hash(self.phone)
+        if "resident_id" not in self.get_deferred_fields():  # never read just for this
+            self.birth_monthday = birth_monthday_of(self.resident_id)
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "phone" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "phone_hash"}
+        if update_fields is not None:
+            derived = {"phone": "phone_hash", "resident_id": "birth_monthday"}
+            kwargs["update_fields"] = {*update_fields} | {
+                derived[name] for name in update_fields if name in derived
+            }
         super().save(*args, **kwargs)
 
     def set_resident_id(self, number: str) -> None:
-        """Store a normalised ID number encrypted, with its look-up hash."""
+        """Store a normalised ID number encrypted, with its look-up hash and the month and day
+        of birth (also for rows written in bulk, which save() never sees)."""
         self.resident_id = number
         self.resident_id_hash = keyed_hash(number) if number else None
+        self.birth_monthday = birth_monthday_of(number)
 
     @property
     def masked_resident_id(self) -> str:

@@ -160,6 +160,20 @@ def _reaches(born: date, years: int) -> date:
         return date(born.year + years, 3, 1)
 
 
+def _birth_monthdays(first: date, last: date) -> list[int] | None:
+    """The months and days of birth (`User.birth_monthday`) of whoever reaches an age on a day
+    from `first` to `last`: those of the days themselves, and 29 February when 1 March is among
+    them (born on it, one reaches an age on 1 March of a common year). None when the days span a
+    whole year: everyone."""
+    if (last - first).days >= 365:
+        return None
+    days = {(first + timedelta(days=n)) for n in range((last - first).days + 1)}
+    found = {day.month * 100 + day.day for day in days}
+    if 301 in found:
+        found.add(229)
+    return sorted(found)
+
+
 def _age_candidates(rule: InvitationRule, today: date) -> list[Candidate]:
     """Insured citizens (in the social-insurance source) reaching the statutory age within
     `lead_days` days: their birth date and sex come from their ID number. Each is invited once
@@ -169,6 +183,9 @@ def _age_candidates(rule: InvitationRule, today: date) -> list[Candidate]:
         role=Role.CITIZEN, is_active=True, resident_id_hash__in=insured
     ).only("pk", "resident_id", "real_name", "phone", "window_only", "email")
     horizon = today + timedelta(days=rule.lead_days)
+    if (born_on := _birth_monthdays(today, horizon)) is not None:
+        # Only those born on the window's days (their numbers decrypted), not every insured one.
+        people = people.filter(birth_monthday__in=born_on)
     found = []
     for user in people.iterator(chunk_size=500):
         number = user.resident_id

@@ -245,6 +245,57 @@ def test_rule_P_B07_AGE_reminds_insured_people_reaching_the_retirement_age():
     assert Notification.objects.filter(recipient=soon_man, link__contains=mine.token).exists()
 
 
+def test_rule_P_B07_AGE_decrypts_only_the_numbers_of_people_born_on_its_windows_days(
+    monkeypatch,
+):
+    """The daily run reads the insured born on the 91 days of its window (their month and day
+    of birth is kept beside the encrypted number), not every insured citizen's number."""
+    from kuaiban.accounts import crypto
+
+    rule = _rule("P-B07-AGE")
+    soon = UserFactory(citizen=True, resident_id=_born(60, 30, man=True))
+    others = [UserFactory(citizen=True, resident_id=_born(60, d, man=True)) for d in (120, 200)]
+    for person in (soon, *others):
+        on_record(person)
+    decrypted: list[str] = []
+    real = crypto.decrypt
+
+    def counted(token: str) -> str:
+        decrypted.append(real(token))
+        return decrypted[-1]
+
+    monkeypatch.setattr(crypto, "decrypt", counted)
+    (found,) = rule_candidates(rule)
+    assert found.user == soon and soon.resident_id in decrypted
+    assert not {p.resident_id for p in others} & set(decrypted)  # nobody else's number read
+
+
+def test_rule_P_B07_AGE_invites_one_born_on_29_february_for_1_march_of_a_common_year():
+    rule = _rule("P-B07-AGE")  # women: 55
+    first17 = "32100219680229012"  # a woman born on 29 February 1968: 55 in 2023
+    woman = UserFactory(citizen=True, resident_id=first17 + resident_id_check_char(first17))
+    on_record(woman)
+    assert woman.birth_monthday == 229
+    (found,) = rule_candidates(rule, date(2023, 2, 10))  # the window reaches into May
+    assert (found.user, found.trigger_key) == (woman, "age:2023-03-01")
+    assert rule_candidates(rule, date(2023, 3, 2)) == []  # the day has passed
+
+
+def test_the_month_and_day_of_birth_follow_the_id_number():
+    citizen = UserFactory(citizen=True, resident_id=_born(40, 0, man=True))
+    today = timezone.localdate()
+    assert citizen.birth_monthday == today.month * 100 + today.day
+    first17 = "32100219800704011"
+    citizen.set_resident_id(first17 + resident_id_check_char(first17))
+    citizen.save(update_fields=["resident_id", "resident_id_hash"])
+    citizen.refresh_from_db()
+    assert citizen.birth_monthday == 704
+    citizen.set_resident_id("")
+    citizen.save()
+    citizen.refresh_from_db()
+    assert citizen.birth_monthday is None
+
+
 def test_the_admin_previews_a_rule_before_it_is_switched_on(client, citizen):
     """The dry-run action in the admin: the count it reports, nothing sent."""
     rule = _rule("P-B02-B03")
