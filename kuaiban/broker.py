@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from celery import Task
@@ -84,8 +84,8 @@ def publish(
     return True
 
 
-# A bell rung whose run never answered (its worker died before it started) silences further
-# rings no longer than this; meanwhile beat's periodic run of the same task answers it anyway.
+# A bell rung whose run never started (its worker died first) silences further rings no longer
+# than this; meanwhile beat's periodic run of the same task clears it anyway.
 BELL_SECONDS = 120
 
 
@@ -94,26 +94,33 @@ def _bell(task: Task) -> str:
 
 
 def ring(task: Task) -> bool:
-    """Wake `task` (a dispatcher taking no arguments) up: queued unless an earlier ring's run is
-    still waiting to start, which will read what the caller committed. True when a run is (or
-    already was) queued; False (logged) when the broker could not be reached.
+    """Wake `task` (a dispatcher taking no arguments, its body `rung_run`) up: queued unless an
+    earlier ring's run is still waiting to start, which will read what the caller committed.
+    True when a run is (or already was) queued; False (logged) when the broker could not be
+    reached.
 
-    The run calls `answer(task)` before it reads anything: a commit after that rings again and
+    The run clears the bell before it reads anything: a commit after that rings again and
     queues another run, so no commit is left unread. Without a cache every process shares (the
     embedded default), or with the cache down, every ring publishes, as before."""
     if optional_cache.is_shared():
         first = optional_cache.add_if_reachable(_bell(task), 1, timeout=BELL_SECONDS)
         if first is False:
-            return True
-        if first and not publish(task):
+            return True  # a run is queued and has not started yet
+        if first:
+            if publish(task):
+                return True
             optional_cache.delete(_bell(task))  # nothing queued: the next commit rings again
             return False
-        if first:
-            return True
     return publish(task)
 
 
-def answer(task: Task) -> None:
-    """The run `ring` queued starts: rings from now on queue another run."""
+def rung_run(task: Task, dispatch: Callable[[int], int], limit: int) -> int:
+    """The body of a dispatcher `ring` wakes up: clear the bell (rings from now on queue another
+    run), `dispatch(limit)`, and ring again when the run handled its limit (more may be due,
+    whose commits' rings this run cleared). Returns what `dispatch` returned."""
     if optional_cache.is_shared():
         optional_cache.delete(_bell(task))
+    done = dispatch(limit)
+    if done >= limit:
+        ring(task)
+    return done

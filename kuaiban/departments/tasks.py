@@ -12,8 +12,4 @@ from .delivery import LIMIT, webhooks_dispatch
 
 @shared_task(name="departments.dispatch_webhooks", acks_late=True, ignore_result=True)
 def dispatch_webhooks() -> int:
-    broker.answer(dispatch_webhooks)  # before reading: a commit from now on rings again
-    delivered = webhooks_dispatch(limit=LIMIT)
-    if delivered >= LIMIT:  # a full run: more may be due, whose commits' rings this run answered
-        broker.ring(dispatch_webhooks)
-    return delivered
+    return broker.rung_run(dispatch_webhooks, lambda limit: webhooks_dispatch(limit=limit), LIMIT)

@@ -15,8 +15,4 @@ from .delivery import LIMIT, notifications_dispatch
 # their lease runs out and the next run sends them: nothing is lost, nothing sent twice at once.
 @shared_task(name="notifications.dispatch", acks_late=True, ignore_result=True)
 def dispatch() -> int:
-    broker.answer(dispatch)  # before reading: a commit from now on rings for another run
-    sent = notifications_dispatch(limit=LIMIT)
-    if sent >= LIMIT:  # a full run: more may be due, whose commits' rings this run answered
-        broker.ring(dispatch)
-    return sent
+    return broker.rung_run(dispatch, lambda limit: notifications_dispatch(limit=limit), LIMIT)

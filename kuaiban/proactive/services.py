@@ -167,7 +167,7 @@ def _birth_monthdays(first: date, last: date) -> list[int] | None:
     whole year: everyone."""
     if (last - first).days >= 365:
         return None
-    days = {(first + timedelta(days=n)) for n in range((last - first).days + 1)}
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
     found = {day.month * 100 + day.day for day in days}
     if 301 in found:
         found.add(229)
